@@ -1,0 +1,52 @@
+/**
+ * The base of every oclif command: the global flags (also accepted before the subcommand, see argv.ts), settings
+ * loading, and one place that turns known errors into a clear message and a non-zero exit.
+ */
+import { Command, Flags } from '@oclif/core'
+import { loadSettings, type Settings, type SettingsOverrides } from '../config/settings.js'
+
+export const globalFlags = {
+  'db-path': Flags.string({ description: 'SQLite database file [env: RUSTORY_DB_PATH, config: db_path, default: ~/.rustory/history.db]', helpGroup: 'GLOBAL' }),
+  config: Flags.string({ description: 'config file [env: RUSTORY_CONFIG, default: ~/.config/rustory/config.toml]', helpGroup: 'GLOBAL' }),
+  'device-id': Flags.string({ description: 'this device\'s id [env: RUSTORY_DEVICE_ID, config: device_id, default: hostname]', helpGroup: 'GLOBAL' }),
+  'user-id': Flags.string({ description: 'user id [env: RUSTORY_USER_ID, config: user_id, default: login name]', helpGroup: 'GLOBAL' }),
+  'swarm-key': Flags.string({ description: 'swarm key file [env: RUSTORY_SWARM_KEY_PATH, config: swarm_key_path, default: ~/.config/rustory/swarm.key]', helpGroup: 'GLOBAL' })
+}
+
+/** Errors with these names are expected; they print as one line (their message says the fix). */
+const knownErrors = new Set([
+  'ConfigError', 'DatabaseOpenError', 'SchemaTooNewError', 'KeyFileError', 'UsageError', 'InvalidEntryError',
+  'TrackerError', 'SwarmKeyMismatchError', 'MessageTooLargeError', 'ProtocolError', 'SyncError', 'FzfMissingError',
+  'ImportError', 'DialError'
+])
+
+export abstract class RrCommand extends Command {
+  static override baseFlags = globalFlags
+
+  protected settingsFrom (flags: { 'db-path'?: string | undefined, 'device-id'?: string | undefined, 'user-id'?: string | undefined, 'swarm-key'?: string | undefined, config?: string | undefined }, extra: SettingsOverrides = {}): Settings {
+    if (flags.config != null) process.env.RUSTORY_CONFIG = flags.config
+    const overrides: SettingsOverrides = { ...extra }
+    if (flags['db-path'] != null) overrides.dbPath = flags['db-path']
+    if (flags['device-id'] != null) overrides.deviceId = flags['device-id']
+    if (flags['user-id'] != null) overrides.userId = flags['user-id']
+    if (flags['swarm-key'] != null) overrides.swarmKeyPath = flags['swarm-key']
+    for (const key of Object.keys(overrides) as Array<keyof SettingsOverrides>) {
+      if (overrides[key] === undefined) delete overrides[key]
+    }
+    return loadSettings(overrides)
+  }
+
+  protected override async catch (err: Error & { exitCode?: number, oclif?: { exit?: number } }): Promise<unknown> {
+    if (knownErrors.has(err.name)) {
+      process.stderr.write(`rr: ${err.message}\n`)
+      process.exit(err.exitCode ?? 1)
+    }
+    return super.catch(err)
+  }
+}
+
+export class UsageError extends Error {
+  static override readonly name = 'UsageError'
+  override readonly name = 'UsageError'
+  readonly exitCode = 2
+}

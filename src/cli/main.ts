@@ -1,0 +1,25 @@
+/**
+ * The `rr` entry point. Hot paths (`record` on every prompt, `search` on ctrl+r) skip oclif and load only what
+ * they use; everything else goes through oclif.
+ */
+import { reorderGlobalFlags } from './argv.js'
+
+export async function main (argv: string[]): Promise<void> {
+  const { command, args, configPath } = reorderGlobalFlags(argv)
+  if (configPath != null) process.env.RUSTORY_CONFIG = configPath
+  const wantsHelp = args.includes('--help') || args.includes('-h')
+  if (command === 'record' && !wantsHelp) {
+    const { runRecord } = await import('../record.js')
+    process.exitCode = runRecord(args.slice(1))
+    return
+  }
+  if (command === 'search' && !wantsHelp) {
+    const { runSearchFast } = await import('../search/fast.js')
+    process.exitCode = await runSearchFast(args.slice(1))
+    return
+  }
+  const { polyfill } = await import('../polyfill.js')
+  polyfill()
+  const { execute } = await import('@oclif/core')
+  await execute({ args, dir: import.meta.url })
+}

@@ -1,0 +1,215 @@
+/**
+ * Settings: built-in defaults ← config.toml ← RUSTORY_* environment ← command-line flags.
+ * The only module that reads process.env (through `environment`) and the config file.
+ */
+import { readFileSync } from 'node:fs'
+import { homedir, hostname as osHostname, userInfo } from 'node:os'
+import { join, resolve } from 'node:path'
+import { parse, TomlError } from 'smol-toml'
+
+export interface Settings {
+  /** The config file read (it may not exist). @default ~/.config/rustory/config.toml */
+  configPath: string
+  /** @default ~/.rustory/history.db */
+  dbPath: string
+  /** @default the login name */
+  userId: string
+  /** @default the hostname */
+  deviceId: string
+  hostname: string
+  /** Tracker base URLs. @default [] */
+  trackers: string[]
+  /** Circuit relay multiaddr (with /p2p/<id>). @default undefined */
+  relayAddr?: string
+  /** @default ~/.config/rustory/swarm.key */
+  swarmKeyPath: string
+  /** @default ~/.config/rustory/identity.key */
+  p2pIdentityKeyPath: string
+  /** @default ~/.config/rustory/relay.key */
+  relayIdentityKeyPath: string
+  /** @default undefined */
+  trackerToken?: string
+  /** Rows ctrl+r loads. @default 100000 */
+  searchLimitDefault: number
+  /** Commands matching this are not recorded. @default undefined */
+  recordIgnoreRegex?: string
+  /** The built-in secrets filter. @default true */
+  secretsFilter: boolean
+  /** Where logs go (record errors, daemon logs). @default ~/.rustory */
+  dataDir: string
+}
+
+/** What flags may override; undefined means "not given". */
+export type SettingsOverrides = Partial<Omit<Settings, 'configPath' | 'dataDir'>>
+
+export class ConfigError extends Error {
+  static override readonly name = 'ConfigError'
+  override readonly name = 'ConfigError'
+  readonly exitCode = 2
+}
+
+type Env = Record<string, string | undefined>
+
+/** The process environment; tests pass their own. */
+export function environment (): Env {
+  return process.env
+}
+
+export function home (env: Env = environment()): string {
+  return env.HOME != null && env.HOME !== '' ? env.HOME : homedir()
+}
+
+export function expandHome (path: string, env: Env = environment()): string {
+  if (path === '~') return home(env)
+  if (path.startsWith('~/')) return join(home(env), path.slice(2))
+  return resolve(path)
+}
+
+export function defaultConfigPath (env: Env = environment()): string {
+  return env.RUSTORY_CONFIG != null && env.RUSTORY_CONFIG !== ''
+    ? expandHome(env.RUSTORY_CONFIG, env)
+    : join(home(env), '.config', 'rustory', 'config.toml')
+}
+
+type FileKey = 'db_path' | 'user_id' | 'device_id' | 'trackers' | 'relay_addr' | 'swarm_key_path' |
+  'p2p_identity_key_path' | 'relay_identity_key_path' | 'tracker_token' | 'search_limit_default' |
+  'record_ignore_regex' | 'secrets_filter'
+
+const fileKeys: Record<FileKey, 'string' | 'string[]' | 'integer' | 'boolean'> = {
+  db_path: 'string',
+  user_id: 'string',
+  device_id: 'string',
+  trackers: 'string[]',
+  relay_addr: 'string',
+  swarm_key_path: 'string',
+  p2p_identity_key_path: 'string',
+  relay_identity_key_path: 'string',
+  tracker_token: 'string',
+  search_limit_default: 'integer',
+  record_ignore_regex: 'string',
+  secrets_filter: 'boolean'
+}
+
+function lineOfKey (text: string, key: string): number | undefined {
+  const lines = text.split(/\r?\n/)
+  const pattern = new RegExp(`^\\s*["']?${key}["']?\\s*=`)
+  const index = lines.findIndex((l) => pattern.test(l))
+  return index === -1 ? undefined : index + 1
+}
+
+function typeName (value: unknown): string {
+  if (Array.isArray(value)) return 'array'
+  if (value instanceof Date) return 'date'
+  return typeof value
+}
+
+/** Reads and type-checks the config file. A missing file is an empty config. */
+export function readConfigFile (path: string): Partial<Record<FileKey, unknown>> {
+  let text: string
+  try {
+    text = readFileSync(path, 'utf8')
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return {}
+    throw new ConfigError(`config ${path}: cannot read: ${(err as Error).message}`)
+  }
+  let table: Record<string, unknown>
+  try {
+    table = parse(text) as Record<string, unknown>
+  } catch (err) {
+    if (err instanceof TomlError) {
+      const first = err.message.split('\n')[0]
+      throw new ConfigError(`config ${path}:${err.line}:${err.column}: malformed TOML: ${first}`)
+    }
+    throw new ConfigError(`config ${path}: malformed TOML: ${(err as Error).message}`)
+  }
+  for (const [key, value] of Object.entries(table)) {
+    const expected = fileKeys[key as FileKey]
+    const at = `${path}${lineOfKey(text, key) != null ? `:${lineOfKey(text, key)}` : ''}`
+    if (expected == null) {
+      throw new ConfigError(`config ${at}: unknown key "${key}" (known: ${Object.keys(fileKeys).join(', ')})`)
+    }
+    const ok = expected === 'string' ? typeof value === 'string'
+      : expected === 'integer' ? typeof value === 'number' && Number.isInteger(value) && value > 0
+        : expected === 'boolean' ? typeof value === 'boolean'
+          : Array.isArray(value) && value.every((v) => typeof v === 'string')
+    if (!ok) {
+      const want = expected === 'string[]' ? 'an array of strings' : expected === 'integer' ? 'a positive integer' : `a ${expected}`
+      throw new ConfigError(`config ${at}: key "${key}" must be ${want}, got ${typeName(value)}`)
+    }
+  }
+  return table as Partial<Record<FileKey, unknown>>
+}
+
+function envList (value: string | undefined): string[] | undefined {
+  if (value == null || value === '') return undefined
+  return value.split(',').map((s) => s.trim()).filter((s) => s !== '')
+}
+
+function envInt (env: Env, name: string): number | undefined {
+  const value = env[name]
+  if (value == null || value === '') return undefined
+  const n = Number(value)
+  if (!Number.isInteger(n) || n <= 0) throw new ConfigError(`environment ${name}=${value}: must be a positive integer`)
+  return n
+}
+
+function envBool (env: Env, name: string): boolean | undefined {
+  const value = env[name]
+  if (value == null || value === '') return undefined
+  if (/^(1|true|yes|on)$/i.test(value)) return true
+  if (/^(0|false|no|off)$/i.test(value)) return false
+  throw new ConfigError(`environment ${name}=${value}: must be true or false`)
+}
+
+function pick<T> (...values: Array<T | undefined>): T | undefined {
+  for (const v of values) if (v !== undefined && v !== '') return v
+  return undefined
+}
+
+function loginName (): string {
+  try {
+    return userInfo().username
+  } catch {
+    return 'user'
+  }
+}
+
+/** Resolves every setting. Throws ConfigError (exit 2) for a malformed file or value. */
+export function loadSettings (overrides: SettingsOverrides = {}, env: Env = environment()): Settings {
+  const configPath = defaultConfigPath(env)
+  const file = readConfigFile(configPath)
+  const str = (key: FileKey): string | undefined => file[key] as string | undefined
+  const configDir = join(home(env), '.config', 'rustory')
+  const dataDir = env.RUSTORY_DATA_DIR != null && env.RUSTORY_DATA_DIR !== '' ? expandHome(env.RUSTORY_DATA_DIR, env) : join(home(env), '.rustory')
+  const path = (value: string | undefined, fallback: string): string => expandHome(value ?? fallback, env)
+  const hostname = osHostname()
+
+  const ignoreRegex = pick(overrides.recordIgnoreRegex, env.RUSTORY_RECORD_IGNORE_REGEX, str('record_ignore_regex'))
+  if (ignoreRegex != null) {
+    try {
+      new RegExp(ignoreRegex) // eslint-disable-line no-new
+    } catch (err) {
+      throw new ConfigError(`record_ignore_regex ${JSON.stringify(ignoreRegex)} is not a valid regular expression: ${(err as Error).message}`)
+    }
+  }
+  const relayAddr = pick(overrides.relayAddr, env.RUSTORY_RELAY_ADDR, str('relay_addr'))
+  const trackerToken = pick(overrides.trackerToken, env.RUSTORY_TRACKER_TOKEN, str('tracker_token'))
+  const settings: Settings = {
+    configPath,
+    dataDir,
+    dbPath: path(pick(overrides.dbPath, env.RUSTORY_DB_PATH, str('db_path')), join(dataDir, 'history.db')),
+    userId: pick(overrides.userId, env.RUSTORY_USER_ID, str('user_id')) ?? loginName(),
+    deviceId: pick(overrides.deviceId, env.RUSTORY_DEVICE_ID, str('device_id')) ?? hostname,
+    hostname,
+    trackers: pick(overrides.trackers?.length === 0 ? undefined : overrides.trackers, envList(env.RUSTORY_TRACKERS), file.trackers as string[] | undefined) ?? [],
+    swarmKeyPath: path(pick(overrides.swarmKeyPath, env.RUSTORY_SWARM_KEY_PATH, str('swarm_key_path')), join(configDir, 'swarm.key')),
+    p2pIdentityKeyPath: path(pick(overrides.p2pIdentityKeyPath, env.RUSTORY_P2P_IDENTITY_KEY_PATH, str('p2p_identity_key_path')), join(configDir, 'identity.key')),
+    relayIdentityKeyPath: path(pick(overrides.relayIdentityKeyPath, env.RUSTORY_RELAY_IDENTITY_KEY_PATH, str('relay_identity_key_path')), join(configDir, 'relay.key')),
+    searchLimitDefault: pick(overrides.searchLimitDefault, envInt(env, 'RUSTORY_SEARCH_LIMIT'), file.search_limit_default as number | undefined) ?? 100_000,
+    secretsFilter: pick(overrides.secretsFilter, envBool(env, 'RUSTORY_SECRETS_FILTER'), file.secrets_filter as boolean | undefined) ?? true
+  }
+  if (relayAddr != null) settings.relayAddr = relayAddr
+  if (trackerToken != null) settings.trackerToken = trackerToken
+  if (ignoreRegex != null) settings.recordIgnoreRegex = ignoreRegex
+  return settings
+}

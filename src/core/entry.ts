@@ -1,0 +1,174 @@
+/**
+ * The entry model: one recorded shell command. Pure — no I/O.
+ * Field names are the spec's and are the wire format and the SQLite column names.
+ */
+
+export interface Entry {
+  /** UUID, generated on the recording device; the dedup/idempotency key. */
+  entry_id: string
+  device_id: string
+  user_id: string
+  /** RFC3339 in UTC with milliseconds, e.g. 2026-11-21T23:53:41.123Z (canonical form, see canonicalTs). */
+  ts: string
+  cmd: string
+  cwd: string
+  exit_code: number
+  duration_ms: number
+  shell: string
+  hostname: string
+  version: string
+}
+
+/** An entry as stored locally: plus the local database's insertion cursor. */
+export interface StoredEntry extends Entry {
+  ingest_seq: number
+}
+
+export const entryFields = [
+  'entry_id', 'device_id', 'user_id', 'ts', 'cmd', 'cwd',
+  'exit_code', 'duration_ms', 'shell', 'hostname', 'version'
+] as const satisfies ReadonlyArray<keyof Entry>
+
+const KiB = 1024
+
+/** Commands longer than this are stored truncated, with truncationMarker appended. */
+export const maxCmdBytes = 64 * KiB
+export const truncationMarker = ' … [rustory: truncated]'
+/** Room for the marker on top of maxCmdBytes. */
+export const maxStoredCmdBytes = maxCmdBytes + 64
+export const maxCwdBytes = 4 * KiB
+/** device_id, user_id, shell, hostname, version. */
+export const maxShortFieldBytes = 256
+export const maxDurationMs = Number.MAX_SAFE_INTEGER
+export const minExitCode = -(2 ** 31)
+export const maxExitCode = 2 ** 31 - 1
+
+const uuidPattern = /^[0-9a-f]{8}-[0-9a-f]{4}-[1-8][0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/i
+const rfc3339Pattern = /^(\d{4})-(\d{2})-(\d{2})[Tt ](\d{2}):(\d{2}):(\d{2})(\.\d{1,9})?([Zz]|[+-]\d{2}:\d{2})$/
+
+export class InvalidEntryError extends Error {
+  static override readonly name = 'InvalidEntryError'
+  override readonly name = 'InvalidEntryError'
+  constructor (readonly entryId: string | undefined, readonly field: string, readonly reason: string) {
+    super(`invalid entry${entryId != null ? ` ${entryId}` : ''}: ${field} ${reason}`)
+  }
+}
+
+export function isUuid (value: string): boolean {
+  return uuidPattern.test(value)
+}
+
+/**
+ * Parses an RFC3339 timestamp and returns the canonical form (UTC, milliseconds, `Z`), or undefined when the
+ * text is not RFC3339 or names an impossible date. Fractions past milliseconds are truncated.
+ */
+export function canonicalTs (text: string): string | undefined {
+  const m = rfc3339Pattern.exec(text)
+  if (m == null) return undefined
+  const [, y, mo, d, h, mi, s, frac, zone] = m
+  const month = Number(mo)
+  const day = Number(d)
+  if (month < 1 || month > 12 || day < 1 || day > 31 || Number(h) > 23 || Number(mi) > 59 || Number(s) > 60) return undefined
+  const ms = frac == null ? '000' : (frac.slice(1) + '00').slice(0, 3)
+  const iso = `${y}-${mo}-${d}T${h}:${mi}:${Number(s) === 60 ? '59' : s}.${ms}${zone === 'z' || zone === 'Z' ? 'Z' : zone}`
+  const date = new Date(iso)
+  if (Number.isNaN(date.getTime())) return undefined
+  // Reject rollovers such as 2026-02-31 (Date silently moves them to March).
+  if (zone === 'Z' || zone === 'z') {
+    if (date.getUTCDate() !== day || date.getUTCMonth() + 1 !== month) return undefined
+  }
+  const year = date.getUTCFullYear()
+  if (year < 1970 || year > 9999) return undefined
+  return date.toISOString()
+}
+
+function byteLength (text: string): number {
+  return Buffer.byteLength(text, 'utf8')
+}
+
+function checkString (entry: Record<string, unknown>, field: string, maxBytes: number, allowEmpty: boolean): string {
+  const value = entry[field]
+  const id = typeof entry.entry_id === 'string' ? entry.entry_id : undefined
+  if (typeof value !== 'string') throw new InvalidEntryError(id, field, `must be a string, got ${value === null ? 'null' : typeof value}`)
+  if (!allowEmpty && value.length === 0) throw new InvalidEntryError(id, field, 'must not be empty')
+  if (value.length > maxBytes || byteLength(value) > maxBytes) throw new InvalidEntryError(id, field, `is longer than ${maxBytes} bytes`)
+  if (value.includes('\u0000')) throw new InvalidEntryError(id, field, 'contains a NUL character')
+  return value
+}
+
+function checkInteger (entry: Record<string, unknown>, field: string, min: number, max: number): number {
+  const value = entry[field]
+  const id = typeof entry.entry_id === 'string' ? entry.entry_id : undefined
+  if (typeof value !== 'number' || !Number.isInteger(value)) throw new InvalidEntryError(id, field, 'must be an integer')
+  if (value < min || value > max) throw new InvalidEntryError(id, field, `must be between ${min} and ${max}`)
+  return value
+}
+
+/**
+ * Validates every field of an entry received from outside (a peer, an HTTP client) and returns it in canonical
+ * form with exactly the spec's fields. Throws InvalidEntryError naming the entry and the field.
+ */
+export function validateEntry (raw: unknown): Entry {
+  if (raw == null || typeof raw !== 'object' || Array.isArray(raw)) throw new InvalidEntryError(undefined, 'entry', 'must be an object')
+  const entry = raw as Record<string, unknown>
+  const entryId = checkString(entry, 'entry_id', 36, false)
+  if (!isUuid(entryId)) throw new InvalidEntryError(entryId, 'entry_id', 'must be a UUID')
+  const tsText = checkString(entry, 'ts', 64, false)
+  const ts = canonicalTs(tsText)
+  if (ts == null) throw new InvalidEntryError(entryId, 'ts', `must be an RFC3339 timestamp, got ${JSON.stringify(tsText.slice(0, 40))}`)
+  return {
+    entry_id: entryId.toLowerCase(),
+    device_id: checkString(entry, 'device_id', maxShortFieldBytes, false),
+    user_id: checkString(entry, 'user_id', maxShortFieldBytes, true),
+    ts,
+    cmd: checkString(entry, 'cmd', maxStoredCmdBytes, false),
+    cwd: checkString(entry, 'cwd', maxCwdBytes, true),
+    exit_code: checkInteger(entry, 'exit_code', minExitCode, maxExitCode),
+    duration_ms: checkInteger(entry, 'duration_ms', 0, maxDurationMs),
+    shell: checkString(entry, 'shell', maxShortFieldBytes, true),
+    hostname: checkString(entry, 'hostname', maxShortFieldBytes, true),
+    version: checkString(entry, 'version', maxShortFieldBytes, true)
+  }
+}
+
+export interface ValidatedBatch {
+  valid: Entry[]
+  rejected: Array<{ index: number, entry_id?: string, reason: string }>
+}
+
+/** Validates a batch: valid entries are kept, invalid ones are listed with a reason (never all-or-nothing). */
+export function validateBatch (raw: readonly unknown[]): ValidatedBatch {
+  const valid: Entry[] = []
+  const rejected: ValidatedBatch['rejected'] = []
+  raw.forEach((item, index) => {
+    try {
+      valid.push(validateEntry(item))
+    } catch (err) {
+      const reason = err instanceof Error ? err.message : String(err)
+      const id = err instanceof InvalidEntryError ? err.entryId : undefined
+      rejected.push(id != null ? { index, entry_id: id, reason } : { index, reason })
+    }
+  })
+  return { valid, rejected }
+}
+
+/**
+ * Truncates a command to maxCmdBytes of UTF-8 (never splitting a character) and appends the marker.
+ * Returns the command unchanged when it fits.
+ */
+export function truncateCmd (cmd: string): string {
+  if (cmd.length <= maxCmdBytes / 4 || byteLength(cmd) <= maxCmdBytes) return cmd
+  const bytes = Buffer.from(cmd, 'utf8')
+  let end = maxCmdBytes
+  // Step back to a character boundary (continuation bytes are 10xxxxxx).
+  while (end > 0 && ((bytes[end] ?? 0) & 0xc0) === 0x80) end--
+  return bytes.subarray(0, end).toString('utf8') + truncationMarker
+}
+
+/** UI order: ts, then device_id, then entry_id (ascending). Canonical ts strings sort as times. */
+export function compareEntries (a: Pick<Entry, 'ts' | 'device_id' | 'entry_id'>, b: Pick<Entry, 'ts' | 'device_id' | 'entry_id'>): number {
+  if (a.ts !== b.ts) return a.ts < b.ts ? -1 : 1
+  if (a.device_id !== b.device_id) return a.device_id < b.device_id ? -1 : 1
+  if (a.entry_id !== b.entry_id) return a.entry_id < b.entry_id ? -1 : 1
+  return 0
+}

@@ -1,0 +1,16 @@
+/** Protocol ids and size caps, fixed by the spec. */
+const KiB = 1024
+const MiB = 1024 * KiB
+
+export const syncPullProtocol = '/rustory/sync-pull/1.0.0'
+export const entriesPushProtocol = '/rustory/entries-push/1.0.0'
+
+export const maxPullRequestBytes = 64 * KiB
+export const maxPullResponseBytes = 32 * MiB
+export const maxPushRequestBytes = 16 * MiB
+export const maxPushResponseBytes = 64 * KiB
+
+/** @default 1000 entries per SyncPull. */
+export const defaultPullLimit = 1000
+/** The server never returns more than this many entries, whatever the client asks. */
+export const maxPullLimit = 100_000

@@ -1,0 +1,27 @@
+/**
+ * Framing shared by every transport: one JSON document per direction, read to end of stream, refused as soon as
+ * it passes its cap (never buffered past it).
+ */
+import { MessageTooLargeError } from './errors.js'
+
+/** A chunk as libp2p streams and Node streams yield them: Uint8Array, Buffer, or Uint8ArrayList. */
+export type Chunk = Uint8Array | { subarray: () => Uint8Array }
+
+export async function readAllCapped (source: AsyncIterable<Chunk>, capBytes: number, what: string): Promise<Uint8Array> {
+  const chunks: Uint8Array[] = []
+  let total = 0
+  for await (const chunk of source) {
+    const bytes = chunk instanceof Uint8Array ? chunk : chunk.subarray()
+    total += bytes.byteLength
+    if (total > capBytes) throw new MessageTooLargeError(what, capBytes)
+    chunks.push(bytes)
+  }
+  if (chunks.length === 1) return chunks[0]!
+  const out = new Uint8Array(total)
+  let offset = 0
+  for (const c of chunks) {
+    out.set(c, offset)
+    offset += c.byteLength
+  }
+  return out
+}

@@ -1,0 +1,78 @@
+/**
+ * Wire messages (JSON, one document per direction) and their strict decoders. Pure.
+ * Decoders check shape and types; entry fields are validated by core/entry.
+ */
+import type { Entry } from '../core/entry.js'
+import { ProtocolError } from './errors.js'
+import { maxPullLimit } from './constants.js'
+
+export interface SyncPull { cursor: number, limit: number }
+export interface SyncBatch { entries: Entry[], next_cursor: number | null }
+export interface EntriesPush { entries: Entry[] }
+export interface PushAck { ok: boolean, inserted: number, ignored: number, rejected?: Array<{ index: number, entry_id?: string, reason: string }>, error?: string }
+/** What a server sends instead of a normal answer when it refuses a request. */
+export interface ErrorReply { error: string }
+
+const utf8 = new TextDecoder('utf-8', { fatal: true })
+const encoder = new TextEncoder()
+
+export function encodeMessage (message: unknown): Uint8Array {
+  return encoder.encode(JSON.stringify(message))
+}
+
+/** Decodes UTF-8 JSON; invalid UTF-8 or JSON is a ProtocolError naming what was received. */
+export function decodeJson (bytes: Uint8Array, what: string): unknown {
+  let text: string
+  try {
+    text = utf8.decode(bytes)
+  } catch {
+    throw new ProtocolError(`${what}: not valid UTF-8`)
+  }
+  try {
+    return JSON.parse(text)
+  } catch (err) {
+    throw new ProtocolError(`${what}: malformed JSON (${err instanceof Error ? err.message.slice(0, 120) : 'parse error'})`)
+  }
+}
+
+function isObject (value: unknown): value is Record<string, unknown> {
+  return value != null && typeof value === 'object' && !Array.isArray(value)
+}
+
+function isCursor (value: unknown): value is number {
+  return typeof value === 'number' && Number.isSafeInteger(value) && value >= 0
+}
+
+export function parseSyncPull (value: unknown): SyncPull {
+  if (!isObject(value)) throw new ProtocolError('SyncPull: must be a JSON object')
+  if (!isCursor(value.cursor)) throw new ProtocolError('SyncPull: cursor must be a non-negative integer')
+  if (typeof value.limit !== 'number' || !Number.isSafeInteger(value.limit) || value.limit < 1) throw new ProtocolError('SyncPull: limit must be a positive integer')
+  return { cursor: value.cursor, limit: Math.min(value.limit, maxPullLimit) }
+}
+
+/** Checks a SyncBatch's shape; its entries are returned raw, to be validated one by one. */
+export function parseSyncBatch (value: unknown): { entries: unknown[], next_cursor: number | null } {
+  if (!isObject(value)) throw new ProtocolError('SyncBatch: must be a JSON object')
+  if (typeof value.error === 'string') throw new ProtocolError(`peer refused the pull: ${value.error.slice(0, 500)}`)
+  if (!Array.isArray(value.entries)) throw new ProtocolError('SyncBatch: entries must be an array')
+  const next = value.next_cursor
+  if (next !== null && next !== undefined && !isCursor(next)) throw new ProtocolError('SyncBatch: next_cursor must be a non-negative integer or null')
+  if (value.entries.length > 0 && (next === null || next === undefined)) throw new ProtocolError('SyncBatch: next_cursor is null but entries were sent')
+  return { entries: value.entries, next_cursor: next ?? null }
+}
+
+export function parseEntriesPush (value: unknown): { entries: unknown[] } {
+  // The HTTP transport also accepts a bare array (spec: body `[Entry]` or `{ "entries": [Entry] }`).
+  if (Array.isArray(value)) return { entries: value }
+  if (!isObject(value)) throw new ProtocolError('EntriesPush: must be a JSON object')
+  if (!Array.isArray(value.entries)) throw new ProtocolError('EntriesPush: entries must be an array')
+  return { entries: value.entries }
+}
+
+export function parsePushAck (value: unknown): PushAck {
+  if (!isObject(value)) throw new ProtocolError('PushAck: must be a JSON object')
+  if (typeof value.error === 'string' && value.ok !== true) throw new ProtocolError(`peer refused the push: ${value.error.slice(0, 500)}`)
+  if (typeof value.ok !== 'boolean') throw new ProtocolError('PushAck: ok must be a boolean')
+  const count = (v: unknown): number => (typeof v === 'number' && Number.isSafeInteger(v) && v >= 0 ? v : 0)
+  return { ok: value.ok, inserted: count(value.inserted), ignored: count(value.ignored) }
+}

@@ -1,0 +1,26 @@
+/**
+ * The transport interface the sync engine talks to. Two implementations: libp2p streams (src/p2p) and the HTTP
+ * debug transport (src/http). Payloads stay raw bytes so JSON parsing happens in a worker, off the network loop.
+ */
+import type { PushAck, SyncPull } from './messages.js'
+
+/** How a connection reached the peer. */
+export type DialPath = 'direct' | 'relay' | 'dcutr' | 'http'
+
+export interface SyncTransport {
+  /** The remote's stable id: its PeerId for libp2p, the base URL for HTTP. The key of peer_state. */
+  readonly peerId: string
+  /** The address actually used (multiaddr or URL), for logs. */
+  readonly remoteAddr: string
+  /** How we reached it; may change (relay → dcutr) while the transport lives. */
+  readonly path: DialPath
+  /**
+   * Sends SyncPull and returns the SyncBatch document as received, at most maxPullResponseBytes.
+   * Throws MessageTooLargeError past the cap, ProtocolError when the peer answers an error document.
+   */
+  pull: (request: SyncPull, signal?: AbortSignal) => Promise<Uint8Array>
+  /** Sends an EntriesPush document (already serialized) and returns the decoded PushAck. */
+  push: (payload: Uint8Array, signal?: AbortSignal) => Promise<PushAck>
+  /** Releases the connection (idempotent). */
+  close: () => Promise<void>
+}

@@ -1,0 +1,95 @@
+/**
+ * Schema and versioned migrations (PRAGMA user_version). Each migration runs once, in its own transaction.
+ * Never edit a released migration: add a new one.
+ */
+import type { Database } from 'better-sqlite3'
+
+const migrations: ReadonlyArray<{ version: number, sql: string }> = [
+  {
+    version: 1,
+    sql: `
+      CREATE TABLE entries (
+        ingest_seq  INTEGER PRIMARY KEY AUTOINCREMENT,
+        entry_id    TEXT    NOT NULL,
+        device_id   TEXT    NOT NULL,
+        user_id     TEXT    NOT NULL,
+        ts          TEXT    NOT NULL,
+        cmd         TEXT    NOT NULL,
+        cwd         TEXT    NOT NULL,
+        exit_code   INTEGER NOT NULL,
+        duration_ms INTEGER NOT NULL,
+        shell       TEXT    NOT NULL,
+        hostname    TEXT    NOT NULL,
+        version     TEXT    NOT NULL
+      );
+      CREATE UNIQUE INDEX entries_entry_id ON entries (entry_id);
+      CREATE INDEX entries_ts ON entries (ts, device_id, entry_id);
+      CREATE INDEX entries_device_id ON entries (device_id, ingest_seq);
+      CREATE INDEX entries_ingest_seq ON entries (ingest_seq);
+
+      CREATE TABLE peer_state (
+        peer_id     TEXT    PRIMARY KEY,
+        last_cursor INTEGER NOT NULL
+      );
+      CREATE TABLE peer_push_state (
+        peer_id         TEXT    PRIMARY KEY,
+        last_pushed_seq INTEGER NOT NULL
+      );
+      CREATE TABLE peer_book (
+        peer_id        TEXT    PRIMARY KEY,
+        addrs          TEXT    NOT NULL,
+        user_id        TEXT,
+        device_id      TEXT,
+        hostname       TEXT,
+        last_seen_unix INTEGER NOT NULL
+      );
+      CREATE TABLE counters (
+        name  TEXT    PRIMARY KEY,
+        value INTEGER NOT NULL
+      );
+    `
+  },
+  {
+    version: 2,
+    sql: `
+      CREATE TABLE sync_status (
+        peer_id         TEXT PRIMARY KEY,
+        last_pull_unix  INTEGER,
+        last_pull_count INTEGER,
+        last_push_unix  INTEGER,
+        last_push_count INTEGER,
+        last_error      TEXT,
+        last_error_unix INTEGER,
+        last_path       TEXT,
+        last_addr       TEXT
+      );
+    `
+  }
+]
+
+export const schemaVersion = migrations[migrations.length - 1]!.version
+
+export class SchemaTooNewError extends Error {
+  static override readonly name = 'SchemaTooNewError'
+  override readonly name = 'SchemaTooNewError'
+  constructor (readonly path: string, readonly found: number) {
+    super(`database ${path} has schema version ${found}, newer than this rustory understands (${schemaVersion}); upgrade rustory`)
+  }
+}
+
+/** Brings the database up to schemaVersion. Safe to call from many processes at once. */
+export function migrate (db: Database, path: string): void {
+  const current = db.pragma('user_version', { simple: true }) as number
+  if (current === schemaVersion) return
+  if (current > schemaVersion) throw new SchemaTooNewError(path, current)
+  // BEGIN IMMEDIATE takes the write lock first, so two processes never run the same migration twice.
+  const run = db.transaction(() => {
+    const now = db.pragma('user_version', { simple: true }) as number
+    for (const m of migrations) {
+      if (m.version <= now) continue
+      db.exec(m.sql)
+      db.pragma(`user_version = ${m.version}`)
+    }
+  })
+  run.immediate()
+}

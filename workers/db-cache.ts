@@ -1,0 +1,13 @@
+/** Each worker thread keeps its own database handles, one per path, opened on first use. */
+import { openDatabase, type Database } from '../src/store/db.js'
+
+const handles = new Map<string, Database>()
+
+export function workerDb (path: string): Database {
+  let db = handles.get(path)
+  if (db == null) {
+    db = openDatabase(path)
+    handles.set(path, db)
+  }
+  return db
+}

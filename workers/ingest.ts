@@ -1,0 +1,30 @@
+/** Bulk ingest in a worker thread: JSON parsing, validation and the insert transaction stay off the network loop. */
+import { validateBatch } from '../src/core/entry.js'
+import { decodeJson, parseEntriesPush, parseSyncBatch } from '../src/protocol/messages.js'
+import { ingestPulledBatch, insertEntries } from '../src/store/entries.js'
+import { workerDb } from './db-cache.js'
+import type { IngestEntriesResult, IngestEntriesTask, IngestPulledResult, IngestPulledTask, IngestPushResult, IngestPushTask } from './tasks.js'
+
+export function ingestPulled (task: IngestPulledTask): IngestPulledResult {
+  const batch = parseSyncBatch(decodeJson(task.payload, 'SyncBatch'))
+  const { valid, rejected } = validateBatch(batch.entries)
+  if (batch.next_cursor == null) return { received: 0, inserted: 0, ignored: 0, rejected, nextCursor: null }
+  const result = ingestPulledBatch(workerDb(task.dbPath), task.peerId, valid, batch.next_cursor)
+  return { received: batch.entries.length, ...result, rejected, nextCursor: batch.next_cursor }
+}
+
+export function ingestPush (task: IngestPushTask): IngestPushResult {
+  let entries: unknown[]
+  try {
+    entries = parseEntriesPush(decodeJson(task.payload, 'EntriesPush')).entries
+  } catch (err) {
+    return { ok: false, inserted: 0, ignored: 0, rejected: [], error: (err as Error).message }
+  }
+  const { valid, rejected } = validateBatch(entries)
+  const result = insertEntries(workerDb(task.dbPath), valid)
+  return { ok: rejected.length === 0, ...result, rejected }
+}
+
+export function ingestEntries (task: IngestEntriesTask): IngestEntriesResult {
+  return insertEntries(workerDb(task.dbPath), task.entries)
+}

@@ -1,0 +1,47 @@
+/**
+ * The main-thread facade over the piscina pool: created lazily on first use, closed exactly once.
+ * Everything heavy with SQLite or JSON (bulk ingest, batch export, the search feed) runs there, so hundreds of
+ * thousands of entries never block the network loop.
+ */
+import type { MessagePort } from 'node:worker_threads'
+import { Piscina } from 'piscina'
+import type { Task, TaskResult } from './tasks.js'
+
+export interface WorkerPoolInit {
+  /** @default 2 */
+  maxThreads?: number
+  /** @default 30 s */
+  idleTimeoutMs?: number
+}
+
+export class WorkerPool {
+  #pool: Piscina | undefined
+  #closed: Promise<void> | undefined
+  readonly #init: WorkerPoolInit
+
+  constructor (init: WorkerPoolInit = {}) {
+    this.#init = init
+  }
+
+  #get (): Piscina {
+    if (this.#closed != null) throw new Error('worker pool is closed')
+    this.#pool ??= new Piscina({
+      filename: new URL('./worker.js', import.meta.url).href,
+      minThreads: 0,
+      maxThreads: this.#init.maxThreads ?? 2,
+      idleTimeout: this.#init.idleTimeoutMs ?? 30_000
+    })
+    return this.#pool
+  }
+
+  /** Runs a task; ArrayBuffers in `transfer` (and ports) move to the worker instead of being copied. */
+  async run<T extends Task> (task: T, transfer: Array<ArrayBuffer | MessagePort> = []): Promise<TaskResult<T>> {
+    return await this.#get().run(task, { transferList: transfer as never }) as TaskResult<T>
+  }
+
+  /** Closes the pool once; later calls return the same promise. */
+  async close (): Promise<void> {
+    this.#closed ??= this.#pool?.destroy() ?? Promise.resolve()
+    await this.#closed
+  }
+}

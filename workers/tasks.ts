@@ -1,0 +1,99 @@
+/** The tasks the worker entry understands, one tag each. Only plain data and transferred buffers cross. */
+import type { MessagePort } from 'node:worker_threads'
+import type { Entry } from '../src/core/entry.js'
+
+/** Parse, validate and store a pulled SyncBatch, advancing peer_state in the same transaction. */
+export interface IngestPulledTask {
+  tag: 'ingest-pulled'
+  dbPath: string
+  peerId: string
+  /** The SyncBatch JSON as received. */
+  payload: Uint8Array
+}
+export interface IngestPulledResult {
+  received: number
+  inserted: number
+  ignored: number
+  rejected: Array<{ index: number, entry_id?: string, reason: string }>
+  nextCursor: number | null
+}
+
+/** Parse, validate and store an EntriesPush (the serving side of push); answers a PushAck. */
+export interface IngestPushTask {
+  tag: 'ingest-push'
+  dbPath: string
+  payload: Uint8Array
+}
+export interface IngestPushResult {
+  ok: boolean
+  inserted: number
+  ignored: number
+  rejected: Array<{ index: number, entry_id?: string, reason: string }>
+  error?: string
+}
+
+/** Store already-validated entries (import). */
+export interface IngestEntriesTask {
+  tag: 'ingest-entries'
+  dbPath: string
+  entries: Entry[]
+}
+export interface IngestEntriesResult {
+  inserted: number
+  ignored: number
+}
+
+/** Serialize a SyncBatch page (the serving side of pull), trimmed to fit maxBytes. */
+export interface ExportBatchTask {
+  tag: 'export-batch'
+  dbPath: string
+  cursor: number
+  limit: number
+  maxBytes: number
+}
+export interface ExportBatchResult {
+  /** The SyncBatch JSON. */
+  payload: Uint8Array
+  count: number
+  /** Set when even one entry does not fit maxBytes. */
+  tooLarge?: { entry_id: string, bytes: number }
+}
+
+/** Own-device entries for a push, serialized as an EntriesPush. */
+export interface ExportPushTask {
+  tag: 'export-push'
+  dbPath: string
+  deviceId: string
+  afterSeq: number
+  limit: number
+  maxBytes: number
+}
+export interface ExportPushResult {
+  payload: Uint8Array
+  count: number
+  lastSeq: number
+  tooLarge?: { entry_id: string, bytes: number }
+}
+
+/** Stream the ctrl+r feed into a port (see workers/export-search.ts). */
+export interface ExportSearchTask {
+  tag: 'export-search'
+  dbPath: string
+  port: MessagePort
+  /** Filters and limits, defined by the search module. */
+  query: Record<string, unknown>
+}
+export interface ExportSearchResult {
+  rows: number
+}
+
+export type Task = IngestPulledTask | IngestPushTask | IngestEntriesTask | ExportBatchTask | ExportPushTask | ExportSearchTask
+
+export type TaskResult<T extends Task> =
+  T extends IngestPulledTask ? IngestPulledResult
+    : T extends IngestPushTask ? IngestPushResult
+      : T extends IngestEntriesTask ? IngestEntriesResult
+        : T extends ExportBatchTask ? ExportBatchResult
+          : T extends ExportPushTask ? ExportPushResult
+            : T extends ExportSearchTask ? ExportSearchResult
+              : never
