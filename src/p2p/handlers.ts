@@ -1,0 +1,152 @@
+/**
+ * The serving side of the two sync protocols. Each stream carries one request document (read to end of stream
+ * under its cap) and one answer document; the database work (export a page, ingest a push) runs in the worker
+ * pool so a 32 MiB batch never blocks the network loop. A bad request gets an error document, one log line, and
+ * the node keeps serving everyone else.
+ */
+import type { Connection, Libp2p, Stream } from '@libp2p/interface'
+import { entriesPushProtocol, maxPullRequestBytes, maxPullResponseBytes, maxPushRequestBytes, maxPushResponseBytes, syncPullProtocol } from '../protocol/constants.js'
+import { errorMessage } from '../protocol/errors.js'
+import { decodeJson, encodeMessage, parseSyncPull, type PushAck } from '../protocol/messages.js'
+import type { WorkerPool } from '../../workers/pool.js'
+import type { IngestPushResult } from '../../workers/tasks.js'
+import { armDeadline, encodeError, readDocument, writeAll, type ErrorDocument } from './stream-io.js'
+
+const second = 1000
+const minute = 60 * second
+
+export interface ServeSyncInit {
+  /** The local database the peer serves from and ingests pushes into. */
+  dbPath: string
+  /** Runs export-batch and ingest-push off the network loop. Owned by the caller (closed by it). */
+  pool: WorkerPool
+  /** One line per refused request or failure. @default no logging */
+  log?: (line: string) => void
+  /** A request must arrive completely within this time. @default 30 s for a pull, 2 min for a push */
+  pullRequestTimeoutMs?: number
+  pushRequestTimeoutMs?: number
+  /** The whole exchange (request and answer) must end within this time. @default 5 min */
+  exchangeTimeoutMs?: number
+  /** Concurrent streams per connection and protocol. @default 8 */
+  maxInboundStreams?: number
+}
+
+/** A request we refuse, with what to tell the peer. */
+class RefusedError extends Error {
+  constructor (readonly doc: ErrorDocument) {
+    super(doc.error)
+  }
+}
+
+function refusal (err: unknown): RefusedError | undefined {
+  if (err instanceof RefusedError) return err
+  const name = (err as { name?: unknown })?.name
+  if (name === 'MessageTooLargeError') return new RefusedError({ error: errorMessage(err), code: 'too_large' })
+  if (name === 'ProtocolError') return new RefusedError({ error: errorMessage(err), code: 'malformed' })
+  return undefined
+}
+
+/** Keeps the PushAck under its 64 KiB cap by listing only as many rejected entries as fit. */
+export function encodePushAck (result: IngestPushResult): Uint8Array {
+  const ack: PushAck & { rejected_total?: number } = { ok: result.ok, inserted: result.inserted, ignored: result.ignored }
+  if (result.rejected.length > 0) {
+    const budget = maxPushResponseBytes - 1024
+    const listed: NonNullable<PushAck['rejected']> = []
+    let bytes = 0
+    for (const r of result.rejected) {
+      const item = { index: r.index, ...(r.entry_id != null ? { entry_id: String(r.entry_id).slice(0, 64) } : {}), reason: r.reason.slice(0, 200) }
+      bytes += JSON.stringify(item).length + 1
+      if (bytes > budget) break
+      listed.push(item)
+    }
+    ack.rejected = listed
+    ack.rejected_total = result.rejected.length
+  }
+  return encodeMessage(ack)
+}
+
+/**
+ * Registers the sync-pull and entries-push handlers on the node. Resolves once both are registered; the returned
+ * function unregisters them.
+ */
+export async function serveSync (node: Libp2p, init: ServeSyncInit): Promise<() => Promise<void>> {
+  const log = init.log ?? (() => {})
+  const exchangeTimeoutMs = init.exchangeTimeoutMs ?? 5 * minute
+  const options = { maxInboundStreams: init.maxInboundStreams ?? 8, runOnLimitedConnection: true }
+
+  /** Runs one exchange: read the request, answer, half-close; refusals become error documents. */
+  const exchange = (what: string, requestCap: number, requestTimeoutMs: number, answer: (request: Uint8Array) => Promise<Uint8Array>) =>
+    async (stream: Stream, connection: Connection): Promise<void> => {
+      const peer = connection.remotePeer.toString()
+      const disarm = armDeadline(stream, exchangeTimeoutMs, what)
+      try {
+        let reply: Uint8Array
+        try {
+          const disarmRead = armDeadline(stream, requestTimeoutMs, `${what} request`)
+          let request: Uint8Array
+          try {
+            request = await readDocument(stream, requestCap, `${what} request`)
+          } finally {
+            disarmRead()
+          }
+          reply = await answer(request)
+        } catch (err) {
+          const refused = refusal(err)
+          if (refused == null) throw err
+          log(`p2p: refused ${what} from ${peer}: ${refused.message}`)
+          await replyAndClose(stream, encodeError(refused.doc))
+          return
+        }
+        await writeAll(stream, reply)
+        await stream.close()
+      } catch (err) {
+        log(`p2p: ${what} with ${peer} failed: ${errorMessage(err)}`)
+        stream.abort(err instanceof Error ? err : new Error(String(err)))
+      } finally {
+        disarm()
+      }
+    }
+
+  const pull = exchange('sync-pull', maxPullRequestBytes, init.pullRequestTimeoutMs ?? 30 * second, async (request) => {
+    const { cursor, limit } = parseSyncPull(decodeJson(request, 'SyncPull'))
+    const page = await init.pool.run({ tag: 'export-batch', dbPath: init.dbPath, cursor, limit, maxBytes: maxPullResponseBytes })
+    if (page.count === 0 && page.tooLarge != null) {
+      const { entry_id: entryId, bytes } = page.tooLarge
+      throw new RefusedError({ error: `entry ${entryId} is ${bytes} bytes, over the ${maxPullResponseBytes}-byte pull response cap`, code: 'entry_too_large', entry_id: entryId })
+    }
+    return page.payload
+  })
+
+  const push = exchange('entries-push', maxPushRequestBytes, init.pushRequestTimeoutMs ?? 2 * minute, async (request) => {
+    const result = await init.pool.run({ tag: 'ingest-push', dbPath: init.dbPath, payload: request })
+    if (result.error != null) throw new RefusedError({ error: result.error, code: 'malformed' })
+    if (result.rejected.length > 0) log(`p2p: entries-push: rejected ${result.rejected.length} invalid entries (first: ${result.rejected[0]!.reason})`)
+    return encodePushAck(result)
+  })
+
+  await node.handle(syncPullProtocol, pull, options)
+  await node.handle(entriesPushProtocol, push, options)
+  return async () => {
+    await node.unhandle([syncPullProtocol, entriesPushProtocol])
+  }
+}
+
+/**
+ * Sends an error document and half-closes. The peer may still be sending (an oversized request): stop reading,
+ * and reset the stream if it has not ended shortly after, so a hostile sender cannot keep it open.
+ */
+async function replyAndClose (stream: Stream, doc: Uint8Array, graceMs = 5 * second): Promise<void> {
+  try {
+    await stream.closeRead()
+    await writeAll(stream, doc)
+    await stream.close({ signal: AbortSignal.timeout(graceMs) })
+  } catch (err) {
+    stream.abort(err instanceof Error ? err : new Error(String(err)))
+    return
+  }
+  if (stream.status === 'open' || stream.status === 'closing') {
+    const timer = setTimeout(() => stream.abort(new Error('peer kept sending after its request was refused')), graceMs)
+    timer.unref?.()
+    stream.addEventListener('close', () => clearTimeout(timer), { once: true })
+  }
+}

@@ -1,0 +1,199 @@
+/**
+ * createLibp2p for the two kinds of node rustory runs: a peer (every device: TCP + circuit relay transport, inside
+ * the private network) and a relay (`rr relay-serve`). See LIBP2P.md for why each setting is what it is.
+ */
+import '../polyfill.js'
+import { realpathSync } from 'node:fs'
+import { createRequire } from 'node:module'
+import { noise } from '@chainsafe/libp2p-noise'
+import { yamux } from '@chainsafe/libp2p-yamux'
+import { circuitRelayServer, circuitRelayTransport } from '@libp2p/circuit-relay-v2'
+import { dcutr } from '@libp2p/dcutr'
+import { identify } from '@libp2p/identify'
+import type { ComponentLogger, Libp2p, PrivateKey } from '@libp2p/interface'
+import { preSharedKey } from '@libp2p/pnet'
+import { tcp } from '@libp2p/tcp'
+import { multiaddr, type Multiaddr } from '@multiformats/multiaddr'
+import { createLibp2p, type Libp2pOptions } from 'libp2p'
+
+const second = 1000
+const minute = 60 * second
+const MiB = 1024 * 1024
+
+/** What the peer node needs from libp2p's internals at run time (captured by a tiny service). */
+interface InternalComponents {
+  transportManager: { listen: (addrs: Multiaddr[]) => Promise<void> }
+  addressManager: { confirmObservedAddr: (addr: Multiaddr, options?: { type?: 'observed' | 'transport' | 'ip-mapping' | 'dns-mapping' }) => void }
+}
+
+/** Captures the transport and address managers so relay listening and observed addresses work after start. */
+class Internals {
+  readonly [Symbol.toStringTag] = '@rustory/internals'
+  constructor (readonly components: InternalComponents) {}
+}
+
+export type PeerServices = {
+  identify: ReturnType<ReturnType<typeof identify>>
+  dcutr: ReturnType<ReturnType<typeof dcutr>>
+  internals: Internals
+}
+export type PeerNode = Libp2p<PeerServices>
+
+export interface PeerNodeInit {
+  /** The node's identity (see loadOrCreateIdentity). */
+  privateKey: PrivateKey
+  /** The swarm key file's bytes in the standard format (SwarmKey.psk). */
+  psk: Uint8Array
+  /** Multiaddrs to listen on; empty for a dial-only node. @default [] */
+  listen?: string[]
+  /** A relay multiaddr (with /p2p/<id>): also listen on `<relay>/p2p-circuit`, so peers can reach us through it. */
+  relay?: string
+  /** Where libp2p's own debug logs go. @default libp2p's (the DEBUG environment variable) */
+  logger?: ComponentLogger
+  /**
+   * Per-address dial timeout. A wrong swarm key makes about half of all dials hang until it passes, so it is
+   * kept short. @default 5 s
+   */
+  dialTimeoutMs?: number
+  /** A stream with no traffic for this long is reset. @default 60 s */
+  streamInactivityMs?: number
+}
+
+export interface RelayNodeInit {
+  privateKey: PrivateKey
+  psk: Uint8Array
+  listen: string[]
+  /** Public addresses to hand out in reservations (a relay behind a load balancer or NAT). @default [] */
+  announce?: string[]
+  /** @default 128 */
+  maxReservations?: number
+  /** How long a reservation lasts before the peer must renew it. @default 1 h */
+  reservationTtlMs?: number
+  /**
+   * Bytes a relayed connection may carry (both directions) before the relay closes it; 0 lifts the limit
+   * (the relayed connection is then not "limited"). @default 0 (unlimited)
+   */
+  dataLimitBytes?: number
+  /** How long a relayed connection may last; 0 lifts the limit. @default 0 (unlimited) */
+  durationLimitMs?: number
+  logger?: ComponentLogger
+}
+
+/**
+ * Settings shared by peers and relays. On loopback every test peer shares one source IP, so the per-IP inbound
+ * rate (default 5/s) and pending-connection limits are raised.
+ */
+function baseOptions (privateKey: PrivateKey, psk: Uint8Array, dialTimeoutMs: number, streamInactivityMs: number, logger?: ComponentLogger): Libp2pOptions {
+  warnIfOriginalCipher()
+  return {
+    privateKey,
+    connectionEncrypters: [noise()],
+    streamMuxers: [yamux({ streamOptions: { inactivityTimeout: streamInactivityMs, maxStreamWindowSize: 16 * MiB } })],
+    connectionProtector: preSharedKey({ psk }),
+    connectionManager: {
+      maxConnections: 512,
+      inboundConnectionThreshold: 200,
+      maxIncomingPendingConnections: 64,
+      dialTimeout: dialTimeoutMs * 2,
+      addressDialTimeout: dialTimeoutMs,
+      inboundUpgradeTimeout: 10 * second
+    },
+    ...(logger != null ? { logger } : {})
+  }
+}
+
+export async function createPeerNode (init: PeerNodeInit): Promise<PeerNode> {
+  const base = baseOptions(init.privateKey, init.psk, init.dialTimeoutMs ?? 5 * second, init.streamInactivityMs ?? minute, init.logger)
+  const node = await createLibp2p({
+    ...base,
+    addresses: { listen: init.listen ?? [] },
+    transports: [tcp(), circuitRelayTransport()],
+    services: {
+      identify: identify(),
+      dcutr: dcutr(),
+      internals: (components: InternalComponents) => new Internals(components)
+    }
+  })
+  if (init.relay != null) {
+    try {
+      await listenOnRelay(node, init.relay)
+    } catch (err) {
+      await node.stop()
+      throw err
+    }
+  }
+  return node
+}
+
+/** Makes a reservation on the relay (listening on `<relay>/p2p-circuit`); resolves once it is made. */
+export async function listenOnRelay (node: PeerNode, relay: string): Promise<void> {
+  const addr = multiaddr(relay)
+  if (addr.getComponents().find((c) => c.name === 'p2p') == null) throw new Error(`relay address ${relay} must end with /p2p/<relay_peer_id>`)
+  await node.services.internals.components.transportManager.listen([addr.encapsulate('/p2p-circuit')])
+}
+
+/** Tells libp2p about an address others see us at (e.g. from a tracker), so identify and DCUtR announce it. */
+export function confirmObservedAddr (node: PeerNode, addr: string): void {
+  node.services.internals.components.addressManager.confirmObservedAddr(multiaddr(addr), { type: 'observed' })
+}
+
+export type RelayNode = Libp2p<{ identify: ReturnType<ReturnType<typeof identify>>, relay: ReturnType<ReturnType<typeof circuitRelayServer>> }>
+
+export async function createRelayNode (init: RelayNodeInit): Promise<RelayNode> {
+  const dataLimit = init.dataLimitBytes ?? 0
+  const durationLimit = init.durationLimitMs ?? 0
+  const unlimited = dataLimit === 0 && durationLimit === 0
+  const base = baseOptions(init.privateKey, init.psk, 5 * second, 2 * minute, init.logger)
+  return await createLibp2p({
+    ...base,
+    addresses: { listen: init.listen, announce: init.announce ?? [] },
+    transports: [tcp()],
+    connectionManager: { ...base.connectionManager, maxConnections: 1024 },
+    services: {
+      identify: identify(),
+      relay: circuitRelayServer({
+        maxInboundHopStreams: 256,
+        maxOutboundStopStreams: 256,
+        reservations: {
+          maxReservations: init.maxReservations ?? 128,
+          reservationTtl: init.reservationTtlMs ?? 60 * minute,
+          applyDefaultLimit: !unlimited,
+          // A zero in one of the two means "no limit" for it; the library needs a number, so use a huge one.
+          defaultDataLimit: BigInt(dataLimit === 0 ? Number.MAX_SAFE_INTEGER : dataLimit),
+          // The relay enforces this in milliseconds (LIBP2P.md).
+          defaultDurationLimit: durationLimit === 0 ? 2 ** 31 - 1 : durationLimit
+        }
+      })
+    }
+  })
+}
+
+/** The node's listen addresses with /p2p/<id>, as printed by `rr p2p-serve` and `rr relay-serve`. */
+export function announcedAddrs (node: Libp2p): string[] {
+  return node.getMultiaddrs().map((a) => a.toString())
+}
+
+let cipherChecked = false
+
+/**
+ * @libp2p/pnet's xsalsa20@1.2.0 (WASM) breaks after large writes; package.json overrides it with our replacement
+ * on @noble/ciphers. When rustory is installed somewhere that ignored the override, say so once.
+ */
+export function pnetCipherModule (): string | undefined {
+  try {
+    const require = createRequire(import.meta.url)
+    const pnetEntry = require.resolve('@libp2p/pnet')
+    return realpathSync(createRequire(pnetEntry).resolve('xsalsa20'))
+  } catch {
+    return undefined
+  }
+}
+
+function warnIfOriginalCipher (): void {
+  if (cipherChecked) return
+  cipherChecked = true
+  const path = pnetCipherModule()
+  if (path != null && !path.includes('xsalsa20-noble')) {
+    process.stderr.write(`rr: warning: @libp2p/pnet uses ${path}, not rustory's replacement cipher; large transfers may fail (reinstall rustory with its npm overrides)\n`)
+  }
+}

@@ -1,0 +1,211 @@
+/**
+ * SyncTransport over a libp2p Connection, and the dial helpers that make one. Every failure becomes a SyncError
+ * whose `permanent` flag tells the machine whether retrying can help.
+ */
+import type { Connection, Libp2p, Stream } from '@libp2p/interface'
+import { multiaddr, type Multiaddr } from '@multiformats/multiaddr'
+import { entriesPushProtocol, maxPullResponseBytes, maxPushRequestBytes, maxPushResponseBytes, syncPullProtocol } from '../protocol/constants.js'
+import { DialError, errorMessage, MessageTooLargeError, ProtocolError, SwarmKeyMismatchError, SyncError } from '../protocol/errors.js'
+import { decodeJson, encodeMessage, parsePushAck, type PushAck, type SyncPull } from '../protocol/messages.js'
+import type { DialPath, SyncTransport } from '../protocol/transport.js'
+import { armDeadline, errorFromReply, readDocument, writeAll } from './stream-io.js'
+
+const second = 1000
+const minute = 60 * second
+
+export interface P2PTransportInit {
+  /** How long one exchange (request and answer) may take. @default 5 min */
+  exchangeTimeoutMs?: number
+}
+
+export class P2PTransport implements SyncTransport {
+  readonly peerId: string
+  readonly remoteAddr: string
+  readonly #connection: Connection
+  readonly #exchangeTimeoutMs: number
+
+  constructor (connection: Connection, init: P2PTransportInit = {}) {
+    this.#connection = connection
+    this.peerId = connection.remotePeer.toString()
+    this.remoteAddr = connection.remoteAddr.toString()
+    this.#exchangeTimeoutMs = init.exchangeTimeoutMs ?? 5 * minute
+  }
+
+  get connection (): Connection {
+    return this.#connection
+  }
+
+  /** Relayed while the connection goes through a relay; 'direct' otherwise. */
+  get path (): DialPath {
+    return isRelayed(this.#connection) ? 'relay' : 'direct'
+  }
+
+  async pull (request: SyncPull, signal?: AbortSignal): Promise<Uint8Array> {
+    const reply = await this.#exchange(syncPullProtocol, encodeMessage(request), maxPullResponseBytes, 'pull response', signal)
+    const refused = errorFromReply(reply, 'pull', maxPullResponseBytes)
+    if (refused != null) throw refused
+    return reply
+  }
+
+  async push (payload: Uint8Array, signal?: AbortSignal): Promise<PushAck> {
+    if (payload.byteLength > maxPushRequestBytes) throw new MessageTooLargeError('push request', maxPushRequestBytes)
+    const reply = await this.#exchange(entriesPushProtocol, payload, maxPushResponseBytes, 'push response', signal)
+    const refused = errorFromReply(reply, 'push', maxPushRequestBytes)
+    if (refused != null) throw refused
+    const value = decodeJson(reply, 'PushAck')
+    const ack = parsePushAck(value)
+    const rejected = (value as { rejected?: unknown }).rejected
+    if (Array.isArray(rejected)) ack.rejected = rejected.filter((r): r is NonNullable<PushAck['rejected']>[number] => r != null && typeof r === 'object' && typeof (r as { reason?: unknown }).reason === 'string')
+    return ack
+  }
+
+  async close (): Promise<void> {
+    if (this.#connection.status !== 'open') return
+    await this.#connection.close({ signal: AbortSignal.timeout(2 * second) }).catch((err: Error) => this.#connection.abort(err))
+  }
+
+  /**
+   * Opens a stream, writes the request and half-closes, while reading the answer to end of stream. Reading starts
+   * before writing so a peer that refuses early (an error document) is heard even if it stops reading.
+   */
+  async #exchange (protocol: string, request: Uint8Array, answerCap: number, what: string, signal?: AbortSignal): Promise<Uint8Array> {
+    signal?.throwIfAborted()
+    let stream: Stream
+    try {
+      stream = await this.#connection.newStream(protocol, { runOnLimitedConnection: true, signal: withTimeout(signal, 30 * second) })
+    } catch (err) {
+      throw streamFailure(err, `opening ${protocol} to ${this.peerId}`, signal)
+    }
+    const disarm = armDeadline(stream, this.#exchangeTimeoutMs, `${protocol} with ${this.peerId}`, signal)
+    try {
+      const answer = readDocument(stream, answerCap, what)
+      answer.catch(() => {})
+      let writeError: unknown
+      try {
+        await writeAll(stream, request, signal)
+        await stream.close(signal != null ? { signal } : {})
+      } catch (err) {
+        writeError = err
+      }
+      try {
+        return await answer
+      } catch (err) {
+        if (err instanceof MessageTooLargeError) {
+          stream.abort(err)
+          throw err
+        }
+        throw streamFailure(writeError ?? err, `${protocol} with ${this.peerId}`, signal)
+      }
+    } finally {
+      disarm()
+    }
+  }
+}
+
+function withTimeout (signal: AbortSignal | undefined, ms: number): AbortSignal {
+  return signal != null ? AbortSignal.any([signal, AbortSignal.timeout(ms)]) : AbortSignal.timeout(ms)
+}
+
+function streamFailure (err: unknown, what: string, signal?: AbortSignal): Error {
+  if (err instanceof SyncError) return err
+  if (signal?.aborted === true) return signal.reason instanceof Error ? signal.reason : new SyncError(`${what}: aborted`)
+  const name = (err as { name?: string })?.name ?? 'Error'
+  if (name === 'UnsupportedProtocolError') return new ProtocolError(`${what}: the peer does not speak this protocol (is it a rustory p2p-serve of a compatible version?)`)
+  return new SyncError(`${what} failed: ${name}: ${errorMessage(err)}`, { cause: err })
+}
+
+export function isRelayed (connection: Connection): boolean {
+  return connection.remoteAddr.getComponents().some((c) => c.name === 'p2p-circuit')
+}
+
+/** The PeerId in the last /p2p/ part of a multiaddr, or a clear error when there is none. */
+export function peerIdOf (addr: Multiaddr | string): string {
+  const ma = typeof addr === 'string' ? parseAddr(addr) : addr
+  const ids = ma.getComponents().filter((c) => c.name === 'p2p').map((c) => c.value)
+  const id = ids[ids.length - 1]
+  if (id == null) throw new DialError(`${ma.toString()} has no /p2p/<peer_id> part: use the full address \`rr p2p-serve\` prints (…/p2p/<peer_id>)`, { permanent: true })
+  return id
+}
+
+function parseAddr (addr: string): Multiaddr {
+  try {
+    return multiaddr(addr)
+  } catch (err) {
+    throw new DialError(`${addr} is not a valid multiaddr: ${errorMessage(err)}`, { permanent: true })
+  }
+}
+
+export interface DialOptions {
+  signal?: AbortSignal
+  /** @default 10 s */
+  timeoutMs?: number
+  /** Passed to the transport. */
+  exchangeTimeoutMs?: number
+}
+
+export interface Dialed {
+  transport: P2PTransport
+  connection: Connection
+}
+
+/** Names of errors libp2p raises when the encrypted handshake fails, which inside a pnet means the swarm keys differ. */
+const handshakeErrors = new Set(['EncryptionFailedError', 'InvalidCryptoExchangeError', 'UnexpectedPeerError'])
+
+function errorNames (err: unknown): string[] {
+  const names: string[] = []
+  const seen = new Set<unknown>()
+  const visit = (e: unknown): void => {
+    if (e == null || typeof e !== 'object' || seen.has(e)) return
+    seen.add(e)
+    const name = (e as { name?: unknown }).name
+    if (typeof name === 'string') names.push(name)
+    visit((e as { cause?: unknown }).cause)
+    const errors = (e as { errors?: unknown }).errors
+    if (Array.isArray(errors)) errors.forEach(visit)
+  }
+  visit(err)
+  return names
+}
+
+function dialFailure (err: unknown, address: string, timedOut: boolean, signal?: AbortSignal): Error {
+  if (err instanceof SyncError) return err
+  if (signal?.aborted === true) return signal.reason instanceof Error ? signal.reason : new DialError(`dial ${address}: aborted`)
+  const names = errorNames(err)
+  if (names.some((n) => handshakeErrors.has(n))) return new SwarmKeyMismatchError(address, err)
+  if (timedOut || names.some((n) => n === 'TimeoutError' || n === 'AbortError')) {
+    return new DialError(`dial ${address} timed out (peer offline, firewalled, or — if it is running — a different swarm key)`, { cause: err })
+  }
+  return new DialError(`dial ${address} failed: ${errorMessage(err)}`, { cause: err })
+}
+
+async function dialAddr (node: Libp2p, target: Multiaddr, expectedPeer: string, options: DialOptions): Promise<Dialed> {
+  const timeout = AbortSignal.timeout(options.timeoutMs ?? 10 * second)
+  const signal = options.signal != null ? AbortSignal.any([options.signal, timeout]) : timeout
+  const address = target.toString()
+  let connection: Connection
+  try {
+    connection = await node.dial(target, { signal })
+  } catch (err) {
+    throw dialFailure(err, address, timeout.aborted, options.signal)
+  }
+  if (connection.remotePeer.toString() !== expectedPeer) {
+    await connection.close().catch(() => {})
+    throw new DialError(`dial ${address}: reached peer ${connection.remotePeer.toString()}, not ${expectedPeer}`, { permanent: true })
+  }
+  const transport = new P2PTransport(connection, options.exchangeTimeoutMs != null ? { exchangeTimeoutMs: options.exchangeTimeoutMs } : {})
+  return { transport, connection }
+}
+
+/** Dials a peer directly at `<addr>/p2p/<peer_id>`. */
+export async function dialDirect (node: Libp2p, addr: string | Multiaddr, options: DialOptions = {}): Promise<Dialed> {
+  const target = typeof addr === 'string' ? parseAddr(addr) : addr
+  return await dialAddr(node, target, peerIdOf(target), options)
+}
+
+/** Dials a peer through a relay: `<relay>/p2p-circuit/p2p/<peer_id>`. Keep the returned connection (limited ones are never reused by dial). */
+export async function dialRelay (node: Libp2p, relayAddr: string | Multiaddr, peerId: string, options: DialOptions = {}): Promise<Dialed> {
+  const relay = typeof relayAddr === 'string' ? parseAddr(relayAddr) : relayAddr
+  peerIdOf(relay)
+  const target = relay.encapsulate(`/p2p-circuit/p2p/${peerId}`)
+  return await dialAddr(node, target, peerId, options)
+}
