@@ -1,0 +1,164 @@
+/**
+ * Small pieces shared by the two node:http servers (the tracker and the HTTP debug transport): parsing `--bind`,
+ * reading a request body under a cap, JSON answers, server timeouts, and a clean close.
+ */
+import type { IncomingMessage, Server, ServerResponse } from 'node:http'
+import { isIP } from 'node:net'
+
+const second = 1000
+
+export interface BindAddress {
+  host: string
+  port: number
+}
+
+/** A `--bind` value that is not `host:port`. */
+export class BindError extends Error {
+  static override readonly name = 'BindError'
+  override readonly name = 'BindError'
+}
+
+/**
+ * Parses `host:port`, `[v6]:port` or `:port` (= 127.0.0.1). The port may be 0 (the OS picks one). Pure.
+ */
+export function parseBind (text: string): BindAddress {
+  const m = /^(?:\[([0-9a-fA-F:.%\w]+)\]|([^:[\]]*)):(\d{1,5})$/.exec(text.trim())
+  if (m == null) throw new BindError(`--bind ${JSON.stringify(text)}: expected host:port (e.g. 127.0.0.1:8850 or [::1]:8850)`)
+  const host = m[1] ?? (m[2] === '' || m[2] == null ? '127.0.0.1' : m[2])
+  const port = Number(m[3])
+  if (port > 65535) throw new BindError(`--bind ${JSON.stringify(text)}: port must be 0..65535`)
+  if (m[1] != null && isIP(host) !== 6) throw new BindError(`--bind ${JSON.stringify(text)}: ${host} is not an IPv6 address`)
+  return { host, port }
+}
+
+/** `http://host:port`, bracketing IPv6 hosts. */
+export function httpUrl (host: string, port: number): string {
+  return `http://${isIP(host) === 6 ? `[${host}]` : host}:${port}`
+}
+
+/** The request body passed its cap (answered with 413). */
+export class BodyTooLargeError extends Error {
+  static override readonly name = 'BodyTooLargeError'
+  override readonly name = 'BodyTooLargeError'
+  constructor (readonly capBytes: number) {
+    super(`request body too large: more than ${capBytes} bytes`)
+  }
+}
+
+/**
+ * Reads a request body, refusing it as soon as it passes `capBytes` (a Content-Length above the cap is refused
+ * before a byte is read). The result owns its ArrayBuffer, so it can be transferred to a worker.
+ */
+export async function readBody (req: IncomingMessage, capBytes: number): Promise<Uint8Array> {
+  const declared = req.headers['content-length']
+  if (declared != null && Number(declared) > capBytes) throw new BodyTooLargeError(capBytes)
+  const chunks: Buffer[] = []
+  let total = 0
+  for await (const chunk of req as AsyncIterable<Buffer>) {
+    total += chunk.byteLength
+    if (total > capBytes) throw new BodyTooLargeError(capBytes)
+    chunks.push(chunk)
+  }
+  const out = new Uint8Array(total)
+  let offset = 0
+  for (const c of chunks) {
+    out.set(c, offset)
+    offset += c.byteLength
+  }
+  return out
+}
+
+/** Answers a JSON document with Content-Length; `close` asks the client to drop the connection afterwards. */
+export function sendJson (res: ServerResponse, status: number, body: unknown, options: { close?: boolean, headers?: Record<string, string> } = {}): void {
+  sendRawJson(res, status, Buffer.from(JSON.stringify(body)), options)
+}
+
+export function sendRawJson (res: ServerResponse, status: number, body: Uint8Array, options: { close?: boolean, headers?: Record<string, string> } = {}): void {
+  if (res.headersSent) {
+    res.destroy()
+    return
+  }
+  res.writeHead(status, {
+    'content-type': 'application/json; charset=utf-8',
+    'content-length': String(body.byteLength),
+    'cache-control': 'no-store',
+    ...(options.close === true ? { connection: 'close' } : {}),
+    ...options.headers
+  })
+  res.end(body)
+}
+
+/**
+ * Refuses an oversized body: answers 413 and closes the connection once the answer is out, so the rest of the
+ * upload is never read.
+ */
+export function sendTooLarge (req: IncomingMessage, res: ServerResponse, capBytes: number): void {
+  sendJson(res, 413, { error: `request body too large: the limit is ${capBytes} bytes` }, { close: true })
+  res.once('finish', () => req.socket.destroySoon())
+}
+
+export interface ServerTimeouts {
+  /** Time to receive all request headers. @default 10 s */
+  headersTimeoutMs?: number
+  /** Time to receive a whole request. @default 60 s */
+  requestTimeoutMs?: number
+  /** Idle keep-alive connections close after this. @default 5 s */
+  keepAliveTimeoutMs?: number
+}
+
+/** Bounds what a slow or silent client can hold: headers, whole request, idle keep-alive. */
+export function applyTimeouts (server: Server, timeouts: ServerTimeouts = {}): void {
+  server.headersTimeout = timeouts.headersTimeoutMs ?? 10 * second
+  server.requestTimeout = timeouts.requestTimeoutMs ?? 60 * second
+  server.keepAliveTimeout = timeouts.keepAliveTimeoutMs ?? 5 * second
+  server.maxHeadersCount = 100
+}
+
+/** Listens and resolves with the bound address (the real port when asked for 0). */
+export async function listen (server: Server, bind: BindAddress): Promise<BindAddress> {
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject)
+    server.listen(bind.port, bind.host, () => {
+      server.off('error', reject)
+      resolve()
+    })
+  })
+  const address = server.address()
+  if (address == null || typeof address === 'string') return bind
+  return { host: bind.host, port: address.port }
+}
+
+/** Stops accepting, ends idle keep-alive connections, and cuts the rest after `graceMs`. */
+export async function closeServer (server: Server, graceMs = 2 * second): Promise<void> {
+  if (!server.listening) return
+  const closed = new Promise<void>((resolve) => server.close(() => resolve()))
+  server.closeIdleConnections()
+  const timer = setTimeout(() => server.closeAllConnections(), graceMs)
+  timer.unref()
+  await closed
+  clearTimeout(timer)
+}
+
+/** The path and query of a request, or undefined when the URL cannot be parsed. */
+export function requestUrl (req: IncomingMessage): URL | undefined {
+  try {
+    return new URL(req.url ?? '/', 'http://localhost')
+  } catch {
+    return undefined
+  }
+}
+
+/**
+ * Resolves after SIGINT or SIGTERM, once `close` has run. A second signal while closing exits at once.
+ */
+export async function untilSignal (close: () => Promise<void>): Promise<NodeJS.Signals> {
+  const signal = await new Promise<NodeJS.Signals>((resolve) => {
+    process.once('SIGINT', () => resolve('SIGINT'))
+    process.once('SIGTERM', () => resolve('SIGTERM'))
+  })
+  const hard = (): never => process.exit(130)
+  process.once('SIGINT', hard)
+  process.once('SIGTERM', hard)
+  await close()
+  return signal
+}

@@ -1,0 +1,164 @@
+/**
+ * `rr http-serve`: the HTTP debug transport's serving side. The same messages, caps and validation as the
+ * libp2p protocols, over plain HTTP: `GET /api/v1/entries?cursor=&limit=` answers a SyncBatch,
+ * `POST /api/v1/entries` takes an EntriesPush (or a bare array) and answers a PushAck. JSON parsing,
+ * validation and SQLite run in the worker pool, never on this loop.
+ */
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
+import { defaultPullLimit, maxPullLimit, maxPullResponseBytes, maxPushRequestBytes, maxPushResponseBytes } from '../protocol/constants.js'
+import { openDatabase } from '../store/db.js'
+import { WorkerPool } from '../../workers/pool.js'
+import type { IngestPushResult } from '../../workers/tasks.js'
+import { applyTimeouts, BodyTooLargeError, closeServer, httpUrl, listen, readBody, requestUrl, sendJson, sendRawJson, sendTooLarge, type BindAddress, type ServerTimeouts } from './server-util.js'
+
+export interface HttpServerInit extends ServerTimeouts {
+  /** Where to listen. @default (command) 127.0.0.1:8860 */
+  bind: BindAddress
+  /** The SQLite database served (created and migrated if missing). */
+  dbPath: string
+}
+
+export interface HttpServerComponents {
+  /** The pool running ingest/export; when not given the server owns one and closes it. */
+  pool?: WorkerPool
+  /** One line per push and per refused request. @default no logging */
+  log?: (line: string) => void
+}
+
+export interface HttpServer {
+  readonly url: string
+  readonly address: BindAddress
+  close: () => Promise<void>
+}
+
+const routes: Record<string, string[]> = {
+  '/api/v1/ping': ['GET', 'HEAD'],
+  '/api/v1/entries': ['GET', 'POST']
+}
+
+/** A query parameter that must be a non-negative decimal integer; undefined when absent, null when invalid. */
+function intParam (url: URL, name: string): number | undefined | null {
+  const text = url.searchParams.get(name)
+  if (text == null || text === '') return undefined
+  if (!/^\d{1,16}$/.test(text)) return null
+  const n = Number(text)
+  return Number.isSafeInteger(n) ? n : null
+}
+
+/**
+ * A PushAck that fits the push response cap: when thousands of entries were rejected, only the first reasons are
+ * listed and `rejected_total` says how many there were.
+ */
+export function encodePushAck (result: IngestPushResult, capBytes = maxPushResponseBytes): Buffer {
+  const base = { ok: result.ok, inserted: result.inserted, ignored: result.ignored }
+  let rejected = result.rejected
+  for (;;) {
+    const doc = { ...base, rejected, ...(rejected.length < result.rejected.length ? { rejected_total: result.rejected.length } : {}), ...(result.error != null ? { error: result.error.slice(0, 1000) } : {}) }
+    const bytes = Buffer.from(JSON.stringify(doc))
+    if (bytes.byteLength <= capBytes || rejected.length === 0) return bytes
+    rejected = rejected.slice(0, Math.floor(rejected.length / 2))
+  }
+}
+
+export async function startHttpServer (init: HttpServerInit, components: HttpServerComponents = {}): Promise<HttpServer> {
+  // Create and migrate the database here, so a bad path fails at start and workers find the schema in place.
+  openDatabase(init.dbPath).close()
+  const ownsPool = components.pool == null
+  const pool = components.pool ?? new WorkerPool()
+  const log = components.log ?? (() => {})
+
+  const pull = async (url: URL, res: ServerResponse): Promise<void> => {
+    const cursor = intParam(url, 'cursor')
+    const limit = intParam(url, 'limit')
+    if (cursor === null) {
+      sendJson(res, 400, { error: 'cursor must be a non-negative integer' })
+      return
+    }
+    if (limit === null || limit === 0) {
+      sendJson(res, 400, { error: `limit must be a positive integer (at most ${maxPullLimit} are served)` })
+      return
+    }
+    const page = await pool.run({
+      tag: 'export-batch',
+      dbPath: init.dbPath,
+      cursor: cursor ?? 0,
+      limit: Math.min(limit ?? defaultPullLimit, maxPullLimit),
+      maxBytes: maxPullResponseBytes
+    })
+    if (page.count === 0 && page.tooLarge != null) {
+      sendJson(res, 422, { error: `entry ${page.tooLarge.entry_id} is ${page.tooLarge.bytes} bytes, more than the ${maxPullResponseBytes}-byte pull response cap` })
+      return
+    }
+    sendRawJson(res, 200, page.payload)
+  }
+
+  const push = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
+    let body: Uint8Array
+    try {
+      body = await readBody(req, maxPushRequestBytes)
+    } catch (err) {
+      if (err instanceof BodyTooLargeError) {
+        log(`http push refused: body over ${maxPushRequestBytes} bytes from ${req.socket.remoteAddress ?? '?'}`)
+        sendTooLarge(req, res, maxPushRequestBytes)
+      } else {
+        res.destroy()
+      }
+      return
+    }
+    const result = await pool.run({ tag: 'ingest-push', dbPath: init.dbPath, payload: body }, [body.buffer as ArrayBuffer])
+    log(`http push: inserted=${result.inserted} ignored=${result.ignored} rejected=${result.rejected.length}${result.error != null ? ` error=${JSON.stringify(result.error)}` : ''}`)
+    // A body that is not an EntriesPush at all is the client's fault (400); a batch with some invalid entries
+    // is still a 200: the valid ones landed, the invalid ones are listed.
+    sendRawJson(res, result.error != null ? 400 : 200, encodePushAck(result))
+  }
+
+  const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
+    const url = requestUrl(req)
+    const path = url?.pathname.replace(/\/+$/, '') ?? ''
+    const methods = routes[path]
+    if (url == null || methods == null) {
+      sendJson(res, 404, { error: `no such route: ${req.method ?? '?'} ${(req.url ?? '').slice(0, 200)}` })
+      return
+    }
+    if (!methods.includes(req.method ?? '')) {
+      sendJson(res, 405, { error: `method ${req.method ?? '?'} not allowed on ${path} (allowed: ${methods.join(', ')})` }, { headers: { allow: methods.join(', ') } })
+      return
+    }
+    if (path === '/api/v1/ping') sendJson(res, 200, { ok: true })
+    else if (req.method === 'GET') await pull(url, res)
+    else await push(req, res)
+  }
+
+  const server: Server = createServer({ maxHeaderSize: 16 * 1024 }, (req, res) => {
+    handle(req, res).catch((err: unknown) => {
+      log(`http error: ${(err as Error).message}`)
+      if (!res.headersSent) sendJson(res, 500, { error: `internal error: ${(err as Error).message.slice(0, 300)}` })
+      else res.destroy()
+    })
+  })
+  // A 32 MiB answer to a slow reader takes a while; the request itself must still arrive promptly.
+  applyTimeouts(server, { requestTimeoutMs: 120_000, ...init })
+  server.on('clientError', (_err, socket) => {
+    if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nconnection: close\r\ncontent-length: 0\r\n\r\n')
+    else socket.destroy()
+  })
+  let address: BindAddress
+  try {
+    address = await listen(server, init.bind)
+  } catch (err) {
+    if (ownsPool) await pool.close()
+    throw err
+  }
+  let closing: Promise<void> | undefined
+  return {
+    url: httpUrl(address.host, address.port),
+    address,
+    close: async () => {
+      closing ??= (async () => {
+        await closeServer(server)
+        if (ownsPool) await pool.close()
+      })()
+      await closing
+    }
+  }
+}

@@ -1,0 +1,146 @@
+/**
+ * `rr tracker-serve`: the discovery service. Peers register their addresses (expiring after a TTL) and ask for
+ * each other's. With a token, every request — ping included — must present it, or gets 401 and nothing else.
+ */
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
+import { isAuthorized } from './auth.js'
+import { PeerRegistry } from './registry.js'
+import { InvalidRequestError, maxMetaFieldLength, maxRegisterBodyBytes, observedAddr, parseRegisterRequest, type RegisterResponse } from './types.js'
+import { applyTimeouts, BodyTooLargeError, closeServer, httpUrl, listen, readBody, requestUrl, sendJson, sendTooLarge, type BindAddress, type ServerTimeouts } from '../http/server-util.js'
+
+const second = 1000
+
+export interface TrackerServerInit extends ServerTimeouts {
+  /** Where to listen. Tests use 127.0.0.1 and port 0. */
+  bind: BindAddress
+  /** How long a registration lives without renewal. @default 60 */
+  ttlSec?: number
+  /** When set, every request must carry it (Authorization: Bearer, or X-Rustory-Token). @default undefined */
+  token?: string
+  /** Registrations kept at most. @default 10000 */
+  maxPeers?: number
+}
+
+export interface TrackerServerComponents {
+  /** One line per registration and per refused request. @default no logging */
+  log?: (line: string) => void
+  /** @default Date.now */
+  now?: () => number
+}
+
+export interface TrackerServer {
+  /** `http://host:port` with the real port. */
+  readonly url: string
+  readonly address: BindAddress
+  readonly registry: PeerRegistry
+  close: () => Promise<void>
+}
+
+const routes: Record<string, string[]> = {
+  '/api/v1/ping': ['GET', 'HEAD'],
+  '/api/v1/peers': ['GET', 'HEAD'],
+  '/api/v1/peers/register': ['POST']
+}
+
+export async function startTrackerServer (init: TrackerServerInit, components: TrackerServerComponents = {}): Promise<TrackerServer> {
+  const ttlSec = init.ttlSec ?? 60
+  if (!Number.isSafeInteger(ttlSec) || ttlSec < 1) throw new RangeError(`ttl must be a positive integer of seconds, got ${ttlSec}`)
+  const registry = new PeerRegistry({ ttlMs: ttlSec * second, maxPeers: init.maxPeers ?? 10_000, ...(components.now != null ? { now: components.now } : {}) })
+  const log = components.log ?? (() => {})
+  const token = init.token != null && init.token !== '' ? init.token : undefined
+
+  const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
+    if (token != null && !isAuthorized(req.headers, token)) {
+      sendJson(res, 401, { error: 'unauthorized' }, { close: true, headers: { 'www-authenticate': 'Bearer realm="rustory-tracker"' } })
+      return
+    }
+    const url = requestUrl(req)
+    const path = url?.pathname.replace(/\/+$/, '') ?? ''
+    const methods = routes[path]
+    if (url == null || methods == null) {
+      sendJson(res, 404, { error: `no such route: ${req.method ?? '?'} ${(req.url ?? '').slice(0, 200)}` })
+      return
+    }
+    if (!methods.includes(req.method ?? '')) {
+      sendJson(res, 405, { error: `method ${req.method ?? '?'} not allowed on ${path} (allowed: ${methods.join(', ')})` }, { headers: { allow: methods.join(', ') } })
+      return
+    }
+    if (path === '/api/v1/ping') {
+      sendJson(res, 200, { ok: true })
+      return
+    }
+    if (path === '/api/v1/peers') {
+      const userId = url.searchParams.get('user_id')
+      if (userId != null && userId.length > maxMetaFieldLength) {
+        sendJson(res, 400, { error: `user_id is longer than ${maxMetaFieldLength} characters` })
+        return
+      }
+      sendJson(res, 200, { peers: registry.list(userId === null || userId === '' ? undefined : userId) })
+      return
+    }
+    // POST /api/v1/peers/register
+    let bytes: Uint8Array
+    try {
+      bytes = await readBody(req, maxRegisterBodyBytes)
+    } catch (err) {
+      if (err instanceof BodyTooLargeError) sendTooLarge(req, res, maxRegisterBodyBytes)
+      else res.destroy()
+      return
+    }
+    let parsed: unknown
+    try {
+      parsed = JSON.parse(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('utf8'))
+    } catch (err) {
+      sendJson(res, 400, { error: `malformed JSON: ${(err as Error).message.slice(0, 200)}` })
+      return
+    }
+    let request
+    try {
+      request = parseRegisterRequest(parsed)
+    } catch (err) {
+      if (!(err instanceof InvalidRequestError)) throw err
+      sendJson(res, 400, { error: err.message })
+      return
+    }
+    const outcome = registry.register(request)
+    if (outcome.kind === 'full') {
+      log(`tracker register refused: peer=${request.peer_id} reason=full (${outcome.maxPeers} registrations)`)
+      sendJson(res, 503, { error: `tracker is full (${outcome.maxPeers} live registrations); retry later` }, { headers: { 'retry-after': String(Math.min(ttlSec, 60)) } })
+      return
+    }
+    const observed = observedAddr(req.socket.remoteAddress, req.socket.remotePort) ?? ''
+    log(`tracker register: peer=${request.peer_id} addrs=${request.addrs.length} user=${JSON.stringify(request.meta.user_id)} device=${JSON.stringify(request.meta.device_id)} observed=${observed} ${outcome.kind}`)
+    const answer: RegisterResponse = { ok: true, ttl_sec: ttlSec, observed_addr: observed }
+    sendJson(res, 200, answer)
+  }
+
+  const server: Server = createServer({ maxHeaderSize: 16 * 1024 }, (req, res) => {
+    handle(req, res).catch((err: unknown) => {
+      log(`tracker error: ${(err as Error).message}`)
+      if (!res.headersSent) sendJson(res, 500, { error: 'internal error' })
+      else res.destroy()
+    })
+  })
+  applyTimeouts(server, init)
+  server.on('clientError', (_err, socket) => {
+    if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nconnection: close\r\ncontent-length: 0\r\n\r\n')
+    else socket.destroy()
+  })
+  const address = await listen(server, init.bind)
+  // Expired registrations are also dropped lazily; this keeps memory flat when peers just vanish.
+  const sweeper = setInterval(() => registry.sweep(), Math.max(second, Math.min(ttlSec * second, 30 * second)))
+  sweeper.unref()
+  let closing: Promise<void> | undefined
+  return {
+    url: httpUrl(address.host, address.port),
+    address,
+    registry,
+    close: async () => {
+      closing ??= (async () => {
+        clearInterval(sweeper)
+        await closeServer(server)
+      })()
+      await closing
+    }
+  }
+}
