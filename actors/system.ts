@@ -1,0 +1,51 @@
+/**
+ * The one place that starts the sync system: binds the peer machine to real dependencies, creates the root
+ * actor, and hands back a handle to wait for it or stop it. Transport-agnostic: the connector decides libp2p or HTTP.
+ */
+import { createActor, type InspectionEvent } from 'xstate'
+import { createPeerSyncMachine } from '../machines/peer-sync.machine.js'
+import { createRootMachine, type RootOutput } from '../machines/root.machine.js'
+import type { PeerTarget, SyncOptions } from '../machines/types.js'
+import { createPeerDependencies, type PeerActorComponents } from './peer-actors.js'
+
+export interface SyncSystemInit {
+  options: SyncOptions
+  /** Where the peers come from (a fixed list, trackers, the peer book). */
+  discoverPeers: (signal: AbortSignal) => Promise<PeerTarget[]>
+  /** xstate inspection observer (the --inspect trace); omitted when off, so it costs nothing. */
+  inspect?: (event: InspectionEvent) => void
+}
+
+export interface SyncSystem {
+  /** Resolves when the root finishes (one-shot) or is stopped. */
+  done: Promise<RootOutput>
+  /** Stops every actor (SIGINT under --watch); `done` then resolves with what finished so far. */
+  stop: () => void
+  /** Starts a round on every waiting peer now. */
+  syncNow: () => void
+}
+
+export function startSyncSystem (init: SyncSystemInit, components: PeerActorComponents): SyncSystem {
+  const peerMachine = createPeerSyncMachine(createPeerDependencies(components))
+  const root = createRootMachine({ discoverPeers: init.discoverPeers, peerMachine, random: components.random ?? Math.random })
+  const actor = createActor(root, { input: { options: init.options }, ...(init.inspect != null ? { inspect: init.inspect } : {}) })
+  const done = new Promise<RootOutput>((resolve, reject) => {
+    actor.subscribe({
+      complete: () => resolve(actor.getSnapshot().output ?? { outcomes: Object.values(actor.getSnapshot().context.outcomes) }),
+      error: reject
+    })
+  })
+  let resolveStopped!: (output: RootOutput) => void
+  const stopped = new Promise<RootOutput>((resolve) => { resolveStopped = resolve })
+  actor.start()
+  return {
+    done: Promise.race([done, stopped]),
+    stop: () => {
+      if (actor.getSnapshot().status !== 'active') return
+      const outcomes = Object.values(actor.getSnapshot().context.outcomes)
+      actor.stop()
+      resolveStopped({ outcomes })
+    },
+    syncNow: () => actor.send({ type: 'sync.now' })
+  }
+}
