@@ -18,7 +18,6 @@ import { createLibp2p, type Libp2pOptions } from 'libp2p'
 
 const second = 1000
 const minute = 60 * second
-const MiB = 1024 * 1024
 
 /** What the peer node needs from libp2p's internals at run time (captured by a tiny service). */
 interface InternalComponents {
@@ -88,7 +87,7 @@ function baseOptions (privateKey: PrivateKey, psk: Uint8Array, dialTimeoutMs: nu
   return {
     privateKey,
     connectionEncrypters: [noise()],
-    streamMuxers: [yamux({ streamOptions: { inactivityTimeout: streamInactivityMs, maxStreamWindowSize: 16 * MiB } })],
+    streamMuxers: [yamux({ streamOptions: { inactivityTimeout: streamInactivityMs } })],
     connectionProtector: preSharedKey({ psk }),
     connectionManager: {
       maxConnections: 512,

@@ -1,0 +1,114 @@
+/**
+ * The long-running servers behind `rr p2p-serve` and `rr relay-serve`: load keys, start the node, print its
+ * addresses, serve until SIGINT/SIGTERM, then close everything once.
+ */
+import '../polyfill.js'
+import { loadOrCreateIdentity, loadOrCreateSwarmKey, type SwarmKey } from '../config/keys.js'
+import { errorMessage } from '../protocol/errors.js'
+import { openDatabase } from '../store/db.js'
+import { WorkerPool } from '../../workers/pool.js'
+import { serveSync } from './handlers.js'
+import { announcedAddrs, createPeerNode, createRelayNode, listenOnRelay } from './node.js'
+
+export interface ServeOutput {
+  /** Address lines and status (stdout). */
+  out: (line: string) => void
+  /** Warnings and per-request log lines (stderr). */
+  log: (line: string) => void
+}
+
+export interface P2PServeInit {
+  dbPath: string
+  swarmKeyPath: string
+  identityKeyPath: string
+  /** @default ['/ip4/0.0.0.0/tcp/8845'] */
+  listen: string[]
+  /** Also reachable through this relay (`<relay>/p2p-circuit`). */
+  relay?: string
+  /** Accepted now; registration with trackers comes with discovery. */
+  trackers?: string[]
+}
+
+export interface RelayServeInit {
+  swarmKeyPath: string
+  identityKeyPath: string
+  listen: string[]
+  announce?: string[]
+  maxReservations?: number
+  reservationTtlMs?: number
+  dataLimitBytes?: number
+  durationLimitMs?: number
+}
+
+function noteNewSwarmKey (swarm: SwarmKey, io: ServeOutput): void {
+  if (swarm.created) io.log(`created a new swarm key at ${swarm.path} (fingerprint ${swarm.fingerprint}): copy this file to every machine of your network`)
+  if (swarm.looseMode) io.log(`warning: ${swarm.path} is readable by other users; run: chmod 600 ${swarm.path}`)
+}
+
+/** Resolves with the signal once SIGINT or SIGTERM arrives and `close` has finished; a second signal exits at once. */
+export async function untilStopped (close: () => Promise<void>): Promise<NodeJS.Signals> {
+  const signal = await new Promise<NodeJS.Signals>((resolve) => {
+    process.once('SIGINT', () => resolve('SIGINT'))
+    process.once('SIGTERM', () => resolve('SIGTERM'))
+  })
+  const hard = (): never => process.exit(130)
+  process.once('SIGINT', hard)
+  process.once('SIGTERM', hard)
+  await close()
+  return signal
+}
+
+export async function runP2PServe (init: P2PServeInit, io: ServeOutput): Promise<void> {
+  const swarm = loadOrCreateSwarmKey(init.swarmKeyPath)
+  noteNewSwarmKey(swarm, io)
+  const identity = await loadOrCreateIdentity(init.identityKeyPath)
+  if (identity.created) io.log(`created identity key ${identity.path} (PeerId ${identity.peerId})`)
+  // Opened here so a bad or too-new database fails now, with its own message; workers open their own handles.
+  const db = openDatabase(init.dbPath)
+  const pool = new WorkerPool()
+  let node
+  try {
+    node = await createPeerNode({ privateKey: identity.privateKey, psk: swarm.psk, listen: init.listen })
+    await serveSync(node, { dbPath: init.dbPath, pool, log: io.log })
+  } catch (err) {
+    await node?.stop()
+    await pool.close()
+    db.close()
+    throw err
+  }
+  if (init.relay != null) {
+    try {
+      await listenOnRelay(node, init.relay)
+    } catch (err) {
+      io.log(`warning: no reservation on relay ${init.relay}: ${errorMessage(err)} (serving direct connections only)`)
+    }
+  }
+  for (const addr of announcedAddrs(node)) io.out(`p2p listen: ${addr}`)
+  const started = node
+  await untilStopped(async () => {
+    await started.stop()
+    await pool.close()
+    db.close()
+  })
+  io.out('p2p-serve stopped')
+}
+
+export async function runRelayServe (init: RelayServeInit, io: ServeOutput): Promise<void> {
+  const swarm = loadOrCreateSwarmKey(init.swarmKeyPath)
+  noteNewSwarmKey(swarm, io)
+  const identity = await loadOrCreateIdentity(init.identityKeyPath)
+  if (identity.created) io.log(`created relay identity key ${identity.path} (PeerId ${identity.peerId})`)
+  const node = await createRelayNode({
+    privateKey: identity.privateKey,
+    psk: swarm.psk,
+    listen: init.listen,
+    ...(init.announce != null ? { announce: init.announce } : {}),
+    ...(init.maxReservations != null ? { maxReservations: init.maxReservations } : {}),
+    ...(init.reservationTtlMs != null ? { reservationTtlMs: init.reservationTtlMs } : {}),
+    ...(init.dataLimitBytes != null ? { dataLimitBytes: init.dataLimitBytes } : {}),
+    ...(init.durationLimitMs != null ? { durationLimitMs: init.durationLimitMs } : {})
+  })
+  for (const addr of announcedAddrs(node)) io.out(`relay listen: ${addr}`)
+  await untilStopped(async () => { await node.stop() })
+  io.out('relay-serve stopped')
+}
