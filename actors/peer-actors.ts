@@ -15,6 +15,8 @@ import type { Connector } from './connector.js'
 export interface SyncLog {
   /** One line for the user (stderr). */
   info: (line: string) => void
+  /** One summary line per peer per round (stdout); falls back to info. */
+  summary?: (line: string) => void
   /** Progress of a long transfer (a terminal shows it in place; otherwise ignored). */
   progress?: (key: string, text: string) => void
 }
@@ -190,7 +192,7 @@ export function createPeerDependencies (c: PeerActorComponents): PeerSyncDepende
       } else if (outcome.ok) {
         updateSyncStatus(db, peerId, outcome.path != null ? { last_path: outcome.path } : {})
       }
-      log.info(formatRound(outcome))
+      ;(log.summary ?? log.info)(formatRound(outcome))
       c.onRound?.(outcome)
     },
     random: c.random ?? Math.random,

@@ -28,7 +28,7 @@ export interface SyncSystem {
 export function startSyncSystem (init: SyncSystemInit, components: PeerActorComponents): SyncSystem {
   const peerMachine = createPeerSyncMachine(createPeerDependencies(components))
   const root = createRootMachine({ discoverPeers: init.discoverPeers, peerMachine, random: components.random ?? Math.random })
-  const actor = createActor(root, { input: { options: init.options }, ...(init.inspect != null ? { inspect: init.inspect } : {}) })
+  const actor = createActor(root, { id: 'root', systemId: 'root', input: { options: init.options }, ...(init.inspect != null ? { inspect: init.inspect } : {}) })
   const done = new Promise<RootOutput>((resolve, reject) => {
     actor.subscribe({
       complete: () => resolve(actor.getSnapshot().output ?? { outcomes: Object.values(actor.getSnapshot().context.outcomes) }),

@@ -5,7 +5,9 @@
 import { reorderGlobalFlags } from './argv.js'
 
 export async function main (argv: string[]): Promise<void> {
-  const { command, args, configPath } = reorderGlobalFlags(argv)
+  const { command, args: reordered, configPath } = reorderGlobalFlags(argv)
+  // `--inspect` without a value means the trace goes to stderr (oclif string flags need a value).
+  const args = reordered.map((a) => (a === '--inspect' ? '--inspect=-' : a))
   if (configPath != null) process.env.RUSTORY_CONFIG = configPath
   const wantsHelp = args.includes('--help') || args.includes('-h')
   if (command === 'record' && !wantsHelp) {

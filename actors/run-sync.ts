@@ -1,0 +1,147 @@
+/**
+ * `rr p2p-sync` and `rr http-sync` as one flow: open the store and the worker pool, build the connector for the
+ * transport, start the supervised actors, print one summary line per peer per round, stop cleanly on SIGINT.
+ */
+import { generateKeyPair } from '@libp2p/crypto/keys'
+import type { InspectionEvent } from 'xstate'
+import type { PeerOutcome, PeerTarget, SyncOptions } from '../machines/types.js'
+import type { Settings } from '../src/config/settings.js'
+import { HttpTransport } from '../src/http/index.js'
+import { createPeerNode, loadOrCreateSwarmKey, peerIdOf, type PeerNode } from '../src/p2p/index.js'
+import { DialError } from '../src/protocol/errors.js'
+import { openDatabase } from '../src/store/db.js'
+import { migratePullCursorKey } from '../src/store/peers.js'
+import { WorkerPool } from '../workers/pool.js'
+import type { Connector } from './connector.js'
+import { createP2PConnector } from './p2p-connector.js'
+import type { SyncLog } from './peer-actors.js'
+import { startSyncSystem } from './system.js'
+
+export interface SyncRunInit {
+  settings: Settings
+  options: SyncOptions
+  /** Static peers: multiaddrs (p2p) or base URLs (http). */
+  peers: string[]
+  /** Relay multiaddr to fall back to. */
+  relayAddr?: string
+  /** Where peers come from when `peers` is empty (trackers, peer book); set by the discovery work. */
+  discover?: (signal: AbortSignal) => Promise<PeerTarget[]>
+  inspect?: (event: InspectionEvent) => void
+}
+
+export interface SyncRunOutput {
+  /** Lines for the user: stdout gets summaries, stderr the log. */
+  out: (line: string) => void
+  err: (line: string) => void
+  /** Show progress in place (a terminal). */
+  tty: boolean
+}
+
+/** Groups multiaddrs by the PeerId in their /p2p/ part: one target per peer. */
+export function targetsFromMultiaddrs (addrs: string[], relayAddr?: string): PeerTarget[] {
+  const byPeer = new Map<string, PeerTarget>()
+  for (const addr of addrs) {
+    const peerId = peerIdOf(addr)
+    const target = byPeer.get(peerId) ?? { key: peerId, peerId, addrs: [], source: 'peers' as const, ...(relayAddr != null ? { relayAddr } : {}) }
+    target.addrs.push(addr)
+    byPeer.set(peerId, target)
+  }
+  return [...byPeer.values()]
+}
+
+function makeLog (io: SyncRunOutput): SyncLog & { summary: (line: string) => void, clear: () => void } {
+  let progressShown = false
+  const clear = (): void => {
+    if (progressShown) { process.stderr.write('\r\x1b[K'); progressShown = false }
+  }
+  return {
+    info: (line) => { clear(); io.err(line) },
+    summary: (line) => { clear(); io.out(line) },
+    clear,
+    ...(io.tty ? { progress: (_key: string, text: string) => { process.stderr.write(`\r\x1b[K${text}`); progressShown = true } } : {})
+  }
+}
+
+async function runWith (init: SyncRunInit, io: SyncRunOutput, connector: Connector, targets: PeerTarget[], log: ReturnType<typeof makeLog>): Promise<number> {
+  const db = openDatabase(init.settings.dbPath)
+  const pool = new WorkerPool()
+  const failures = new Map<string, PeerOutcome>()
+  const system = startSyncSystem({
+    options: init.options,
+    discoverPeers: init.discover ?? (async () => targets),
+    ...(init.inspect != null ? { inspect: init.inspect } : {})
+  }, {
+    dbPath: init.settings.dbPath,
+    db,
+    pool,
+    connector,
+    deviceId: init.settings.deviceId,
+    log: { info: log.info, summary: log.summary, ...(log.progress != null ? { progress: log.progress } : {}) },
+    onRound: (outcome) => {
+      if (outcome.ok) failures.delete(outcome.key)
+      else failures.set(outcome.key, outcome)
+    }
+  })
+  const onSignal = (): void => system.stop()
+  process.once('SIGINT', onSignal)
+  process.once('SIGTERM', onSignal)
+  try {
+    const output = await system.done
+    log.clear()
+    if (output.error != null) io.err(`rr: peer discovery failed: ${output.error.message}`)
+    if (!init.options.watch && output.outcomes.length === 0) {
+      io.err('rr: no peers to sync with: give --peers, or --trackers / trackers in the config')
+      return 1
+    }
+    return init.options.watch ? 0 : (output.outcomes.some((o) => !o.ok) || output.error != null ? 1 : 0)
+  } finally {
+    process.off('SIGINT', onSignal)
+    process.off('SIGTERM', onSignal)
+    await pool.close()
+    db.close()
+  }
+}
+
+/** `rr p2p-sync`: returns the exit code (non-zero when any peer failed). */
+export async function runP2PSync (init: SyncRunInit, io: SyncRunOutput): Promise<number> {
+  const swarm = loadOrCreateSwarmKey(init.settings.swarmKeyPath)
+  if (swarm.created) io.err(`created swarm key ${swarm.path}: copy this same file to every machine that should sync`)
+  const targets = targetsFromMultiaddrs(init.peers, init.relayAddr)
+  if (init.peers.length > 0) {
+    // Cursors stored by older manual syncs under the multiaddr move to the PeerId, once.
+    const db = openDatabase(init.settings.dbPath)
+    try {
+      for (const t of targets) {
+        if (migratePullCursorKey(db, t.addrs.flatMap((a) => [a, a.replace(/\/p2p\/[^/]+$/, '')]), t.peerId!)) io.err(`migrated cursor of ${t.peerId} from its multiaddr key`)
+      }
+    } finally {
+      db.close()
+    }
+  }
+  const log = makeLog(io)
+  // An ephemeral identity: a long-running p2p-serve on this machine keeps the persisted one, and two live nodes
+  // with one PeerId would make peers confuse their connections.
+  const node: PeerNode = await createPeerNode({ privateKey: await generateKeyPair('Ed25519'), psk: swarm.psk, listen: [] })
+  try {
+    const connector = createP2PConnector({ node, log: log.info })
+    return await runWith(init, io, connector, targets, log)
+  } finally {
+    await node.stop()
+  }
+}
+
+/** `rr http-sync`: the same engine over the HTTP debug transport. */
+export async function runHttpSync (init: SyncRunInit, io: SyncRunOutput): Promise<number> {
+  const targets: PeerTarget[] = init.peers.map((url) => ({ key: new HttpTransport(url).peerId, addrs: [url], source: 'url' as const }))
+  const log = makeLog(io)
+  const connector: Connector = {
+    dialDirect: async (_target, addr, signal) => {
+      const transport = new HttpTransport(addr)
+      signal.throwIfAborted()
+      return { transport, path: 'http', addr, connectionId: 'http' }
+    },
+    dialRelay: async () => { throw new DialError('the HTTP transport has no relay', { permanent: true }) },
+    watchUpgrade: () => () => {}
+  }
+  return await runWith(init, io, connector, targets, log)
+}
