@@ -54,11 +54,32 @@ export async function readBody (req: IncomingMessage, capBytes: number): Promise
   if (declared != null && Number(declared) > capBytes) throw new BodyTooLargeError(capBytes)
   const chunks: Buffer[] = []
   let total = 0
-  for await (const chunk of req as AsyncIterable<Buffer>) {
-    total += chunk.byteLength
-    if (total > capBytes) throw new BodyTooLargeError(capBytes)
-    chunks.push(chunk)
-  }
+  await new Promise<void>((resolve, reject) => {
+    const cleanup = (): void => {
+      req.off('data', onData)
+      req.off('end', onEnd)
+      req.off('error', onError)
+      req.off('aborted', onAborted)
+    }
+    const onData = (chunk: Buffer): void => {
+      total += chunk.byteLength
+      if (total > capBytes) {
+        // Stop reading (not destroy: the 413 must still go out on this socket).
+        cleanup()
+        req.pause()
+        reject(new BodyTooLargeError(capBytes))
+        return
+      }
+      chunks.push(chunk)
+    }
+    const onEnd = (): void => { cleanup(); resolve() }
+    const onError = (err: Error): void => { cleanup(); reject(err) }
+    const onAborted = (): void => { cleanup(); reject(new Error('request aborted')) }
+    req.on('data', onData)
+    req.once('end', onEnd)
+    req.once('error', onError)
+    req.once('aborted', onAborted)
+  })
   const out = new Uint8Array(total)
   let offset = 0
   for (const c of chunks) {
@@ -93,8 +114,9 @@ export function sendRawJson (res: ServerResponse, status: number, body: Uint8Arr
  * upload is never read.
  */
 export function sendTooLarge (req: IncomingMessage, res: ServerResponse, capBytes: number): void {
+  const socket = req.socket
   sendJson(res, 413, { error: `request body too large: the limit is ${capBytes} bytes` }, { close: true })
-  res.once('finish', () => req.socket.destroySoon())
+  res.once('finish', () => socket?.destroySoon())
 }
 
 export interface ServerTimeouts {
@@ -104,6 +126,15 @@ export interface ServerTimeouts {
   requestTimeoutMs?: number
   /** Idle keep-alive connections close after this. @default 5 s */
   keepAliveTimeoutMs?: number
+}
+
+/**
+ * Options for createServer: small headers, and a check of the header/request timeouts every second (Node's
+ * default checks every 30 s, so a stalled client would hold its socket that long whatever the timeouts).
+ */
+export function serverOptions (timeouts: ServerTimeouts = {}): { maxHeaderSize: number, connectionsCheckingInterval: number } {
+  const headers = timeouts.headersTimeoutMs ?? 10 * second
+  return { maxHeaderSize: 16 * 1024, connectionsCheckingInterval: Math.max(50, Math.min(second, Math.floor(headers / 2))) }
 }
 
 /** Bounds what a slow or silent client can hold: headers, whole request, idle keep-alive. */

@@ -9,7 +9,7 @@ import { defaultPullLimit, maxPullLimit, maxPullResponseBytes, maxPushRequestByt
 import { openDatabase } from '../store/db.js'
 import { WorkerPool } from '../../workers/pool.js'
 import type { IngestPushResult } from '../../workers/tasks.js'
-import { applyTimeouts, BodyTooLargeError, closeServer, httpUrl, listen, readBody, requestUrl, sendJson, sendRawJson, sendTooLarge, type BindAddress, type ServerTimeouts } from './server-util.js'
+import { applyTimeouts, BodyTooLargeError, closeServer, httpUrl, listen, readBody, requestUrl, sendJson, sendRawJson, sendTooLarge, serverOptions, type BindAddress, type ServerTimeouts } from './server-util.js'
 
 export interface HttpServerInit extends ServerTimeouts {
   /** Where to listen. @default (command) 127.0.0.1:8860 */
@@ -129,7 +129,7 @@ export async function startHttpServer (init: HttpServerInit, components: HttpSer
     else await push(req, res)
   }
 
-  const server: Server = createServer({ maxHeaderSize: 16 * 1024 }, (req, res) => {
+  const server: Server = createServer(serverOptions(init), (req, res) => {
     handle(req, res).catch((err: unknown) => {
       log(`http error: ${(err as Error).message}`)
       if (!res.headersSent) sendJson(res, 500, { error: `internal error: ${(err as Error).message.slice(0, 300)}` })

@@ -144,6 +144,7 @@ async function call (base: string, path: string, init: RequestInit, capBytes: nu
     }
     options.onRetry?.({ attempt, delayMs: decision.delayMs, reason: result.reason })
     await sleep(decision.delayMs, options.signal)
+    if (options.signal?.aborted === true) throw new TrackerError(`tracker ${root}: request aborted`, root, { permanent: false, cause: options.signal.reason })
   }
 }
 

@@ -6,7 +6,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import { isAuthorized } from './auth.js'
 import { PeerRegistry } from './registry.js'
 import { InvalidRequestError, maxMetaFieldLength, maxRegisterBodyBytes, observedAddr, parseRegisterRequest, type RegisterResponse } from './types.js'
-import { applyTimeouts, BodyTooLargeError, closeServer, httpUrl, listen, readBody, requestUrl, sendJson, sendTooLarge, type BindAddress, type ServerTimeouts } from '../http/server-util.js'
+import { applyTimeouts, BodyTooLargeError, closeServer, httpUrl, listen, readBody, requestUrl, sendJson, sendTooLarge, serverOptions, type BindAddress, type ServerTimeouts } from '../http/server-util.js'
 
 const second = 1000
 
@@ -114,7 +114,7 @@ export async function startTrackerServer (init: TrackerServerInit, components: T
     sendJson(res, 200, answer)
   }
 
-  const server: Server = createServer({ maxHeaderSize: 16 * 1024 }, (req, res) => {
+  const server: Server = createServer(serverOptions(init), (req, res) => {
     handle(req, res).catch((err: unknown) => {
       log(`tracker error: ${(err as Error).message}`)
       if (!res.headersSent) sendJson(res, 500, { error: 'internal error' })

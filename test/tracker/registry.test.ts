@@ -1,0 +1,51 @@
+import test from 'ava'
+import { PeerRegistry } from '../../src/tracker/registry.js'
+import { fakePeerId, registerBody } from './fixtures.js'
+
+function clock (start = 1_700_000_000_000): { now: () => number, advance: (ms: number) => void } {
+  let t = start
+  return { now: () => t, advance: (ms) => { t += ms } }
+}
+
+test('a registration is listed until its ttl passes, and renewing keeps it', (t) => {
+  const c = clock()
+  const registry = new PeerRegistry({ ttlMs: 60_000, now: c.now })
+  t.deepEqual(registry.register(registerBody(1)), { kind: 'new' })
+  c.advance(59_000)
+  t.deepEqual(registry.list().map((p) => p.peer_id), [fakePeerId(1)])
+  t.deepEqual(registry.register(registerBody(1)), { kind: 'renewed' })
+  c.advance(59_000)
+  t.is(registry.list().length, 1)
+  c.advance(1_000)
+  t.is(registry.list().length, 0)
+  t.is(registry.sweep(), 1)
+  t.is(registry.size, 0)
+})
+
+test('list filters by user and reports last_seen_unix in seconds, newest first', (t) => {
+  const c = clock()
+  const registry = new PeerRegistry({ ttlMs: 60_000, now: c.now })
+  registry.register(registerBody(1, 'alice'))
+  c.advance(1500)
+  registry.register(registerBody(2, 'bob'))
+  c.advance(1500)
+  registry.register(registerBody(3, 'alice'))
+  t.deepEqual(registry.list('alice').map((p) => p.peer_id), [fakePeerId(3), fakePeerId(1)])
+  t.deepEqual(registry.list('bob').map((p) => p.meta.user_id), ['bob'])
+  t.is(registry.list('carol').length, 0)
+  t.is(registry.list()[0]!.last_seen_unix, Math.floor((1_700_000_000_000 + 3000) / 1000))
+})
+
+test('a full registry refuses new peers, accepts renewals, and makes room as registrations expire', (t) => {
+  const c = clock()
+  const registry = new PeerRegistry({ ttlMs: 10_000, maxPeers: 2, now: c.now })
+  registry.register(registerBody(1))
+  c.advance(5_000)
+  registry.register(registerBody(2))
+  t.deepEqual(registry.register(registerBody(3)), { kind: 'full', maxPeers: 2 })
+  t.deepEqual(registry.register(registerBody(2)), { kind: 'renewed' })
+  c.advance(5_000) // peer 1 expires
+  t.deepEqual(registry.register(registerBody(3)), { kind: 'new' })
+  t.is(registry.size, 2)
+  t.deepEqual(registry.list().map((p) => p.peer_id).sort(), [fakePeerId(2), fakePeerId(3)].sort())
+})
