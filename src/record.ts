@@ -2,7 +2,6 @@
  * `rr record`: runs on every prompt, so it loads only settings, the filters and the store, and it never fails the
  * shell — any error becomes one line in ~/.rustory/record.log and a quiet exit 0.
  */
-import { randomUUID } from 'node:crypto'
 import { appendFileSync, mkdirSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { parseArgs } from 'node:util'
@@ -36,6 +35,30 @@ function integer (name: string, value: string | undefined, fallback: number): nu
   return n
 }
 
+/**
+ * A UUID v4 from SQLite's randomness (ChaCha20 seeded from the OS): node:crypto would cost `rr record` several
+ * milliseconds of module loading on every prompt.
+ */
+export function uuidV4 (random: Uint8Array): string {
+  const b = Uint8Array.from(random.subarray(0, 16))
+  if (b.length !== 16) throw new Error('uuidV4 needs 16 random bytes')
+  b[6] = (b[6]! & 0x0f) | 0x40
+  b[8] = (b[8]! & 0x3f) | 0x80
+  const hex = Buffer.from(b).toString('hex')
+  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`
+}
+
+/**
+ * --ts: RFC3339, or Unix seconds with an optional fraction as the shells have it at hand ($EPOCHREALTIME), read
+ * without floating point so milliseconds stay exact. Returns the canonical form, or undefined.
+ */
+export function parseTs (text: string): string | undefined {
+  const unix = /^(\d{1,12})(?:[.,](\d+))?$/.exec(text)
+  if (unix == null) return canonicalTs(text)
+  const ms = Number(unix[1]) * 1000 + Number(((unix[2] ?? '') + '000').slice(0, 3))
+  return canonicalTs(new Date(ms).toISOString())
+}
+
 export interface RecordOutcome {
   entryId?: string
   skipped?: string
@@ -63,11 +86,11 @@ export function record (argv: string[], stdinText?: () => string): RecordOutcome
       incrementCounter(db, `skipped.${reason}`)
       return { skipped: reason }
     }
-    const ts = values.ts != null ? canonicalTs(values.ts) : new Date().toISOString()
-    if (ts == null) throw new Error(`--ts must be an RFC3339 timestamp, got ${JSON.stringify(values.ts)}`)
+    const ts = values.ts != null ? parseTs(values.ts) : new Date().toISOString()
+    if (ts == null) throw new Error(`--ts must be an RFC3339 timestamp or Unix seconds, got ${JSON.stringify(values.ts)}`)
     const stored = truncateCmd(cmd)
     const entry: Entry = {
-      entry_id: randomUUID(),
+      entry_id: uuidV4(db.prepare('SELECT randomblob(16)').pluck().get() as Buffer),
       device_id: settings.deviceId,
       user_id: settings.userId,
       ts,

@@ -1,12 +1,9 @@
-/** The running rustory version, read once from package.json. */
-import { readFileSync } from 'node:fs'
-
-let cached: string | undefined
+/**
+ * The running rustory version. A constant, not read from package.json at run time: `rr record` stamps it on
+ * every entry and runs on every prompt. test/cli/version.test.ts fails when it drifts from package.json.
+ */
+export const version = '0.1.0'
 
 export function rustoryVersion (): string {
-  if (cached == null) {
-    const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }
-    cached = pkg.version
-  }
-  return cached
+  return version
 }

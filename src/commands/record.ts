@@ -13,7 +13,7 @@ export default class Record extends RrCommand {
     'exit-code': Flags.integer({ description: 'its exit status', default: 0 }),
     'duration-ms': Flags.integer({ description: 'how long it ran, in milliseconds', default: 0 }),
     shell: Flags.string({ description: 'bash, zsh, …' }),
-    ts: Flags.string({ description: 'when it started, RFC3339 (default: now)' }),
+    ts: Flags.string({ description: 'when it started: RFC3339, or Unix seconds with a fraction such as $EPOCHREALTIME (default: now)' }),
     'print-id': Flags.boolean({ description: 'print the new entry_id' })
   }
 

@@ -3,9 +3,22 @@
  * The only module that reads process.env (through `environment`) and the config file.
  */
 import { readFileSync } from 'node:fs'
+import { createRequire } from 'node:module'
 import { homedir, hostname as osHostname, userInfo } from 'node:os'
 import { join, resolve } from 'node:path'
-import { parse, TomlError } from 'smol-toml'
+
+type SmolToml = typeof import('smol-toml')
+
+let toml: SmolToml | undefined
+
+/**
+ * smol-toml, loaded only when a config file exists, through its single-file CommonJS build: `rr record` runs on
+ * every prompt and most users have no config file.
+ */
+function smolToml (): SmolToml {
+  toml ??= createRequire(import.meta.url)('smol-toml') as SmolToml
+  return toml
+}
 
 export interface Settings {
   /** The config file read (it may not exist). @default ~/.config/rustory/config.toml */
@@ -114,9 +127,9 @@ export function readConfigFile (path: string): Partial<Record<FileKey, unknown>>
   }
   let table: Record<string, unknown>
   try {
-    table = parse(text) as Record<string, unknown>
+    table = smolToml().parse(text) as Record<string, unknown>
   } catch (err) {
-    if (err instanceof TomlError) {
+    if (err instanceof smolToml().TomlError) {
       const first = err.message.split('\n')[0]
       throw new ConfigError(`config ${path}:${err.line}:${err.column}: malformed TOML: ${first}`)
     }

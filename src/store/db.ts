@@ -1,7 +1,8 @@
 /** Opening the local SQLite database: WAL, busy timeout, migrations, clear errors. */
-import { mkdirSync } from 'node:fs'
-import { dirname } from 'node:path'
-import BetterSqlite3 from 'better-sqlite3'
+import { existsSync, mkdirSync } from 'node:fs'
+import { createRequire } from 'node:module'
+import { dirname, join } from 'node:path'
+import type BetterSqlite3Type from 'better-sqlite3'
 import type { Database } from 'better-sqlite3'
 import { migrate } from './schema.js'
 
@@ -28,11 +29,35 @@ export class DatabaseOpenError extends Error {
   }
 }
 
+const require = createRequire(import.meta.url)
+
+let driver: { BetterSqlite3: typeof BetterSqlite3Type, nativeBinding: string | undefined } | undefined
+
+/**
+ * better-sqlite3 through require (its CommonJS as-is, no ESM wrapper), with the addon's path given directly so the
+ * `bindings` package does not search for it: `rr record` opens the database on every prompt.
+ */
+function sqliteDriver (): NonNullable<typeof driver> {
+  if (driver == null) {
+    const BetterSqlite3 = require('better-sqlite3') as typeof BetterSqlite3Type
+    let nativeBinding: string | undefined
+    try {
+      const candidate = join(dirname(require.resolve('better-sqlite3/package.json')), 'build', 'Release', 'better_sqlite3.node')
+      if (existsSync(candidate)) nativeBinding = candidate
+    } catch {
+      // Let better-sqlite3 find its addon itself.
+    }
+    driver = { BetterSqlite3, nativeBinding }
+  }
+  return driver
+}
+
 export function openDatabase (path: string, options: OpenOptions = {}): Database {
   const readonly = options.readonly ?? false
   try {
     if (!readonly) mkdirSync(dirname(path), { recursive: true })
-    const db = new BetterSqlite3(path, { readonly, fileMustExist: readonly })
+    const { BetterSqlite3, nativeBinding } = sqliteDriver()
+    const db = new BetterSqlite3(path, { readonly, fileMustExist: readonly, ...(nativeBinding != null ? { nativeBinding } : {}) })
     db.pragma(`busy_timeout = ${options.busyTimeoutMs ?? 10 * second}`)
     if (!readonly) {
       // journal_mode=WAL needs a write lock the first time only; later opens see WAL already set.

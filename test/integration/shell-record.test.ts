@@ -1,0 +1,174 @@
+/**
+ * End to end: a real zsh and a real bash in tmux with `rr init` loaded; commands are typed like a user would, and
+ * the rows are read back from the SQLite file the hook wrote through `rr record`.
+ */
+import test, { type ExecutionContext } from 'ava'
+import { existsSync, mkdirSync, readdirSync, readlinkSync, writeFileSync } from 'node:fs'
+import { join } from 'node:path'
+import { isolatedEnv, rr } from '../helpers/cli.js'
+import { tempDir } from '../helpers/tmp.js'
+import { count, sleep, startTmux, type TmuxSession } from '../helpers/tmux.js'
+import { openDatabase } from '../../src/store/db.js'
+import { readCounters } from '../../src/store/peers.js'
+import type { StoredEntry } from '../../src/core/entry.js'
+
+const prompt = 'RRTEST> '
+/** capture-pane drops trailing blanks, so match the prompt without its space. */
+const promptMark = 'RRTEST>'
+type Shell = 'zsh' | 'bash'
+
+interface ShellFixture {
+  tmux: TmuxSession
+  dbPath: string
+  home: string
+  work: string
+  /** Number of prompts on screen now. */
+  prompts: () => Promise<number>
+  /** Types a line, presses Enter, waits for the next prompt. */
+  run: (line: string) => Promise<void>
+}
+
+async function startShell (t: ExecutionContext, shell: Shell, extraRc = ''): Promise<ShellFixture> {
+  const root = tempDir(t, `rustory-${shell}-`)
+  const home = join(root, 'home')
+  const work = join(root, 'work dir')
+  mkdirSync(home, { recursive: true })
+  mkdirSync(join(work, 'sub'), { recursive: true })
+  const env = isolatedEnv(home, { ZDOTDIR: home, TERM: 'xterm-256color', SHELL: `/bin/${shell}`, LANG: 'C.UTF-8' })
+  delete env.TMUX
+  const init = await rr(['init', shell], { env })
+  t.is(init.code, 0, init.stderr)
+  const hook = join(root, `hook.${shell}`)
+  writeFileSync(hook, init.stdout)
+  const rc = join(root, `rc.${shell}`)
+  writeFileSync(rc, shell === 'zsh'
+    ? `PROMPT='${prompt}'\nHISTSIZE=1000\nsource ${JSON.stringify(hook)}\n${extraRc}\n`
+    : `PS1='${prompt}'\nsource ${JSON.stringify(hook)}\n${extraRc}\n`)
+  const command = shell === 'zsh' ? ['zsh', '-f', '-i'] : ['bash', '--norc', '--noprofile', '-i']
+  const tmux = await startTmux(t, { command, env, cwd: work })
+  // Runs before the temp dir goes (teardowns run last-registered first): let background recordings finish.
+  t.teardown(async () => {
+    await tmux.kill()
+    await waitForProcessesIn(root)
+  })
+  await tmux.waitFor((s) => s.trim().length > 0)
+  await tmux.type(`source ${JSON.stringify(rc)}`)
+  await tmux.keys('Enter')
+  await tmux.waitFor((s) => s.includes(promptMark))
+  const prompts = async (): Promise<number> => count(await tmux.screen(), promptMark)
+  const run = async (line: string): Promise<void> => {
+    const before = await prompts()
+    const lines = line.split('\n')
+    for (const [i, part] of lines.entries()) {
+      await tmux.type(part)
+      await tmux.keys('Enter')
+      if (i < lines.length - 1) await sleep(100)
+    }
+    const deadline = Date.now() + 15_000
+    while (await prompts() <= before) {
+      if (Date.now() > deadline) throw new Error(`no prompt after ${JSON.stringify(line)}:\n${await tmux.screen()}`)
+      await sleep(30)
+    }
+  }
+  return { tmux, dbPath: join(home, '.rustory', 'history.db'), home, work, prompts, run }
+}
+
+/** Waits until no process runs with its cwd under `dir` (the hook's background `rr record`s). Linux /proc. */
+async function waitForProcessesIn (dir: string, timeoutMs = 10_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs
+  while (Date.now() < deadline) {
+    const busy = readdirSync('/proc').filter((p) => /^\d+$/.test(p)).some((pid) => {
+      try {
+        return readlinkSync(`/proc/${pid}/cwd`).startsWith(dir)
+      } catch {
+        return false
+      }
+    })
+    if (!busy) return
+    await sleep(50)
+  }
+}
+
+function rows (dbPath: string): StoredEntry[] {
+  if (!existsSync(dbPath)) return []
+  const db = openDatabase(dbPath, { readonly: true })
+  try {
+    // Background recordings may land in any order; ts is when each command started.
+    return db.prepare('SELECT * FROM entries ORDER BY ts').all() as StoredEntry[]
+  } finally {
+    db.close()
+  }
+}
+
+function counters (dbPath: string): Record<string, number> {
+  const db = openDatabase(dbPath, { readonly: true })
+  try {
+    return readCounters(db)
+  } finally {
+    db.close()
+  }
+}
+
+async function waitForRows (dbPath: string, n: number, timeoutMs = 15_000): Promise<StoredEntry[]> {
+  const deadline = Date.now() + timeoutMs
+  for (;;) {
+    const found = rows(dbPath)
+    if (found.length >= n || Date.now() > deadline) return found
+    await sleep(50)
+  }
+}
+
+for (const shell of ['zsh', 'bash'] as const) {
+  test(`${shell}: the hook records what was typed, with cwd, exit code and duration, and skips what it must`, async (t) => {
+    const sh = await startShell(t, shell)
+    const multiLine = 'echo "first line\nsecond line"'
+    await sh.run('false')
+    await sh.run(multiLine)
+    await sh.run(' echo typed-with-a-leading-space')
+    await sh.run('echo AKIAIOSFODNN7EXAMPLQ')
+    await sh.run('sleep 0.2')
+    // Enter on an empty line, twice: nothing new is recorded.
+    await sh.run('')
+    await sh.run('')
+    // The directory is the one the command started in, not where it ended.
+    await sh.run('cd sub && sh -c "exit 3"')
+    await sh.run('echo done-marker')
+
+    const found = await waitForRows(sh.dbPath, 5)
+    await sleep(300) // anything recorded twice would land by now
+    const all = rows(sh.dbPath)
+    t.deepEqual(all.map((r) => r.cmd), ['false', multiLine, 'sleep 0.2', 'cd sub && sh -c "exit 3"', 'echo done-marker'], JSON.stringify(found))
+    const byCmd = new Map(all.map((r) => [r.cmd, r]))
+    t.is(byCmd.get('false')!.exit_code, 1)
+    t.is(byCmd.get('false')!.cwd, sh.work)
+    t.is(byCmd.get(multiLine)!.exit_code, 0)
+    t.true(byCmd.get('sleep 0.2')!.duration_ms >= 200, `duration ${byCmd.get('sleep 0.2')!.duration_ms}`)
+    t.true(byCmd.get('sleep 0.2')!.duration_ms < 5000)
+    t.true(byCmd.get('false')!.duration_ms < 5000)
+    const cd = byCmd.get('cd sub && sh -c "exit 3"')!
+    t.is(cd.exit_code, 3)
+    t.is(cd.cwd, sh.work)
+    t.is(byCmd.get('echo done-marker')!.cwd, join(sh.work, 'sub'))
+    for (const r of all) {
+      t.is(r.shell, shell)
+      t.regex(r.entry_id, /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/)
+    }
+    t.false(all.some((r) => r.cmd.includes('leading-space') || r.cmd.includes('AKIA')))
+    const c = counters(sh.dbPath)
+    t.is(c['skipped.leading_space'], 1)
+    t.is(c['skipped.secret_aws_access_key'], 1)
+  })
+
+  test(`${shell}: RUSTORY_HOOK_DISABLE=1 pauses recording and unsetting it resumes`, async (t) => {
+    const sh = await startShell(t, shell)
+    await sh.run('echo before-disable')
+    await sh.run('export RUSTORY_HOOK_DISABLE=1')
+    await sh.run('echo while-disabled')
+    await sh.run('unset RUSTORY_HOOK_DISABLE')
+    await sh.run('echo after-enable')
+    await waitForRows(sh.dbPath, 3)
+    await sleep(300)
+    const cmds = rows(sh.dbPath).map((r) => r.cmd)
+    t.deepEqual(cmds, ['echo before-disable', 'export RUSTORY_HOOK_DISABLE=1', 'unset RUSTORY_HOOK_DISABLE', 'echo after-enable'].filter((c) => c !== 'export RUSTORY_HOOK_DISABLE=1'))
+  })
+}
