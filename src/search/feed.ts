@@ -1,0 +1,136 @@
+/**
+ * The ctrl+r feed: distinct commands, newest first (ts, device_id, entry_id descending), each at its most recent
+ * use, at most `limit`, as NUL-terminated records for `fzf --read0`.
+ *
+ * Two phases, so the first screen never waits for a thread to boot:
+ *  1. the head: the first `headRows` distinct commands, read on the calling thread (a few ms on any size);
+ *  2. the rest: streamed by a piscina worker (task 'export-search') through a transferred MessagePort, continuing
+ *     after the head's last row (keyset) and skipping the head's commands.
+ * A worker boot costs ~100 ms; fzf shows the head meanwhile.
+ */
+import { MessageChannel, type MessagePort } from 'node:worker_threads'
+import { iterateFeedCmds, iterateFeedKeyed, openForSearch, type FeedFilters, type FeedKey } from '../store/search.js'
+import type { WorkerPool } from '../../workers/pool.js'
+
+/** What the worker is asked for (ExportSearchTask.query). */
+export type FeedQuery = {
+  /** Distinct commands still wanted. */
+  limit: number
+  filters: FeedFilters
+  /** Continue strictly after this row (UI order). */
+  after?: FeedKey
+  /** Commands already sent (the head). */
+  exclude?: string[]
+  /** Records per posted chunk. @default 8192 */
+  chunkRows?: number
+}
+
+/** Messages on the feed port, worker → main. */
+export type FeedMessage = { chunk: Uint8Array } | { end: true, rows: number }
+
+export interface FeedInit {
+  dbPath: string
+  limit: number
+  filters: FeedFilters
+  /** Distinct commands read on the calling thread before the worker takes over. @default 1000 */
+  headRows?: number
+}
+
+export interface FeedRest {
+  /** Rows the worker sent. */
+  rows: number
+}
+
+export interface Feed {
+  /** The head as NUL-terminated records (empty when there is no history). */
+  head: Uint8Array
+  headRows: number
+  /** True when the head already holds the whole feed. */
+  complete: boolean
+  /**
+   * Streams the rest into `sink`; resolves when all is sent or `signal` aborts (the pool is then closed, which
+   * stops the worker). Uses `pool` when given (and leaves it open), else a private one.
+   */
+  rest: (sink: (chunk: Uint8Array) => void, options?: { signal?: AbortSignal, pool?: WorkerPool }) => Promise<FeedRest>
+}
+
+const encoder = new TextEncoder()
+
+/** Encodes records as `cmd\0cmd\0…` in a buffer of its own (safe to transfer). */
+export function encodeRecords (cmds: readonly string[]): Uint8Array {
+  return cmds.length === 0 ? new Uint8Array(0) : encoder.encode(cmds.join('\0') + '\0')
+}
+
+/** Keeps the first (most recent) use of each command. */
+export class Distinct {
+  readonly #seen: Set<string>
+  constructor (initial: Iterable<string> = []) {
+    this.#seen = new Set(initial)
+  }
+
+  /** True the first time a command is offered. */
+  offer (cmd: string): boolean {
+    if (this.#seen.has(cmd)) return false
+    this.#seen.add(cmd)
+    return true
+  }
+}
+
+/** Opens the feed and reads its head on this thread. */
+export function openFeed (init: FeedInit): Feed {
+  const headLimit = Math.min(init.limit, init.headRows ?? 1000)
+  const db = openForSearch(init.dbPath)
+  const cmds: string[] = []
+  let last: FeedKey | undefined
+  let exhausted = true
+  if (db != null) {
+    try {
+      const distinct = new Distinct()
+      for (const [cmd, ts, deviceId, entryId] of iterateFeedKeyed(db, init.filters)) {
+        last = [ts, deviceId, entryId]
+        if (!distinct.offer(cmd)) continue
+        cmds.push(cmd)
+        if (cmds.length >= headLimit) { exhausted = false; break }
+      }
+    } finally {
+      db.close()
+    }
+  }
+  const complete = exhausted || cmds.length >= init.limit
+  const rest: Feed['rest'] = async (sink, options = {}) => {
+    if (complete || last == null) return { rows: 0 }
+    const query: FeedQuery = { limit: init.limit - cmds.length, filters: init.filters, after: last, exclude: cmds }
+    return await streamFromWorker(init.dbPath, query, sink, options)
+  }
+  return { head: encodeRecords(cmds), headRows: cmds.length, complete, rest }
+}
+
+async function streamFromWorker (dbPath: string, query: FeedQuery, sink: (chunk: Uint8Array) => void,
+  options: { signal?: AbortSignal, pool?: WorkerPool }): Promise<FeedRest> {
+  if (options.signal?.aborted === true) return { rows: 0 }
+  // Loaded only now: piscina costs tens of ms to import, and the head is already on screen.
+  const { WorkerPool } = await import('../../workers/pool.js')
+  const pool = options.pool ?? new WorkerPool({ maxThreads: 1 })
+  const ownPool = options.pool == null
+  const { port1, port2 } = new MessageChannel()
+  return await new Promise<FeedRest>((resolve, reject) => {
+    let settled = false
+    const finish = (rows: number, err?: unknown): void => {
+      if (settled) return
+      settled = true
+      port1.close()
+      options.signal?.removeEventListener('abort', onAbort)
+      const closed = ownPool ? pool.close() : Promise.resolve()
+      closed.then(() => err != null ? reject(err) : resolve({ rows }), reject)
+    }
+    const onAbort = (): void => finish(0)
+    options.signal?.addEventListener('abort', onAbort, { once: true })
+    port1.on('message', (message: FeedMessage) => {
+      if (settled) return
+      if ('chunk' in message) sink(message.chunk)
+      else finish(message.rows)
+    })
+    pool.run({ tag: 'export-search', dbPath, port: port2 as MessagePort, query }, [port2])
+      .catch((err: unknown) => finish(0, settled ? undefined : err))
+  })
+}

@@ -1,0 +1,61 @@
+/**
+ * `rr history`: every entry (no dedup), newest first, as text (time, two spaces, the command; continuation lines
+ * of a multi-line command indented under it) or JSON Lines (one whole entry per line). Streams with backpressure,
+ * and stops quietly when the reader goes away (`rr history | head`).
+ */
+import type { Entry } from '../core/entry.js'
+import { iterateHistory, openForSearch, type FeedFilters } from '../store/search.js'
+import { UsageError } from './errors.js'
+
+export type HistoryFormat = 'text' | 'jsonl'
+
+export function parseFormat (value: string | undefined): HistoryFormat {
+  if (value == null || value === 'text') return 'text'
+  if (value === 'jsonl' || value === 'json') return 'jsonl'
+  throw new UsageError(`--format must be text or jsonl, got ${JSON.stringify(value)}`)
+}
+
+/** One rendered entry, with its line end. Pure. */
+export function formatEntry (entry: Entry, format: HistoryFormat): string {
+  if (format === 'jsonl') return JSON.stringify(entry) + '\n'
+  const indent = ' '.repeat(entry.ts.length + 2)
+  return `${entry.ts}  ${entry.cmd.replace(/\n/g, `\n${indent}`)}\n`
+}
+
+export interface HistoryInit {
+  dbPath: string
+  filters: FeedFilters
+  format: HistoryFormat
+  /** 0 = all. */
+  limit: number
+}
+
+const flushChars = 64 * 1024
+
+/** Writes the history to `out`; resolves with the number of entries written. */
+export async function writeHistory (init: HistoryInit, out: NodeJS.WritableStream): Promise<number> {
+  const db = openForSearch(init.dbPath)
+  if (db == null) return 0
+  let broken = false
+  const onError = (): void => { broken = true }
+  out.on('error', onError)
+  let count = 0
+  try {
+    let buffer = ''
+    for (const entry of iterateHistory(db, init.filters, init.limit)) {
+      buffer += formatEntry(entry, init.format)
+      count++
+      if (buffer.length >= flushChars) {
+        const ok = out.write(buffer)
+        buffer = ''
+        if (!ok) await new Promise<void>((resolve) => { out.once('drain', resolve); out.once('error', () => resolve()) })
+        if (broken) break
+      }
+    }
+    if (buffer !== '' && !broken) await new Promise<void>((resolve) => out.write(buffer, () => resolve()))
+    return count
+  } finally {
+    out.off('error', onError)
+    db.close()
+  }
+}

@@ -1,0 +1,131 @@
+/**
+ * The flags of `rr search` and `rr history`, declared once: the fast path parses them with node:util parseArgs,
+ * the oclif commands build their Flags (and --help) from the same list. Resolving them into store filters is pure.
+ */
+import { resolve } from 'node:path'
+import { parseArgs } from 'node:util'
+import type { FeedFilters } from '../store/search.js'
+import { UsageError } from './errors.js'
+import { parseTimeBound } from './time.js'
+
+export interface FlagSpec {
+  name: string
+  kind: 'string' | 'integer' | 'boolean'
+  description: string
+}
+
+/** Filters shared by `rr search` and `rr history`. */
+export const filterFlagSpecs: readonly FlagSpec[] = [
+  { name: 'cwd', kind: 'string', description: 'only commands run in this directory (exact; relative paths resolve from here)' },
+  { name: 'host', kind: 'string', description: 'only commands recorded on this hostname' },
+  { name: 'device', kind: 'string', description: 'only commands from this device_id' },
+  { name: 'exit', kind: 'integer', description: 'only commands that exited with this status' },
+  { name: 'since', kind: 'string', description: 'only commands at or after: RFC3339, a date, or a duration back from now (30m, 12h, 7d)' },
+  { name: 'until', kind: 'string', description: 'only commands at or before: RFC3339, a date, or a duration back from now' }
+]
+
+export const searchFlagSpecs: readonly FlagSpec[] = [
+  { name: 'query', kind: 'string', description: 'initial fzf query (what is already typed on the prompt)' },
+  { name: 'limit', kind: 'integer', description: 'how many distinct commands to load, newest first [default: search_limit_default, 100000]' },
+  { name: 'filter', kind: 'string', description: 'non-interactive: print the commands matching this fzf-style query, newest first (no fzf needed)' },
+  { name: 'print0', kind: 'boolean', description: 'with --filter: end each command with NUL instead of a newline (multi-line commands stay whole)' },
+  ...filterFlagSpecs
+]
+
+export const historyFlagSpecs: readonly FlagSpec[] = [
+  { name: 'format', kind: 'string', description: 'text (time and command) or jsonl (one JSON entry per line)' },
+  { name: 'limit', kind: 'integer', description: 'at most this many entries, newest first [default: all]' },
+  ...filterFlagSpecs
+]
+
+/** Global options the fast path also accepts (main.ts moves leading ones after the subcommand). */
+export const globalOptionNames = ['db-path', 'device-id', 'user-id', 'config', 'swarm-key'] as const
+
+type ParseOptions = Record<string, { type: 'string' | 'boolean' }>
+
+function parseOptions (specs: readonly FlagSpec[]): ParseOptions {
+  const options: ParseOptions = {}
+  for (const spec of specs) options[spec.name] = { type: spec.kind === 'boolean' ? 'boolean' : 'string' }
+  for (const name of globalOptionNames) options[name] = { type: 'string' }
+  return options
+}
+
+export interface RawFilters {
+  cwd?: string | undefined
+  host?: string | undefined
+  device?: string | undefined
+  exit?: string | number | undefined
+  since?: string | undefined
+  until?: string | undefined
+}
+
+export interface GlobalOptions {
+  dbPath?: string
+  deviceId?: string
+  userId?: string
+  config?: string
+}
+
+export interface SearchArgs {
+  query: string
+  limit?: number
+  filter?: string
+  print0: boolean
+  filters: RawFilters
+  globals: GlobalOptions
+}
+
+function integerFlag (name: string, value: string | number | undefined, min: number): number | undefined {
+  if (value == null) return undefined
+  const n = typeof value === 'number' ? value : Number(value)
+  if (value === '' || !Number.isInteger(n) || n < min) throw new UsageError(`--${name} must be an integer${min > -Infinity ? ` >= ${min}` : ''}, got ${JSON.stringify(value)}`)
+  return n
+}
+
+function globalsOf (values: Record<string, string | boolean | undefined>): GlobalOptions {
+  const globals: GlobalOptions = {}
+  if (typeof values['db-path'] === 'string') globals.dbPath = values['db-path']
+  if (typeof values['device-id'] === 'string') globals.deviceId = values['device-id']
+  if (typeof values['user-id'] === 'string') globals.userId = values['user-id']
+  if (typeof values.config === 'string') globals.config = values.config
+  return globals
+}
+
+function parse (argv: readonly string[], specs: readonly FlagSpec[]): Record<string, string | boolean | undefined> {
+  try {
+    return parseArgs({ args: [...argv], options: parseOptions(specs), strict: true, allowPositionals: false }).values as Record<string, string | boolean | undefined>
+  } catch (err) {
+    throw new UsageError((err as Error).message)
+  }
+}
+
+/** Parses `rr search` arguments (without the subcommand word). Throws UsageError. */
+export function parseSearchArgs (argv: readonly string[]): SearchArgs {
+  const v = parse(argv, searchFlagSpecs)
+  const limit = integerFlag('limit', v.limit as string | undefined, 1)
+  const args: SearchArgs = {
+    query: (v.query as string | undefined) ?? '',
+    print0: v.print0 === true,
+    filters: { cwd: v.cwd as string | undefined, host: v.host as string | undefined, device: v.device as string | undefined, exit: v.exit as string | undefined, since: v.since as string | undefined, until: v.until as string | undefined },
+    globals: globalsOf(v)
+  }
+  if (limit != null) args.limit = limit
+  if (typeof v.filter === 'string') args.filter = v.filter
+  return args
+}
+
+/** Turns flag values into store filters. `now` anchors relative times, `base` relative --cwd paths. Pure. */
+export function resolveFilters (raw: RawFilters, now: Date, base: string): FeedFilters {
+  const filters: FeedFilters = {}
+  if (raw.cwd != null) filters.cwd = raw.cwd === '' ? '' : resolve(base, raw.cwd)
+  if (raw.host != null) filters.hostname = raw.host
+  if (raw.device != null) filters.deviceId = raw.device
+  const exit = integerFlag('exit', raw.exit, -Infinity)
+  if (exit != null) filters.exitCode = exit
+  if (raw.since != null) filters.since = parseTimeBound(raw.since, now, '--since')
+  if (raw.until != null) filters.until = parseTimeBound(raw.until, now, '--until')
+  if (filters.since != null && filters.until != null && filters.since > filters.until) {
+    throw new UsageError(`--since ${raw.since} is after --until ${raw.until}`)
+  }
+  return filters
+}

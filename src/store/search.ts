@@ -1,0 +1,141 @@
+/**
+ * The read side of search: the filter → SQL builder (pure), the ctrl+r feed statement in UI order
+ * (ts, device_id, entry_id, newest first), `rr history` rows, and `rr stats` aggregates.
+ * Every feed/history query walks the entries_ts index backwards, so the first rows come back at once on any size.
+ */
+import { existsSync } from 'node:fs'
+import type { Database } from 'better-sqlite3'
+import { entryFields, type Entry } from '../core/entry.js'
+import { openDatabase } from './db.js'
+
+/** Resolved filters; every field is optional and they combine with AND. */
+export type FeedFilters = {
+  /** Exact working directory. */
+  cwd?: string
+  /** Exact hostname. */
+  hostname?: string
+  /** Exact device_id. */
+  deviceId?: string
+  exitCode?: number
+  /** Canonical RFC3339; ts >= since. */
+  since?: string
+  /** Canonical RFC3339; ts <= until. */
+  until?: string
+}
+
+/** The UI-order key of a row: where a feed continues from (exclusive). */
+export type FeedKey = [ts: string, deviceId: string, entryId: string]
+
+export interface SqlPart {
+  sql: string
+  params: Array<string | number>
+}
+
+/** The newest-first UI order, served by entries_ts (ts, device_id, entry_id) walked backwards. */
+export const newestFirst = 'ORDER BY ts DESC, device_id DESC, entry_id DESC'
+
+/** Builds the WHERE clause for filters (and an optional keyset position to continue after). Pure. */
+export function filterClause (filters: FeedFilters, after?: FeedKey): SqlPart {
+  const terms: string[] = []
+  const params: Array<string | number> = []
+  if (filters.since != null) { terms.push('ts >= ?'); params.push(filters.since) }
+  if (filters.until != null) { terms.push('ts <= ?'); params.push(filters.until) }
+  if (filters.cwd != null) { terms.push('cwd = ?'); params.push(filters.cwd) }
+  if (filters.hostname != null) { terms.push('hostname = ?'); params.push(filters.hostname) }
+  if (filters.deviceId != null) { terms.push('device_id = ?'); params.push(filters.deviceId) }
+  if (filters.exitCode != null) { terms.push('exit_code = ?'); params.push(filters.exitCode) }
+  if (after != null) { terms.push('(ts, device_id, entry_id) < (?, ?, ?)'); params.push(...after) }
+  return { sql: terms.length === 0 ? '' : `WHERE ${terms.join(' AND ')}`, params }
+}
+
+/** The feed with its keys (for the head page, which hands its position to the worker). Pure. */
+export function feedKeyedSql (filters: FeedFilters, after?: FeedKey): SqlPart {
+  const where = filterClause(filters, after)
+  return { sql: `SELECT cmd, ts, device_id, entry_id FROM entries ${where.sql} ${newestFirst}`, params: where.params }
+}
+
+/** The feed's commands only (the worker's bulk scan). Pure. */
+export function feedCmdSql (filters: FeedFilters, after?: FeedKey): SqlPart {
+  const where = filterClause(filters, after)
+  return { sql: `SELECT cmd FROM entries ${where.sql} ${newestFirst}`, params: where.params }
+}
+
+/** Read tuning for a search connection: a larger page cache and memory-mapped reads. */
+export function tuneForReading (db: Database): void {
+  db.pragma('cache_size = -65536')
+  db.pragma('mmap_size = 1073741824')
+}
+
+/**
+ * Opens the database for reading only (no migration, no write lock), or returns undefined when it does not exist
+ * yet: a fresh install has an empty history, not an error.
+ */
+export function openForSearch (path: string): Database | undefined {
+  if (!existsSync(path)) return undefined
+  const db = openDatabase(path, { readonly: true })
+  tuneForReading(db)
+  return db
+}
+
+/** Rows [cmd, ts, device_id, entry_id] newest first. */
+export function iterateFeedKeyed (db: Database, filters: FeedFilters, after?: FeedKey): IterableIterator<[string, string, string, string]> {
+  const { sql, params } = feedKeyedSql(filters, after)
+  return db.prepare(sql).raw().iterate(...params) as IterableIterator<[string, string, string, string]>
+}
+
+/** Commands newest first (duplicates included; the caller keeps each command's most recent use). */
+export function iterateFeedCmds (db: Database, filters: FeedFilters, after?: FeedKey): IterableIterator<string> {
+  const { sql, params } = feedCmdSql(filters, after)
+  return db.prepare(sql).pluck().iterate(...params) as IterableIterator<string>
+}
+
+/** Whole entries newest first, for `rr history`; limit 0 means all. */
+export function iterateHistory (db: Database, filters: FeedFilters, limit = 0): IterableIterator<Entry> {
+  const where = filterClause(filters)
+  const sql = `SELECT ${entryFields.join(', ')} FROM entries ${where.sql} ${newestFirst}${limit > 0 ? ' LIMIT ?' : ''}`
+  return db.prepare(sql).iterate(...where.params, ...(limit > 0 ? [limit] : [])) as IterableIterator<Entry>
+}
+
+export interface HistoryStats {
+  total: number
+  /** Entries with a non-zero exit code. */
+  failed: number
+  /** failed / total, 0 when empty. */
+  failureRate: number
+  firstTs: string | null
+  lastTs: string | null
+  /** lastTs: the ts of the device's most recently stored entry. */
+  devices: Array<{ deviceId: string, count: number, lastTs: string }>
+  topCommands: Array<{ cmd: string, count: number }>
+  /** Known working directories only (imported entries have cwd ''). */
+  topDirectories: Array<{ cwd: string, count: number }>
+}
+
+/** The aggregates of `rr stats`. */
+export function collectStats (db: Database, top = 10): HistoryStats {
+  const totals = db.prepare('SELECT COUNT(*) AS total, COALESCE(SUM(exit_code != 0), 0) AS failed FROM entries').get() as
+    { total: number, failed: number }
+  // Separate MIN and MAX each take one step down the ts index.
+  const firstTs = (db.prepare('SELECT MIN(ts) FROM entries').pluck().get() as string | null) ?? null
+  const lastTs = (db.prepare('SELECT MAX(ts) FROM entries').pluck().get() as string | null) ?? null
+  // Counts come from the (device_id, ingest_seq) index alone; lastTs is the device's most recently stored entry.
+  const devices = (db.prepare('SELECT device_id AS deviceId, COUNT(*) AS count FROM entries GROUP BY device_id ORDER BY count DESC, device_id')
+    .all() as Array<{ deviceId: string, count: number }>)
+    .map((d) => ({
+      ...d,
+      lastTs: db.prepare('SELECT ts FROM entries WHERE device_id = ? ORDER BY ingest_seq DESC LIMIT 1').pluck().get(d.deviceId) as string
+    }))
+  const topCommands = db.prepare(`SELECT cmd, COUNT(*) AS count FROM entries GROUP BY cmd
+                                  ORDER BY count DESC, cmd LIMIT ?`).all(top) as HistoryStats['topCommands']
+  const topDirectories = db.prepare(`SELECT cwd, COUNT(*) AS count FROM entries WHERE cwd != '' GROUP BY cwd
+                                     ORDER BY count DESC, cwd LIMIT ?`).all(top) as HistoryStats['topDirectories']
+  return {
+    ...totals,
+    firstTs,
+    lastTs,
+    failureRate: totals.total === 0 ? 0 : totals.failed / totals.total,
+    devices,
+    topCommands,
+    topDirectories
+  }
+}
