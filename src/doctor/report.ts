@@ -1,0 +1,234 @@
+/**
+ * `rr doctor`: what this installation uses and whether it works — paths, the database (entries, size, schema),
+ * what the recorder skipped or truncated, the shell hook, fzf, the keys, and sync status. Collecting only reads:
+ * it never creates the database or a key.
+ */
+import { execFileSync } from 'node:child_process'
+import { existsSync, statSync } from 'node:fs'
+import type { Settings } from '../config/settings.js'
+import { openDatabase, type Database } from '../store/db.js'
+import { schemaVersion } from '../store/schema.js'
+import { readCounters, readSyncStatus } from '../store/peers.js'
+import { detectHooks, type HookStatus } from './shell-hooks.js'
+
+export interface DoctorReport {
+  /** False when something is broken (see problems); `rr doctor` then exits 1. */
+  ok: boolean
+  /** Broken things, one sentence each with the fix. */
+  problems: string[]
+  /** Things that work but deserve a look. */
+  warnings: string[]
+  version: string
+  paths: {
+    config: string
+    configExists: boolean
+    db: string
+    dataDir: string
+    recordLog: string
+    swarmKey: string
+    identityKey: string
+    relayKey: string
+  }
+  database: {
+    exists: boolean
+    entries?: number
+    sizeBytes?: number
+    walBytes?: number
+    schemaVersion?: number
+    expectedSchemaVersion: number
+    error?: string
+  }
+  recorder: {
+    /** Commands not recorded, by reason (leading_space, ignore_regex, secret_<kind>, empty). */
+    skipped: Record<string, number>
+    skippedTotal: number
+    /** Commands stored truncated (over 64 KiB). */
+    truncated: number
+    /** Whether record.log exists (it holds the errors `rr record` swallowed). */
+    logExists: boolean
+  }
+  hook: HookStatus & { detected: boolean }
+  fzf: { found: boolean, version?: string }
+  keys: { swarmKey: boolean, identityKey: boolean, relayKey: boolean }
+  sync: SyncSummary
+}
+
+/** Inputs doctor takes from the environment, passed in so collecting stays testable. */
+export interface DoctorEnvironment {
+  home: string
+  zdotdir?: string
+  /** RUSTORY_HOOK_ACTIVE, exported by the hooks. */
+  hookActive?: string
+  /** The fzf program. @default 'fzf' */
+  fzf?: string
+  version: string
+}
+
+function fileSize (path: string): number | undefined {
+  try {
+    return statSync(path).size
+  } catch {
+    return undefined
+  }
+}
+
+function fzfVersion (program: string): DoctorReport['fzf'] {
+  try {
+    const out = execFileSync(program, ['--version'], { encoding: 'utf8', timeout: 5000, stdio: ['ignore', 'pipe', 'ignore'] })
+    return { found: true, version: out.trim().split(/\s+/)[0] ?? '' }
+  } catch {
+    return { found: false }
+  }
+}
+
+// ---- sync status (issue 6 extends this to a one-line summary per peer) -----------------------------------------
+
+export interface SyncSummary {
+  /** Peers with a row in sync_status. */
+  peers: number
+  /** Peers whose last recorded attempt ended in an error. */
+  peersWithErrors: number
+}
+
+/** The sync part of the report. Issue 6: turn this into the one-line sync-status summary. */
+export function syncSummary (db: Database | undefined): SyncSummary {
+  if (db == null) return { peers: 0, peersWithErrors: 0 }
+  const rows = readSyncStatus(db)
+  return {
+    peers: rows.length,
+    peersWithErrors: rows.filter((r) => r.last_error != null && (r.last_error_unix ?? 0) >= Math.max(r.last_pull_unix ?? 0, r.last_push_unix ?? 0)).length
+  }
+}
+
+// ----------------------------------------------------------------------------------------------------------------
+
+function tableExists (db: Database, name: string): boolean {
+  return db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?").get(name) != null
+}
+
+export function collectReport (settings: Settings, env: DoctorEnvironment): DoctorReport {
+  const problems: string[] = []
+  const warnings: string[] = []
+  const recordLog = `${settings.dataDir}/record.log`
+  const database: DoctorReport['database'] = { exists: existsSync(settings.dbPath), expectedSchemaVersion: schemaVersion }
+  const recorder: DoctorReport['recorder'] = { skipped: {}, skippedTotal: 0, truncated: 0, logExists: existsSync(recordLog) }
+  let sync: SyncSummary = { peers: 0, peersWithErrors: 0 }
+
+  if (database.exists) {
+    database.sizeBytes = fileSize(settings.dbPath) ?? 0
+    database.walBytes = fileSize(`${settings.dbPath}-wal`) ?? 0
+    let db: Database | undefined
+    try {
+      db = openDatabase(settings.dbPath, { readonly: true })
+      database.schemaVersion = db.pragma('user_version', { simple: true }) as number
+      if (database.schemaVersion > schemaVersion) {
+        problems.push(`database ${settings.dbPath} has schema version ${database.schemaVersion}, newer than this rustory understands (${schemaVersion}); upgrade rustory`)
+      } else if (database.schemaVersion < schemaVersion) {
+        warnings.push(`database schema version ${database.schemaVersion} is older than ${schemaVersion}; it is migrated the next time rr writes to it`)
+      }
+      if (tableExists(db, 'entries')) {
+        database.entries = (db.prepare('SELECT COUNT(*) AS n FROM entries').get() as { n: number }).n
+      }
+      if (tableExists(db, 'counters')) {
+        for (const [name, value] of Object.entries(readCounters(db))) {
+          if (name.startsWith('skipped.')) {
+            recorder.skipped[name.slice('skipped.'.length)] = value
+            recorder.skippedTotal += value
+          } else if (name === 'truncated') {
+            recorder.truncated = value
+          }
+        }
+      }
+      if (tableExists(db, 'sync_status')) sync = syncSummary(db)
+    } catch (err) {
+      const message = err instanceof Error ? err.message : String(err)
+      database.error = message.includes(settings.dbPath) ? message : `cannot read database ${settings.dbPath}: ${message}`
+      problems.push(database.error)
+    } finally {
+      db?.close()
+    }
+  }
+
+  const hooks = detectHooks(env.home, env.hookActive, env.zdotdir)
+  const hook = { ...hooks, detected: hooks.active != null || hooks.rcFiles.length > 0 }
+  if (!hook.detected) warnings.push('no shell hook found: add eval "$(rr init zsh)" to ~/.zshrc or eval "$(rr init bash)" to ~/.bashrc')
+
+  const fzf = fzfVersion(env.fzf ?? 'fzf')
+  if (!fzf.found) warnings.push('fzf not found: ctrl+r needs it (e.g. apt install fzf, brew install fzf)')
+  if (recorder.logExists) warnings.push(`rr record logged errors: see ${recordLog}`)
+
+  return {
+    ok: problems.length === 0,
+    problems,
+    warnings,
+    version: env.version,
+    paths: {
+      config: settings.configPath,
+      configExists: existsSync(settings.configPath),
+      db: settings.dbPath,
+      dataDir: settings.dataDir,
+      recordLog,
+      swarmKey: settings.swarmKeyPath,
+      identityKey: settings.p2pIdentityKeyPath,
+      relayKey: settings.relayIdentityKeyPath
+    },
+    database,
+    recorder,
+    hook,
+    fzf,
+    keys: {
+      swarmKey: existsSync(settings.swarmKeyPath),
+      identityKey: existsSync(settings.p2pIdentityKeyPath),
+      relayKey: existsSync(settings.relayIdentityKeyPath)
+    },
+    sync
+  }
+}
+
+function bytes (n: number | undefined): string {
+  if (n == null) return '?'
+  if (n < 1024) return `${n} B`
+  if (n < 1024 * 1024) return `${(n / 1024).toFixed(1)} KiB`
+  return `${(n / 1024 / 1024).toFixed(1)} MiB`
+}
+
+const present = (yes: boolean): string => yes ? 'present' : 'missing'
+
+export function renderReport (r: DoctorReport): string {
+  const lines: string[] = []
+  const row = (label: string, value: string): void => { lines.push(`  ${label.padEnd(14)} ${value}`) }
+  lines.push(`rustory ${r.version}`)
+  lines.push('paths')
+  row('config', `${r.paths.config}${r.paths.configExists ? '' : ' (not present: defaults in use)'}`)
+  row('database', r.paths.db)
+  row('data dir', r.paths.dataDir)
+  row('swarm key', `${r.paths.swarmKey} (${present(r.keys.swarmKey)})`)
+  row('identity key', `${r.paths.identityKey} (${present(r.keys.identityKey)})`)
+  row('relay key', `${r.paths.relayKey} (${present(r.keys.relayKey)})`)
+  lines.push('database')
+  if (!r.database.exists) {
+    row('status', 'not created yet (the first recorded command creates it)')
+  } else if (r.database.error != null) {
+    row('status', `BROKEN: ${r.database.error}`)
+  } else {
+    row('entries', String(r.database.entries ?? 0))
+    row('size', `${bytes(r.database.sizeBytes)} (+ ${bytes(r.database.walBytes)} WAL)`)
+    row('schema', `version ${r.database.schemaVersion ?? '?'} (this rustory: ${r.database.expectedSchemaVersion})`)
+  }
+  lines.push('recorder')
+  const reasons = Object.entries(r.recorder.skipped)
+  row('skipped', reasons.length === 0 ? '0' : `${r.recorder.skippedTotal} (${reasons.map(([k, v]) => `${k}: ${v}`).join(', ')})`)
+  row('truncated', String(r.recorder.truncated))
+  row('errors log', r.recorder.logExists ? r.paths.recordLog : 'none')
+  lines.push('shell')
+  row('hook', r.hook.detected
+    ? [r.hook.active != null ? `active in this shell (${r.hook.active})` : undefined, r.hook.rcFiles.length > 0 ? `loaded by ${r.hook.rcFiles.join(', ')}` : undefined].filter((s) => s != null).join('; ')
+    : 'not detected')
+  row('fzf', r.fzf.found ? `found (${r.fzf.version ?? '?'})` : 'not found')
+  lines.push('sync')
+  row('peers', r.sync.peers === 0 ? 'none synced yet' : `${r.sync.peers}${r.sync.peersWithErrors > 0 ? ` (${r.sync.peersWithErrors} with errors on the last attempt)` : ''}`)
+  for (const w of r.warnings) lines.push(`warning: ${w}`)
+  for (const p of r.problems) lines.push(`problem: ${p}`)
+  lines.push(r.ok ? 'ok' : 'BROKEN')
+  return lines.join('\n') + '\n'
+}
