@@ -18,8 +18,8 @@ export default class HttpSync extends RrCommand {
     const settings = this.settingsFrom(flags)
     const urls = (flags.url ?? []).flatMap((u) => u.split(',')).map((u) => u.trim()).filter((u) => u !== '')
     if (urls.length === 0) throw new UsageError('give --url http://host:port of an `rr http-serve`')
-    const { inspectSink } = await import('../inspect/sink.js')
-    const inspect = flags.inspect != null ? inspectSink(flags.inspect) : undefined
+    const { inspectSink, liveTraceDir } = await import('../inspect/sink.js')
+    const inspect = flags.inspect != null ? inspectSink(flags.inspect, { liveDir: liveTraceDir(settings.dbPath) }) : undefined
     try {
       process.exitCode = await runHttpSync({
         settings,

@@ -37,8 +37,8 @@ export default class P2PSync extends RrCommand {
     if (peers.length === 0 && settings.trackers.length === 0) {
       throw new UsageError('nothing to sync with: give --peers <multiaddr>, or --trackers <url> (or trackers in the config)')
     }
-    const { inspectSink } = await import('../inspect/sink.js')
-    const inspect = flags.inspect != null ? inspectSink(flags.inspect) : undefined
+    const { inspectSink, liveTraceDir } = await import('../inspect/sink.js')
+    const inspect = flags.inspect != null ? inspectSink(flags.inspect, { liveDir: liveTraceDir(settings.dbPath) }) : undefined
     try {
       process.exitCode = await runP2PSync({
         settings,
