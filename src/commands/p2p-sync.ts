@@ -8,6 +8,7 @@ export const syncFlags = {
   push: Flags.boolean({ description: 'after pulling, push this device\'s own entries (device_id = local) to each peer' }),
   watch: Flags.boolean({ description: 'keep syncing every --interval-sec (with jitter) until SIGINT' }),
   'interval-sec': Flags.integer({ description: 'seconds between --watch rounds', default: 60, min: 1 }),
+  stats: Flags.boolean({ description: 'print the event-loop delay and peak memory of this run at the end (stderr)' }),
   inspect: Flags.string({ description: 'write every actor event and state transition as JSON Lines to FILE (or stderr when given without a value: --inspect=-)' })
 }
 
@@ -39,6 +40,8 @@ export default class P2PSync extends RrCommand {
     }
     const { inspectSink, liveTraceDir } = await import('../inspect/sink.js')
     const inspect = flags.inspect != null ? inspectSink(flags.inspect, { liveDir: liveTraceDir(settings.dbPath) }) : undefined
+    const { startRunStats } = await import('../cli/run-stats.js')
+    const stats = flags.stats ? startRunStats() : undefined
     try {
       process.exitCode = await runP2PSync({
         settings,
@@ -53,6 +56,7 @@ export default class P2PSync extends RrCommand {
       })
     } finally {
       await inspect?.close()
+      if (stats != null) process.stderr.write(`${stats.stop()}\n`)
     }
   }
 }

@@ -1,0 +1,25 @@
+/** `--stats`: how responsive the event loop stayed and how much memory the run took. */
+import { monitorEventLoopDelay } from 'node:perf_hooks'
+import { readFileSync } from 'node:fs'
+
+function peakRssMb (): number {
+  try {
+    const status = readFileSync('/proc/self/status', 'utf8')
+    const kb = Number(/VmHWM:\s+(\d+)/.exec(status)?.[1])
+    if (Number.isFinite(kb)) return kb / 1024
+  } catch {}
+  return process.memoryUsage().rss / 1024 / 1024
+}
+
+export function startRunStats (): { stop: () => string } {
+  const histogram = monitorEventLoopDelay({ resolution: 10 })
+  histogram.enable()
+  const started = performance.now()
+  return {
+    stop: () => {
+      histogram.disable()
+      const ms = (ns: number): string => (ns / 1e6).toFixed(1)
+      return `stats: event_loop_delay_max_ms=${ms(histogram.max)} event_loop_delay_p99_ms=${ms(histogram.percentile(99))} peak_rss_mb=${peakRssMb().toFixed(0)} wall_ms=${(performance.now() - started).toFixed(0)}`
+    }
+  }
+}
