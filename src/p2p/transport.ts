@@ -149,28 +149,35 @@ export interface Dialed {
 }
 
 /** Names of errors libp2p raises when the encrypted handshake fails, which inside a pnet means the swarm keys differ. */
-const handshakeErrors = new Set(['EncryptionFailedError', 'InvalidCryptoExchangeError', 'UnexpectedPeerError'])
+const handshakeErrors = new Set(['EncryptionFailedError', 'InvalidCryptoExchangeError'])
 
-function errorNames (err: unknown): string[] {
-  const names: string[] = []
+/** Every error in a cause/AggregateError chain. */
+function errorChain (err: unknown): Array<{ name: string, message: string }> {
+  const chain: Array<{ name: string, message: string }> = []
   const seen = new Set<unknown>()
   const visit = (e: unknown): void => {
     if (e == null || typeof e !== 'object' || seen.has(e)) return
     seen.add(e)
-    const name = (e as { name?: unknown }).name
-    if (typeof name === 'string') names.push(name)
+    const { name, message } = e as { name?: unknown, message?: unknown }
+    chain.push({ name: typeof name === 'string' ? name : 'Error', message: typeof message === 'string' ? message : '' })
     visit((e as { cause?: unknown }).cause)
     const errors = (e as { errors?: unknown }).errors
     if (Array.isArray(errors)) errors.forEach(visit)
   }
   visit(err)
-  return names
+  return chain
 }
 
 function dialFailure (err: unknown, address: string, timedOut: boolean, signal?: AbortSignal): Error {
   if (err instanceof SyncError) return err
   if (signal?.aborted === true) return signal.reason instanceof Error ? signal.reason : new DialError(`dial ${address}: aborted`)
-  const names = errorNames(err)
+  const chain = errorChain(err)
+  const names = chain.map((e) => e.name)
+  const otherPeer = chain.find((e) => /does not match expected remote identity/i.test(e.message))
+  if (otherPeer != null) {
+    // The Noise handshake worked (so the swarm keys match) but another identity answered.
+    return new DialError(`dial ${address}: a different peer answered there (${otherPeer.message.slice(0, 200)}); check the /p2p/<peer_id> part (did that peer's identity key change?)`, { permanent: true, cause: err })
+  }
   if (names.some((n) => handshakeErrors.has(n))) return new SwarmKeyMismatchError(address, err)
   if (timedOut || names.some((n) => n === 'TimeoutError' || n === 'AbortError')) {
     return new DialError(`dial ${address} timed out (peer offline, firewalled, or — if it is running — a different swarm key)`, { cause: err })

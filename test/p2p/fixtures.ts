@@ -7,7 +7,7 @@ import { join } from 'node:path'
 import type { ExecutionContext } from 'ava'
 import type { Entry } from '../../src/core/entry.js'
 import { loadOrCreateIdentity, loadOrCreateSwarmKey } from '../../src/config/keys.js'
-import { createPeerNode, serveSync, type PeerNode } from '../../src/p2p/index.js'
+import { createPeerNode, serveSync, type PeerNode, type ServeSyncInit } from '../../src/p2p/index.js'
 import { openDatabase } from '../../src/store/db.js'
 import { insertEntries } from '../../src/store/entries.js'
 import { WorkerPool } from '../../workers/pool.js'
@@ -68,13 +68,13 @@ export interface InProcessPeer {
  * Starts an in-process peer on 127.0.0.1 (random port). With `dbPath` it serves sync from it. Keys live in `dir`
  * (swarm.key shared by every peer given the same `swarmKeyPath`).
  */
-export async function startPeer (t: ExecutionContext | undefined, init: { dir: string, swarmKeyPath: string, dbPath?: string, name?: string, listen?: string[] }): Promise<InProcessPeer> {
+export async function startPeer (t: ExecutionContext | undefined, init: { dir: string, swarmKeyPath: string, dbPath?: string, name?: string, listen?: string[], serve?: Partial<Omit<ServeSyncInit, 'dbPath' | 'pool'>> }): Promise<InProcessPeer> {
   const swarm = loadOrCreateSwarmKey(init.swarmKeyPath)
   const identity = await loadOrCreateIdentity(join(init.dir, `${init.name ?? 'peer'}.key`))
   const node = await createPeerNode({ privateKey: identity.privateKey, psk: swarm.psk, listen: init.listen ?? (init.dbPath != null ? ['/ip4/127.0.0.1/tcp/0'] : []) })
   const pool = new WorkerPool({ maxThreads: 2 })
   const logs: string[] = []
-  if (init.dbPath != null) await serveSync(node, { dbPath: init.dbPath, pool, log: (line) => logs.push(line) })
+  if (init.dbPath != null) await serveSync(node, { log: (line) => logs.push(line), ...init.serve, dbPath: init.dbPath, pool })
   let stopped: Promise<void> | undefined
   const stop = async (): Promise<void> => {
     stopped ??= (async () => {
