@@ -4,7 +4,11 @@
  */
 import { execFile } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
+import { mkdirSync, readdirSync, readlinkSync, writeFileSync } from 'node:fs'
+import { join } from 'node:path'
 import type { ExecutionContext } from 'ava'
+import { isolatedEnv, rr } from './cli.js'
+import { tempDir } from './tmp.js'
 
 export interface TmuxOptions {
   /** The program and its arguments, run as the session's only pane. */
@@ -77,3 +81,86 @@ export async function startTmux (t: ExecutionContext, options: TmuxOptions): Pro
 export function count (text: string, needle: string): number {
   return text.split(needle).length - 1
 }
+
+const prompt = 'RRTEST> '
+/** capture-pane drops trailing blanks, so match the prompt without its space. */
+const promptMark = 'RRTEST>'
+export type Shell = 'zsh' | 'bash'
+
+export interface ShellFixture {
+  tmux: TmuxSession
+  dbPath: string
+  home: string
+  work: string
+  env: NodeJS.ProcessEnv
+  /** Number of prompts on screen now. */
+  prompts: () => Promise<number>
+  /** Types a line, presses Enter, waits for the next prompt. */
+  run: (line: string) => Promise<void>
+}
+
+/**
+ * A real interactive zsh (`zsh -f`) or bash (`--norc --noprofile`) in tmux, with an isolated HOME/ZDOTDIR, a
+ * known prompt, and `rr init <shell>` sourced. `extraRc` is sourced after the hook.
+ */
+export async function startShell (t: ExecutionContext, shell: Shell, extraRc = ''): Promise<ShellFixture> {
+  const root = tempDir(t, `rustory-${shell}-`)
+  const home = join(root, 'home')
+  const work = join(root, 'work dir')
+  mkdirSync(home, { recursive: true })
+  mkdirSync(join(work, 'sub'), { recursive: true })
+  const env = isolatedEnv(home, { ZDOTDIR: home, TERM: 'xterm-256color', SHELL: `/bin/${shell}`, LANG: 'C.UTF-8' })
+  delete env.TMUX
+  const init = await rr(['init', shell], { env })
+  t.is(init.code, 0, init.stderr)
+  const hook = join(root, `hook.${shell}`)
+  writeFileSync(hook, init.stdout)
+  const rc = join(root, `rc.${shell}`)
+  writeFileSync(rc, shell === 'zsh'
+    ? `PROMPT='${prompt}'\nHISTSIZE=1000\nsource ${JSON.stringify(hook)}\n${extraRc}\n`
+    : `PS1='${prompt}'\nsource ${JSON.stringify(hook)}\n${extraRc}\n`)
+  const command = shell === 'zsh' ? ['zsh', '-f', '-i'] : ['bash', '--norc', '--noprofile', '-i']
+  const tmux = await startTmux(t, { command, env, cwd: work })
+  // Runs before the temp dir goes (teardowns run last-registered first): let background recordings finish.
+  t.teardown(async () => {
+    await tmux.kill()
+    await waitForProcessesIn(root)
+  })
+  await tmux.waitFor((s) => s.trim().length > 0)
+  await tmux.type(`source ${JSON.stringify(rc)}`)
+  await tmux.keys('Enter')
+  await tmux.waitFor((s) => s.includes(promptMark))
+  const prompts = async (): Promise<number> => count(await tmux.screen(), promptMark)
+  const run = async (line: string): Promise<void> => {
+    const before = await prompts()
+    const lines = line.split('\n')
+    for (const [i, part] of lines.entries()) {
+      await tmux.type(part)
+      await tmux.keys('Enter')
+      if (i < lines.length - 1) await sleep(100)
+    }
+    const deadline = Date.now() + 15_000
+    while (await prompts() <= before) {
+      if (Date.now() > deadline) throw new Error(`no prompt after ${JSON.stringify(line)}:\n${await tmux.screen()}`)
+      await sleep(30)
+    }
+  }
+  return { tmux, dbPath: join(home, '.rustory', 'history.db'), home, work, env, prompts, run }
+}
+
+/** Waits until no process runs with its cwd under `dir` (the hook's background `rr record`s). Linux /proc. */
+export async function waitForProcessesIn (dir: string, timeoutMs = 10_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs
+  while (Date.now() < deadline) {
+    const busy = readdirSync('/proc').filter((p) => /^\d+$/.test(p)).some((pid) => {
+      try {
+        return readlinkSync(`/proc/${pid}/cwd`).startsWith(dir)
+      } catch {
+        return false
+      }
+    })
+    if (!busy) return
+    await sleep(50)
+  }
+}
+
