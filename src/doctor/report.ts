@@ -9,6 +9,7 @@ import type { Settings } from '../config/settings.js'
 import { openDatabase, type Database } from '../store/db.js'
 import { schemaVersion } from '../store/schema.js'
 import { readCounters, readSyncStatus } from '../store/peers.js'
+import { syncStatusLine } from '../status/sync-status.js'
 import { detectHooks, type HookStatus } from './shell-hooks.js'
 
 export interface DoctorReport {
@@ -88,6 +89,8 @@ export interface SyncSummary {
   peers: number
   /** Peers whose last recorded attempt ended in an error. */
   peersWithErrors: number
+  /** `rr sync-status` in one line: "sync: 3 peers, 1 stale, 0 failing" (src/status/sync-status.ts). */
+  line?: string
 }
 
 /** The sync part of the report. Issue 6: turn this into the one-line sync-status summary. */
@@ -95,6 +98,7 @@ export function syncSummary (db: Database | undefined): SyncSummary {
   if (db == null) return { peers: 0, peersWithErrors: 0 }
   const rows = readSyncStatus(db)
   return {
+    line: syncStatusLine(db),
     peers: rows.length,
     peersWithErrors: rows.filter((r) => r.last_error != null && (r.last_error_unix ?? 0) >= Math.max(r.last_pull_unix ?? 0, r.last_push_unix ?? 0)).length
   }
@@ -227,6 +231,7 @@ export function renderReport (r: DoctorReport): string {
   row('fzf', r.fzf.found ? `found (${r.fzf.version ?? '?'})` : 'not found')
   lines.push('sync')
   row('peers', r.sync.peers === 0 ? 'none synced yet' : `${r.sync.peers}${r.sync.peersWithErrors > 0 ? ` (${r.sync.peersWithErrors} with errors on the last attempt)` : ''}`)
+  if (r.sync.line != null) row('status', `${r.sync.line.replace(/^sync: /, '')} (details: rr sync-status)`)
   for (const w of r.warnings) lines.push(`warning: ${w}`)
   for (const p of r.problems) lines.push(`problem: ${p}`)
   lines.push(r.ok ? 'ok' : 'BROKEN')

@@ -44,7 +44,9 @@ svg .edge text { font-size:9px; fill:var(--taken); display:none; }
 svg .edge.taken text { display:block; }
 svg .edge.last text { fill:var(--last); font-weight:600; }
 .timeline { max-height:520px; overflow:auto; border:1px solid var(--line); border-radius:6px; }
-table { border-collapse:collapse; width:100%; font-size:12px; }
+table { border-collapse:collapse; width:100%; font-size:12px; table-layout:fixed; }
+col.t { width:92px; } col.s { width:38%; } col.d { width:72px; }
+td { overflow-wrap:anywhere; }
 th, td { text-align:left; padding:3px 6px; border-bottom:1px solid #eef0f4; vertical-align:top; }
 th { position:sticky; top:0; background:#f0f2f6; font-weight:600; }
 td.t, td.d { font-family:ui-monospace, monospace; white-space:nowrap; color:var(--muted); }
@@ -76,6 +78,7 @@ function ms(ts) { return Date.parse(ts); }
 function dur(d) { if (d == null || isNaN(d)) return ''; if (d < 1000) return d + ' ms'; if (d < 60000) return (d / 1000).toFixed(2) + ' s'; return Math.floor(d / 60000) + ' m ' + Math.round((d % 60000) / 1000) + ' s'; }
 function clock(ts) { var d = new Date(ts); return d.toTimeString().slice(0, 8) + '.' + String(d.getMilliseconds()).padStart(3, '0'); }
 function ancestors(paths) { var out = {}; paths.forEach(function (p) { var parts = p.split('.'); for (var i = 1; i <= parts.length; i++) out[parts.slice(0, i).join('.')] = 1; }); return out; }
+function evLabel(t) { if (!t) return ''; if (t.indexOf('xstate.done.actor.') === 0) return 'done: ' + t.slice(18).replace(/^0\\.[a-z]+\\./, ''); if (t.indexOf('xstate.error.actor.') === 0) return 'error: ' + t.slice(19).replace(/^0\\.[a-z]+\\./, ''); if (t.indexOf('xstate.after.') === 0) return 'after ' + t.split('.')[2]; return t; }
 function shortId(id) { return id.length > 20 ? id.slice(0, 10) + '…' + id.slice(-8) : id; }
 
 function model(n) {
@@ -161,9 +164,9 @@ function timeline(m, end) {
     var entered = s.state.filter(function (p) { return s.to.some(function (t) { return p === t || p.indexOf(t + '.') === 0; }); });
     if (!entered.length) entered = s.to;
     return '<tr class="' + (s.newError ? 'err' : '') + '"><td class="t">' + esc(clock(s.ts)) + '</td><td class="s">' + esc(entered.join(', ')) +
-      '<div class="via">' + (s.initial ? 'start' : esc(s.from.join(', ')) + ' · ' + esc(s.event)) + '</div></td><td class="d">' + (next ? '' : (m.status === 'active' ? '… ' : '')) + esc(dur(d)) + '</td><td>' + detail.join('<br>') + '</td></tr>';
+      '<div class="via">' + (s.initial ? 'start' : esc(s.from.join(', ')) + ' · ' + esc(evLabel(s.event))) + '</div></td><td class="d">' + (next ? '' : (m.status === 'active' ? '… ' : '')) + esc(dur(d)) + '</td><td>' + detail.join('<br>') + '</td></tr>';
   });
-  wrap.innerHTML = '<table><thead><tr><th>time</th><th>entered</th><th>stayed</th><th>path · address · error</th></tr></thead><tbody>' + rows.join('') + '</tbody></table>';
+  wrap.innerHTML = '<table><colgroup><col class="t"><col class="s"><col class="d"><col></colgroup><thead><tr><th>time</th><th>entered</th><th>stayed</th><th>path · address · error</th></tr></thead><tbody>' + rows.join('') + '</tbody></table>';
   return wrap;
 }
 
@@ -208,6 +211,7 @@ function render() {
   frag.appendChild(card('root', 'root supervisor', r, graphs.root, view.end, r.peers.length + ' peer machine(s) spawned' + (r.error ? ' · <span class="err">' + esc(r.error) + '</span>' : '')));
   var y = window.scrollY;
   main.replaceChildren(frag);
+  if (follow) main.querySelectorAll('.timeline').forEach(function (t) { t.scrollTop = t.scrollHeight; });
   window.scrollTo(0, y);
 }
 

@@ -113,6 +113,9 @@ export async function startInspector (init: InspectorInit): Promise<Inspector> {
         clients.add(res)
         req.on('close', () => clients.delete(res))
         return
+      case '/favicon.ico':
+        res.writeHead(204).end()
+        return
       default:
         res.writeHead(404, { 'content-type': 'text/plain' }).end('not found\n')
     }

@@ -1,0 +1,31 @@
+import { existsSync } from 'node:fs'
+import { Flags } from '@oclif/core'
+import { RrCommand } from '../cli/base.js'
+import { openDatabase } from '../store/db.js'
+import { defaultStaleHours, exitCodeOf, renderSyncStatus, syncStatusReport, summarize } from '../status/sync-status.js'
+
+export default class SyncStatus extends RrCommand {
+  static override summary = 'Show when each peer last synced, and exit non-zero when any is stale or failing'
+  static override description = 'Per known peer: PeerId, device and host, last successful pull and push (time, entries), our cursor, the last push seq, the last error and when, and the path last used. A peer is stale after --stale-hours without a successful pull, and failing when its last error is newer than its last successful pull; then the exit code is 1 (for cron alerts and prompt segments).'
+  static override examples = ['rr sync-status', 'rr sync-status --json', 'rr sync-status --stale-hours 72 || notify-send "rustory sync is behind"']
+
+  static override flags = {
+    json: Flags.boolean({ description: 'print the report as JSON' }),
+    'stale-hours': Flags.integer({ description: 'hours without a successful pull before a peer counts as stale', default: defaultStaleHours, min: 1 })
+  }
+
+  async run (): Promise<void> {
+    const { flags } = await this.parse(SyncStatus)
+    const settings = this.settingsFrom(flags)
+    const now = Math.floor(Date.now() / 1000)
+    const staleHours = flags['stale-hours']
+    const report = existsSync(settings.dbPath)
+      ? (() => {
+          const db = openDatabase(settings.dbPath, { readonly: true })
+          try { return syncStatusReport(db, now, staleHours) } finally { db.close() }
+        })()
+      : { now_unix: now, stale_hours: staleHours, summary: summarize([]), peers: [] }
+    process.stdout.write(flags.json ? `${JSON.stringify(report, null, 2)}\n` : renderSyncStatus(report))
+    process.exitCode = exitCodeOf(report.summary)
+  }
+}
