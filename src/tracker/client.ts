@@ -13,7 +13,7 @@ const MiB = 1024 * KiB
 
 /** Caps on what the client reads back. */
 const maxSmallAnswerBytes = 64 * KiB
-const maxListAnswerBytes = 16 * MiB
+const maxListAnswerBytes = 48 * MiB
 
 export interface TrackerRequestOptions {
   /** Sent as `Authorization: Bearer <token>`. @default undefined */

@@ -11,6 +11,8 @@ export interface PeerRegistryInit {
   ttlMs: number
   /** Registrations kept at most; a new PeerId beyond it is refused until some expire. @default 10000 */
   maxPeers?: number
+  /** Total size of the stored registrations (their strings), so memory stays bounded. @default 32 MiB */
+  maxBytes?: number
   /** @default Date.now */
   now?: () => number
 }
@@ -20,31 +22,50 @@ export type RegisterOutcome = { kind: 'new' | 'renewed' } | { kind: 'full', maxP
 interface Registration {
   request: RegisterRequest
   lastSeenMs: number
+  bytes: number
+}
+
+/** Approximate memory of a registration: its strings, plus a fixed overhead per record and per address. */
+export function registrationBytes (request: RegisterRequest): number {
+  const { meta } = request
+  let bytes = 256 + request.peer_id.length + meta.device_id.length + meta.hostname.length + meta.user_id.length + meta.version.length
+  for (const a of request.addrs) bytes += 32 + a.length
+  return bytes
 }
 
 export class PeerRegistry {
   readonly #peers = new Map<string, Registration>()
   readonly #ttlMs: number
   readonly #maxPeers: number
+  readonly #maxBytes: number
   readonly #now: () => number
+  #bytes = 0
 
   constructor (init: PeerRegistryInit) {
     this.#ttlMs = init.ttlMs
     this.#maxPeers = init.maxPeers ?? 10_000
+    this.#maxBytes = init.maxBytes ?? 32 * 1024 * 1024
     this.#now = init.now ?? Date.now
   }
 
   /** Adds or renews a registration. When full, expired ones are swept first; still full → refused. */
   register (request: RegisterRequest): RegisterOutcome {
     const now = this.#now()
-    const known = this.#peers.get(request.peer_id)
-    if (known == null && this.#peers.size >= this.#maxPeers) {
-      this.sweep()
-      if (this.#peers.size >= this.#maxPeers) return { kind: 'full', maxPeers: this.#maxPeers }
+    const bytes = registrationBytes(request)
+    const fits = (): boolean => {
+      const known = this.#peers.get(request.peer_id)
+      if (known == null && this.#peers.size >= this.#maxPeers) return false
+      return this.#bytes - (known?.bytes ?? 0) + bytes <= this.#maxBytes
     }
+    if (!fits()) {
+      this.sweep()
+      if (!fits()) return { kind: 'full', maxPeers: this.#maxPeers }
+    }
+    const known = this.#peers.get(request.peer_id)
     // Delete first so Map order stays "least recently registered first" (sweep can stop early).
-    this.#peers.delete(request.peer_id)
-    this.#peers.set(request.peer_id, { request, lastSeenMs: now })
+    this.#remove(request.peer_id)
+    this.#peers.set(request.peer_id, { request, lastSeenMs: now, bytes })
+    this.#bytes += bytes
     return { kind: known != null && !this.#expired(known, now) ? 'renewed' : 'new' }
   }
 
@@ -67,7 +88,7 @@ export class PeerRegistry {
     for (const [id, reg] of this.#peers) {
       // Insertion order is registration order, so the first live one ends the expired prefix.
       if (!this.#expired(reg, now)) break
-      this.#peers.delete(id)
+      this.#remove(id)
       removed++
     }
     return removed
@@ -75,6 +96,18 @@ export class PeerRegistry {
 
   get size (): number {
     return this.#peers.size
+  }
+
+  /** Approximate memory held by the registrations (see registrationBytes). */
+  get bytes (): number {
+    return this.#bytes
+  }
+
+  #remove (peerId: string): void {
+    const reg = this.#peers.get(peerId)
+    if (reg == null) return
+    this.#bytes -= reg.bytes
+    this.#peers.delete(peerId)
   }
 
   #expired (reg: Registration, now: number): boolean {

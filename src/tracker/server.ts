@@ -19,6 +19,8 @@ export interface TrackerServerInit extends ServerTimeouts {
   token?: string
   /** Registrations kept at most. @default 10000 */
   maxPeers?: number
+  /** Memory the registrations may hold (approximate). @default 32 MiB */
+  maxBytes?: number
 }
 
 export interface TrackerServerComponents {
@@ -45,7 +47,7 @@ const routes: Record<string, string[]> = {
 export async function startTrackerServer (init: TrackerServerInit, components: TrackerServerComponents = {}): Promise<TrackerServer> {
   const ttlSec = init.ttlSec ?? 60
   if (!Number.isSafeInteger(ttlSec) || ttlSec < 1) throw new RangeError(`ttl must be a positive integer of seconds, got ${ttlSec}`)
-  const registry = new PeerRegistry({ ttlMs: ttlSec * second, maxPeers: init.maxPeers ?? 10_000, ...(components.now != null ? { now: components.now } : {}) })
+  const registry = new PeerRegistry({ ttlMs: ttlSec * second, maxPeers: init.maxPeers ?? 10_000, ...(init.maxBytes != null ? { maxBytes: init.maxBytes } : {}), ...(components.now != null ? { now: components.now } : {}) })
   const log = components.log ?? (() => {})
   const token = init.token != null && init.token !== '' ? init.token : undefined
 
@@ -104,8 +106,8 @@ export async function startTrackerServer (init: TrackerServerInit, components: T
     }
     const outcome = registry.register(request)
     if (outcome.kind === 'full') {
-      log(`tracker register refused: peer=${request.peer_id} reason=full (${outcome.maxPeers} registrations)`)
-      sendJson(res, 503, { error: `tracker is full (${outcome.maxPeers} live registrations); retry later` }, { headers: { 'retry-after': String(Math.min(ttlSec, 60)) } })
+      log(`tracker register refused: peer=${request.peer_id} reason=full (${registry.size} registrations, ${registry.bytes} bytes)`)
+      sendJson(res, 503, { error: `tracker is full (${registry.size} live registrations, at most ${outcome.maxPeers}); retry later` }, { headers: { 'retry-after': String(Math.min(ttlSec, 60)) } })
       return
     }
     const observed = observedAddr(req.socket.remoteAddress, req.socket.remotePort) ?? ''

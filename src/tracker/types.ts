@@ -43,7 +43,7 @@ export interface ListPeersResponse {
 /** Register bodies above this are refused with 413. */
 export const maxRegisterBodyBytes = 64 * KiB
 export const maxAddrs = 64
-export const maxAddrLength = 1024
+export const maxAddrLength = 512
 export const maxMetaFieldLength = 256
 /** Ed25519 PeerIds are 52 characters, RSA ones 46, secp256k1 53; leave room without allowing junk. */
 export const minPeerIdLength = 32

@@ -49,3 +49,19 @@ test('a full registry refuses new peers, accepts renewals, and makes room as reg
   t.is(registry.size, 2)
   t.deepEqual(registry.list().map((p) => p.peer_id).sort(), [fakePeerId(2), fakePeerId(3)].sort())
 })
+
+test('the memory budget refuses a registration that would pass it, and a renewal replaces rather than adds', (t) => {
+  const c = clock()
+  const big = (seed: number) => registerBody(seed, 'alice', Array.from({ length: 64 }, (_, i) => `/ip4/10.0.0.1/tcp/${i + 1}/p2p/${fakePeerId(seed)}`))
+  const registry = new PeerRegistry({ ttlMs: 10_000, maxBytes: 15_000, now: c.now })
+  t.deepEqual(registry.register(big(1)), { kind: 'new' })
+  const used = registry.bytes
+  t.true(used > 5_000 && used < 7_500, `one 64-addr registration ≈ ${used} bytes`)
+  t.deepEqual(registry.register(big(2)), { kind: 'new' })
+  t.is(registry.register(big(3)).kind, 'full')
+  t.deepEqual(registry.register(big(2)), { kind: 'renewed' })
+  t.is(registry.bytes, 2 * used)
+  c.advance(10_000)
+  t.deepEqual(registry.register(big(3)), { kind: 'new' }, 'expired ones make room')
+  t.is(registry.bytes, used)
+})
