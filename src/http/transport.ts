@@ -12,7 +12,10 @@ const second = 1000
 const KiB = 1024
 
 export interface HttpTransportInit {
-  /** Time to get the answer's headers (connect included). @default 10 s */
+  /**
+   * Time to get the answer's headers, connect included (fetch cannot time the connect alone). The server builds a
+   * whole page before answering, so this also covers a large page's export. @default 15 s
+   */
   connectTimeoutMs?: number
   /** Time for a whole request, body included. @default 120 s */
   requestTimeoutMs?: number
@@ -48,7 +51,7 @@ export class HttpTransport implements SyncTransport {
   constructor (baseUrl: string, init: HttpTransportInit = {}) {
     this.peerId = normalizeBaseUrl(baseUrl)
     this.remoteAddr = this.peerId
-    this.#connectTimeoutMs = init.connectTimeoutMs ?? 10 * second
+    this.#connectTimeoutMs = init.connectTimeoutMs ?? 15 * second
     this.#requestTimeoutMs = init.requestTimeoutMs ?? 120 * second
   }
 
