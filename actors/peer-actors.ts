@@ -43,6 +43,15 @@ function ownedBuffer (bytes: Uint8Array): Uint8Array {
   return bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength && bytes.buffer instanceof ArrayBuffer ? bytes : bytes.slice()
 }
 
+const tailDecoder = new TextDecoder('latin1')
+
+/** The next_cursor at the end of a SyncBatch as our servers write it, read without parsing the batch (a hint only). */
+export function tailCursor (payload: Uint8Array): number | undefined {
+  const tail = tailDecoder.decode(payload.subarray(Math.max(0, payload.byteLength - 48)))
+  const match = /"next_cursor":(\d{1,15})\}\s*$/.exec(tail)
+  return match != null ? Number(match[1]) : undefined
+}
+
 function short (peerId: string): string {
   return peerId.length > 16 ? `${peerId.slice(0, 8)}…${peerId.slice(-6)}` : peerId
 }
@@ -88,11 +97,18 @@ export function createPeerDependencies (c: PeerActorComponents): PeerSyncDepende
       let limit = input.limit
       let pulled = 0
       let inserted = 0
+      // The next batch is requested while this one is being stored (the request uses the next_cursor read from
+      // the tail of the bytes; batches are still stored strictly in order, each with its own cursor).
+      let prefetch: { cursor: number, limit: number, bytes: Promise<Uint8Array> } | undefined
       try {
         for (;;) {
           let payload: Uint8Array
           try {
-            payload = await link.transport.pull({ cursor, limit }, abort.signal)
+            const ahead = prefetch
+            prefetch = undefined
+            payload = ahead != null && ahead.cursor === cursor && ahead.limit === limit
+              ? await ahead.bytes
+              : await link.transport.pull({ cursor, limit }, abort.signal)
           } catch (err) {
             if ((err as Error).name !== 'MessageTooLargeError') throw err
             const next = limitAfterTooLarge(limit)
@@ -102,6 +118,12 @@ export function createPeerDependencies (c: PeerActorComponents): PeerSyncDepende
             log.info(`pull: peer=${peerId} batch too large at limit=${limit}; retrying with limit=${next}`)
             limit = next
             continue
+          }
+          const hint = tailCursor(payload)
+          if (hint != null && hint > cursor) {
+            const bytes = link.transport.pull({ cursor: hint, limit }, abort.signal)
+            bytes.catch(() => {})
+            prefetch = { cursor: hint, limit, bytes }
           }
           const owned = ownedBuffer(payload)
           const result = await pool.run({ tag: 'ingest-pulled', dbPath: c.dbPath, peerId, payload: owned }, [owned.buffer as ArrayBuffer])

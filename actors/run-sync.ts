@@ -35,6 +35,8 @@ export interface SyncRunOutput {
   err: (line: string) => void
   /** Show progress in place (a terminal). */
   tty: boolean
+  /** Called once everything is loaded and the actors start (--stats measures from here). */
+  started?: () => void
 }
 
 /** Groups multiaddrs by the PeerId in their /p2p/ part: one target per peer. */
@@ -66,6 +68,7 @@ async function runWith (init: SyncRunInit, io: SyncRunOutput, connector: Connect
   const db = openDatabase(init.settings.dbPath)
   const pool = new WorkerPool()
   const failures = new Map<string, PeerOutcome>()
+  io.started?.()
   const system = startSyncSystem({
     options: init.options,
     discoverPeers: init.discover ?? (async () => targets),

@@ -11,11 +11,15 @@ function peakRssMb (): number {
   return process.memoryUsage().rss / 1024 / 1024
 }
 
-export function startRunStats (): { stop: () => string } {
+export function startRunStats (): { reset: () => void, stop: () => string } {
   const histogram = monitorEventLoopDelay({ resolution: 10 })
   histogram.enable()
-  const started = performance.now()
+  let started = performance.now()
   return {
+    reset: () => {
+      histogram.reset()
+      started = performance.now()
+    },
     stop: () => {
       histogram.disable()
       const ms = (ns: number): string => (ns / 1e6).toFixed(1)

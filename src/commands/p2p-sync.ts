@@ -52,7 +52,8 @@ export default class P2PSync extends RrCommand {
       }, {
         out: (line) => { process.stdout.write(`${line}\n`) },
         err: (line) => { process.stderr.write(`${line}\n`) },
-        tty: process.stderr.isTTY === true
+        tty: process.stderr.isTTY === true,
+        ...(stats != null ? { started: stats.reset } : {})
       })
     } finally {
       await inspect?.close()

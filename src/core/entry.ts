@@ -63,6 +63,11 @@ export function isUuid (value: string): boolean {
  * text is not RFC3339 or names an impossible date. Fractions past milliseconds are truncated.
  */
 export function canonicalTs (text: string): string | undefined {
+  // Fast path: already canonical (every entry rustory writes); checked by an exact round trip.
+  if (text.length === 24 && text.charCodeAt(23) === 90 /* Z */) {
+    const ms = Date.parse(text)
+    if (!Number.isNaN(ms) && ms >= 0 && new Date(ms).toISOString() === text) return text
+  }
   const m = rfc3339Pattern.exec(text)
   if (m == null) return undefined
   const [, y, mo, d, h, mi, s, frac, zone] = m
@@ -91,7 +96,7 @@ function checkString (entry: Record<string, unknown>, field: string, maxBytes: n
   const id = typeof entry.entry_id === 'string' ? entry.entry_id : undefined
   if (typeof value !== 'string') throw new InvalidEntryError(id, field, `must be a string, got ${value === null ? 'null' : typeof value}`)
   if (!allowEmpty && value.length === 0) throw new InvalidEntryError(id, field, 'must not be empty')
-  if (value.length > maxBytes || byteLength(value) > maxBytes) throw new InvalidEntryError(id, field, `is longer than ${maxBytes} bytes`)
+  if (value.length > maxBytes || (value.length * 3 > maxBytes && byteLength(value) > maxBytes)) throw new InvalidEntryError(id, field, `is longer than ${maxBytes} bytes`)
   if (value.includes('\u0000')) throw new InvalidEntryError(id, field, 'contains a NUL character')
   return value
 }

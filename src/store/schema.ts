@@ -25,7 +25,7 @@ const migrations: ReadonlyArray<{ version: number, sql: string }> = [
       CREATE UNIQUE INDEX entries_entry_id ON entries (entry_id);
       CREATE INDEX entries_ts ON entries (ts, device_id, entry_id);
       CREATE INDEX entries_device_id ON entries (device_id, ingest_seq);
-      CREATE INDEX entries_ingest_seq ON entries (ingest_seq);
+      -- ingest_seq needs no index of its own: as INTEGER PRIMARY KEY it is the rowid, the table's own b-tree key.
 
       CREATE TABLE peer_state (
         peer_id     TEXT    PRIMARY KEY,
