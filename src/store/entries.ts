@@ -10,8 +10,12 @@ export interface InsertResult {
 const columns = entryFields.join(', ')
 const placeholders = entryFields.map((f) => `@${f}`).join(', ')
 
+/**
+ * Dedup on entry_id only: `ON CONFLICT(entry_id) DO NOTHING` is INSERT OR IGNORE narrowed to the unique index, so a
+ * NULL in a NOT NULL column is an error instead of a silently dropped row counted as "ignored".
+ */
 function insertStatement (db: Database) {
-  return db.prepare(`INSERT OR IGNORE INTO entries (${columns}) VALUES (${placeholders})`)
+  return db.prepare(`INSERT INTO entries (${columns}) VALUES (${placeholders}) ON CONFLICT(entry_id) DO NOTHING`)
 }
 
 /** Inserts entries in the current transaction (or autocommit); known entry_ids are ignored. */
