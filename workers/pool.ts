@@ -5,7 +5,7 @@
  */
 import type { MessagePort } from 'node:worker_threads'
 import { Piscina } from 'piscina'
-import type { Task, TaskResult } from './tasks.js'
+import { fromWorkerFailure, type Task, type TaskResult } from './tasks.js'
 
 export interface WorkerPoolInit {
   /** @default 2 */
@@ -36,7 +36,11 @@ export class WorkerPool {
 
   /** Runs a task; ArrayBuffers in `transfer` (and ports) move to the worker instead of being copied. */
   async run<T extends Task> (task: T, transfer: Array<ArrayBuffer | MessagePort> = []): Promise<TaskResult<T>> {
-    return await this.#get().run(task, { transferList: transfer as never }) as TaskResult<T>
+    try {
+      return await this.#get().run(task, { transferList: transfer as never }) as TaskResult<T>
+    } catch (err) {
+      throw fromWorkerFailure(err)
+    }
   }
 
   /** Closes the pool once; later calls return the same promise. */

@@ -97,3 +97,34 @@ export type TaskResult<T extends Task> =
           : T extends ExportPushTask ? ExportPushResult
             : T extends ExportSearchTask ? ExportSearchResult
               : never
+
+/** An error as it crosses from a worker to the main thread (see toWorkerFailure / fromWorkerFailure). */
+export interface WorkerFailure {
+  rustoryWorkerFailure: true
+  name: string
+  message: string
+  code?: string
+  permanent?: boolean
+}
+
+export function toWorkerFailure (err: unknown): WorkerFailure {
+  const e = (err != null && typeof err === 'object' ? err : {}) as { name?: unknown, message?: unknown, code?: unknown, permanent?: unknown }
+  return {
+    rustoryWorkerFailure: true,
+    name: typeof e.name === 'string' ? e.name : 'Error',
+    message: typeof e.message === 'string' ? e.message : String(err),
+    ...(typeof e.code === 'string' ? { code: e.code } : {}),
+    ...(typeof e.permanent === 'boolean' ? { permanent: e.permanent } : {})
+  }
+}
+
+/** Rebuilds the Error a worker threw (name, message, code and the sync `permanent` flag survive). */
+export function fromWorkerFailure (value: unknown): unknown {
+  if (value == null || typeof value !== 'object' || (value as Partial<WorkerFailure>).rustoryWorkerFailure !== true) return value
+  const f = value as WorkerFailure
+  const err = new Error(f.message) as Error & { code?: string, permanent?: boolean }
+  err.name = f.name
+  if (f.code != null) err.code = f.code
+  if (f.permanent != null) err.permanent = f.permanent
+  return err
+}

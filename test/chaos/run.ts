@@ -1,0 +1,48 @@
+/**
+ * `npm run chaos [-- --seed N --devices 8 --duration-sec 300 ...]`: one long convergence run under faults, with a
+ * summary line; exits 1 (printing the seed to replay) when anything was lost, duplicated or differs.
+ */
+import { parseArgs } from 'node:util'
+import { runChaos } from './harness.js'
+
+const { values } = parseArgs({
+  options: {
+    seed: { type: 'string' },
+    devices: { type: 'string', default: '8' },
+    'duration-sec': { type: 'string', default: '300' },
+    'seed-entries': { type: 'string', default: '2000' },
+    limit: { type: 'string', default: '100' },
+    fanout: { type: 'string' },
+    'record-every-ms': { type: 'string', default: '100,300' },
+    'pause-ms': { type: 'string', default: '10000,20000' },
+    'quiesce-timeout-sec': { type: 'string', default: '300' },
+    keep: { type: 'boolean', default: false },
+    quiet: { type: 'boolean', default: false }
+  }
+})
+
+const range = (text: string): [number, number] => {
+  const [a, b] = text.split(',').map(Number)
+  return [a!, b ?? a!]
+}
+
+const seed = values.seed != null ? Number(values.seed) : Math.floor(Math.random() * 2 ** 31)
+const result = await runChaos({
+  seed,
+  devices: Number(values.devices),
+  durationSec: Number(values['duration-sec']),
+  seedEntries: Number(values['seed-entries']),
+  limit: Number(values.limit),
+  ...(values.fanout != null ? { fanout: Number(values.fanout) } : {}),
+  recordEveryMs: range(values['record-every-ms']),
+  pauseMs: range(values['pause-ms']),
+  quiesceTimeoutSec: Number(values['quiesce-timeout-sec']),
+  keep: values.keep,
+  log: values.quiet ? undefined : (line) => { process.stderr.write(`${new Date().toISOString()} ${line}\n`) }
+})
+process.stdout.write(`${result.summary}\n`)
+if (result.problems.length > 0 || result.convergeMs == null) {
+  for (const p of result.problems) process.stdout.write(`  problem: ${p}\n`)
+  process.stdout.write(`chaos FAILED: replay with: npm run chaos -- --seed ${seed} --devices ${values.devices} --duration-sec ${values['duration-sec']}\n`)
+  process.exitCode = 1
+}
