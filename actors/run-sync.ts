@@ -7,12 +7,15 @@ import type { InspectionEvent } from 'xstate'
 import type { PeerOutcome, PeerTarget, SyncOptions } from '../machines/types.js'
 import type { Settings } from '../src/config/settings.js'
 import { HttpTransport } from '../src/http/index.js'
+import type { Database } from 'better-sqlite3'
+import { identityPeerIdIfPresent } from '../src/config/keys.js'
 import { createPeerNode, loadOrCreateSwarmKey, peerIdOf, type PeerNode } from '../src/p2p/index.js'
 import { DialError } from '../src/protocol/errors.js'
 import { openDatabase } from '../src/store/db.js'
 import { migratePullCursorKey } from '../src/store/peers.js'
 import { WorkerPool } from '../workers/pool.js'
 import type { Connector } from './connector.js'
+import { createDiscovery, type Discovery } from './discovery.js'
 import { createP2PConnector } from './p2p-connector.js'
 import type { SyncLog } from './peer-actors.js'
 import { startSyncSystem } from './system.js'
@@ -110,6 +113,22 @@ export async function runP2PSync (init: SyncRunInit, io: SyncRunOutput): Promise
   const swarm = loadOrCreateSwarmKey(init.settings.swarmKeyPath)
   if (swarm.created) io.err(`created swarm key ${swarm.path}: copy this same file to every machine that should sync`)
   const targets = targetsFromMultiaddrs(init.peers, init.relayAddr)
+  let discovery: Discovery | undefined
+  let discoveryDb: Database | undefined
+  if (init.peers.length === 0) {
+    // No --peers: the trackers (and the peer book when they fail) say who to sync with.
+    const self = await identityPeerIdIfPresent(init.settings.p2pIdentityKeyPath)
+    discoveryDb = openDatabase(init.settings.dbPath)
+    discovery = createDiscovery({
+      trackers: init.settings.trackers,
+      ...(init.settings.trackerToken != null ? { token: init.settings.trackerToken } : {}),
+      userId: init.settings.userId,
+      self: new Set(self != null ? [self] : []),
+      ...(init.relayAddr != null ? { relayAddr: init.relayAddr } : {}),
+      db: discoveryDb,
+      log: io.err
+    })
+  }
   if (init.peers.length > 0) {
     // Cursors stored by older manual syncs under the multiaddr move to the PeerId, once.
     const db = openDatabase(init.settings.dbPath)
@@ -126,10 +145,11 @@ export async function runP2PSync (init: SyncRunInit, io: SyncRunOutput): Promise
   // with one PeerId would make peers confuse their connections.
   const node: PeerNode = await createPeerNode({ privateKey: await generateKeyPair('Ed25519'), psk: swarm.psk, listen: [] })
   try {
-    const connector = createP2PConnector({ node, log: log.info })
-    return await runWith(init, io, connector, targets, log)
+    const connector: Connector = { ...createP2PConnector({ node, log: log.info }), ...(discovery != null ? { refresh: discovery.refresh } : {}) }
+    return await runWith(discovery != null ? { ...init, discover: discovery.discoverPeers } : init, io, connector, targets, log)
   } finally {
     await node.stop()
+    discoveryDb?.close()
   }
 }
 

@@ -5,7 +5,7 @@
  * naming it, and is never replaced.
  */
 import { createHash, randomBytes } from 'node:crypto'
-import { mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs'
+import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs'
 import { dirname } from 'node:path'
 import { generateKeyPair, privateKeyFromProtobuf, privateKeyToProtobuf } from '@libp2p/crypto/keys'
 import type { PrivateKey } from '@libp2p/interface'
@@ -147,4 +147,10 @@ export async function loadOrCreateIdentity (path: string): Promise<Identity> {
   }
   const privateKey = decodeIdentity(bytes, path)
   return { path, privateKey, peerId: peerIdFromPrivateKey(privateKey).toString(), created, looseMode: isLoose(path) }
+}
+
+/** The PeerId of the identity key at `path`, or undefined when there is no such file (never creates one). */
+export async function identityPeerIdIfPresent (path: string): Promise<string | undefined> {
+  if (!existsSync(path)) return undefined
+  return (await loadOrCreateIdentity(path)).peerId
 }

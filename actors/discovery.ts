@@ -1,0 +1,80 @@
+/**
+ * Where peers come from when no --peers are given: every tracker (filtered by user_id), cached in peer_book;
+ * when the trackers are down or know nobody, the peers seen in the last 7 days from peer_book (same user only).
+ * Also refreshes one peer's addresses before each round from the newest answer.
+ */
+import type { Database } from 'better-sqlite3'
+import type { PeerTarget } from '../machines/types.js'
+import { errorMessage } from '../src/protocol/errors.js'
+import { prunePeerBook, recentPeers, upsertPeerBook, type PeerBookEntry } from '../src/store/peers.js'
+import { targetsFromPeers } from '../src/sync/targets.js'
+import { listPeers } from '../src/tracker/index.js'
+
+const day = 24 * 60 * 60
+
+export interface DiscoveryInit {
+  trackers: string[]
+  token?: string
+  /** Only this user's peers (from the tracker and the peer book). */
+  userId?: string
+  /** Our own PeerIds (the local p2p-serve identity): never a sync target. */
+  self: ReadonlySet<string>
+  relayAddr?: string
+  db: Database
+  log: (line: string) => void
+  /** How long a peer-book row stays usable. @default 7 days */
+  peerBookMaxAgeSec?: number
+}
+
+export interface Discovery {
+  discoverPeers: (signal: AbortSignal) => Promise<PeerTarget[]>
+  refresh: (target: PeerTarget, signal: AbortSignal) => Promise<PeerTarget>
+}
+
+export function createDiscovery (init: DiscoveryInit): Discovery {
+  const latest = new Map<string, PeerTarget>()
+  const maxAge = init.peerBookMaxAgeSec ?? 7 * day
+
+  async function discoverPeers (signal: AbortSignal): Promise<PeerTarget[]> {
+    const now = Math.floor(Date.now() / 1000)
+    const answered: PeerBookEntry[] = []
+    let trackersAnswered = 0
+    for (const url of init.trackers) {
+      try {
+        const peers = await listPeers(url, {
+          signal,
+          ...(init.token != null ? { token: init.token } : {}),
+          ...(init.userId != null ? { userId: init.userId } : {}),
+          onRetry: ({ attempt, delayMs, reason }) => init.log(`tracker: ${url} attempt ${attempt} failed (${reason}); retrying in ${delayMs} ms`)
+        })
+        trackersAnswered++
+        init.log(`tracker: ${url} knows ${peers.length} peer(s)`)
+        for (const p of peers) {
+          answered.push({ peer_id: p.peer_id, addrs: p.addrs, user_id: p.meta.user_id, device_id: p.meta.device_id, hostname: p.meta.hostname, last_seen_unix: Math.min(p.last_seen_unix, now) })
+        }
+      } catch (err) {
+        init.log(`tracker: ${url} failed: ${errorMessage(err)}`)
+      }
+    }
+    const others = answered.filter((p) => !init.self.has(p.peer_id))
+    let source: PeerTarget['source'] = 'tracker'
+    let peers: PeerBookEntry[] = others
+    if (others.length > 0) {
+      upsertPeerBook(init.db, others)
+    } else {
+      prunePeerBook(init.db, now - maxAge)
+      peers = recentPeers(init.db, now - maxAge, init.userId).filter((p) => !init.self.has(p.peer_id))
+      source = 'peer_book'
+      const why = trackersAnswered === 0 ? (init.trackers.length === 0 ? 'no trackers configured' : 'no tracker answered') : 'the trackers know no other peer'
+      init.log(`discovery: ${why}; using ${peers.length} peer(s) seen in the last ${Math.round(maxAge / day)} days from the peer book`)
+    }
+    const targets = targetsFromPeers(peers, source, init.self, init.relayAddr)
+    for (const t of targets) latest.set(t.key, t)
+    return targets
+  }
+
+  return {
+    discoverPeers,
+    refresh: async (target) => latest.get(target.key) ?? target
+  }
+}
