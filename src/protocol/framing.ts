@@ -16,7 +16,9 @@ export async function readAllCapped (source: AsyncIterable<Chunk>, capBytes: num
     if (total > capBytes) throw new MessageTooLargeError(what, capBytes)
     chunks.push(bytes)
   }
-  if (chunks.length === 1) return chunks[0]!
+  // Always a fresh buffer of our own: callers may transfer it to a worker, which must never detach memory that
+  // belongs to a socket or a shared pool.
+  if (chunks.length === 1) return chunks[0]!.slice()
   const out = new Uint8Array(total)
   let offset = 0
   for (const c of chunks) {
