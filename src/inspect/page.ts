@@ -154,19 +154,25 @@ function diagram(g, m) {
 
 function timeline(m, end) {
   var wrap = document.createElement('div'); wrap.className = 'timeline';
+  var shown = 300;
+  var skip = Math.max(0, m.steps.length - shown);
   var rows = m.steps.map(function (s, i) {
+    if (i < skip) return '';
     var next = m.steps[i + 1];
     var d = next ? ms(next.ts) - ms(s.ts) : (m.status === 'active' && end ? ms(end) - ms(s.ts) : null);
     var detail = [];
     if (s.path) detail.push(esc(s.path) + (s.attempt != null && /dialing/.test(s.state.join(' ')) ? ' #' + s.attempt : ''));
-    if (s.addr && /dialing|connected/.test(s.state.join(' '))) detail.push('<span class="via">' + esc(s.addr) + '</span>');
-    if (s.newError) detail.push('<span class="e">' + esc(s.newError) + '</span>');
+    var prev = m.steps[i - 1];
+    var sameLink = prev != null && prev.addr === s.addr && prev.path === s.path && !/dialing/.test(s.state.join(' '));
+    if (s.addr && !sameLink && /dialing|connected/.test(s.state.join(' '))) detail.push('<span class="via">' + esc(s.addr) + '</span>');
+    var shownError = s.newError || (s.error && s.to.some(function (t) { return /failed|Failed/.test(t); }) ? s.error : null);
+    if (shownError) detail.push('<span class="e">' + esc(shownError) + '</span>');
     var entered = s.state.filter(function (p) { return s.to.some(function (t) { return p === t || p.indexOf(t + '.') === 0; }); });
     if (!entered.length) entered = s.to;
-    return '<tr class="' + (s.newError ? 'err' : '') + '"><td class="t">' + esc(clock(s.ts)) + '</td><td class="s">' + esc(entered.join(', ')) +
+    return '<tr class="' + (shownError ? 'err' : '') + '"><td class="t">' + esc(clock(s.ts)) + '</td><td class="s">' + esc(entered.join(', ')) +
       '<div class="via">' + (s.initial ? 'start' : esc(s.from.join(', ')) + ' · ' + esc(evLabel(s.event))) + '</div></td><td class="d">' + (next ? '' : (m.status === 'active' ? '… ' : '')) + esc(dur(d)) + '</td><td>' + detail.join('<br>') + '</td></tr>';
   });
-  wrap.innerHTML = '<table><colgroup><col class="t"><col class="s"><col class="d"><col></colgroup><thead><tr><th>time</th><th>entered</th><th>stayed</th><th>path · address · error</th></tr></thead><tbody>' + rows.join('') + '</tbody></table>';
+  wrap.innerHTML = '<table><colgroup><col class="t"><col class="s"><col class="d"><col></colgroup><thead><tr><th>time</th><th>entered</th><th>stayed</th><th>path · address · error</th></tr></thead><tbody>' + (skip ? '<tr><td colspan="4" class="via">… ' + skip + ' earlier transitions (scrub back to see them)</td></tr>' : '') + rows.join('') + '</tbody></table>';
   return wrap;
 }
 
