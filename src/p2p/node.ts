@@ -21,8 +21,19 @@ const minute = 60 * second
 
 /** What the peer node needs from libp2p's internals at run time (captured by a tiny service). */
 interface InternalComponents {
-  transportManager: { listen: (addrs: Multiaddr[]) => Promise<void> }
-  addressManager: { confirmObservedAddr: (addr: Multiaddr, options?: { type?: 'observed' | 'transport' | 'ip-mapping' | 'dns-mapping' }) => void }
+  transportManager: { listen: (addrs: Multiaddr[]) => Promise<void>, getListeners: () => InternalListener[] }
+  addressManager: {
+    confirmObservedAddr: (addr: Multiaddr, options?: { type?: 'observed' | 'transport' | 'ip-mapping' | 'dns-mapping' }) => void
+    /** Candidates seen by others but not confirmed. */
+    getObservedAddrs: () => Multiaddr[]
+  }
+}
+
+/** A transport listener; a circuit-relay one also has `listen()` and the reservation store it shares. */
+interface InternalListener {
+  getAddrs: () => Multiaddr[]
+  listen: (addr: Multiaddr) => Promise<void>
+  reservationStore?: unknown
 }
 
 /** Captures the transport and address managers so relay listening and observed addresses work after start. */
@@ -97,6 +108,10 @@ function baseOptions (privateKey: PrivateKey, psk: Uint8Array, dialTimeoutMs: nu
       addressDialTimeout: dialTimeoutMs,
       inboundUpgradeTimeout: 10 * second
     },
+    // The monitor pings every connection every 10 s and by default aborts it when a ping takes longer than its
+    // adaptive timeout (≥ 5 s). A ping queues behind a 32 MiB batch in flight, so on a slow link or a busy machine
+    // that killed healthy transfers. Liveness comes from the stream inactivity timeout and exchange deadlines.
+    connectionMonitor: { abortConnectionOnPingFailure: false },
     ...(logger != null ? { logger } : {})
   }
 }
@@ -124,11 +139,52 @@ export async function createPeerNode (init: PeerNodeInit): Promise<PeerNode> {
   return node
 }
 
-/** Makes a reservation on the relay (listening on `<relay>/p2p-circuit`); resolves once it is made. */
+/**
+ * Makes a reservation on the relay (listening on `<relay>/p2p-circuit`); resolves once it is made. Used again to
+ * renew a reservation lost when the relay restarted (libp2p does not renew a configured one by itself): a circuit
+ * listener left without addresses (by that loss, or by a failed attempt) is reused, so retrying for hours while a
+ * relay is down does not pile up listeners.
+ */
 export async function listenOnRelay (node: PeerNode, relay: string): Promise<void> {
   const addr = multiaddr(relay)
   if (addr.getComponents().find((c) => c.name === 'p2p') == null) throw new Error(`relay address ${relay} must end with /p2p/<relay_peer_id>`)
-  await node.services.internals.components.transportManager.listen([addr.encapsulate('/p2p-circuit')])
+  const circuit = addr.encapsulate('/p2p-circuit')
+  const { transportManager } = node.services.internals.components
+  const idle = transportManager.getListeners().find((l) => l.reservationStore != null && typeof l.listen === 'function' && l.getAddrs().length === 0)
+  if (idle != null) await idle.listen(circuit)
+  else await transportManager.listen([circuit])
+}
+
+/** Whether the node currently has a `/p2p-circuit` address through this relay (i.e. holds a reservation there). */
+export function hasRelayAddr (node: PeerNode, relay: string): boolean {
+  const relayId = multiaddr(relay).getComponents().findLast((c) => c.name === 'p2p')?.value
+  if (relayId == null) return false
+  return node.getMultiaddrs().some((a) => {
+    const s = a.toString()
+    return s.includes(`/p2p/${relayId}/p2p-circuit`)
+  })
+}
+
+/** The TCP ports the node listens on (direct, not relayed). */
+export function tcpListenPorts (node: Libp2p): number[] {
+  const ports = new Set<number>()
+  for (const a of node.getMultiaddrs()) {
+    const parts = a.getComponents()
+    if (parts.some((c) => c.name === 'p2p-circuit')) continue
+    const tcpPart = parts.find((c) => c.name === 'tcp')
+    if (tcpPart?.value != null) ports.add(Number(tcpPart.value))
+  }
+  return [...ports]
+}
+
+/**
+ * What to tell a tracker: verified addresses (listen addresses expanded from 0.0.0.0 to the interfaces, the
+ * circuit address, confirmed observed ones), then the candidates others observed but nobody confirmed.
+ */
+export function registrableAddrs (node: PeerNode): string[] {
+  const verified = node.getMultiaddrs().map((a) => a.toString())
+  const candidates = node.services.internals.components.addressManager.getObservedAddrs().map((a) => a.toString())
+  return [...new Set([...verified, ...candidates])]
 }
 
 /** Tells libp2p about an address others see us at (e.g. from a tracker), so identify and DCUtR announce it. */

@@ -8,7 +8,10 @@ import { errorMessage } from '../protocol/errors.js'
 import { openDatabase } from '../store/db.js'
 import { WorkerPool } from '../../workers/pool.js'
 import { serveSync } from './handlers.js'
-import { announcedAddrs, createPeerNode, createRelayNode, listenOnRelay } from './node.js'
+import { Registrar } from '../tracker/registrar.js'
+import type { PeerMeta } from '../tracker/types.js'
+import { announcedAddrs, confirmObservedAddr, createPeerNode, createRelayNode, registrableAddrs, tcpListenPorts } from './node.js'
+import { RelayReservation } from './relay-reservation.js'
 
 export interface ServeOutput {
   /** Address lines and status (stdout). */
@@ -25,8 +28,12 @@ export interface P2PServeInit {
   listen: string[]
   /** Also reachable through this relay (`<relay>/p2p-circuit`). */
   relay?: string
-  /** Accepted now; registration with trackers comes with discovery. */
+  /** Tracker URLs to register with (and keep registered while serving). @default [] */
   trackers?: string[]
+  /** Sent to the trackers as a bearer token (from tracker_token / RUSTORY_TRACKER_TOKEN, never argv). */
+  trackerToken?: string
+  /** What the trackers show about this device. */
+  meta?: PeerMeta
 }
 
 export interface RelayServeInit {
@@ -45,20 +52,29 @@ function noteNewSwarmKey (swarm: SwarmKey, io: ServeOutput): void {
   if (swarm.looseMode) io.log(`warning: ${swarm.path} is readable by other users; run: chmod 600 ${swarm.path}`)
 }
 
-/** Resolves with the signal once SIGINT or SIGTERM arrives and `close` has finished; a second signal exits at once. */
-export async function untilStopped (close: () => Promise<void>): Promise<NodeJS.Signals> {
-  const signal = await new Promise<NodeJS.Signals>((resolve) => {
+/**
+ * Starts listening for SIGINT/SIGTERM at once (so a signal right after the addresses are printed is not lost);
+ * `until(close)` resolves after the first signal and `close`; a second signal exits at once.
+ */
+export function stopSignal (): { until: (close: () => Promise<void>) => Promise<NodeJS.Signals> } {
+  const received = new Promise<NodeJS.Signals>((resolve) => {
     process.once('SIGINT', () => resolve('SIGINT'))
     process.once('SIGTERM', () => resolve('SIGTERM'))
   })
-  const hard = (): never => process.exit(130)
-  process.once('SIGINT', hard)
-  process.once('SIGTERM', hard)
-  await close()
-  return signal
+  return {
+    until: async (close) => {
+      const signal = await received
+      const hard = (): never => process.exit(130)
+      process.once('SIGINT', hard)
+      process.once('SIGTERM', hard)
+      await close()
+      return signal
+    }
+  }
 }
 
 export async function runP2PServe (init: P2PServeInit, io: ServeOutput): Promise<void> {
+  const stop = stopSignal()
   const swarm = loadOrCreateSwarmKey(init.swarmKeyPath)
   noteNewSwarmKey(swarm, io)
   const identity = await loadOrCreateIdentity(init.identityKeyPath)
@@ -76,16 +92,46 @@ export async function runP2PServe (init: P2PServeInit, io: ServeOutput): Promise
     db.close()
     throw err
   }
+  const started = node
+  let registrar: Registrar | undefined
+  let reservation: RelayReservation | undefined
   if (init.relay != null) {
     try {
-      await listenOnRelay(node, init.relay)
+      reservation = new RelayReservation(started, { relay: init.relay, log: io.log, onRenewed: () => registrar?.changed() })
+      await reservation.start()
     } catch (err) {
-      io.log(`warning: no reservation on relay ${init.relay}: ${errorMessage(err)} (serving direct connections only)`)
+      io.log(`warning: not using relay ${init.relay}: ${errorMessage(err)} (serving direct connections only)`)
     }
   }
   for (const addr of announcedAddrs(node)) io.out(`p2p listen: ${addr}`)
-  const started = node
-  await untilStopped(async () => {
+  const trackers = init.trackers ?? []
+  if (trackers.length > 0) {
+    registrar = new Registrar({
+      trackers,
+      ...(init.trackerToken != null ? { token: init.trackerToken } : {}),
+      peerId: started.peerId.toString(),
+      meta: init.meta ?? { device_id: '', hostname: '', user_id: '', version: '' },
+      addrs: () => registrableAddrs(started),
+      listenPorts: () => tcpListenPorts(started),
+      onObservedAddr: (addr) => {
+        try {
+          confirmObservedAddr(started, addr)
+          io.log(`p2p: external address candidate from a tracker: ${addr}`)
+        } catch (err) {
+          io.log(`warning: cannot use the tracker's observed address ${addr}: ${errorMessage(err)}`)
+        }
+      },
+      log: io.log
+    })
+    registrar.start()
+  }
+  // Addresses change when a reservation comes or goes, an observed address is confirmed, an interface changes.
+  const onUpdate = (): void => { registrar?.changed() }
+  started.addEventListener('self:peer:update', onUpdate)
+  await stop.until(async () => {
+    started.removeEventListener('self:peer:update', onUpdate)
+    reservation?.stop()
+    await registrar?.stop()
     await started.stop()
     await pool.close()
     db.close()
@@ -94,6 +140,7 @@ export async function runP2PServe (init: P2PServeInit, io: ServeOutput): Promise
 }
 
 export async function runRelayServe (init: RelayServeInit, io: ServeOutput): Promise<void> {
+  const stop = stopSignal()
   const swarm = loadOrCreateSwarmKey(init.swarmKeyPath)
   noteNewSwarmKey(swarm, io)
   const identity = await loadOrCreateIdentity(init.identityKeyPath)
@@ -109,6 +156,6 @@ export async function runRelayServe (init: RelayServeInit, io: ServeOutput): Pro
     ...(init.durationLimitMs != null ? { durationLimitMs: init.durationLimitMs } : {})
   })
   for (const addr of announcedAddrs(node)) io.out(`relay listen: ${addr}`)
-  await untilStopped(async () => { await node.stop() })
+  await stop.until(async () => { await node.stop() })
   io.out('relay-serve stopped')
 }

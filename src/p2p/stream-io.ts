@@ -4,7 +4,7 @@
  */
 import type { Stream } from '@libp2p/interface'
 import { maxPushResponseBytes } from '../protocol/constants.js'
-import { MessageTooLargeError, ProtocolError } from '../protocol/errors.js'
+import { MessageTooLargeError, ProtocolError, SyncError } from '../protocol/errors.js'
 import { readAllCapped } from '../protocol/framing.js'
 import { encodeMessage } from '../protocol/messages.js'
 
@@ -25,9 +25,22 @@ export async function writeAll (stream: Stream, bytes: Uint8Array, signal?: Abor
   }
 }
 
-/** Reads the peer's document to end of stream; MessageTooLargeError as soon as it passes capBytes. */
+/**
+ * Reads the peer's document to end of stream; MessageTooLargeError as soon as it passes capBytes. A connection that
+ * drops mid-document also ends the stream without an error, so the document only counts as complete when the peer
+ * half-closed (FIN); otherwise this is a transient SyncError, never a truncated document.
+ */
 export async function readDocument (stream: Stream, capBytes: number, what: string): Promise<Uint8Array> {
-  return await readAllCapped(stream, capBytes, what)
+  let finished = stream.remoteWriteStatus === 'closed' && stream.status === 'open'
+  const onFin = (): void => { finished = true }
+  stream.addEventListener('remoteCloseWrite', onFin, { once: true })
+  try {
+    const bytes = await readAllCapped(stream, capBytes, what)
+    if (!finished) throw new SyncError(`${what}: the connection closed after ${bytes.byteLength} bytes, before the whole document arrived`)
+    return bytes
+  } finally {
+    stream.removeEventListener('remoteCloseWrite', onFin)
+  }
 }
 
 /**

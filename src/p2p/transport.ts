@@ -72,7 +72,8 @@ export class P2PTransport implements SyncTransport {
     signal?.throwIfAborted()
     let stream: Stream
     try {
-      stream = await this.#connection.newStream(protocol, { runOnLimitedConnection: true, signal: withTimeout(signal, 30 * second) })
+      // The signal must outlive the call: with one protocol, multistream-select finishes lazily on the first read.
+      stream = await this.#connection.newStream(protocol, { runOnLimitedConnection: true, signal: withTimeout(signal, this.#exchangeTimeoutMs) })
     } catch (err) {
       throw streamFailure(err, `opening ${protocol} to ${this.peerId}`, signal)
     }
@@ -137,10 +138,15 @@ function parseAddr (addr: string): Multiaddr {
 
 export interface DialOptions {
   signal?: AbortSignal
-  /** @default 10 s */
+  /** The whole dial; each address also has the node's dialTimeoutMs. @default 20 s */
   timeoutMs?: number
   /** Passed to the transport. */
   exchangeTimeoutMs?: number
+  /**
+   * Open a new connection even when one to this peer is already open. Without it libp2p hands back the open one,
+   * and closing the returned transport closes it for everyone using it. @default false
+   */
+  newConnection?: boolean
 }
 
 export interface Dialed {
@@ -186,12 +192,12 @@ function dialFailure (err: unknown, address: string, timedOut: boolean, signal?:
 }
 
 async function dialAddr (node: Libp2p, target: Multiaddr, expectedPeer: string, options: DialOptions): Promise<Dialed> {
-  const timeout = AbortSignal.timeout(options.timeoutMs ?? 10 * second)
+  const timeout = AbortSignal.timeout(options.timeoutMs ?? 20 * second)
   const signal = options.signal != null ? AbortSignal.any([options.signal, timeout]) : timeout
   const address = target.toString()
   let connection: Connection
   try {
-    connection = await node.dial(target, { signal })
+    connection = await node.dial(target, { signal, ...(options.newConnection === true ? { force: true } : {}) })
   } catch (err) {
     throw dialFailure(err, address, timeout.aborted, options.signal)
   }
