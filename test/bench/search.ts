@@ -1,0 +1,270 @@
+/**
+ * Search and import at a million entries. `benchSearch()` returns the figures; run standalone with
+ * `node dist/test/bench/search.js` (env BENCH_ENTRIES / BENCH_IMPORT_LINES scale it down for a quick look).
+ *
+ *  - feed first line / whole feed: openFeed + rest in this process (a fresh worker pool each time, as `rr search`).
+ *  - ctrl+r end to end: a real `rr search` process spawned with a stand-in fzf on PATH (a shell script that stamps
+ *    the arrival of the first byte and of EOF on its stdin): process start → first record / whole feed at fzf.
+ *  - `rr search --filter` wall time.
+ *  - import: `rr import zsh` of a generated 1M-line extended history (with multi-line and metafied commands) into
+ *    a fresh database, vs the same rows inserted by a bare better-sqlite3 loop (prepared INSERT OR IGNORE, one
+ *    transaction per 5000 rows, rows preloaded outside the timing) into another fresh database.
+ */
+import { execFile, spawn } from 'node:child_process'
+import { createWriteStream, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import type { Entry } from '../../src/core/entry.js'
+import { openFeed } from '../../src/search/feed.js'
+import { openDatabase } from '../../src/store/db.js'
+import { insertEntries } from '../../src/store/entries.js'
+import { entryFields } from '../../src/core/entry.js'
+
+const rrBin = fileURLToPath(new URL('../../../bin/rr', import.meta.url))
+
+function prng (seed: number): () => number {
+  let s = seed >>> 0
+  return () => {
+    s = (s + 0x6d2b79f5) >>> 0
+    let x = s
+    x = Math.imul(x ^ (x >>> 15), x | 1)
+    x ^= x + Math.imul(x ^ (x >>> 7), x | 61)
+    return ((x ^ (x >>> 14)) >>> 0) / 4294967296
+  }
+}
+
+const common = ['git status', 'ls -la', 'cd ..', 'make test', 'npm run build', 'git diff', 'git push', 'docker ps',
+  'kubectl get pods', 'htop', 'git log --oneline', 'cargo build', 'vim .', 'pwd', 'clear']
+
+/** A plausible mix: half from a small common set, a fifth from a medium set, the rest one-off commands. */
+function syntheticCmd (random: () => number, i: number): string {
+  const r = random()
+  if (r < 0.5) return common[Math.floor(random() * common.length)]!
+  if (r < 0.7) return `cd ~/src/project${Math.floor(random() * 2000)}`
+  if (r < 0.72) return `for f in *.log; do\n  gzip "$f" # ${i}\ndone`
+  return `vim src/module${i % 9973}/file${i}.ts && echo ${Math.floor(random() * 1e9)}`
+}
+
+function uuidFrom (random: () => number): string {
+  const hex = Array.from({ length: 32 }, () => Math.floor(random() * 16).toString(16)).join('')
+  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-4${hex.slice(13, 16)}-${'89ab'[Math.floor(random() * 4)]}${hex.slice(17, 20)}-${hex.slice(20, 32)}`
+}
+
+export function buildDb (path: string, n: number): number {
+  const random = prng(42)
+  const db = openDatabase(path)
+  const base = Date.UTC(2024, 0, 1)
+  const started = performance.now()
+  let batch: Entry[] = []
+  for (let i = 0; i < n; i++) {
+    batch.push({
+      entry_id: uuidFrom(random),
+      device_id: `device-${i % 8}`,
+      user_id: 'bench',
+      ts: new Date(base + i * 30_000 + Math.floor(random() * 1000)).toISOString(),
+      cmd: syntheticCmd(random, i),
+      cwd: `/home/bench/p${i % 300}`,
+      exit_code: random() < 0.05 ? 1 : 0,
+      duration_ms: Math.floor(random() * 5000),
+      shell: 'zsh',
+      hostname: `host-${i % 8}`,
+      version: '0.1.0'
+    })
+    if (batch.length === 10_000) { insertEntries(db, batch); batch = [] }
+  }
+  insertEntries(db, batch)
+  db.close()
+  return performance.now() - started
+}
+
+/** zsh metafication of a UTF-8 string (bytes 0x83–0xA2 and NUL become 0x83, byte ^ 0x20). */
+function metafy (text: string): Buffer {
+  const bytes = Buffer.from(text, 'utf8')
+  const out: number[] = []
+  for (const b of bytes) {
+    if (b === 0 || (b >= 0x83 && b <= 0xa2)) out.push(0x83, b ^ 0x20)
+    else out.push(b)
+  }
+  return Buffer.from(out)
+}
+
+export async function writeZshHistory (path: string, lines: number): Promise<number> {
+  const random = prng(7)
+  const out = createWriteStream(path)
+  let written = 0
+  let entries = 0
+  const base = 1_600_000_000
+  let parts: Buffer[] = []
+  while (written < lines) {
+    const kind = random()
+    let text: Buffer
+    if (kind < 0.01) {
+      text = Buffer.from(`: ${base + entries}:3;for i in 1 2 3; do\\\n  echo "$i"\\\ndone\n`)
+      written += 3
+    } else if (kind < 0.02) {
+      text = Buffer.concat([Buffer.from(`: ${base + entries}:0;`), metafy(`echo → ✓ ${entries}`), Buffer.from('\n')])
+      written++
+    } else {
+      text = Buffer.from(`: ${base + entries}:${Math.floor(random() * 10)};${syntheticCmd(random, entries)}\n`.replace(/\n(?!$)/g, '\\\n'))
+      written += text.toString('latin1').split('\n').length - 1
+    }
+    parts.push(text)
+    entries++
+    if (parts.length === 10_000) {
+      if (!out.write(Buffer.concat(parts))) await new Promise<void>((resolve) => out.once('drain', () => resolve()))
+      parts = []
+    }
+  }
+  out.end(Buffer.concat(parts))
+  await new Promise<void>((resolve) => out.once('close', () => resolve()))
+  return written
+}
+
+function childEnv (extra: Record<string, string> = {}): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = { ...process.env, ...extra }
+  delete env.NODE_EXTRA_CA_CERTS
+  for (const key of Object.keys(env)) if (key.startsWith('RUSTORY_') && !(key in extra)) delete env[key]
+  return env
+}
+
+async function run (cmd: string, args: string[], env: NodeJS.ProcessEnv): Promise<{ ms: number, stdout: string, stderr: string }> {
+  const started = performance.now()
+  return await new Promise((resolve, reject) => {
+    execFile(cmd, args, { env, maxBuffer: 256 * 1024 * 1024 }, (err, stdout, stderr) => {
+      if (err != null) reject(new Error(`${cmd} ${args.join(' ')}: ${err.message}\n${stderr}`))
+      else resolve({ ms: performance.now() - started, stdout, stderr })
+    })
+  })
+}
+
+function median (values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b)
+  return sorted[Math.floor(sorted.length / 2)]!
+}
+
+async function feedInProcess (dbPath: string, limit: number): Promise<{ firstMs: number, wholeMs: number, rows: number, workerFirstMs: number }> {
+  const started = performance.now()
+  const feed = openFeed({ dbPath, limit, filters: {} })
+  const firstMs = performance.now() - started
+  let workerFirstMs = 0
+  let bytes = feed.head.length
+  const rest = await feed.rest((chunk) => {
+    if (workerFirstMs === 0) workerFirstMs = performance.now() - started
+    bytes += chunk.length
+  })
+  return { firstMs, wholeMs: performance.now() - started, rows: feed.headRows + rest.rows, workerFirstMs }
+}
+
+/** A stand-in fzf: answers --version, stamps the first byte and EOF on stdin (ns clock), selects nothing. */
+function fakeFzf (dir: string): string {
+  const bin = join(dir, 'bin')
+  mkdirSync(bin, { recursive: true })
+  const path = join(bin, 'fzf')
+  const script = `#!/bin/sh
+case "$1" in --version) echo "0.38.0 (bench)"; exit 0;; esac
+head -c 1 > /dev/null; date +%s%N > "${dir}/first"
+cat > /dev/null; date +%s%N > "${dir}/end"
+exit 130
+`
+  writeFileSync(path, script, { mode: 0o755 })
+  return bin
+}
+
+async function endToEnd (dbPath: string, dir: string, bin: string): Promise<{ firstMs: number, wholeMs: number }> {
+  rmSync(join(dir, 'first'), { force: true })
+  rmSync(join(dir, 'end'), { force: true })
+  const env = childEnv({ PATH: `${bin}:${process.env.PATH ?? ''}` })
+  const startNs = BigInt(Date.now()) * 1_000_000n
+  await new Promise<void>((resolve, reject) => {
+    const child = spawn(process.execPath, [rrBin, '--db-path', dbPath, 'search', '--query', ''], { env, stdio: ['ignore', 'ignore', 'inherit'] })
+    child.on('error', reject)
+    child.on('exit', () => resolve())
+  })
+  const stamp = (name: string): number => Number(BigInt(readFileSync(join(dir, name), 'utf8').trim()) - startNs) / 1e6
+  return { firstMs: stamp('first'), wholeMs: stamp('end') }
+}
+
+function bareInsert (sourcePath: string, targetPath: string): { ms: number, rows: number } {
+  const source = openDatabase(sourcePath, { readonly: true })
+  const target = openDatabase(targetPath)
+  const stmt = target.prepare(`INSERT OR IGNORE INTO entries (${entryFields.join(', ')}) VALUES (${entryFields.map((f) => `@${f}`).join(', ')})`)
+  const insertBatch = target.transaction((rows: Entry[]) => { for (const r of rows) stmt.run(r) })
+  const page = source.prepare(`SELECT ingest_seq, ${entryFields.join(', ')} FROM entries WHERE ingest_seq > ? ORDER BY ingest_seq LIMIT 5000`)
+  let cursor = 0
+  let ms = 0
+  let rows = 0
+  for (;;) {
+    const batch = page.all(cursor) as Array<Entry & { ingest_seq?: number }>
+    if (batch.length === 0) break
+    cursor = batch[batch.length - 1]!.ingest_seq!
+    for (const r of batch) delete r.ingest_seq
+    const started = performance.now()
+    insertBatch.immediate(batch)
+    ms += performance.now() - started
+    rows += batch.length
+  }
+  source.close()
+  target.close()
+  return { ms, rows }
+}
+
+export async function benchSearch (): Promise<Record<string, string | number>> {
+  const entries = Number(process.env.BENCH_ENTRIES ?? 1_000_000)
+  const importLines = Number(process.env.BENCH_IMPORT_LINES ?? 1_000_000)
+  const limit = 100_000
+  const dir = mkdtempSync(join(tmpdir(), 'rustory-bench-search-'))
+  const results: Record<string, string | number> = {}
+  try {
+    const dbPath = join(dir, 'history.db')
+    results['search: entries in the db'] = entries
+    results['search: build db (ms, bare inserts)'] = Math.round(buildDb(dbPath, entries))
+
+    const feeds = []
+    for (let i = 0; i < 3; i++) feeds.push(await feedInProcess(dbPath, limit))
+    results['search: feed rows'] = feeds[0]!.rows
+    results['search: feed first line (ms, median of 3)'] = Number(median(feeds.map((f) => f.firstMs)).toFixed(1))
+    results['search: feed first worker chunk (ms, median of 3)'] = Number(median(feeds.map((f) => f.workerFirstMs)).toFixed(1))
+    results['search: feed whole 100k (ms, median of 3)'] = Math.round(median(feeds.map((f) => f.wholeMs)))
+
+    const bin = fakeFzf(dir)
+    const e2e = []
+    for (let i = 0; i < 3; i++) e2e.push(await endToEnd(dbPath, dir, bin))
+    results['ctrl+r end to end: process start → first record at fzf (ms, median of 3)'] = Math.round(median(e2e.map((e) => e.firstMs)))
+    results['ctrl+r end to end: process start → whole feed at fzf (ms, median of 3)'] = Math.round(median(e2e.map((e) => e.wholeMs)))
+
+    const filters = []
+    for (let i = 0; i < 3; i++) {
+      const r = await run(process.execPath, [rrBin, '--db-path', dbPath, 'search', '--filter', 'gzip'], childEnv())
+      filters.push(r.ms)
+      results['search --filter: matches'] = r.stdout.split('\n').length - 1
+    }
+    results['search --filter (ms wall, median of 3)'] = Math.round(median(filters))
+
+    const historyPath = join(dir, 'zsh_history')
+    results['import: zsh history lines'] = await writeZshHistory(historyPath, importLines)
+    const importDb = join(dir, 'import.db')
+    const imported = await run('/usr/bin/time', ['-f', 'maxrss_kb=%M', process.execPath, rrBin, '--db-path', importDb, 'import', 'zsh', '--path', historyPath], childEnv())
+    const lines = results['import: zsh history lines'] as number
+    const inserted = Number(/inserted:\s+(\d+)/.exec(imported.stdout)?.[1] ?? 0)
+    results['import: rows inserted'] = inserted
+    results['import: wall (ms)'] = Math.round(imported.ms)
+    results['import: rate (lines/s)'] = Math.round(lines / (imported.ms / 1000))
+    results['import: rate (rows/s)'] = Math.round(inserted / (imported.ms / 1000))
+    results['import: peak RSS (MB)'] = Math.round(Number(/maxrss_kb=(\d+)/.exec(imported.stderr)?.[1] ?? 0) / 1024)
+
+    const bare = bareInsert(importDb, join(dir, 'bare.db'))
+    results['bare better-sqlite3 loop: rows'] = bare.rows
+    results['bare better-sqlite3 loop: insert time (ms)'] = Math.round(bare.ms)
+    results['bare better-sqlite3 loop: rate (rows/s)'] = Math.round(bare.rows / (bare.ms / 1000))
+    results['import / bare ratio (rows/s, target >= 0.8)'] = Number(((inserted / imported.ms) / (bare.rows / bare.ms)).toFixed(2))
+    return results
+  } finally {
+    rmSync(dir, { recursive: true, force: true })
+  }
+}
+
+if (process.argv[1] != null && fileURLToPath(import.meta.url) === process.argv[1]) {
+  const results = await benchSearch()
+  for (const [name, value] of Object.entries(results)) console.log(`${name}: ${value}`)
+}
