@@ -1,0 +1,19 @@
+import test from 'ava'
+import { fzfArgs, parseFzfVersion } from '../../src/search/fzf.js'
+
+test('fzf versions parse from the forms distributions print', (t) => {
+  t.deepEqual(parseFzfVersion('0.38.0 (debian)'), [0, 38, 0])
+  t.deepEqual(parseFzfVersion('0.44.1 (d7d2ac3)\n'), [0, 44, 1])
+  t.deepEqual(parseFzfVersion('0.29 (brew)'), [0, 29, 0])
+  t.is(parseFzfVersion('garbage'), undefined)
+})
+
+test('fzf gets NUL records in and out, newest-first ties, and the initial query', (t) => {
+  const args = fzfArgs({ version: [0, 38, 0] }, 'git st')
+  for (const a of ['--read0', '--print0', '--tiebreak=index', '--scheme=history', '--query=git st']) t.true(args.includes(a), a)
+})
+
+test('--scheme is left out for fzf older than 0.33', (t) => {
+  t.false(fzfArgs({ version: [0, 32, 1] }, '').includes('--scheme=history'))
+  t.true(fzfArgs({ version: [1, 0, 0] }, '').includes('--scheme=history'))
+})
