@@ -21,7 +21,12 @@ const minute = 60 * second
 
 /** What the peer node needs from libp2p's internals at run time (captured by a tiny service). */
 interface InternalComponents {
-  transportManager: { listen: (addrs: Multiaddr[]) => Promise<void>, getListeners: () => InternalListener[] }
+  transportManager: {
+    listen: (addrs: Multiaddr[]) => Promise<void>
+    getListeners: () => InternalListener[]
+    /** Listen addresses, 0.0.0.0 expanded to every interface address. */
+    getAddrs: () => Multiaddr[]
+  }
   addressManager: {
     confirmObservedAddr: (addr: Multiaddr, options?: { type?: 'observed' | 'transport' | 'ip-mapping' | 'dns-mapping' }) => void
     /** Candidates seen by others but not confirmed. */
@@ -128,6 +133,7 @@ export async function createPeerNode (init: PeerNodeInit): Promise<PeerNode> {
       internals: (components: InternalComponents) => new Internals(components)
     }
   })
+  confirmListenAddrs(node)
   if (init.relay != null) {
     try {
       await listenOnRelay(node, init.relay)
@@ -182,9 +188,12 @@ export function tcpListenPorts (node: Libp2p): number[] {
  * circuit address, confirmed observed ones), then the candidates others observed but nobody confirmed.
  */
 export function registrableAddrs (node: PeerNode): string[] {
+  const { transportManager } = node.services.internals.components
+  const self = `/p2p/${node.peerId.toString()}`
+  const listening = transportManager.getAddrs().filter((a) => !a.toString().includes('/p2p-circuit')).map((a) => `${a.toString()}${self}`)
   const verified = node.getMultiaddrs().map((a) => a.toString())
   const candidates = node.services.internals.components.addressManager.getObservedAddrs().map((a) => a.toString())
-  return [...new Set([...verified, ...candidates])]
+  return [...new Set([...listening, ...verified, ...candidates])]
 }
 
 /** Tells libp2p about an address others see us at (e.g. from a tracker), so identify and DCUtR announce it. */
@@ -192,14 +201,14 @@ export function confirmObservedAddr (node: PeerNode, addr: string): void {
   node.services.internals.components.addressManager.confirmObservedAddr(multiaddr(addr), { type: 'observed' })
 }
 
-export type RelayNode = Libp2p<{ identify: ReturnType<ReturnType<typeof identify>>, relay: ReturnType<ReturnType<typeof circuitRelayServer>> }>
+export type RelayNode = Libp2p<{ identify: ReturnType<ReturnType<typeof identify>>, relay: ReturnType<ReturnType<typeof circuitRelayServer>>, internals: Internals }>
 
 export async function createRelayNode (init: RelayNodeInit): Promise<RelayNode> {
   const dataLimit = init.dataLimitBytes ?? 0
   const durationLimit = init.durationLimitMs ?? 0
   const unlimited = dataLimit === 0 && durationLimit === 0
   const base = baseOptions(init.privateKey, init.psk, 5 * second, 2 * minute, init.logger)
-  return await createLibp2p({
+  const node = await createLibp2p({
     ...base,
     addresses: { listen: init.listen, announce: init.announce ?? [] },
     transports: [tcp()],
@@ -218,9 +227,27 @@ export async function createRelayNode (init: RelayNodeInit): Promise<RelayNode> 
           // The relay enforces this in milliseconds (LIBP2P.md).
           defaultDurationLimit: durationLimit === 0 ? 2 ** 31 - 1 : durationLimit
         }
-      })
+      }),
+      internals: (components: InternalComponents) => new Internals(components)
     }
   })
+  // A relay exists to be reached: its interface addresses go into reservations even when public (see below).
+  confirmListenAddrs(node)
+  return node
+}
+
+/**
+ * libp2p leaves a public interface address out of getMultiaddrs() (so out of identify, DCUtR and relay
+ * reservations) until something like AutoNAT verifies it; only private ones count at once. A node listening on
+ * 0.0.0.0 of a host with a public IP would then offer nothing but loopback. The address is bound on an interface
+ * of ours, so confirm it.
+ */
+export function confirmListenAddrs (node: Libp2p<{ internals: Internals }>): void {
+  const { transportManager, addressManager } = node.services.internals.components
+  for (const addr of transportManager.getAddrs()) {
+    if (addr.getComponents().some((c) => c.name === 'p2p-circuit')) continue
+    addressManager.confirmObservedAddr(addr, { type: 'transport' })
+  }
 }
 
 /** The node's listen addresses with /p2p/<id>, as printed by `rr p2p-serve` and `rr relay-serve`. */
