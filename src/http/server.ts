@@ -5,7 +5,8 @@
  * validation and SQLite run in the worker pool, never on this loop.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
-import { defaultPullLimit, maxPullLimit, maxPullResponseBytes, maxPushRequestBytes, maxPushResponseBytes } from '../protocol/constants.js'
+import { defaultPullLimit, maxPullLimit, maxPullResponseBytes, maxPushRequestBytes } from '../protocol/constants.js'
+import { encodePushAck } from '../protocol/messages.js'
 import { openDatabase } from '../store/db.js'
 import { WorkerPool } from '../../workers/pool.js'
 import type { IngestPushResult } from '../../workers/tasks.js'
@@ -49,16 +50,6 @@ function intParam (url: URL, name: string): number | undefined | null {
  * A PushAck that fits the push response cap: when thousands of entries were rejected, only the first reasons are
  * listed and `rejected_total` says how many there were.
  */
-export function encodePushAck (result: IngestPushResult, capBytes = maxPushResponseBytes): Buffer {
-  const base = { ok: result.ok, inserted: result.inserted, ignored: result.ignored }
-  let rejected = result.rejected
-  for (;;) {
-    const doc = { ...base, rejected, ...(rejected.length < result.rejected.length ? { rejected_total: result.rejected.length } : {}), ...(result.error != null ? { error: result.error.slice(0, 1000) } : {}) }
-    const bytes = Buffer.from(JSON.stringify(doc))
-    if (bytes.byteLength <= capBytes || rejected.length === 0) return bytes
-    rejected = rejected.slice(0, Math.floor(rejected.length / 2))
-  }
-}
 
 export async function startHttpServer (init: HttpServerInit, components: HttpServerComponents = {}): Promise<HttpServer> {
   // Create and migrate the database here, so a bad path fails at start and workers find the schema in place.

@@ -5,9 +5,9 @@
  * the node keeps serving everyone else.
  */
 import type { Connection, Libp2p, Stream } from '@libp2p/interface'
-import { entriesPushProtocol, maxPullRequestBytes, maxPullResponseBytes, maxPushRequestBytes, maxPushResponseBytes, syncPullProtocol } from '../protocol/constants.js'
+import { entriesPushProtocol, maxPullRequestBytes, maxPullResponseBytes, maxPushRequestBytes, syncPullProtocol } from '../protocol/constants.js'
 import { errorMessage } from '../protocol/errors.js'
-import { decodeJson, encodeMessage, parseSyncPull, type PushAck } from '../protocol/messages.js'
+import { decodeJson, encodeMessage, encodePushAck, parseSyncPull } from '../protocol/messages.js'
 import type { WorkerPool } from '../../workers/pool.js'
 import type { IngestPushResult } from '../../workers/tasks.js'
 import { armDeadline, encodeError, readDocument, writeAll, type ErrorDocument } from './stream-io.js'
@@ -47,23 +47,6 @@ function refusal (err: unknown): RefusedError | undefined {
 }
 
 /** Keeps the PushAck under its 64 KiB cap by listing only as many rejected entries as fit. */
-export function encodePushAck (result: IngestPushResult): Uint8Array {
-  const ack: PushAck & { rejected_total?: number } = { ok: result.ok, inserted: result.inserted, ignored: result.ignored }
-  if (result.rejected.length > 0) {
-    const budget = maxPushResponseBytes - 1024
-    const listed: NonNullable<PushAck['rejected']> = []
-    let bytes = 0
-    for (const r of result.rejected) {
-      const item = { index: r.index, ...(r.entry_id != null ? { entry_id: String(r.entry_id).slice(0, 64) } : {}), reason: r.reason.slice(0, 200) }
-      bytes += JSON.stringify(item).length + 1
-      if (bytes > budget) break
-      listed.push(item)
-    }
-    ack.rejected = listed
-    ack.rejected_total = result.rejected.length
-  }
-  return encodeMessage(ack)
-}
 
 /**
  * Registers the sync-pull and entries-push handlers on the node. Resolves once both are registered; the returned

@@ -4,7 +4,7 @@
  */
 import type { Entry } from '../core/entry.js'
 import { ProtocolError } from './errors.js'
-import { maxPullLimit } from './constants.js'
+import { maxPullLimit, maxPushResponseBytes } from './constants.js'
 
 export interface SyncPull { cursor: number, limit: number }
 export interface SyncBatch { entries: Entry[], next_cursor: number | null }
@@ -75,4 +75,36 @@ export function parsePushAck (value: unknown): PushAck {
   if (typeof value.ok !== 'boolean') throw new ProtocolError('PushAck: ok must be a boolean')
   const count = (v: unknown): number => (typeof v === 'number' && Number.isSafeInteger(v) && v >= 0 ? v : 0)
   return { ok: value.ok, inserted: count(value.inserted), ignored: count(value.ignored) }
+}
+
+/** What a serving side knows after storing a push; encodePushAck turns it into the wire PushAck. */
+export interface PushOutcome {
+  ok: boolean
+  inserted: number
+  ignored: number
+  rejected: Array<{ index: number, entry_id?: string, reason: string }>
+  error?: string
+}
+
+/**
+ * The PushAck document, kept under the push-response cap: the list of rejected entries is cut (each reason to
+ * 200 characters, then as many as fit) and `rejected_total` says how many there were.
+ */
+export function encodePushAck (outcome: PushOutcome, capBytes = maxPushResponseBytes): Uint8Array {
+  const ack: PushAck & { rejected_total?: number } = { ok: outcome.ok, inserted: outcome.inserted, ignored: outcome.ignored }
+  if (outcome.error != null) ack.error = outcome.error.slice(0, 1000)
+  if (outcome.rejected.length > 0) {
+    const budget = capBytes - 2048
+    const listed: NonNullable<PushAck['rejected']> = []
+    let bytes = 0
+    for (const r of outcome.rejected) {
+      const item = { index: r.index, ...(r.entry_id != null ? { entry_id: String(r.entry_id).slice(0, 64) } : {}), reason: r.reason.slice(0, 200) }
+      bytes += Buffer.byteLength(JSON.stringify(item)) + 1
+      if (bytes > budget) break
+      listed.push(item)
+    }
+    ack.rejected = listed
+    if (listed.length < outcome.rejected.length) ack.rejected_total = outcome.rejected.length
+  }
+  return encodeMessage(ack)
 }

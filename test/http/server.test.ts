@@ -135,7 +135,7 @@ test('a PushAck with thousands of rejections is trimmed to the 64 KiB push respo
   const rejected = Array.from({ length: 5000 }, (_, index) => ({ index, reason: `invalid entry: entry_id must be a UUID (${'x'.repeat(40)})` }))
   const bytes = encodePushAck({ ok: false, inserted: 3, ignored: 1, rejected })
   t.true(bytes.byteLength <= maxPushResponseBytes)
-  const ack = JSON.parse(bytes.toString()) as { inserted: number, rejected: unknown[], rejected_total: number }
+  const ack = JSON.parse(Buffer.from(bytes).toString()) as { inserted: number, rejected: unknown[], rejected_total: number }
   t.is(ack.inserted, 3)
   t.is(ack.rejected_total, 5000)
   t.true(ack.rejected.length > 100 && ack.rejected.length < 5000)
