@@ -1,0 +1,122 @@
+import test from 'ava'
+import { failureDelayMs, observedWithPorts, Registrar, registrationAddrs, type RegistrarInit } from '../../src/tracker/registrar.js'
+import { fakePeerId, withTracker } from './fixtures.js'
+
+const peerId = fakePeerId(1)
+const meta = { device_id: 'dev-1', hostname: 'host-1', user_id: 'alice', version: '0.1.0' }
+
+function registrar (t: import('ava').ExecutionContext, init: Partial<RegistrarInit> & { trackers: string[] }): { registrar: Registrar, lines: string[], observed: string[] } {
+  const lines: string[] = []
+  const observed: string[] = []
+  const r = new Registrar({
+    peerId,
+    meta,
+    addrs: () => [`/ip4/127.0.0.1/tcp/8845/p2p/${peerId}`],
+    listenPorts: () => [8845],
+    onObservedAddr: (addr) => observed.push(addr),
+    log: (line) => lines.push(line),
+    debounceMs: 20,
+    retryBaseMs: 50,
+    retryMaxMs: 200,
+    policy: { attempts: 1, baseTimeoutMs: 1000 },
+    ...init
+  })
+  t.teardown(async () => await r.stop())
+  return { registrar: r, lines, observed }
+}
+
+async function until (check: () => boolean, timeoutMs = 5000): Promise<void> {
+  const deadline = Date.now() + timeoutMs
+  while (!check()) {
+    if (Date.now() > deadline) throw new Error('condition not met in time')
+    await new Promise((resolve) => setTimeout(resolve, 10))
+  }
+}
+
+test('observed IP is combined with every TCP listen port; unparsable observations give nothing', (t) => {
+  t.deepEqual(observedWithPorts('/ip4/100.199.1.2/tcp/51234', [8845, 8845, 9000], peerId), [
+    `/ip4/100.199.1.2/tcp/8845/p2p/${peerId}`,
+    `/ip4/100.199.1.2/tcp/9000/p2p/${peerId}`
+  ])
+  t.deepEqual(observedWithPorts('/ip6/2001:db8::1/tcp/1', [8845], peerId), [`/ip6/2001:db8::1/tcp/8845/p2p/${peerId}`])
+  t.deepEqual(observedWithPorts('', [8845], peerId), [])
+  t.deepEqual(observedWithPorts('/dns4/x/tcp/1', [8845], peerId), [])
+})
+
+test('registration addresses end in /p2p/<self> (circuit ones stay as they are), deduplicated, at most 64', (t) => {
+  const circuit = `/ip4/1.2.3.4/tcp/4001/p2p/${fakePeerId(2)}/p2p-circuit/p2p/${peerId}`
+  t.deepEqual(registrationAddrs([['/ip4/10.0.0.1/tcp/1', `/ip4/10.0.0.1/tcp/1/p2p/${peerId}`], [circuit]], peerId), [`/ip4/10.0.0.1/tcp/1/p2p/${peerId}`, circuit])
+  const many = Array.from({ length: 100 }, (_, i) => `/ip4/10.0.0.1/tcp/${i + 1}`)
+  t.is(registrationAddrs([many], peerId).length, 64)
+})
+
+test('failure backoff doubles from the base and stops at the cap', (t) => {
+  t.deepEqual([1, 2, 3, 4, 10].map((n) => failureDelayMs(n, 1000, 60_000)), [1000, 2000, 4000, 8000, 60_000])
+})
+
+test('registers at once with its addresses and meta, then again every ttl/3', async (t) => {
+  const tracker = await withTracker(t, { ttlSec: 3 }, { log: () => {} })
+  const { registrar: r, lines, observed } = registrar(t, { trackers: [tracker.url] })
+  r.start()
+  await until(() => tracker.registry.list().length === 1 && lines.length >= 1)
+  t.deepEqual(tracker.registry.list()[0]!.addrs, [`/ip4/127.0.0.1/tcp/8845/p2p/${peerId}`])
+  t.deepEqual(tracker.registry.list()[0]!.meta, meta)
+  // 127.0.0.1 + listen port is already one of our addresses: libp2p is not told about it again.
+  t.deepEqual(observed, [])
+  t.regex(lines[0]!, new RegExp(`tracker: registered with ${tracker.url} as ${peerId}: 1 addrs \\(0 via relay\\), ttl 3 s, observed /ip4/127\\.0\\.0\\.1/tcp/\\d+; next in 1 s`))
+  // ttl 3 s → every second.
+  const before = lines.length
+  await until(() => lines.length >= before + 2, 4000)
+  t.true(lines.slice(before).every((l) => l.startsWith('tracker: registered with')))
+})
+
+test('an observed public address is handed to libp2p once and registered with the listen port', async (t) => {
+  const tracker = await withTracker(t, { ttlSec: 60 })
+  const { registrar: r, observed, lines } = registrar(t, { trackers: [tracker.url], listenPorts: () => [8845, 9000] })
+  r.start()
+  await until(() => lines.length >= 1)
+  const seen = /observed (\S+);/.exec(lines[0]!)![1]!
+  t.regex(seen, /^\/ip4\/127\.0\.0\.1\/tcp\/\d+$/)
+  // 9000 is not among our addresses: libp2p learns it, and the next registration carries it.
+  t.deepEqual(observed, ['/ip4/127.0.0.1/tcp/9000'])
+  await until(() => tracker.registry.list()[0]?.addrs.includes(`/ip4/127.0.0.1/tcp/9000/p2p/${peerId}`) === true)
+})
+
+test('address changes are registered promptly, once per burst', async (t) => {
+  const tracker = await withTracker(t, { ttlSec: 60 })
+  let addrs = [`/ip4/127.0.0.1/tcp/8845/p2p/${peerId}`]
+  const { registrar: r, lines } = registrar(t, { trackers: [tracker.url], addrs: () => addrs })
+  r.start()
+  await until(() => lines.length >= 1)
+  await new Promise((resolve) => setTimeout(resolve, 100))
+  const settled = lines.length
+  addrs = [...addrs, `/ip4/1.2.3.4/tcp/4001/p2p/${fakePeerId(3)}/p2p-circuit/p2p/${peerId}`]
+  for (let i = 0; i < 5; i++) r.changed()
+  await until(() => tracker.registry.list()[0]?.addrs.some((a) => a.includes('p2p-circuit')) === true)
+  await new Promise((resolve) => setTimeout(resolve, 150))
+  t.is(lines.length, settled + 1, lines.join('\n'))
+  t.regex(lines.at(-1)!, /\(1 via relay\)/)
+  // No change: nothing sent.
+  r.changed()
+  await new Promise((resolve) => setTimeout(resolve, 150))
+  t.is(lines.length, settled + 1)
+})
+
+test('a tracker that is down is retried on the backoff schedule and never makes start throw', async (t) => {
+  const tracker = await withTracker(t)
+  const url = tracker.url
+  await tracker.close()
+  const { registrar: r, lines } = registrar(t, { trackers: [url] })
+  r.start()
+  await until(() => lines.length >= 3, 5000)
+  for (const line of lines.slice(0, 3)) t.regex(line, new RegExp(`tracker: registration with ${url} failed \\(attempt \\d\\): .*ECONNREFUSED.*; retrying in 0\\.[125]`))
+})
+
+test('a refused token is logged with the fix and retried at the slow pace', async (t) => {
+  const tracker = await withTracker(t, { token: 'right' })
+  const { registrar: r, lines } = registrar(t, { trackers: [tracker.url], token: 'wrong', retryMaxMs: 300 })
+  r.start()
+  await until(() => lines.length >= 2, 5000)
+  t.regex(lines[0]!, /failed \(attempt 1\): tracker \S+ refused the token \(401\): check tracker_token \/ RUSTORY_TRACKER_TOKEN; retrying in 0\.3 s/)
+  t.is(tracker.registry.list().length, 0)
+})
