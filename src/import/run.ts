@@ -113,7 +113,7 @@ export async function importHistory (init: ImportInit, components: ImportCompone
   const onCommand = (parsed: ParsedCommand): void => {
     summary.read++
     if (parsed.repaired) summary.repaired++
-    const cmd = parsed.cmd.replace(/\n+$/, '')
+    const cmd = parsed.cmd.endsWith('\n') ? parsed.cmd.replace(/\n+$/, '') : parsed.cmd
     if (cmd.trim() === '') { skip('empty'); return }
     if (cmd.includes('\u0000')) { skip('nul_byte'); return }
     // A history file already went through the shell's own ignorespace; a leading space is not a reason here.
