@@ -110,6 +110,7 @@ async function streamFromWorker (dbPath: string, query: FeedQuery, sink: (chunk:
   if (options.signal?.aborted === true) return { rows: 0 }
   // Loaded only now: piscina costs tens of ms to import, and the head is already on screen.
   const { WorkerPool } = await import('../../workers/pool.js')
+  if (options.signal?.aborted === true) return { rows: 0 } // fzf may have closed while piscina loaded
   const pool = options.pool ?? new WorkerPool({ maxThreads: 1 })
   const ownPool = options.pool == null
   const { port1, port2 } = new MessageChannel()
