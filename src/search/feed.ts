@@ -107,10 +107,11 @@ export function openFeed (init: FeedInit): Feed {
 
 async function streamFromWorker (dbPath: string, query: FeedQuery, sink: (chunk: Uint8Array) => void,
   options: { signal?: AbortSignal, pool?: WorkerPool }): Promise<FeedRest> {
-  if (options.signal?.aborted === true) return { rows: 0 }
+  const aborted = (): boolean => options.signal?.aborted === true
+  if (aborted()) return { rows: 0 }
   // Loaded only now: piscina costs tens of ms to import, and the head is already on screen.
   const { WorkerPool } = await import('../../workers/pool.js')
-  if (options.signal?.aborted === true) return { rows: 0 } // fzf may have closed while piscina loaded
+  if (aborted()) return { rows: 0 } // fzf may have closed while piscina loaded
   const pool = options.pool ?? new WorkerPool({ maxThreads: 1 })
   const ownPool = options.pool == null
   const { port1, port2 } = new MessageChannel()
