@@ -101,9 +101,9 @@ export interface ShellFixture {
 
 /**
  * A real interactive zsh (`zsh -f`) or bash (`--norc --noprofile`) in tmux, with an isolated HOME/ZDOTDIR, a
- * known prompt, and `rr init <shell>` sourced. `extraRc` is sourced after the hook.
+ * known prompt, and `rr init <shell>` sourced. `preRc` runs before the hook, `extraRc` after it.
  */
-export async function startShell (t: ExecutionContext, shell: Shell, extraRc = ''): Promise<ShellFixture> {
+export async function startShell (t: ExecutionContext, shell: Shell, extraRc = '', preRc = ''): Promise<ShellFixture> {
   const root = tempDir(t, `rustory-${shell}-`)
   const home = join(root, 'home')
   const work = join(root, 'work dir')
@@ -117,8 +117,8 @@ export async function startShell (t: ExecutionContext, shell: Shell, extraRc = '
   writeFileSync(hook, init.stdout)
   const rc = join(root, `rc.${shell}`)
   writeFileSync(rc, shell === 'zsh'
-    ? `PROMPT='${prompt}'\nHISTSIZE=1000\nsource ${JSON.stringify(hook)}\n${extraRc}\n`
-    : `PS1='${prompt}'\nsource ${JSON.stringify(hook)}\n${extraRc}\n`)
+    ? `PROMPT='${prompt}'\nHISTSIZE=1000\n${preRc}\nsource ${JSON.stringify(hook)}\n${extraRc}\n`
+    : `PS1='${prompt}'\n${preRc}\nsource ${JSON.stringify(hook)}\n${extraRc}\n`)
   const command = shell === 'zsh' ? ['zsh', '-f', '-i'] : ['bash', '--norc', '--noprofile', '-i']
   const tmux = await startTmux(t, { command, env, cwd: work })
   // Runs before the temp dir goes (teardowns run last-registered first): let background recordings finish.
