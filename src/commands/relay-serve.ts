@@ -7,7 +7,7 @@ const MiB = 1024 * 1024
 
 export default class RelayServe extends RrCommand {
   static override summary = 'Run a circuit relay for the peers of your private network'
-  static override description = 'Peers behind NAT reserve a slot here (`rr p2p-serve --relay <addr>`) and others reach them through it. Uses the same swarm.key as the peers and its own persisted identity (relay.key). By default relayed connections have no data or duration limit, so a 32 MiB sync batch passes. Prints `relay listen: <multiaddr>/p2p/<relay_peer_id>`. Stops cleanly on SIGINT/SIGTERM.'
+  static override description = 'Peers behind NAT reserve a slot here (`rr p2p-serve --relay <addr>`) and others reach them through it. Uses the same swarm.key as the peers and its own persisted identity (relay.key). By default relayed connections have no data or duration limit, so a 32 MiB sync batch passes, and up to 128 peers may hold a reservation. Its interface addresses (public ones too) go into reservations; behind NAT or a load balancer give the public address with --announce. Prints `relay listen: <multiaddr>/p2p/<relay_peer_id>`. Stops cleanly on SIGINT/SIGTERM.'
   static override examples = ['rr relay-serve --listen /ip4/0.0.0.0/tcp/4001', 'rr relay-serve --listen /ip4/0.0.0.0/tcp/4001 --announce /ip4/203.0.113.7/tcp/4001']
 
   static override flags = {

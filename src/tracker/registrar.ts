@@ -71,6 +71,17 @@ export function registrationAddrs (lists: string[][], peerId: string): string[] 
   return out.slice(0, maxAddrs)
 }
 
+/** Whether a URL's host is this machine (127.0.0.0/8, ::1, localhost). Pure. */
+export function isLoopbackUrl (url: string): boolean {
+  const host = new URL(url).hostname.replace(/^\[|\]$/g, '')
+  return host === 'localhost' || host === '::1' || /^127\./.test(host)
+}
+
+/** Drops loopback addresses: to a peer on another machine they point at itself. Pure. */
+export function withoutLoopback (addrs: string[]): string[] {
+  return addrs.filter((a) => !/^\/ip4\/127\./.test(a) && !/^\/ip6\/::1\//.test(a))
+}
+
 /** Wait before the next attempt after `failures` failures in a row (1-based). Pure. */
 export function failureDelayMs (failures: number, baseMs: number, maxMs: number): number {
   return Math.min(maxMs, baseMs * 2 ** Math.max(0, failures - 1))
@@ -100,9 +111,13 @@ export class Registrar {
     }
   }
 
-  /** The addresses the next registration would send. */
-  addrs (): string[] {
-    return registrationAddrs([this.#init.addrs(), ...[...this.#states.values()].map((s) => s.observed)], this.#init.peerId)
+  /**
+   * The addresses the next registration with `url` would send. Loopback ones go only to a tracker on this machine
+   * (a test or a single-host setup); elsewhere they would send other peers to themselves.
+   */
+  addrs (url?: string): string[] {
+    const all = registrationAddrs([this.#init.addrs(), ...[...this.#states.values()].map((s) => s.observed)], this.#init.peerId)
+    return url != null && isLoopbackUrl(url) ? all : withoutLoopback(all)
   }
 
   /** Registers with every tracker now; the schedule takes over from there. */
@@ -115,9 +130,8 @@ export class Registrar {
     if (this.#stopped) return
     clearTimeout(this.#debounce)
     this.#debounce = setTimeout(() => {
-      const key = this.addrs().slice().sort().join(' ')
       for (const [url, state] of this.#states) {
-        if (state.registered !== key) this.#registerSoon(url, 0)
+        if (state.registered !== this.addrs(url).slice().sort().join(' ')) this.#registerSoon(url, 0)
       }
     }, this.#init.debounceMs ?? 500)
     this.#debounce.unref()
@@ -155,7 +169,7 @@ export class Registrar {
   /** One registration; resolves with the wait before the next one (never rejects). */
   async #register (url: string, state: TrackerState): Promise<number> {
     const init = this.#init
-    const addrs = this.addrs()
+    const addrs = this.addrs(url)
     let next: number
     try {
       const answer = await state.client.register({ peer_id: init.peerId, addrs, meta: init.meta }, { signal: this.#abort.signal })

@@ -1,5 +1,5 @@
 import test from 'ava'
-import { failureDelayMs, observedWithPorts, Registrar, registrationAddrs, type RegistrarInit } from '../../src/tracker/registrar.js'
+import { failureDelayMs, isLoopbackUrl, observedWithPorts, Registrar, registrationAddrs, withoutLoopback, type RegistrarInit } from '../../src/tracker/registrar.js'
 import { fakePeerId, withTracker } from './fixtures.js'
 
 const peerId = fakePeerId(1)
@@ -48,6 +48,15 @@ test('registration addresses end in /p2p/<self> (circuit ones stay as they are),
   t.deepEqual(registrationAddrs([['/ip4/10.0.0.1/tcp/1', `/ip4/10.0.0.1/tcp/1/p2p/${peerId}`], [circuit]], peerId), [`/ip4/10.0.0.1/tcp/1/p2p/${peerId}`, circuit])
   const many = Array.from({ length: 100 }, (_, i) => `/ip4/10.0.0.1/tcp/${i + 1}`)
   t.is(registrationAddrs([many], peerId).length, 64)
+})
+
+test('loopback addresses go only to a tracker on this machine', (t) => {
+  t.true(isLoopbackUrl('http://127.0.0.1:8850'))
+  t.true(isLoopbackUrl('http://localhost:8850/x'))
+  t.true(isLoopbackUrl('http://[::1]:8850'))
+  t.false(isLoopbackUrl('http://10.0.0.5:8850'))
+  t.deepEqual(withoutLoopback(['/ip4/127.0.0.1/tcp/1', '/ip6/::1/tcp/1', '/ip4/127.0.0.1/tcp/4001/p2p/R/p2p-circuit/p2p/A', '/ip4/10.0.0.1/tcp/1', '/ip4/100.199.1.1/tcp/4001/p2p/R/p2p-circuit/p2p/A']),
+    ['/ip4/10.0.0.1/tcp/1', '/ip4/100.199.1.1/tcp/4001/p2p/R/p2p-circuit/p2p/A'])
 })
 
 test('failure backoff doubles from the base and stops at the cap', (t) => {
