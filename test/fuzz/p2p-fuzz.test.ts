@@ -23,7 +23,7 @@ import { Device, freePorts, prng, sleep, writeSwarmKey } from '../helpers/cluste
 import { tempDir } from '../helpers/tmp.js'
 import { generateCase, validEntry, type FuzzCase, MiB } from './cases.js'
 
-const cases = Number(process.env.RUSTORY_FUZZ_CASES ?? 1000)
+const cases = Number(process.env.RUSTORY_FUZZ_CASES ?? 600)
 const seed = Number(process.env.RUSTORY_FUZZ_SEED ?? Math.floor(Math.random() * 2 ** 31))
 const rssBoundKiB = 600 * 1024
 
