@@ -67,7 +67,12 @@ export function createP2PConnector (init: P2PConnectorInit): Connector {
       // DCUtR may have finished before we started watching.
       const existing = node.getConnections().find((c) => c.remotePeer.toString() === peerId && !isRelayed(c) && c.status === 'open')
       if (existing != null) queueMicrotask(() => upgradeTo(existing))
-      return () => { if (!settled) finish() }
+      return () => {
+        if (settled) return
+        finish()
+        // The round ended (synced over the relay) before hole punching produced a direct connection.
+        log(`dcutr: upgrade failed: peer=${peerId} error=no direct connection before the sync round ended; synced over the relay`)
+      }
     }
   }
 }

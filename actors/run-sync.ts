@@ -143,7 +143,9 @@ export async function runP2PSync (init: SyncRunInit, io: SyncRunOutput): Promise
   const log = makeLog(io)
   // An ephemeral identity: a long-running p2p-serve on this machine keeps the persisted one, and two live nodes
   // with one PeerId would make peers confuse their connections.
-  const node: PeerNode = await createPeerNode({ privateKey: await generateKeyPair('Ed25519'), psk: swarm.psk, listen: [] })
+  // With a relay in play, listen too: DCUtR needs addresses of ours to offer for hole punching.
+  const listen = init.relayAddr != null ? ['/ip4/0.0.0.0/tcp/0'] : []
+  const node: PeerNode = await createPeerNode({ privateKey: await generateKeyPair('Ed25519'), psk: swarm.psk, listen })
   try {
     const connector: Connector = { ...createP2PConnector({ node, log: log.info }), ...(discovery != null ? { refresh: discovery.refresh } : {}) }
     return await runWith(discovery != null ? { ...init, discover: discovery.discoverPeers } : init, io, connector, targets, log)

@@ -78,7 +78,7 @@ test('kill -9 of the syncing process mid-pull, then a re-run: complete, cursor c
   const { addr } = await a.serve()
   const child = spawn(process.execPath, [rrBin, '--db-path', b.dbPath, 'p2p-sync', '--peers', addr, '--limit', '200'], { env: b.env, cwd: repoRoot, stdio: 'ignore' })
   // Kill once a few batches have landed, while the pull is still going.
-  for (let i = 0; i < 200; i++) {
+  for (let i = 0; i < 1200; i++) {
     await new Promise((resolve) => setTimeout(resolve, 50))
     const rows = b.query<{ n: number }>('SELECT COUNT(*) AS n FROM entries').at(0)?.n ?? 0
     if (rows >= 1000) break
