@@ -32,6 +32,16 @@ _rustory_exec() {
   fi
 }
 
+# In the background: the newest history line to `rr record` on stdin. Args: exit code, duration, cwd, [--ts T].
+_rustory_send() {
+  local line
+  line=$(HISTTIMEFORMAT='' builtin history 1)
+  # "  123  cmd" (a '*' follows the number when the line was edited): keep what follows the number.
+  [[ $line =~ ^[[:space:]]*[0-9]+\*?\ \ (.*)$ ]] || return 0
+  printf '%s' "${BASH_REMATCH[1]}" | _rustory_exec record --stdin "${@:4}" --cwd "$3" --exit-code "$1" \
+    --duration-ms "$2" --shell bash
+}
+
 # Before each prompt: if a new history line was added since the last prompt, record it in the background.
 # Runs first in PROMPT_COMMAND so that $? is the command's status, and returns that status for what follows.
 _rustory_prompt() {
@@ -54,13 +64,8 @@ _rustory_prompt() {
     duration_ms=$(( (SECONDS - start_s + 1) * 1000 ))
   fi
   (( duration_ms < 0 )) && duration_ms=0
-  (
-    line=$(HISTTIMEFORMAT='' builtin history 1)
-    # "  123  cmd" (a '*' follows the number when the line was edited): keep what follows the number.
-    [[ $line =~ ^[[:space:]]*[0-9]+\*?\ \ (.*)$ ]] || exit 0
-    printf '%s' "${BASH_REMATCH[1]}" | _rustory_exec record --stdin "${ts[@]}" --cwd "$cwd" --exit-code "$exit_code" \
-      --duration-ms "$duration_ms" --shell bash >/dev/null 2>&1 &
-  )
+  # The subshell only starts the background job and exits: the prompt waits for one fork, nothing more.
+  ( _rustory_send "$exit_code" "$duration_ms" "$cwd" "${ts[@]}" >/dev/null 2>&1 & )
   return $exit_code
 }
 
