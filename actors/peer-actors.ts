@@ -60,7 +60,7 @@ export function formatRound (outcome: PeerOutcome): string {
   const who = outcome.peerId ?? outcome.key
   const secs = (outcome.stats.lastRoundMs / 1000).toFixed(2)
   if (outcome.ok) {
-    return `sync: peer=${who} ok path=${outcome.path ?? '-'} pulled=${outcome.stats.pulled} inserted=${outcome.stats.inserted} pushed=${outcome.stats.pushed} duration=${secs}s`
+    return `sync: peer=${who} ok path=${outcome.path ?? '-'} pulled=${outcome.round.pulled} inserted=${outcome.round.inserted} pushed=${outcome.round.pushed} duration=${secs}s`
   }
   return `sync: peer=${who} FAILED step=${outcome.error?.step ?? '-'} error=${outcome.error?.message ?? 'unknown'} duration=${secs}s`
 }

@@ -85,6 +85,7 @@ function outcomeOf (context: PeerSyncContext, ok: boolean): PeerOutcome {
     ...(context.target.peerId != null ? { peerId: context.target.peerId } : {}),
     ok,
     stats: context.stats,
+    round: { pulled: context.roundPulled, inserted: context.roundInserted, pushed: context.roundPushed },
     ...(context.link != null ? { path: context.link.path, addr: context.link.addr } : {}),
     ...(!ok && context.error != null ? { error: context.error } : {})
   }

@@ -56,11 +56,21 @@ export interface PeerStats {
   lastRoundMs: number
 }
 
+/** What one round moved. */
+export interface RoundStats {
+  pulled: number
+  inserted: number
+  pushed: number
+}
+
 export interface PeerOutcome {
   key: string
   peerId?: string
   ok: boolean
+  /** Totals over every round this process ran. */
   stats: PeerStats
+  /** The round that just finished. */
+  round: RoundStats
   path?: DialPath
   addr?: string
   error?: SyncFailure
