@@ -2,6 +2,7 @@
  * `rr tracker-serve`: the discovery service. Peers register their addresses (expiring after a TTL) and ask for
  * each other's. With a token, every request — ping included — must present it, or gets 401 and nothing else.
  */
+import { decodeJson } from '../protocol/messages.js'
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
 import { isAuthorized } from './auth.js'
 import { PeerRegistry } from './registry.js'
@@ -91,9 +92,10 @@ export async function startTrackerServer (init: TrackerServerInit, components: T
     }
     let parsed: unknown
     try {
-      parsed = JSON.parse(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('utf8'))
+      // Strict UTF-8, as on the sync protocols: invalid bytes are refused, never silently replaced.
+      parsed = decodeJson(bytes, 'register request')
     } catch (err) {
-      sendJson(res, 400, { error: `malformed JSON: ${(err as Error).message.slice(0, 200)}` })
+      sendJson(res, 400, { error: (err as Error).message.slice(0, 300) })
       return
     }
     let request
