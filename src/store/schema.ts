@@ -64,6 +64,36 @@ const migrations: ReadonlyArray<{ version: number, sql: string }> = [
         last_addr       TEXT
       );
     `
+  },
+  {
+    // command_latest: one row per distinct command at its most recent use in UI order (ts, device_id, entry_id),
+    // so the unfiltered ctrl+r feed walks distinct commands instead of every entry. A derived index of the
+    // append-only entries table, kept by an AFTER INSERT trigger in the same transaction as every insert (record,
+    // import and sync need no change); a duplicate entry_id is not inserted, so the trigger does not fire.
+    // A rowid table with cmd last and UNIQUE: the upsert compares ts/device_id/entry_id without reading a long
+    // command's overflow pages, and the feed index points at the row by rowid instead of repeating the command.
+    // The backfill is one statement whatever the size (newest first, so most rows are no-op conflicts); the feed
+    // index is built after it, in one sort.
+    version: 3,
+    sql: `
+      CREATE TABLE command_latest (
+        id        INTEGER PRIMARY KEY,
+        ts        TEXT NOT NULL,
+        device_id TEXT NOT NULL,
+        entry_id  TEXT NOT NULL,
+        cmd       TEXT NOT NULL UNIQUE
+      );
+      INSERT INTO command_latest (ts, device_id, entry_id, cmd)
+        SELECT ts, device_id, entry_id, cmd FROM entries WHERE true ORDER BY ts DESC, device_id DESC, entry_id DESC
+        ON CONFLICT (cmd) DO UPDATE SET ts = excluded.ts, device_id = excluded.device_id, entry_id = excluded.entry_id
+          WHERE (excluded.ts, excluded.device_id, excluded.entry_id) > (command_latest.ts, command_latest.device_id, command_latest.entry_id);
+      CREATE INDEX command_latest_ts ON command_latest (ts, device_id, entry_id);
+      CREATE TRIGGER entries_command_latest AFTER INSERT ON entries BEGIN
+        INSERT INTO command_latest (ts, device_id, entry_id, cmd) VALUES (new.ts, new.device_id, new.entry_id, new.cmd)
+          ON CONFLICT (cmd) DO UPDATE SET ts = excluded.ts, device_id = excluded.device_id, entry_id = excluded.entry_id
+            WHERE (excluded.ts, excluded.device_id, excluded.entry_id) > (command_latest.ts, command_latest.device_id, command_latest.entry_id);
+      END;
+    `
   }
 ]
 

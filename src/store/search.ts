@@ -1,7 +1,8 @@
 /**
  * The read side of search: the filter → SQL builder (pure), the ctrl+r feed statement in UI order
  * (ts, device_id, entry_id, newest first), `rr history` rows, and `rr stats` aggregates.
- * Every feed/history query walks the entries_ts index backwards, so the first rows come back at once on any size.
+ * Every feed/history query walks a ts index backwards, so the first rows come back at once on any size: the
+ * unfiltered feed walks command_latest (one row per distinct command, schema v3), a filtered one walks entries.
  */
 import { existsSync } from 'node:fs'
 import type { Database } from 'better-sqlite3'
@@ -31,8 +32,29 @@ export interface SqlPart {
   params: Array<string | number>
 }
 
-/** The newest-first UI order, served by entries_ts (ts, device_id, entry_id) walked backwards. */
+/** The newest-first UI order, served by entries_ts / command_latest_ts (ts, device_id, entry_id) walked backwards. */
 export const newestFirst = 'ORDER BY ts DESC, device_id DESC, entry_id DESC'
+
+/**
+ * Where a feed reads: `command_latest` holds each distinct command once at its most recent use (so its rows need
+ * no dedup), `entries` every use (the caller keeps the first of each command).
+ */
+export type FeedSource = 'command_latest' | 'entries'
+
+/** True when any filter is set. Pure. */
+export function hasFilters (filters: FeedFilters): boolean {
+  return Object.values(filters).some((v) => v != null)
+}
+
+/** True when the database has the command_latest table (schema v3; a read-only open does not migrate). */
+export function hasCommandLatest (db: Database): boolean {
+  return db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'command_latest'").get() != null
+}
+
+/** command_latest for an unfiltered feed when the table exists, else entries. */
+export function feedSource (db: Database, filters: FeedFilters): FeedSource {
+  return !hasFilters(filters) && hasCommandLatest(db) ? 'command_latest' : 'entries'
+}
 
 /** Builds the WHERE clause for filters (and an optional keyset position to continue after). Pure. */
 export function filterClause (filters: FeedFilters, after?: FeedKey): SqlPart {
@@ -48,16 +70,21 @@ export function filterClause (filters: FeedFilters, after?: FeedKey): SqlPart {
   return { sql: terms.length === 0 ? '' : `WHERE ${terms.join(' AND ')}`, params }
 }
 
-/** The feed with its keys (for the head page, which hands its position to the worker). Pure. */
-export function feedKeyedSql (filters: FeedFilters, after?: FeedKey): SqlPart {
+function feedSql (columns: string, filters: FeedFilters, after: FeedKey | undefined, source: FeedSource): SqlPart {
+  // command_latest keeps no cwd/host/exit: it serves the unfiltered feed only.
+  if (source === 'command_latest' && hasFilters(filters)) throw new Error('command_latest serves the unfiltered feed only')
   const where = filterClause(filters, after)
-  return { sql: `SELECT cmd, ts, device_id, entry_id FROM entries ${where.sql} ${newestFirst}`, params: where.params }
+  return { sql: `SELECT ${columns} FROM ${source} ${where.sql} ${newestFirst}`, params: where.params }
+}
+
+/** The feed with its keys (for the head page, which hands its position to the worker). Pure. */
+export function feedKeyedSql (filters: FeedFilters, after?: FeedKey, source: FeedSource = 'entries'): SqlPart {
+  return feedSql('cmd, ts, device_id, entry_id', filters, after, source)
 }
 
 /** The feed's commands only (the worker's bulk scan). Pure. */
-export function feedCmdSql (filters: FeedFilters, after?: FeedKey): SqlPart {
-  const where = filterClause(filters, after)
-  return { sql: `SELECT cmd FROM entries ${where.sql} ${newestFirst}`, params: where.params }
+export function feedCmdSql (filters: FeedFilters, after?: FeedKey, source: FeedSource = 'entries'): SqlPart {
+  return feedSql('cmd', filters, after, source)
 }
 
 /** Read tuning for a search connection: a larger page cache and memory-mapped reads. */
@@ -77,15 +104,20 @@ export function openForSearch (path: string): Database | undefined {
   return db
 }
 
-/** Rows [cmd, ts, device_id, entry_id] newest first. */
-export function iterateFeedKeyed (db: Database, filters: FeedFilters, after?: FeedKey): IterableIterator<[string, string, string, string]> {
-  const { sql, params } = feedKeyedSql(filters, after)
+/** Rows [cmd, ts, device_id, entry_id] newest first (from `source`: see FeedSource for whether they repeat). */
+export function iterateFeedKeyed (db: Database, filters: FeedFilters, after?: FeedKey,
+  source: FeedSource = feedSource(db, filters)): IterableIterator<[string, string, string, string]> {
+  const { sql, params } = feedKeyedSql(filters, after, source)
   return db.prepare(sql).raw().iterate(...params) as IterableIterator<[string, string, string, string]>
 }
 
-/** Commands newest first (duplicates included; the caller keeps each command's most recent use). */
-export function iterateFeedCmds (db: Database, filters: FeedFilters, after?: FeedKey): IterableIterator<string> {
-  const { sql, params } = feedCmdSql(filters, after)
+/**
+ * Commands newest first. From entries duplicates are included (the caller keeps each command's most recent use);
+ * from command_latest each comes once.
+ */
+export function iterateFeedCmds (db: Database, filters: FeedFilters, after?: FeedKey,
+  source: FeedSource = feedSource(db, filters)): IterableIterator<string> {
+  const { sql, params } = feedCmdSql(filters, after, source)
   return db.prepare(sql).pluck().iterate(...params) as IterableIterator<string>
 }
 
