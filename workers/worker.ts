@@ -1,8 +1,9 @@
-/** The one worker entry: routes each task by its tag; an unknown tag is an error, never ignored. */
+/**
+ * The one worker entry: routes each task by its tag; an unknown tag is an error, never ignored.
+ * Task modules load on their first task (the search export does not pay for the sync codecs, nor ingest for
+ * the search code); later tasks reuse the loaded module.
+ */
 import '../src/polyfill.js'
-import { exportBatch, exportPush } from './export-batch.js'
-import { exportSearch } from './export-search.js'
-import { ingestEntries, ingestPulled, ingestPush } from './ingest.js'
 import { toWorkerFailure, type Task } from './tasks.js'
 
 export default async function run (task: Task): Promise<unknown> {
@@ -17,12 +18,12 @@ export default async function run (task: Task): Promise<unknown> {
 
 async function route (task: Task): Promise<unknown> {
   switch (task.tag) {
-    case 'ingest-pulled': return ingestPulled(task)
-    case 'ingest-push': return ingestPush(task)
-    case 'ingest-entries': return ingestEntries(task)
-    case 'export-batch': return exportBatch(task)
-    case 'export-push': return exportPush(task)
-    case 'export-search': return await exportSearch(task)
+    case 'ingest-pulled': return (await import('./ingest.js')).ingestPulled(task)
+    case 'ingest-push': return (await import('./ingest.js')).ingestPush(task)
+    case 'ingest-entries': return (await import('./ingest.js')).ingestEntries(task)
+    case 'export-batch': return (await import('./export-batch.js')).exportBatch(task)
+    case 'export-push': return (await import('./export-batch.js')).exportPush(task)
+    case 'export-search': return await (await import('./export-search.js')).exportSearch(task)
     default: throw new Error(`unknown worker task tag: ${(task as { tag?: unknown }).tag as string}`)
   }
 }

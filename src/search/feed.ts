@@ -7,9 +7,13 @@
  *  2. the rest: streamed by a piscina worker (task 'export-search') through a transferred MessagePort, continuing
  *     after the head's last row (keyset) and skipping the head's commands.
  * A worker boot costs ~100 ms; fzf shows the head meanwhile.
+ *
+ * Both phases read the source the head chose: without filters, command_latest (distinct already: no dedup, no
+ * commands to skip, ~100k rows read for 100k commands); with filters, or on a database from before schema v3 opened
+ * read-only, every entry newest first, deduplicated here.
  */
 import { MessageChannel, type MessagePort } from 'node:worker_threads'
-import { iterateFeedCmds, iterateFeedKeyed, openForSearch, type FeedFilters, type FeedKey } from '../store/search.js'
+import { feedSource, iterateFeedKeyed, openForSearch, type FeedFilters, type FeedKey, type FeedSource } from '../store/search.js'
 import type { WorkerPool } from '../../workers/pool.js'
 
 /** What the worker is asked for (ExportSearchTask.query). */
@@ -17,9 +21,11 @@ export type FeedQuery = {
   /** Distinct commands still wanted. */
   limit: number
   filters: FeedFilters
+  /** The table the head read (the worker reads the same). @default 'entries' */
+  source?: FeedSource
   /** Continue strictly after this row (UI order). */
   after?: FeedKey
-  /** Commands already sent (the head). */
+  /** Commands already sent (the head); entries only, command_latest rows are distinct. */
   exclude?: string[]
   /** Records per posted chunk. @default 8192 */
   chunkRows?: number
@@ -83,12 +89,14 @@ export function openFeed (init: FeedInit): Feed {
   const cmds: string[] = []
   let last: FeedKey | undefined
   let exhausted = true
+  let source: FeedSource = 'entries'
   if (db != null) {
     try {
-      const distinct = new Distinct()
-      for (const [cmd, ts, deviceId, entryId] of iterateFeedKeyed(db, init.filters)) {
+      source = feedSource(db, init.filters)
+      const distinct = source === 'entries' ? new Distinct() : undefined
+      for (const [cmd, ts, deviceId, entryId] of iterateFeedKeyed(db, init.filters, undefined, source)) {
         last = [ts, deviceId, entryId]
-        if (!distinct.offer(cmd)) continue
+        if (distinct != null && !distinct.offer(cmd)) continue
         cmds.push(cmd)
         if (cmds.length >= headLimit) { exhausted = false; break }
       }
@@ -99,7 +107,9 @@ export function openFeed (init: FeedInit): Feed {
   const complete = exhausted || cmds.length >= init.limit
   const rest: Feed['rest'] = async (sink, options = {}) => {
     if (complete || last == null) return { rows: 0 }
-    const query: FeedQuery = { limit: init.limit - cmds.length, filters: init.filters, after: last, exclude: cmds }
+    const query: FeedQuery = { limit: init.limit - cmds.length, filters: init.filters, source, after: last }
+    // A command in the head has a key at or above `last`, and command_latest keys only move up: nothing to skip.
+    if (source === 'entries') query.exclude = cmds
     return await streamFromWorker(init.dbPath, query, sink, options)
   }
   return { head: encodeRecords(cmds), headRows: cmds.length, complete, rest }
