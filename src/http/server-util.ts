@@ -2,6 +2,7 @@
  * Small pieces shared by the two node:http servers (the tracker and the HTTP debug transport): parsing `--bind`,
  * reading a request body under a cap, JSON answers, server timeouts, and a clean close.
  */
+import { concatBytes } from '../protocol/framing.js'
 import type { IncomingMessage, Server, ServerResponse } from 'node:http'
 import { isIP } from 'node:net'
 
@@ -80,13 +81,26 @@ export async function readBody (req: IncomingMessage, capBytes: number): Promise
     req.once('error', onError)
     req.once('aborted', onAborted)
   })
-  const out = new Uint8Array(total)
-  let offset = 0
-  for (const c of chunks) {
-    out.set(c, offset)
-    offset += c.byteLength
+  return concatBytes(chunks, total)
+}
+
+/**
+ * Resolves the request to one of `routes` (path → allowed methods), answering 404 or 405 itself when it does not
+ * match. Returns the path (without trailing slashes) and URL to serve, or undefined when an answer was sent.
+ */
+export function route (req: IncomingMessage, res: ServerResponse, routes: Readonly<Record<string, readonly string[]>>): { path: string, url: URL } | undefined {
+  const url = requestUrl(req)
+  const path = url?.pathname.replace(/\/+$/, '') ?? ''
+  const methods = routes[path]
+  if (url == null || methods == null) {
+    sendJson(res, 404, { error: `no such route: ${req.method ?? '?'} ${(req.url ?? '').slice(0, 200)}` })
+    return undefined
   }
-  return out
+  if (!methods.includes(req.method ?? '')) {
+    sendJson(res, 405, { error: `method ${req.method ?? '?'} not allowed on ${path} (allowed: ${methods.join(', ')})` }, { headers: { allow: methods.join(', ') } })
+    return undefined
+  }
+  return { path, url }
 }
 
 /** Answers a JSON document with Content-Length; `close` asks the client to drop the connection afterwards. */

@@ -10,7 +10,7 @@ import { encodePushAck } from '../protocol/messages.js'
 import { openDatabase } from '../store/db.js'
 import { WorkerPool } from '../../workers/pool.js'
 import type { IngestPushResult } from '../../workers/tasks.js'
-import { applyTimeouts, BodyTooLargeError, closeServer, httpUrl, listen, readBody, requestUrl, sendJson, sendRawJson, sendTooLarge, serverOptions, type BindAddress, type ServerTimeouts } from './server-util.js'
+import { applyTimeouts, BodyTooLargeError, closeServer, httpUrl, listen, readBody, route, sendJson, sendRawJson, sendTooLarge, serverOptions, type BindAddress, type ServerTimeouts } from './server-util.js'
 
 export interface HttpServerInit extends ServerTimeouts {
   /** Where to listen. @default (command) 127.0.0.1:8860 */
@@ -104,17 +104,9 @@ export async function startHttpServer (init: HttpServerInit, components: HttpSer
   }
 
   const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
-    const url = requestUrl(req)
-    const path = url?.pathname.replace(/\/+$/, '') ?? ''
-    const methods = routes[path]
-    if (url == null || methods == null) {
-      sendJson(res, 404, { error: `no such route: ${req.method ?? '?'} ${(req.url ?? '').slice(0, 200)}` })
-      return
-    }
-    if (!methods.includes(req.method ?? '')) {
-      sendJson(res, 405, { error: `method ${req.method ?? '?'} not allowed on ${path} (allowed: ${methods.join(', ')})` }, { headers: { allow: methods.join(', ') } })
-      return
-    }
+    const matched = route(req, res, routes)
+    if (matched == null) return
+    const { path, url } = matched
     if (path === '/api/v1/ping') sendJson(res, 200, { ok: true })
     else if (req.method === 'GET') await pull(url, res)
     else await push(req, res)

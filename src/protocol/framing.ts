@@ -18,7 +18,11 @@ export async function readAllCapped (source: AsyncIterable<Chunk>, capBytes: num
   }
   // Always a fresh buffer of our own: callers may transfer it to a worker, which must never detach memory that
   // belongs to a socket or a shared pool.
-  if (chunks.length === 1) return chunks[0]!.slice()
+  return concatBytes(chunks, total)
+}
+
+/** Joins chunks into one new buffer (a copy even for a single chunk). */
+export function concatBytes (chunks: readonly Uint8Array[], total = chunks.reduce((n, c) => n + c.byteLength, 0)): Uint8Array {
   const out = new Uint8Array(total)
   let offset = 0
   for (const c of chunks) {

@@ -3,9 +3,9 @@
  * peer_push_state and peer_book (for `rr sync-status` and `rr doctor`). Read-only.
  */
 import type { Database } from 'better-sqlite3'
+import type { SyncStatusRow } from './peers.js'
 
-export interface PeerOverviewRow {
-  peer_id: string
+export interface PeerOverviewRow extends SyncStatusRow {
   device_id: string | null
   hostname: string | null
   last_seen_unix: number | null
@@ -13,14 +13,6 @@ export interface PeerOverviewRow {
   last_cursor: number | null
   /** Our own ingest_seq pushed up to (peer_push_state.last_pushed_seq). */
   last_pushed_seq: number | null
-  last_pull_unix: number | null
-  last_pull_count: number | null
-  last_push_unix: number | null
-  last_push_count: number | null
-  last_error: string | null
-  last_error_unix: number | null
-  last_path: string | null
-  last_addr: string | null
 }
 
 function hasTable (db: Database, name: string): boolean {

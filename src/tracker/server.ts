@@ -7,7 +7,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import { isAuthorized } from './auth.js'
 import { PeerRegistry } from './registry.js'
 import { InvalidRequestError, maxMetaFieldLength, maxRegisterBodyBytes, observedAddr, parseRegisterRequest, type RegisterResponse } from './types.js'
-import { applyTimeouts, BodyTooLargeError, closeServer, httpUrl, listen, readBody, requestUrl, sendJson, sendTooLarge, serverOptions, type BindAddress, type ServerTimeouts } from '../http/server-util.js'
+import { applyTimeouts, BodyTooLargeError, closeServer, httpUrl, listen, readBody, route, sendJson, sendTooLarge, serverOptions, type BindAddress, type ServerTimeouts } from '../http/server-util.js'
 
 const second = 1000
 
@@ -57,17 +57,9 @@ export async function startTrackerServer (init: TrackerServerInit, components: T
       sendJson(res, 401, { error: 'unauthorized' }, { close: true, headers: { 'www-authenticate': 'Bearer realm="rustory-tracker"' } })
       return
     }
-    const url = requestUrl(req)
-    const path = url?.pathname.replace(/\/+$/, '') ?? ''
-    const methods = routes[path]
-    if (url == null || methods == null) {
-      sendJson(res, 404, { error: `no such route: ${req.method ?? '?'} ${(req.url ?? '').slice(0, 200)}` })
-      return
-    }
-    if (!methods.includes(req.method ?? '')) {
-      sendJson(res, 405, { error: `method ${req.method ?? '?'} not allowed on ${path} (allowed: ${methods.join(', ')})` }, { headers: { allow: methods.join(', ') } })
-      return
-    }
+    const matched = route(req, res, routes)
+    if (matched == null) return
+    const { path, url } = matched
     if (path === '/api/v1/ping') {
       sendJson(res, 200, { ok: true })
       return
