@@ -109,6 +109,8 @@ export function openFeed (init: FeedInit): Feed {
     if (complete || last == null) return { rows: 0 }
     const query: FeedQuery = { limit: init.limit - cmds.length, filters: init.filters, source, after: last }
     // A command in the head has a key at or above `last`, and command_latest keys only move up: nothing to skip.
+    // (The worker reads a later snapshot: a command used again meanwhile moves above `last` and waits for the next
+    // ctrl+r, where it is on top; the entries scan would still list its older use.)
     if (source === 'entries') query.exclude = cmds
     return await streamFromWorker(init.dbPath, query, sink, options)
   }
