@@ -17,9 +17,26 @@ const { values } = parseArgs({
     'pause-ms': { type: 'string', default: '10000,20000' },
     'quiesce-timeout-sec': { type: 'string', default: '300' },
     keep: { type: 'boolean', default: false },
-    quiet: { type: 'boolean', default: false }
+    quiet: { type: 'boolean', default: false },
+    help: { type: 'boolean', default: false }
   }
 })
+
+if (values.help) {
+  console.log(`npm run chaos -- [options]
+  --seed N                  replay a run (printed by every run)
+  --devices N               real rr devices (default 8)
+  --duration-sec N          how long faults are injected (default 300)
+  --seed-entries N          entries each device starts with (default 2000)
+  --limit N                 p2p-sync --limit (default 100)
+  --fanout N                peers each device syncs with (default: all)
+  --record-every-ms A,B     gap between rr record calls per device (default 100,300)
+  --pause-ms A,B            SIGSTOP pause length (default 10000,20000)
+  --quiesce-timeout-sec N   how long to wait for convergence (default 300)
+  --keep                    keep the run's directory (logs, databases)
+  --quiet                   only the summary line`)
+  process.exit(0)
+}
 
 const range = (text: string): [number, number] => {
   const [a, b] = text.split(',').map(Number)
