@@ -19,7 +19,8 @@ test('streaming output equals a one-shot xsalsa20 over the whole buffer, for ran
     fc.uint8Array({ minLength: 32, maxLength: 32 }),
     fc.uint8Array({ minLength: 24, maxLength: 24 }),
     fc.integer({ min: 0, max: 20_000 }),
-    fc.array(fc.integer({ min: 0, max: 3000 }), { minLength: 1, maxLength: 40 }),
+    // Empty updates are part of the property, but some cut must be non-empty or the loop never ends.
+    fc.array(fc.integer({ min: 0, max: 3000 }), { minLength: 1, maxLength: 40 }).filter((cuts) => cuts.some((c) => c > 0)),
     (key, nonce, length, cuts) => {
       const data = randomBytes(length)
       const expected = oneShot(key, nonce, data)
