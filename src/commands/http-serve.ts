@@ -1,6 +1,6 @@
 import { Flags } from '@oclif/core'
-import { RrCommand, UsageError } from '../cli/base.js'
-import { BindError, parseBind, untilSignal } from '../http/server-util.js'
+import { RrCommand } from '../cli/base.js'
+import { parseBind, untilSignal } from '../http/server-util.js'
 import { startHttpServer } from '../http/server.js'
 
 export default class HttpServe extends RrCommand {
@@ -14,13 +14,7 @@ export default class HttpServe extends RrCommand {
   async run (): Promise<void> {
     const { flags } = await this.parse(HttpServe)
     const settings = this.settingsFrom(flags)
-    let bind
-    try {
-      bind = parseBind(flags.bind)
-    } catch (err) {
-      if (err instanceof BindError) throw new UsageError(err.message)
-      throw err
-    }
+    const bind = parseBind(flags.bind)
     const log = (line: string): void => { process.stdout.write(`${line}\n`) }
     const server = await startHttpServer({ bind, dbPath: settings.dbPath }, { log })
     log(`http listen: ${server.url}`)

@@ -1,6 +1,6 @@
 import { Flags } from '@oclif/core'
-import { RrCommand, UsageError } from '../cli/base.js'
-import { BindError, parseBind, untilSignal } from '../http/server-util.js'
+import { RrCommand } from '../cli/base.js'
+import { parseBind, untilSignal } from '../http/server-util.js'
 import { startTrackerServer } from '../tracker/server.js'
 
 export default class TrackerServe extends RrCommand {
@@ -17,13 +17,7 @@ export default class TrackerServe extends RrCommand {
   async run (): Promise<void> {
     const { flags } = await this.parse(TrackerServe)
     const settings = this.settingsFrom(flags, { trackerToken: flags.token })
-    let bind
-    try {
-      bind = parseBind(flags.bind)
-    } catch (err) {
-      if (err instanceof BindError) throw new UsageError(err.message)
-      throw err
-    }
+    const bind = parseBind(flags.bind)
     const log = (line: string): void => { process.stdout.write(`${line}\n`) }
     const server = await startTrackerServer({
       bind,

@@ -14,9 +14,11 @@ export interface BindAddress {
 }
 
 /** A `--bind` value that is not `host:port`. */
+/** A --bind value that is not host:port; a usage error (exit 2) at the command boundary. */
 export class BindError extends Error {
   static override readonly name = 'BindError'
   override readonly name = 'BindError'
+  readonly exitCode = 2
 }
 
 /**

@@ -1,29 +1,13 @@
 import test from 'ava'
 import { existsSync, readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { openDatabase } from '../../src/store/db.js'
-import { readCounters } from '../../src/store/peers.js'
 import { maxCmdBytes, truncationMarker, type StoredEntry } from '../../src/core/entry.js'
 import { isolatedEnv, repoRoot, rr } from '../helpers/cli.js'
+import { readCountersAt, readRows } from '../helpers/db.js'
 import { tempDir } from '../helpers/tmp.js'
 
-function rows (dbPath: string): StoredEntry[] {
-  const db = openDatabase(dbPath, { readonly: true })
-  try {
-    return db.prepare('SELECT * FROM entries ORDER BY ingest_seq').all() as StoredEntry[]
-  } finally {
-    db.close()
-  }
-}
-
-function counters (dbPath: string): Record<string, number> {
-  const db = openDatabase(dbPath, { readonly: true })
-  try {
-    return readCounters(db)
-  } finally {
-    db.close()
-  }
-}
+const rows = (dbPath: string): StoredEntry[] => readRows(dbPath)
+const counters = readCountersAt
 
 test('--db-path works before the subcommand, as the spec writes it, and after it', async (t) => {
   const home = tempDir(t)

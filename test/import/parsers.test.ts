@@ -3,25 +3,11 @@ import { writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { decodeBytes, unmetafy } from '../../src/import/decode.js'
 import { readLines } from '../../src/import/lines.js'
-import { parserFor, unescapeFish, type ParsedCommand, type Shell } from '../../src/import/parsers.js'
+import { unescapeFish, type ParsedCommand, type Shell } from '../../src/import/parsers.js'
+import { parse } from './parse.js'
 import { tempDir } from '../helpers/tmp.js'
 
 type Want = Pick<ParsedCommand, 'cmd'> & Partial<Pick<ParsedCommand, 'epochSec' | 'durationMs' | 'repaired'>>
-
-function parse (shell: Shell, file: Buffer): ParsedCommand[] {
-  const out: ParsedCommand[] = []
-  const parser = parserFor(shell, (c) => out.push(c))
-  let offset = 0
-  const lines = file.toString('latin1').split('\n')
-  if (lines[lines.length - 1] === '') lines.pop()
-  for (const line of lines) {
-    const bytes = Buffer.from(line, 'latin1')
-    offset += bytes.length + 1
-    parser.line(bytes, offset)
-  }
-  parser.finish()
-  return out
-}
 
 function strip (c: ParsedCommand): Want {
   const w: Want = { cmd: c.cmd }

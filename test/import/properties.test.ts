@@ -2,24 +2,9 @@
 import test from 'ava'
 import fc from 'fast-check'
 import { decodeBytes, unmetafy } from '../../src/import/decode.js'
-import { parserFor, type ParsedCommand, type Shell } from '../../src/import/parsers.js'
+import { parse } from './parse.js'
 
 const runs = { numRuns: 300, seed: 20261122 }
-
-function parse (shell: Shell, file: Buffer): ParsedCommand[] {
-  const out: ParsedCommand[] = []
-  const parser = parserFor(shell, (c) => out.push(c))
-  let offset = 0
-  const lines = file.toString('latin1').split('\n')
-  if (lines[lines.length - 1] === '') lines.pop()
-  for (const line of lines) {
-    const bytes = Buffer.from(line, 'latin1')
-    offset += bytes.length + 1
-    parser.line(bytes, offset)
-  }
-  parser.finish()
-  return out
-}
 
 /** zsh's metafication: bytes 0x83–0xA2 (and NUL) are written as 0x83 followed by the byte XOR 0x20. */
 function metafy (bytes: Uint8Array): Buffer {

@@ -3,32 +3,14 @@
  * the rows are read back from the SQLite file the hook wrote through `rr record`.
  */
 import test from 'ava'
-import { existsSync } from 'node:fs'
 import { join } from 'node:path'
 import { sleep, startShell } from '../helpers/tmux.js'
-import { openDatabase } from '../../src/store/db.js'
-import { readCounters } from '../../src/store/peers.js'
+import { readCountersAt, readRows } from '../helpers/db.js'
 import type { StoredEntry } from '../../src/core/entry.js'
 
-function rows (dbPath: string): StoredEntry[] {
-  if (!existsSync(dbPath)) return []
-  const db = openDatabase(dbPath, { readonly: true })
-  try {
-    // Background recordings may land in any order; ts is when each command started.
-    return db.prepare('SELECT * FROM entries ORDER BY ts').all() as StoredEntry[]
-  } finally {
-    db.close()
-  }
-}
-
-function counters (dbPath: string): Record<string, number> {
-  const db = openDatabase(dbPath, { readonly: true })
-  try {
-    return readCounters(db)
-  } finally {
-    db.close()
-  }
-}
+// Background recordings may land in any order; ts is when each command started.
+const rows = (dbPath: string): StoredEntry[] => readRows(dbPath, 'ts')
+const counters = readCountersAt
 
 async function waitForRows (dbPath: string, n: number, timeoutMs = 15_000): Promise<StoredEntry[]> {
   const deadline = Date.now() + timeoutMs
