@@ -259,7 +259,7 @@ let cipherChecked = false
 
 /**
  * @libp2p/pnet's xsalsa20@1.2.0 (WASM) breaks after large writes; package.json overrides it with our replacement
- * on @noble/ciphers. When rustory is installed somewhere that ignored the override, say so once.
+ * (src/p2p/xsalsa20-compat: libsodium through sodium-native, @noble/ciphers as the fallback). When rustory is installed somewhere that ignored the override, say so once.
  */
 export function pnetCipherModule (): string | undefined {
   try {
@@ -275,7 +275,7 @@ function warnIfOriginalCipher (): void {
   if (cipherChecked) return
   cipherChecked = true
   const path = pnetCipherModule()
-  if (path != null && !path.includes('xsalsa20-noble')) {
+  if (path != null && !path.includes('xsalsa20-compat')) {
     process.stderr.write(`rr: warning: @libp2p/pnet uses ${path}, not rustory's replacement cipher; large transfers may fail (reinstall rustory with its npm overrides)\n`)
   }
 }
