@@ -1,5 +1,5 @@
 /** The append-only entries table: batch ingest with dedup, cursor pages, own-device pages. */
-import type { Database } from 'better-sqlite3'
+import type { Database, Statement } from 'better-sqlite3'
 import { entryFields, type Entry, type StoredEntry } from '../core/entry.js'
 
 export interface InsertResult {
@@ -10,21 +10,53 @@ export interface InsertResult {
 const columns = entryFields.join(', ')
 const placeholders = entryFields.map(() => '?').join(', ')
 
+/** Rows per multi-row INSERT: one statement step per 16 rows costs about 0.7 of 16 single-row steps (measured). */
+const rowsPerStatement = 16
+
 /**
  * Dedup on entry_id only: `ON CONFLICT(entry_id) DO NOTHING` is INSERT OR IGNORE narrowed to the unique index, so a
- * NULL in a NOT NULL column is an error instead of a silently dropped row counted as "ignored".
+ * NULL in a NOT NULL column is an error instead of a silently dropped row counted as "ignored". The statements are
+ * cached per connection by rows: better-sqlite3 prepares anew on every db.prepare call.
  */
-function insertStatement (db: Database) {
-  return db.prepare(`INSERT INTO entries (${columns}) VALUES (${placeholders}) ON CONFLICT(entry_id) DO NOTHING`)
+const statements = new WeakMap<Database, Map<number, Statement>>()
+
+function insertStatement (db: Database, rows: number): Statement {
+  let byRows = statements.get(db)
+  if (byRows == null) statements.set(db, byRows = new Map())
+  let stmt = byRows.get(rows)
+  if (stmt == null) {
+    const values = Array.from({ length: rows }, () => `(${placeholders})`).join(', ')
+    stmt = db.prepare(`INSERT INTO entries (${columns}) VALUES ${values} ON CONFLICT(entry_id) DO NOTHING`)
+    byRows.set(rows, stmt)
+  }
+  return stmt
 }
 
-/** Inserts entries in the current transaction (or autocommit); known entry_ids are ignored. */
+function pushRow (params: unknown[], e: Entry): void {
+  params.push(e.entry_id, e.device_id, e.user_id, e.ts, e.cmd, e.cwd, e.exit_code, e.duration_ms, e.shell, e.hostname, e.version)
+}
+
+/**
+ * Inserts entries in the current transaction (or autocommit); known entry_ids are ignored. Rows go in order, 16 per
+ * statement and the rest one by one, so ingest_seq follows the batch order. `changes` counts only this statement's
+ * own inserted rows (not the trigger's), so inserted + ignored is the batch size.
+ */
 export function insertEntriesNoTx (db: Database, entries: readonly Entry[]): InsertResult {
-  const stmt = insertStatement(db)
   let inserted = 0
-  // Positional parameters bind about a fifth faster than named ones from an object (measured on bulk ingest).
-  for (const e of entries) {
-    inserted += stmt.run(e.entry_id, e.device_id, e.user_id, e.ts, e.cmd, e.cwd, e.exit_code, e.duration_ms, e.shell, e.hostname, e.version).changes
+  let i = 0
+  if (entries.length >= rowsPerStatement) {
+    const multi = insertStatement(db, rowsPerStatement)
+    const params: unknown[] = []
+    for (; i + rowsPerStatement <= entries.length; i += rowsPerStatement) {
+      params.length = 0
+      for (let k = i; k < i + rowsPerStatement; k++) pushRow(params, entries[k]!)
+      inserted += multi.run(params).changes
+    }
+  }
+  const single = insertStatement(db, 1)
+  for (; i < entries.length; i++) {
+    const e = entries[i]!
+    inserted += single.run(e.entry_id, e.device_id, e.user_id, e.ts, e.cmd, e.cwd, e.exit_code, e.duration_ms, e.shell, e.hostname, e.version).changes
   }
   return { inserted, ignored: entries.length - inserted }
 }
