@@ -13,6 +13,7 @@ import { createPeerNode, loadOrCreateSwarmKey, peerIdOf, type PeerNode } from '.
 import { DialError } from '../src/protocol/errors.js'
 import { openDatabase } from '../src/store/db.js'
 import { migratePullCursorKey } from '../src/store/peers.js'
+import { watchSpool } from '../src/store/spool-watch.js'
 import { WorkerPool } from '../workers/pool.js'
 import type { Connector } from './connector.js'
 import { createDiscovery, type Discovery } from './discovery.js'
@@ -68,7 +69,10 @@ function makeLog (io: SyncRunOutput): SyncLog & { summary: (line: string) => voi
 }
 
 async function runWith (init: SyncRunInit, io: SyncRunOutput, connector: Connector, targets: PeerTarget[], log: ReturnType<typeof makeLog>): Promise<number> {
+  // Opening writable drains the record spool, so this round pushes what was recorded up to now; under --watch the
+  // spool is watched too, so every later round has the commands recorded meanwhile.
   const db = openDatabase(init.settings.dbPath)
+  const spool = init.options.watch ? watchSpool({ dbPath: init.settings.dbPath }, { log: log.info }) : undefined
   const pool = new WorkerPool()
   const failures = new Map<string, PeerOutcome>()
   io.started?.()
@@ -103,6 +107,7 @@ async function runWith (init: SyncRunInit, io: SyncRunOutput, connector: Connect
   } finally {
     process.off('SIGINT', onSignal)
     process.off('SIGTERM', onSignal)
+    spool?.close()
     await pool.close()
     db.close()
   }

@@ -1,17 +1,23 @@
 /**
- * `rr record`: runs on every prompt, so it loads only settings, the filters and the store, and it never fails the
- * shell — any error becomes one line in ~/.rustory/record.log and a quiet exit 0.
+ * `rr record`: runs on every prompt, so it loads only settings, the filters and the spool writer — not SQLite —
+ * and it never fails the shell: any error becomes one line in ~/.rustory/record.log and a quiet exit 0.
+ * The entry goes into the spool beside the database (`<db_path>-spool/`, see src/store/spool-files.ts) as one
+ * small file; every rr command that opens the database, and p2p-serve / http-serve as files arrive, move it in.
  */
 import { appendFileSync, mkdirSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { parseArgs } from 'node:util'
-import { canonicalTs, truncateCmd, type Entry } from './core/entry.js'
+import { canonicalTs, truncateCmd, validateEntry, type Entry } from './core/entry.js'
 import { skipReason } from './core/filters.js'
 import { loadSettings, environment, home } from './config/settings.js'
-import { openDatabase } from './store/db.js'
-import { insertEntries } from './store/entries.js'
-import { incrementCounter } from './store/peers.js'
+import { countReady, randomBytes16, spoolDirOf, writeSpoolRecord } from './store/spool-files.js'
 import { rustoryVersion } from './version.js'
+
+/**
+ * At this many files waiting, `rr record` drains the spool itself (in the background of the prompt, as always), so
+ * a user who never searches or syncs still has a bounded spool.
+ */
+export const inlineDrainThreshold = 256
 
 export const recordOptions = {
   cmd: { type: 'string' },
@@ -35,10 +41,7 @@ function integer (name: string, value: string | undefined, fallback: number): nu
   return n
 }
 
-/**
- * A UUID v4 from SQLite's randomness (ChaCha20 seeded from the OS): node:crypto would cost `rr record` several
- * milliseconds of module loading on every prompt.
- */
+/** A UUID v4 from 16 random bytes (randomBytes16: /dev/urandom, since node:crypto costs `rr record` ~4 ms to load). */
 export function uuidV4 (random: Uint8Array): string {
   const b = Uint8Array.from(random.subarray(0, 16))
   if (b.length !== 16) throw new Error('uuidV4 needs 16 random bytes')
@@ -62,6 +65,9 @@ export function parseTs (text: string): string | undefined {
 export interface RecordOutcome {
   entryId?: string
   skipped?: string
+  /** Files in the spool once this one is written. */
+  pending?: number
+  dbPath?: string
 }
 
 /** Records one command. Throws on failure; runRecord turns that into a log line. */
@@ -80,17 +86,19 @@ export function record (argv: string[], stdinText?: () => string): RecordOutcome
     secretsFilter: settings.secretsFilter,
     ...(settings.recordIgnoreRegex != null ? { ignoreRegex: new RegExp(settings.recordIgnoreRegex) } : {})
   })
-  const db = openDatabase(settings.dbPath)
-  try {
-    if (reason != null) {
-      incrementCounter(db, `skipped.${reason}`)
-      return { skipped: reason }
-    }
+  const dir = spoolDirOf(settings.dbPath)
+  if (dir == null) throw new Error(`cannot record into ${settings.dbPath}: it is not a file path`)
+  let outcome: RecordOutcome
+  if (reason != null) {
+    // Counted by the drain, so doctor's skip counts stay exact; the file carries the reason only.
+    writeSpoolRecord(dir, uuidV4(randomBytes16()), { counters: [`skipped.${reason}`] })
+    outcome = { skipped: reason }
+  } else {
     const ts = values.ts != null ? parseTs(values.ts) : new Date().toISOString()
     if (ts == null) throw new Error(`--ts must be an RFC3339 timestamp or Unix seconds, got ${JSON.stringify(values.ts)}`)
     const stored = truncateCmd(cmd)
     const entry: Entry = {
-      entry_id: uuidV4(db.prepare('SELECT randomblob(16)').pluck().get() as Buffer),
+      entry_id: uuidV4(randomBytes16()),
       device_id: settings.deviceId,
       user_id: settings.userId,
       ts,
@@ -102,33 +110,49 @@ export function record (argv: string[], stdinText?: () => string): RecordOutcome
       hostname: settings.hostname,
       version: rustoryVersion()
     }
-    db.transaction(() => {
-      insertEntries(db, [entry])
-      if (stored !== cmd) incrementCounter(db, 'truncated')
-    }).immediate()
-    return { entryId: entry.entry_id }
-  } finally {
-    db.close()
+    // The drain validates every file; an entry it would refuse fails here, where record.log says why.
+    validateEntry(entry)
+    writeSpoolRecord(dir, entry.entry_id, stored !== cmd ? { entry, counters: ['truncated'] } : { entry })
+    outcome = { entryId: entry.entry_id }
+  }
+  outcome.pending = countReady(dir)
+  outcome.dbPath = settings.dbPath
+  return outcome
+}
+
+/**
+ * Drains the spool when `rr record` finds it has grown to inlineDrainThreshold files (nothing else has drained it
+ * for a while). Loads SQLite only then. A locked database is not an error: the files wait for the next drain.
+ */
+async function drainIfFull (dbPath: string, pending: number | undefined): Promise<void> {
+  if (pending == null || pending < inlineDrainThreshold) return
+  try {
+    const { drainSpoolFor } = await import('./store/db.js')
+    drainSpoolFor(dbPath, { busyTimeoutMs: 2000 })
+  } catch (err) {
+    // The command itself is in the spool; say why the spool did not shrink.
+    logFailure(err, 'spool drain failed')
   }
 }
 
-function logFailure (err: unknown): void {
+function logFailure (err: unknown, what = 'record failed'): void {
   try {
     const env = environment()
     const dir = env.RUSTORY_DATA_DIR != null && env.RUSTORY_DATA_DIR !== '' ? env.RUSTORY_DATA_DIR : join(home(env), '.rustory')
     mkdirSync(dir, { recursive: true })
     const message = err instanceof Error ? err.message : String(err)
-    appendFileSync(join(dir, 'record.log'), `${new Date().toISOString()} record failed: ${message.replace(/\n/g, ' ')}\n`)
+    appendFileSync(join(dir, 'record.log'), `${new Date().toISOString()} ${what}: ${message.replace(/\n/g, ' ')}\n`)
   } catch {
     // Nowhere left to report; the shell must still not fail.
   }
 }
 
 /** The CLI wrapper: always exit code 0, so a prompt never shows an error from recording. */
-export function runRecord (argv: string[]): number {
+export async function runRecord (argv: string[]): Promise<number> {
   try {
     const outcome = record(argv)
     if (outcome.entryId != null && argv.includes('--print-id')) process.stdout.write(`${outcome.entryId}\n`)
+    if (outcome.dbPath != null) await drainIfFull(outcome.dbPath, outcome.pending)
   } catch (err) {
     logFailure(err)
   }

@@ -12,7 +12,7 @@ export async function main (argv: string[]): Promise<void> {
   const wantsHelp = args.includes('--help') || args.includes('-h')
   if (command === 'record' && !wantsHelp) {
     const { runRecord } = await import('../record.js')
-    process.exitCode = runRecord(args.slice(1))
+    process.exitCode = await runRecord(args.slice(1))
     return
   }
   if (command === 'search' && !wantsHelp) {

@@ -4,7 +4,7 @@ import { runRecord } from '../record.js'
 
 export default class Record extends RrCommand {
   static override summary = 'Record one shell command (called by the shell hooks; never fails the shell)'
-  static override description = 'Errors go to ~/.rustory/record.log and the exit code is always 0. Commands starting with a space, matching record_ignore_regex, or carrying secrets are skipped and counted (see `rr doctor`). Commands over 64 KiB are stored truncated with a marker.'
+  static override description = 'The command goes first into the spool beside the database (<db_path>-spool/, one small file each, so recording never waits for SQLite); every rr command that reads or writes the database, and p2p-serve / http-serve as commands arrive, move it into the database. Errors go to ~/.rustory/record.log and the exit code is always 0. Commands starting with a space, matching record_ignore_regex, or carrying secrets are skipped and counted (see `rr doctor`). Commands over 64 KiB are stored truncated with a marker.'
   static override examples = ['rr record --cmd "make test" --cwd "$PWD" --exit-code 0 --duration-ms 1234 --shell zsh']
   static override flags = {
     cmd: Flags.string({ description: 'the command line as typed (may be multi-line)' }),
@@ -18,6 +18,6 @@ export default class Record extends RrCommand {
   }
 
   async run (): Promise<void> {
-    process.exitCode = runRecord(this.argv)
+    process.exitCode = await runRecord(this.argv)
   }
 }

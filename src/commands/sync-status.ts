@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs'
 import { Flags } from '@oclif/core'
 import { RrCommand } from '../cli/base.js'
-import { openDatabase } from '../store/db.js'
+import { drainSpoolFor, openDatabase } from '../store/db.js'
 import { defaultStaleHours, exitCodeOf, renderSyncStatus, syncStatusReport, summarize } from '../status/sync-status.js'
 
 export default class SyncStatus extends RrCommand {
@@ -19,6 +19,7 @@ export default class SyncStatus extends RrCommand {
     const settings = this.settingsFrom(flags)
     const now = Math.floor(Date.now() / 1000)
     const staleHours = flags['stale-hours']
+    drainSpoolFor(settings.dbPath)
     const report = existsSync(settings.dbPath)
       ? (() => {
           const db = openDatabase(settings.dbPath, { readonly: true })

@@ -1,12 +1,14 @@
 /**
  * `rr doctor`: what this installation uses and whether it works — paths, the database (entries, size, schema),
- * what the recorder skipped or truncated, the shell hook, fzf, the keys, and sync status. Collecting only reads:
- * it never creates the database or a key.
+ * the record spool, what the recorder skipped or truncated, the shell hook, fzf, the keys, and sync status.
+ * Collecting first moves the record spool into the database, as every reader does (so the counts are exact; that
+ * creates the database when the spool holds its first commands); otherwise it only reads and never creates a key.
  */
 import { execFileSync } from 'node:child_process'
 import { existsSync, statSync } from 'node:fs'
 import type { Settings } from '../config/settings.js'
-import { openDatabase, type Database } from '../store/db.js'
+import { drainSpoolFor, openDatabase, type Database, type SpoolDrainOutcome } from '../store/db.js'
+import { countReady, listSpool, rejectedDir, spoolDirOf } from '../store/spool-files.js'
 import { schemaVersion } from '../store/schema.js'
 import { readCounters, readSyncStatus } from '../store/peers.js'
 import { syncStatusLine } from '../status/sync-status.js'
@@ -26,6 +28,8 @@ export interface DoctorReport {
     db: string
     dataDir: string
     recordLog: string
+    /** The record spool: where `rr record` puts each command until a drain moves it into the database. */
+    spool: string
     swarmKey: string
     identityKey: string
     relayKey: string
@@ -38,6 +42,14 @@ export interface DoctorReport {
     schemaVersion?: number
     expectedSchemaVersion: number
     error?: string
+  }
+  spool: {
+    /** Recorded commands still waiting in the spool after this run's drain (non-zero: the database was locked). */
+    pending: number
+    /** Files set aside in rejected/ because they were not valid records. */
+    rejected: number
+    /** Moved into the database by this run. */
+    drained: number
   }
   recorder: {
     /** Commands not recorded, by reason (leading_space, ignore_regex, secret_<kind>, empty). */
@@ -117,6 +129,22 @@ export function collectReport (settings: Settings, env: DoctorEnvironment): Doct
   const database: DoctorReport['database'] = { exists: existsSync(settings.dbPath), expectedSchemaVersion: schemaVersion }
   const recorder: DoctorReport['recorder'] = { skipped: {}, skippedTotal: 0, truncated: 0, logExists: existsSync(recordLog) }
   let sync: SyncSummary = { peers: 0, peersWithErrors: 0 }
+  const spoolDir = spoolDirOf(settings.dbPath) ?? ''
+  const spool: DoctorReport['spool'] = { pending: 0, rejected: 0, drained: 0 }
+  let drain: SpoolDrainOutcome | undefined
+  try {
+    drain = drainSpoolFor(settings.dbPath, { busyTimeoutMs: 1000 })
+    spool.drained = drain.inserted + drain.ignored
+  } catch (err) {
+    warnings.push(`cannot move the record spool into the database: ${err instanceof Error ? err.message : String(err)}`)
+  }
+  spool.pending = countReady(spoolDir)
+  spool.rejected = listSpool(`${spoolDir}/${rejectedDir}`).length
+  if (spool.pending > 0) {
+    warnings.push(`${spool.pending} recorded command${spool.pending === 1 ? '' : 's'} wait in ${spoolDir}${drain?.skipped === 'locked' ? ' (the database is locked by another process; they move in at the next rr command)' : ''}`)
+  }
+  if (spool.rejected > 0) warnings.push(`${spool.rejected} spool file${spool.rejected === 1 ? ' was' : 's were'} not valid records: see ${spoolDir}/${rejectedDir}`)
+  database.exists = existsSync(settings.dbPath)
 
   if (database.exists) {
     database.sizeBytes = fileSize(settings.dbPath) ?? 0
@@ -172,11 +200,13 @@ export function collectReport (settings: Settings, env: DoctorEnvironment): Doct
       db: settings.dbPath,
       dataDir: settings.dataDir,
       recordLog,
+      spool: spoolDir,
       swarmKey: settings.swarmKeyPath,
       identityKey: settings.p2pIdentityKeyPath,
       relayKey: settings.relayIdentityKeyPath
     },
     database,
+    spool,
     recorder,
     hook,
     fzf,
@@ -206,6 +236,7 @@ export function renderReport (r: DoctorReport): string {
   row('config', `${r.paths.config}${r.paths.configExists ? '' : ' (not present: defaults in use)'}`)
   row('database', r.paths.db)
   row('data dir', r.paths.dataDir)
+  row('spool', r.paths.spool)
   row('swarm key', `${r.paths.swarmKey} (${present(r.keys.swarmKey)})`)
   row('identity key', `${r.paths.identityKey} (${present(r.keys.identityKey)})`)
   row('relay key', `${r.paths.relayKey} (${present(r.keys.relayKey)})`)
@@ -220,6 +251,7 @@ export function renderReport (r: DoctorReport): string {
     row('schema', `version ${r.database.schemaVersion ?? '?'} (this rustory: ${r.database.expectedSchemaVersion})`)
   }
   lines.push('recorder')
+  row('spool', `${r.spool.pending} waiting${r.spool.rejected > 0 ? `, ${r.spool.rejected} rejected` : ''} (rr record writes there; every rr command moves them into the database)`)
   const reasons = Object.entries(r.recorder.skipped)
   row('skipped', reasons.length === 0 ? '0' : `${r.recorder.skippedTotal} (${reasons.map(([k, v]) => `${k}: ${v}`).join(', ')})`)
   row('truncated', String(r.recorder.truncated))

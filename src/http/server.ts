@@ -8,6 +8,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import { defaultPullLimit, maxPullLimit, maxPullResponseBytes, maxPushRequestBytes } from '../protocol/constants.js'
 import { encodePushAck } from '../protocol/messages.js'
 import { openDatabase } from '../store/db.js'
+import { watchSpool } from '../store/spool-watch.js'
 import { WorkerPool } from '../../workers/pool.js'
 import type { IngestPushResult } from '../../workers/tasks.js'
 import { applyTimeouts, BodyTooLargeError, closeServer, httpUrl, listen, readBody, route, sendJson, sendRawJson, sendTooLarge, serverOptions, type BindAddress, type ServerTimeouts } from './server-util.js'
@@ -52,7 +53,8 @@ function intParam (url: URL, name: string): number | undefined | null {
  */
 
 export async function startHttpServer (init: HttpServerInit, components: HttpServerComponents = {}): Promise<HttpServer> {
-  // Create and migrate the database here, so a bad path fails at start and workers find the schema in place.
+  // Create and migrate the database here (draining the record spool), so a bad path fails at start and workers
+  // find the schema in place.
   openDatabase(init.dbPath).close()
   const ownsPool = components.pool == null
   const pool = components.pool ?? new WorkerPool()
@@ -132,12 +134,15 @@ export async function startHttpServer (init: HttpServerInit, components: HttpSer
     if (ownsPool) await pool.close()
     throw err
   }
+  // Commands recorded on this device while serving reach the database (and so the pulling peers) in moments.
+  const spool = watchSpool({ dbPath: init.dbPath }, { log })
   let closing: Promise<void> | undefined
   return {
     url: httpUrl(address.host, address.port),
     address,
     close: async () => {
       closing ??= (async () => {
+        spool.close()
         await closeServer(server)
         if (ownsPool) await pool.close()
       })()

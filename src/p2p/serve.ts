@@ -6,6 +6,7 @@ import '../polyfill.js'
 import { loadOrCreateIdentity, loadOrCreateSwarmKey, type SwarmKey } from '../config/keys.js'
 import { errorMessage } from '../protocol/errors.js'
 import { openDatabase } from '../store/db.js'
+import { watchSpool, type SpoolWatcher } from '../store/spool-watch.js'
 import { WorkerPool } from '../../workers/pool.js'
 import { serveSync } from './handlers.js'
 import { Registrar } from '../tracker/registrar.js'
@@ -79,14 +80,19 @@ export async function runP2PServe (init: P2PServeInit, io: ServeOutput): Promise
   noteNewSwarmKey(swarm, io)
   const identity = await loadOrCreateIdentity(init.identityKeyPath)
   if (identity.created) io.log(`created identity key ${identity.path} (PeerId ${identity.peerId})`)
-  // Opened here so a bad or too-new database fails now, with its own message; workers open their own handles.
+  // Opened here so a bad or too-new database fails now, with its own message (and the record spool is drained);
+  // workers open their own handles.
   const db = openDatabase(init.dbPath)
   const pool = new WorkerPool()
   let node
+  let spool: SpoolWatcher | undefined
   try {
     node = await createPeerNode({ privateKey: identity.privateKey, psk: swarm.psk, listen: init.listen })
     await serveSync(node, { dbPath: init.dbPath, pool, log: io.log })
+    // Commands recorded on this device while serving reach the database (and so the pulling peers) in moments.
+    spool = watchSpool({ dbPath: init.dbPath }, { log: io.log })
   } catch (err) {
+    spool?.close()
     await node?.stop()
     await pool.close()
     db.close()
@@ -130,6 +136,7 @@ export async function runP2PServe (init: P2PServeInit, io: ServeOutput): Promise
   started.addEventListener('self:peer:update', onUpdate)
   await stop.until(async () => {
     started.removeEventListener('self:peer:update', onUpdate)
+    spool?.close()
     reservation?.stop()
     await registrar?.stop()
     await started.stop()

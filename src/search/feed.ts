@@ -85,7 +85,7 @@ export class Distinct {
 /** Opens the feed and reads its head on this thread. */
 export function openFeed (init: FeedInit): Feed {
   const headLimit = Math.min(init.limit, init.headRows ?? 1000)
-  const db = openForSearch(init.dbPath)
+  const db = openForSearch(init.dbPath, { drainSpool: true })
   const cmds: string[] = []
   let last: FeedKey | undefined
   let exhausted = true

@@ -18,7 +18,7 @@ export interface FilterInit {
 
 /** The matching commands, each followed by the separator. */
 export function filterFeed (init: FilterInit): string {
-  const db = openForSearch(init.dbPath)
+  const db = openForSearch(init.dbPath, { drainSpool: true })
   if (db == null) return ''
   try {
     const matches = compileQuery(init.query)

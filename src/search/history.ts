@@ -34,7 +34,7 @@ const flushChars = 64 * 1024
 
 /** Writes the history to `out`; resolves with the number of entries written. */
 export async function writeHistory (init: HistoryInit, out: NodeJS.WritableStream): Promise<number> {
-  const db = openForSearch(init.dbPath)
+  const db = openForSearch(init.dbPath, { drainSpool: true })
   if (db == null) return 0
   let broken = false
   const onError = (): void => { broken = true }

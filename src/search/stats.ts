@@ -4,7 +4,7 @@ import { collectStats, openForSearch, type HistoryStats } from '../store/search.
 const emptyStats: HistoryStats = { total: 0, failed: 0, failureRate: 0, firstTs: null, lastTs: null, devices: [], topCommands: [], topDirectories: [] }
 
 export function readStats (dbPath: string, top = 10): HistoryStats {
-  const db = openForSearch(dbPath)
+  const db = openForSearch(dbPath, { drainSpool: true })
   if (db == null) return emptyStats
   try {
     return collectStats(db, top)

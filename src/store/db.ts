@@ -1,10 +1,15 @@
-/** Opening the local SQLite database: WAL, busy timeout, migrations, clear errors. */
+/**
+ * Opening the local SQLite database: WAL, busy timeout, migrations, clear errors; a writable open also drains the
+ * record spool (spool.ts), and drainSpoolFor lets read-only users drain it first without waiting on a lock.
+ */
 import { existsSync, mkdirSync } from 'node:fs'
 import { createRequire } from 'node:module'
 import { dirname, join } from 'node:path'
 import type BetterSqlite3Type from 'better-sqlite3'
 import type { Database } from 'better-sqlite3'
 import { migrate } from './schema.js'
+import { candidates, drainSpool, emptyDrain, type DrainOptions, type DrainResult } from './spool.js'
+import { listSpool, readyName, spoolDirOf } from './spool-files.js'
 
 export type { Database }
 
@@ -15,6 +20,11 @@ export interface OpenOptions {
   readonly?: boolean
   /** How long a write waits for another process's lock before failing. @default 10 s */
   busyTimeoutMs?: number
+  /**
+   * Move the record spool into a writable database once it is open and migrated. A failed drain (a lock held past
+   * the busy timeout, say) never fails the open: the files wait for the next one. @default true
+   */
+  drainSpool?: boolean
 }
 
 export class DatabaseOpenError extends Error {
@@ -54,10 +64,11 @@ function sqliteDriver (): NonNullable<typeof driver> {
 
 export function openDatabase (path: string, options: OpenOptions = {}): Database {
   const readonly = options.readonly ?? false
+  let db: Database
   try {
     if (!readonly) mkdirSync(dirname(path), { recursive: true })
     const { BetterSqlite3, nativeBinding } = sqliteDriver()
-    const db = new BetterSqlite3(path, { readonly, fileMustExist: readonly, ...(nativeBinding != null ? { nativeBinding } : {}) })
+    db = new BetterSqlite3(path, { readonly, fileMustExist: readonly, ...(nativeBinding != null ? { nativeBinding } : {}) })
     db.pragma(`busy_timeout = ${options.busyTimeoutMs ?? 10 * second}`)
     if (!readonly) {
       // journal_mode=WAL needs a write lock the first time only; later opens see WAL already set.
@@ -65,8 +76,63 @@ export function openDatabase (path: string, options: OpenOptions = {}): Database
       db.pragma('synchronous = NORMAL')
       migrate(db, path)
     }
-    return db
   } catch (err) {
     throw new DatabaseOpenError(path, err)
+  }
+  if (!readonly && (options.drainSpool ?? true)) {
+    try {
+      drainSpool(db, path)
+    } catch {
+      // The spool stays for the next drain; `rr doctor` shows how many files wait.
+    }
+  }
+  return db
+}
+
+/** True for SQLite's "another connection holds the lock" errors, also when wrapped in a DatabaseOpenError. */
+export function isLockError (err: unknown): boolean {
+  let e = err as { code?: unknown, cause?: unknown } | undefined
+  for (let depth = 0; e != null && depth < 4; depth++) {
+    if (typeof e.code === 'string' && /^SQLITE_(BUSY|LOCKED)/.test(e.code)) return true
+    e = e.cause as typeof e
+  }
+  return false
+}
+
+export interface SpoolDrainOptions extends DrainOptions {
+  /** How long to wait for another process's write lock before giving up on draining (not an error). @default 50 ms */
+  busyTimeoutMs?: number
+}
+
+export interface SpoolDrainOutcome extends DrainResult {
+  /** Set when the database was locked and nothing was drained. */
+  skipped?: 'locked'
+}
+
+/**
+ * For read-only users (search, history, doctor, sync-status): moves the spool of the database at `dbPath` into it
+ * first. Only a readdir when the spool is empty; otherwise opens the database writable (creating it if needed)
+ * with a short busy timeout, and when another process holds the write lock (a bulk import) drains nothing and
+ * says so instead of waiting behind it.
+ */
+export function drainSpoolFor (dbPath: string, options: SpoolDrainOptions = {}): SpoolDrainOutcome {
+  const dir = spoolDirOf(dbPath)
+  if (dir == null) return { ...emptyDrain }
+  if (candidates(dir, listSpool(dir), options).length === 0) return { ...emptyDrain }
+  const locked = (): SpoolDrainOutcome => ({ ...emptyDrain, pending: listSpool(dir).filter((n) => readyName.test(n)).length, skipped: 'locked' })
+  let db: Database
+  try {
+    db = openDatabase(dbPath, { busyTimeoutMs: options.busyTimeoutMs ?? 50, drainSpool: false })
+  } catch (err) {
+    if (isLockError(err)) return locked()
+    throw err
+  }
+  try {
+    return drainSpool(db, dbPath, options)
+  } catch (err) {
+    if (isLockError(err)) return locked()
+    throw err
+  } finally {
+    db.close()
   }
 }

@@ -7,7 +7,7 @@
 import { existsSync } from 'node:fs'
 import type { Database } from 'better-sqlite3'
 import { entryFields, type Entry } from '../core/entry.js'
-import { openDatabase } from './db.js'
+import { drainSpoolFor, openDatabase } from './db.js'
 
 /** Resolved filters; every field is optional and they combine with AND. */
 export type FeedFilters = {
@@ -93,11 +93,20 @@ export function tuneForReading (db: Database): void {
   db.pragma('mmap_size = 1073741824')
 }
 
+export interface SearchOpenOptions {
+  /**
+   * Move the record spool into the database first (drainSpoolFor: a readdir when it is empty; never waits behind
+   * another process's write lock). The CLI's readers set it; a worker continuing a feed does not. @default false
+   */
+  drainSpool?: boolean
+}
+
 /**
  * Opens the database for reading only (no migration, no write lock), or returns undefined when it does not exist
  * yet: a fresh install has an empty history, not an error.
  */
-export function openForSearch (path: string): Database | undefined {
+export function openForSearch (path: string, options: SearchOpenOptions = {}): Database | undefined {
+  if (options.drainSpool === true) drainSpoolFor(path)
   if (!existsSync(path)) return undefined
   const db = openDatabase(path, { readonly: true })
   tuneForReading(db)

@@ -5,6 +5,7 @@ import type { ChildProcess } from 'node:child_process'
 import type { ExecutionContext } from 'ava'
 import Database from 'better-sqlite3'
 import { openDatabase } from '../../src/store/db.js'
+import { drainForTest } from './db.js'
 import { isolatedEnv, rr, rrSpawn, stop, type RunResult } from './cli.js'
 
 export interface Device {
@@ -50,6 +51,8 @@ export function device (t: ExecutionContext, dir: string, name: string, swarmKey
     },
     entryIds: () => self.query<{ entry_id: string }>('SELECT entry_id FROM entries ORDER BY entry_id').map((r) => r.entry_id),
     query: <T>(sql: string, ...params: unknown[]): T[] => {
+      // As rr's readers do: this device's recorded commands move from the spool into the database first.
+      drainForTest(dbPath)
       const db = new Database(dbPath, { readonly: true })
       try {
         return db.prepare(sql).all(...params) as T[]

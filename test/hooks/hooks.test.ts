@@ -10,7 +10,7 @@ import { rrBinPath } from '../../src/doctor/shell-hooks.js'
 import { isolatedEnv, rr } from '../helpers/cli.js'
 import { tempDir } from '../helpers/tmp.js'
 import { sleep, startShell } from '../helpers/tmux.js'
-import { openDatabase } from '../../src/store/db.js'
+import { readRows } from '../helpers/db.js'
 
 async function sh (program: string, args: string[], env: NodeJS.ProcessEnv): Promise<{ code: number, stdout: string, stderr: string }> {
   return await new Promise((resolve) => {
@@ -94,9 +94,7 @@ test('bash with an array PROMPT_COMMAND records for real, and the user\'s prompt
   let cmds: string[] = []
   while (Date.now() < deadline) {
     try {
-      const db = openDatabase(sh.dbPath, { readonly: true })
-      cmds = db.prepare('SELECT cmd FROM entries ORDER BY ts').pluck().all() as string[]
-      db.close()
+      cmds = readRows(sh.dbPath, 'ts').map((r) => r.cmd)
     } catch {}
     if (cmds.length >= 2) break
     await sleep(50)
