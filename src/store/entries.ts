@@ -37,11 +37,31 @@ function pushRow (params: unknown[], e: Entry): void {
 }
 
 /**
- * Inserts entries in the current transaction (or autocommit); known entry_ids are ignored. Rows go in order, 16 per
- * statement and the rest one by one, so ingest_seq follows the batch order. `changes` counts only this statement's
- * own inserted rows (not the trigger's), so inserted + ignored is the batch size.
+ * command_latest upkeep for the rows inserted after `afterSeq`: one set-based upsert, most recent use in UI order
+ * wins whatever the insert order (see schema v3/v4). Walking the new rows by cmd keeps the unique index's pages hot.
+ */
+function updateCommandLatest (db: Database, afterSeq: number): void {
+  let stmt = latestStatements.get(db)
+  if (stmt == null) {
+    stmt = db.prepare(`INSERT INTO command_latest (ts, device_id, entry_id, cmd)
+        SELECT ts, device_id, entry_id, cmd FROM entries WHERE ingest_seq > ? ORDER BY cmd
+        ON CONFLICT (cmd) DO UPDATE SET ts = excluded.ts, device_id = excluded.device_id, entry_id = excluded.entry_id
+          WHERE (excluded.ts, excluded.device_id, excluded.entry_id) > (command_latest.ts, command_latest.device_id, command_latest.entry_id)`)
+    latestStatements.set(db, stmt)
+  }
+  stmt.run(afterSeq)
+}
+const latestStatements = new WeakMap<Database, Statement>()
+
+/**
+ * Inserts entries inside a transaction (its own when none is open); known entry_ids are ignored. Rows go in order,
+ * 16 per statement and the rest one by one, so ingest_seq follows the batch order. `changes` counts only the
+ * statement's own inserted rows, so inserted + ignored is the batch size. command_latest is brought up to date in
+ * the same transaction.
  */
 export function insertEntriesNoTx (db: Database, entries: readonly Entry[]): InsertResult {
+  if (!db.inTransaction) return insertEntries(db, entries)
+  const before = maxIngestSeq(db)
   let inserted = 0
   let i = 0
   if (entries.length >= rowsPerStatement) {
@@ -58,6 +78,7 @@ export function insertEntriesNoTx (db: Database, entries: readonly Entry[]): Ins
     const e = entries[i]!
     inserted += single.run(e.entry_id, e.device_id, e.user_id, e.ts, e.cmd, e.cwd, e.exit_code, e.duration_ms, e.shell, e.hostname, e.version).changes
   }
+  if (inserted > 0) updateCommandLatest(db, before)
   return { inserted, ignored: entries.length - inserted }
 }
 

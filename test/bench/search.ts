@@ -3,7 +3,7 @@
  * `node dist/test/bench/search.js` (env BENCH_ENTRIES / BENCH_IMPORT_LINES scale it down for a quick look).
  *
  *  - feed first line / whole feed: openFeed + rest in this process (a fresh worker pool each time, as `rr search`),
- *    on the database as built (schema v3: command_latest) and on a copy stripped back to schema v2 (opened
+ *    on the database as built (schema v4: command_latest) and on a copy stripped back to schema v2 (opened
  *    read-only, as `rr search` does: the entries scan with dedup in JS, the fallback and the old algorithm).
  *  - command_latest: rows, bytes (dbstat: the table and its indexes) against the whole database, and the v3
  *    migration's backfill time on the v2 copy (openDatabase, timed).
@@ -11,10 +11,9 @@
  *    the arrival of the first byte and of EOF on its stdin): process start → first record / whole feed at fzf.
  *  - `rr search --filter` wall time.
  *  - import: `rr import zsh` of a generated 1M-line extended history (with multi-line and metafied commands) into
- *    a fresh database, vs the same rows inserted by a bare better-sqlite3 loop (prepared INSERT OR IGNORE, one
- *    transaction per 5000 rows, rows preloaded outside the timing) into another fresh database.
- *  - the trigger's insert cost: the same bare loop into a fresh database with the command_latest trigger, and into
- *    one where the trigger and table were dropped (schema v2's write path), alternated.
+ *    a fresh database, vs the same rows written by the bare loop of test/bench/bare.ts (one prepared INSERT per
+ *    row plus the per-row command_latest upsert, one transaction per 5000 rows, rows preloaded) into another.
+ *  - command_latest's insert cost: the same bare loop with and without the command_latest upsert, alternated.
  * Figures that are repeated print the best and the median (the machine may be busy with other work).
  */
 import { execFile, spawn } from 'node:child_process'
@@ -27,6 +26,7 @@ import { openFeed } from '../../src/search/feed.js'
 import { openDatabase } from '../../src/store/db.js'
 import { insertEntries } from '../../src/store/entries.js'
 import { entryFields } from '../../src/core/entry.js'
+import { bareLoop } from './bare.js'
 
 const rrBin = fileURLToPath(new URL('../../../bin/rr', import.meta.url))
 
@@ -162,11 +162,11 @@ function bestMedianRate (values: number[]): string {
 
 const runs = Number(process.env.BENCH_RUNS ?? 3)
 
-/** Copies a database (checkpointed: no WAL beside it) and removes schema v3's objects: schema v2, data kept. */
+/** Copies a database (checkpointed: no WAL beside it) and removes command_latest: schema v2, data kept. */
 function copyAsV2 (sourcePath: string, targetPath: string): void {
   copyFileSync(sourcePath, targetPath)
   const db = openDatabase(targetPath)
-  db.exec('DROP TRIGGER entries_command_latest; DROP TABLE command_latest; PRAGMA user_version = 2;')
+  db.exec('DROP TRIGGER IF EXISTS entries_command_latest; DROP TABLE command_latest; PRAGMA user_version = 2;')
   db.close()
 }
 
@@ -226,32 +226,14 @@ async function endToEnd (dbPath: string, dir: string, bin: string): Promise<{ fi
   return { firstMs: stamp('first'), wholeMs: stamp('end') }
 }
 
-function bareInsert (sourcePath: string, targetPath: string, options: { trigger?: boolean } = {}): { ms: number, rows: number } {
-  rmSync(targetPath, { force: true })
-  rmSync(`${targetPath}-wal`, { force: true })
-  rmSync(`${targetPath}-shm`, { force: true })
+/** The rows of a database in entryFields order, as the bare loop takes them. */
+function rowsOf (sourcePath: string): unknown[][] {
   const source = openDatabase(sourcePath, { readonly: true })
-  const target = openDatabase(targetPath)
-  if (options.trigger === false) target.exec('DROP TRIGGER entries_command_latest; DROP TABLE command_latest;')
-  const stmt = target.prepare(`INSERT OR IGNORE INTO entries (${entryFields.join(', ')}) VALUES (${entryFields.map((f) => `@${f}`).join(', ')})`)
-  const insertBatch = target.transaction((rows: Entry[]) => { for (const r of rows) stmt.run(r) })
-  const page = source.prepare(`SELECT ingest_seq, ${entryFields.join(', ')} FROM entries WHERE ingest_seq > ? ORDER BY ingest_seq LIMIT 5000`)
-  let cursor = 0
-  let ms = 0
-  let rows = 0
-  for (;;) {
-    const batch = page.all(cursor) as Array<Entry & { ingest_seq?: number }>
-    if (batch.length === 0) break
-    cursor = batch[batch.length - 1]!.ingest_seq!
-    for (const r of batch) delete r.ingest_seq
-    const started = performance.now()
-    insertBatch.immediate(batch)
-    ms += performance.now() - started
-    rows += batch.length
+  try {
+    return source.prepare(`SELECT ${entryFields.join(', ')} FROM entries ORDER BY ingest_seq`).raw().all() as unknown[][]
+  } finally {
+    source.close()
   }
-  source.close()
-  target.close()
-  return { ms, rows }
 }
 
 export async function benchSearch (): Promise<Record<string, string | number>> {
@@ -329,24 +311,25 @@ export async function benchSearch (): Promise<Record<string, string | number>> {
     results['import: peak RSS (MB)'] = Math.round(Number(/maxrss_kb=(\d+)/.exec(imported.stderr)?.[1] ?? 0) / 1024)
 
     // Alternated so a busy spell on the machine hits both sides alike.
-    const withTrigger: Array<{ ms: number, rows: number }> = []
-    const withoutTrigger: Array<{ ms: number, rows: number }> = []
+    const rows = rowsOf(importDb)
+    const withLatest: Array<{ ms: number, rows: number }> = []
+    const entriesOnly: Array<{ ms: number, rows: number }> = []
     for (let i = 0; i < runs; i++) {
-      withoutTrigger.push(bareInsert(importDb, join(dir, 'bare.db'), { trigger: false }))
-      withTrigger.push(bareInsert(importDb, join(dir, 'bare.db')))
+      entriesOnly.push(bareLoop(rows, join(dir, 'bare.db'), { commandLatest: false, batch: 5000 }))
+      withLatest.push(bareLoop(rows, join(dir, 'bare.db'), { batch: 5000 }))
     }
     rmSync(join(dir, 'bare.db'), { force: true })
     const rate = (r: { ms: number, rows: number }): number => r.rows / (r.ms / 1000)
-    const bare = withTrigger.reduce((a, b) => rate(a) >= rate(b) ? a : b)
+    const bare = withLatest.reduce((a, b) => rate(a) >= rate(b) ? a : b)
     results['bare better-sqlite3 loop: rows'] = bare.rows
-    results['bare better-sqlite3 loop: insert time (ms, best / median)'] = bestMedian(withTrigger.map((r) => r.ms))
-    results['bare better-sqlite3 loop: rate (rows/s, best / median)'] = bestMedianRate(withTrigger.map(rate))
-    results['bare better-sqlite3 loop without the command_latest trigger: rate (rows/s, best / median)'] = bestMedianRate(withoutTrigger.map(rate))
-    results['command_latest trigger: bare loop rate with / without (best, median)'] =
-      `${(Math.max(...withTrigger.map(rate)) / Math.max(...withoutTrigger.map(rate))).toFixed(2)}, ${(median(withTrigger.map(rate)) / median(withoutTrigger.map(rate))).toFixed(2)}`
+    results['bare better-sqlite3 loop: insert time (ms, best / median)'] = bestMedian(withLatest.map((r) => r.ms))
+    results['bare better-sqlite3 loop: rate (rows/s, best / median)'] = bestMedianRate(withLatest.map(rate))
+    results['bare better-sqlite3 loop without command_latest: rate (rows/s, best / median)'] = bestMedianRate(entriesOnly.map(rate))
+    results['command_latest upkeep: bare loop rate with / without (best, median)'] =
+      `${(Math.max(...withLatest.map(rate)) / Math.max(...entriesOnly.map(rate))).toFixed(2)}, ${(median(withLatest.map(rate)) / median(entriesOnly.map(rate))).toFixed(2)}`
     const importRate = inserted / (imported.ms / 1000)
     results['import / bare ratio (rows/s, vs the best / median bare run, target >= 0.8)'] =
-      `${(importRate / rate(bare)).toFixed(2)} / ${(importRate / median(withTrigger.map(rate))).toFixed(2)}`
+      `${(importRate / rate(bare)).toFixed(2)} / ${(importRate / median(withLatest.map(rate))).toFixed(2)}`
     return results
   } finally {
     rmSync(dir, { recursive: true, force: true })

@@ -1,5 +1,6 @@
 import test from 'ava'
-import { canonicalTs, compareEntries, maxCmdBytes, truncateCmd, truncationMarker, validateEntry } from '../../src/core/entry.js'
+import fc from 'fast-check'
+import { canonicalTs, compareEntries, isCanonicalTs, maxCmdBytes, truncateCmd, truncationMarker, validateEntry } from '../../src/core/entry.js'
 
 const bytes = (s: string): number => Buffer.byteLength(s, 'utf8')
 
@@ -55,4 +56,24 @@ test('UI order is ts, then device_id, then entry_id', (t) => {
   t.true(compareEntries({ ...base, device_id: 'a' }, base) < 0)
   t.true(compareEntries({ ...base, entry_id: 'a' }, base) < 0)
   t.is(compareEntries(base, { ...base }), 0)
+})
+
+test('isCanonicalTs agrees with a Date round trip on canonical-looking strings, valid or not', (t) => {
+  const roundTrip = (text: string): boolean => {
+    const ms = Date.parse(text)
+    return text.length === 24 && text.endsWith('Z') && !Number.isNaN(ms) && ms >= 0 && new Date(ms).toISOString() === text
+  }
+  const two = (max: number): fc.Arbitrary<string> => fc.integer({ min: 0, max }).map((n) => String(n).padStart(2, '0'))
+  const shaped = fc.tuple(fc.integer({ min: 1900, max: 2500 }), two(13), two(32), two(25), two(61), two(61), fc.integer({ min: 0, max: 999 }))
+    .map(([y, mo, d, h, mi, s, ms]) => `${y}-${mo}-${d}T${h}:${mi}:${s}.${String(ms).padStart(3, '0')}Z`)
+  // Shaped strings with one character replaced, to reach every separator and digit check.
+  const mutated = fc.tuple(shaped, fc.integer({ min: 0, max: 23 }), fc.constantFrom('x', '0', '9', '-', ':', 'T', 'Z', '.', ' ', '/'))
+    .map(([s, i, c]) => s.slice(0, i) + c + s.slice(i + 1))
+  fc.assert(fc.property(fc.oneof(shaped, mutated, fc.date({ min: new Date(0), max: new Date('9999-12-31T23:59:59.999Z'), noInvalidDate: true }).map((d) => d.toISOString())), (text) => {
+    t.is(isCanonicalTs(text), roundTrip(text), text)
+  }), { numRuns: 20_000 })
+  t.true(isCanonicalTs('2024-02-29T23:59:59.999Z'))
+  t.false(isCanonicalTs('2023-02-29T00:00:00.000Z'))
+  t.false(isCanonicalTs('2100-02-29T00:00:00.000Z'))
+  t.true(isCanonicalTs('2000-02-29T00:00:00.000Z'))
 })

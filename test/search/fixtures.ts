@@ -2,7 +2,7 @@
 import { randomUUID } from 'node:crypto'
 import { join } from 'node:path'
 import type { ExecutionContext } from 'ava'
-import type { Entry } from '../../src/core/entry.js'
+import { entryFields, type Entry } from '../../src/core/entry.js'
 import { openDatabase } from '../../src/store/db.js'
 import { insertEntries } from '../../src/store/entries.js'
 import { tempDir } from '../helpers/tmp.js'
@@ -127,10 +127,12 @@ export function v2DbWith (t: ExecutionContext, entries: Entry[]): { dbPath: stri
   const dbPath = join(dir, 'history.db')
   const db = openDatabase(dbPath)
   try {
-    db.exec(`DROP TRIGGER entries_command_latest;
+    db.exec(`DROP TRIGGER IF EXISTS entries_command_latest;
              DROP TABLE command_latest;
              PRAGMA user_version = 2;`)
-    insertEntries(db, entries)
+    // Plain inserts: the product's insert keeps command_latest, which a v2 database does not have.
+    const insert = db.prepare(`INSERT INTO entries (${entryFields.join(', ')}) VALUES (${entryFields.map(() => '?').join(', ')})`)
+    db.transaction(() => { for (const e of entries) insert.run(...entryFields.map((f) => e[f])) })()
   } finally {
     db.close()
   }

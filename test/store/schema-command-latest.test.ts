@@ -46,16 +46,16 @@ function shuffled<T> (items: readonly T[], random: () => number): T[] {
   return out
 }
 
-test('a new database has command_latest, its feed index and the trigger', (t) => {
+test('a new database has command_latest and its feed index, and no trigger (inserts keep it, schema v4)', (t) => {
   const db = freshDb(t)
   t.is(db.pragma('user_version', { simple: true }), schemaVersion)
-  t.true(schemaVersion >= 3)
+  t.true(schemaVersion >= 4)
   const objects = db.prepare("SELECT type, name FROM sqlite_master WHERE name LIKE '%command_latest%' AND sql IS NOT NULL ORDER BY name").all()
   t.deepEqual(objects, [
     { type: 'table', name: 'command_latest' },
-    { type: 'index', name: 'command_latest_ts' },
-    { type: 'trigger', name: 'entries_command_latest' }
+    { type: 'index', name: 'command_latest_ts' }
   ])
+  t.is(db.prepare("SELECT COUNT(*) FROM sqlite_master WHERE type = 'trigger'").pluck().get(), 0)
   const plan = (db.prepare('EXPLAIN QUERY PLAN SELECT cmd FROM command_latest ORDER BY ts DESC, device_id DESC, entry_id DESC').all() as Array<{ detail: string }>)
     .map((r) => r.detail).join('; ')
   t.regex(plan, /command_latest_ts/)
@@ -91,7 +91,7 @@ test('a known entry_id inserted again (ON CONFLICT DO NOTHING or INSERT OR IGNOR
   const e = entry({ cmd: 'git push', ts: '2026-01-01T00:00:00.000Z' })
   insertEntries(db, [e])
   const before = db.prepare('SELECT id, cmd, ts, device_id, entry_id FROM command_latest').all()
-  // The same entry_id with a newer ts and another device: a duplicate is not inserted, so the trigger must not fire.
+  // The same entry_id with a newer ts and another device: a duplicate is not inserted, so command_latest must not move.
   const forged = { ...e, ts: '2030-01-01T00:00:00.000Z', device_id: 'zzz' }
   t.deepEqual(insertEntries(db, [forged]), { inserted: 0, ignored: 1 })
   db.prepare(`INSERT OR IGNORE INTO entries (entry_id, device_id, user_id, ts, cmd, cwd, exit_code, duration_ms, shell, hostname, version)
@@ -157,7 +157,7 @@ test('migrating a v2 database with data backfills command_latest to match a GROU
   t.is((db.prepare('SELECT COUNT(*) FROM entries').pluck().get()), 1500)
   t.deepEqual(latestRows(db), groupByLatest(db))
   t.deepEqual(latestRows(db), expectedRows(entries))
-  // And the trigger keeps it from then on.
+  // And inserts keep it from then on.
   const later = randomEntries(78, 300, { commands: 400, times: 300, devices: 4 })
   insertEntries(db, later)
   t.deepEqual(latestRows(db), expectedRows([...entries, ...later]))
@@ -171,4 +171,27 @@ test('a v2 database with no entries migrates to an empty command_latest', (t) =>
   t.deepEqual(latestRows(db), [])
   insertEntries(db, [entry({ cmd: 'first', ts: '2026-01-01T00:00:00.000Z' })])
   t.deepEqual(latestRows(db).map((r) => r.cmd), ['first'])
+})
+
+test('a v3 database (command_latest kept by a trigger) migrates to v4: the trigger is dropped, inserts keep the table right', (t) => {
+  const dbPath = join(tempDir(t), 'history.db')
+  const setup = openDatabase(dbPath)
+  const early = randomEntries(91, 300, { commands: 50, times: 100, devices: 3 })
+  insertEntries(setup, early)
+  // Back to v3 as it shipped: the same table plus its AFTER INSERT trigger.
+  setup.exec(`CREATE TRIGGER entries_command_latest AFTER INSERT ON entries BEGIN
+      INSERT INTO command_latest (ts, device_id, entry_id, cmd) VALUES (new.ts, new.device_id, new.entry_id, new.cmd)
+        ON CONFLICT (cmd) DO UPDATE SET ts = excluded.ts, device_id = excluded.device_id, entry_id = excluded.entry_id
+          WHERE (excluded.ts, excluded.device_id, excluded.entry_id) > (command_latest.ts, command_latest.device_id, command_latest.entry_id);
+    END;
+    PRAGMA user_version = 3;`)
+  setup.close()
+  const db = openDatabase(dbPath)
+  t.teardown(() => db.close())
+  t.is(db.pragma('user_version', { simple: true }), schemaVersion)
+  t.is(db.prepare("SELECT COUNT(*) FROM sqlite_master WHERE type = 'trigger'").pluck().get(), 0)
+  const later = randomEntries(92, 300, { commands: 80, times: 150, devices: 3 })
+  insertEntries(db, later)
+  t.deepEqual(latestRows(db), expectedRows([...early, ...later]))
+  t.deepEqual(latestRows(db), groupByLatest(db))
 })
