@@ -3,7 +3,12 @@ import { entryFields } from '../src/core/entry.js'
 import { workerDb } from './db-cache.js'
 import type { ExportBatchResult, ExportBatchTask, ExportPushResult, ExportPushTask } from './tasks.js'
 
-const columns = entryFields.join(', ')
+/**
+ * Each row comes out of SQLite already as its JSON object (json_object, built in C): about a third of the CPU of
+ * building it from the columns in JS (4–5 vs 16 µs per entry, measured), which on a small server is the whole cost
+ * of serving a pull. Keys in entryFields order; integers stay numbers.
+ */
+const entryJsonSql = `json_object(${entryFields.map((f) => `'${f}', ${f}`).join(', ')})`
 /** Room for the envelope around the entries. */
 const envelopeBytes = 64
 
@@ -14,34 +19,27 @@ interface Page {
   tooLarge?: { entry_id: string, bytes: number }
 }
 
-/** One entry as JSON, built from a raw row (columns in entryFields order) without intermediate objects. */
-function entryJson (row: unknown[]): string {
-  const q = JSON.stringify
-  return `{"entry_id":${q(row[0])},"device_id":${q(row[1])},"user_id":${q(row[2])},"ts":${q(row[3])},"cmd":${q(row[4])},` +
-    `"cwd":${q(row[5])},"exit_code":${row[6] as number},"duration_ms":${row[7] as number},"shell":${q(row[8])},"hostname":${q(row[9])},"version":${q(row[10])}}`
-}
-
-function collect (rows: Iterable<unknown[]>, maxBytes: number): Page {
+/** Rows are [entry JSON, ingest_seq]; stops before the row that would pass maxBytes (iterate: nothing past it is read). */
+function collect (rows: Iterable<[string, number]>, maxBytes: number): Page {
   const page: Page = { parts: [], bytes: envelopeBytes, lastSeq: 0 }
-  for (const row of rows) {
-    const json = entryJson(row)
-    // UTF-8 is at most 3 bytes per UTF-16 unit: count exactly only when it could matter.
-    const size = (json.length * 3 + page.bytes > maxBytes ? Buffer.byteLength(json) : json.length) + 1
+  for (const [json, seq] of rows) {
+    // Counted exactly: a UTF-16 length undercounts non-ASCII text, and the undercount adds up over a page.
+    const size = Buffer.byteLength(json) + 1
     if (page.bytes + size > maxBytes) {
-      if (page.parts.length === 0) page.tooLarge = { entry_id: row[0] as string, bytes: Buffer.byteLength(json) }
+      if (page.parts.length === 0) page.tooLarge = { entry_id: (JSON.parse(json) as { entry_id: string }).entry_id, bytes: Buffer.byteLength(json) }
       break
     }
     page.parts.push(json)
     page.bytes += size
-    page.lastSeq = row[11] as number
+    page.lastSeq = seq
   }
   return page
 }
 
 export function exportBatch (task: ExportBatchTask): ExportBatchResult {
   const rows = workerDb(task.dbPath)
-    .prepare(`SELECT ${columns}, ingest_seq FROM entries WHERE ingest_seq > ? ORDER BY ingest_seq LIMIT ?`)
-    .raw().iterate(task.cursor, task.limit) as Iterable<unknown[]>
+    .prepare(`SELECT ${entryJsonSql}, ingest_seq FROM entries WHERE ingest_seq > ? ORDER BY ingest_seq LIMIT ?`)
+    .raw().iterate(task.cursor, task.limit) as Iterable<[string, number]>
   const page = collect(rows, task.maxBytes)
   const next = page.parts.length > 0 ? page.lastSeq : null
   const payload = Buffer.from(`{"entries":[${page.parts.join(',')}],"next_cursor":${next === null ? 'null' : next}}`)
@@ -50,8 +48,8 @@ export function exportBatch (task: ExportBatchTask): ExportBatchResult {
 
 export function exportPush (task: ExportPushTask): ExportPushResult {
   const rows = workerDb(task.dbPath)
-    .prepare(`SELECT ${columns}, ingest_seq FROM entries WHERE device_id = ? AND ingest_seq > ? ORDER BY ingest_seq LIMIT ?`)
-    .raw().iterate(task.deviceId, task.afterSeq, task.limit) as Iterable<unknown[]>
+    .prepare(`SELECT ${entryJsonSql}, ingest_seq FROM entries WHERE device_id = ? AND ingest_seq > ? ORDER BY ingest_seq LIMIT ?`)
+    .raw().iterate(task.deviceId, task.afterSeq, task.limit) as Iterable<[string, number]>
   const page = collect(rows, task.maxBytes)
   const payload = Buffer.from(`{"entries":[${page.parts.join(',')}]}`)
   return { payload, count: page.parts.length, lastSeq: page.lastSeq, ...(page.tooLarge != null ? { tooLarge: page.tooLarge } : {}) }
