@@ -4,14 +4,16 @@
  * The entry goes into the spool beside the database (`<db_path>-spool/`, see src/store/spool-files.ts) as one
  * small file; every rr command that opens the database, and p2p-serve / http-serve as files arrive, move it in.
  */
-import { appendFileSync, mkdirSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { parseArgs } from 'node:util'
 import { canonicalTs, truncateCmd, validateEntry, type Entry } from './core/entry.js'
 import { skipReason } from './core/filters.js'
 import { loadSettings, environment, home } from './config/settings.js'
 import { countReady, randomBytes16, spoolDirOf, writeSpoolRecord } from './store/spool-files.js'
 import { rustoryVersion } from './version.js'
+
+// node:fs through process.getBuiltinModule rather than `import`: importing it as an ES module evaluates every lazy
+// export (the stream classes and their modules), ~3 ms of each `rr record` start, the hot path this module is on.
+const { appendFileSync, mkdirSync, readFileSync } = process.getBuiltinModule('node:fs')
 
 /**
  * At this many files waiting, `rr record` drains the spool itself (in the background of the prompt, as always), so
@@ -33,6 +35,38 @@ export const recordOptions = {
   'user-id': { type: 'string' },
   'swarm-key': { type: 'string' }
 } as const
+
+export type RecordValues = {
+  -readonly [K in keyof typeof recordOptions]?: (typeof recordOptions)[K]['type'] extends 'boolean' ? boolean : string
+}
+
+/**
+ * The record flags: `--name value`, `--name=value`, booleans bare; anything else is an error. Written out rather
+ * than node:util's parseArgs, whose first call costs `rr record` ~2 ms of start-up on every prompt. Unlike parseArgs,
+ * a value may start with a dash (`--cmd -x`): the shells hand over whatever was typed. Pure.
+ */
+export function parseRecordArgs (argv: readonly string[]): RecordValues {
+  const values: Record<string, string | boolean> = {}
+  const specs: Record<string, { type: 'string' | 'boolean' }> = recordOptions
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i]!
+    if (!arg.startsWith('--') || arg === '--') throw new Error(`unexpected argument ${JSON.stringify(arg)}`)
+    const eq = arg.indexOf('=')
+    const name = eq === -1 ? arg.slice(2) : arg.slice(2, eq)
+    const spec = Object.hasOwn(specs, name) ? specs[name] : undefined
+    if (spec == null) throw new Error(`unknown option --${name}`)
+    if (spec.type === 'boolean') {
+      if (eq !== -1) throw new Error(`--${name} takes no value`)
+      values[name] = true
+    } else if (eq !== -1) {
+      values[name] = arg.slice(eq + 1)
+    } else {
+      if (i + 1 >= argv.length) throw new Error(`--${name} needs a value`)
+      values[name] = argv[++i]!
+    }
+  }
+  return values as RecordValues
+}
 
 function integer (name: string, value: string | undefined, fallback: number): number {
   if (value == null || value === '') return fallback
@@ -72,7 +106,7 @@ export interface RecordOutcome {
 
 /** Records one command. Throws on failure; runRecord turns that into a log line. */
 export function record (argv: string[], stdinText?: () => string): RecordOutcome {
-  const { values } = parseArgs({ args: argv, options: recordOptions, strict: true, allowPositionals: false })
+  const values = parseRecordArgs(argv)
   const settings = loadSettings({
     ...(values['db-path'] != null ? { dbPath: values['db-path'] } : {}),
     ...(values['device-id'] != null ? { deviceId: values['device-id'] } : {}),
