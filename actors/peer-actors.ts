@@ -97,18 +97,9 @@ export function createPeerDependencies (c: PeerActorComponents): PeerSyncDepende
       let limit = input.limit
       let pulled = 0
       let inserted = 0
-      // A three-stage pipeline: batch N+2 is requested (next_cursor read from the tail of N+1's bytes) and batch N+1
-      // is parsed and validated in one worker while batch N is stored in the other. Storing stays strictly in order,
-      // one batch at a time, each in one transaction with its cursor.
+      // The next batch is requested while this one is being stored (the request uses the next_cursor read from
+      // the tail of the bytes; batches are still stored strictly in order, each with its own cursor).
       let prefetch: { cursor: number, limit: number, bytes: Promise<Uint8Array> } | undefined
-      let storing: Promise<void> | undefined
-      const store = async (rows: string, received: number, nextCursor: number): Promise<void> => {
-        const result = await pool.run({ tag: 'store-pulled', dbPath: c.dbPath, peerId, rows, nextCursor })
-        pulled += received
-        inserted += result.inserted
-        log.progress?.(input.target.key, `pulling from ${short(peerId)}: ${pulled} entries (${inserted} new)`)
-        sendBack({ type: 'pull.progress', pulled, inserted, cursor: nextCursor })
-      }
       try {
         for (;;) {
           let payload: Uint8Array
@@ -135,24 +126,21 @@ export function createPeerDependencies (c: PeerActorComponents): PeerSyncDepende
             prefetch = { cursor: hint, limit, bytes }
           }
           const owned = ownedBuffer(payload)
-          const parsed = pool.run({ tag: 'parse-pulled', payload: owned }, [owned.buffer as ArrayBuffer])
-          parsed.catch(() => {})
-          // A failed store ends the loop before anything after it is stored.
-          await storing
-          const batch = await parsed
-          if (batch.rejected.length > 0) {
-            const first = batch.rejected[0]!
-            log.info(`pull: peer=${peerId} sent ${batch.rejected.length} invalid entries (skipped), first: ${first.reason}`)
+          const result = await pool.run({ tag: 'ingest-pulled', dbPath: c.dbPath, peerId, payload: owned }, [owned.buffer as ArrayBuffer])
+          if (result.rejected.length > 0) {
+            const first = result.rejected[0]!
+            log.info(`pull: peer=${peerId} sent ${result.rejected.length} invalid entries (skipped), first: ${first.reason}`)
           }
-          if (batch.received === 0 || batch.nextCursor == null) break
-          if (!cursorAdvances(cursor, batch.nextCursor, batch.received)) {
-            throw new ProtocolError(`pull from ${peerId}: next_cursor ${batch.nextCursor} does not advance past ${cursor}`)
+          if (result.received === 0 || result.nextCursor == null) break
+          if (!cursorAdvances(cursor, result.nextCursor, result.received)) {
+            throw new ProtocolError(`pull from ${peerId}: next_cursor ${result.nextCursor} does not advance past ${cursor}`)
           }
-          cursor = batch.nextCursor
-          storing = store(batch.rows, batch.received, batch.nextCursor)
-          storing.catch(() => {})
+          cursor = result.nextCursor
+          pulled += result.received
+          inserted += result.inserted
+          log.progress?.(input.target.key, `pulling from ${short(peerId)}: ${pulled} entries (${inserted} new)`)
+          sendBack({ type: 'pull.progress', pulled, inserted, cursor })
         }
-        await storing
         updateSyncStatus(db, peerId, { last_pull_unix: unixNow(), last_pull_count: inserted, last_path: link.path, last_addr: link.addr })
         sendBack({ type: 'pull.done', pulled, inserted })
       } catch (err) {

@@ -2,32 +2,20 @@
 import type { MessagePort } from 'node:worker_threads'
 import type { Entry } from '../src/core/entry.js'
 
-/** Parse and validate a pulled SyncBatch (stage 1 of 2; see workers/ingest.ts). */
-export interface ParsePulledTask {
-  tag: 'parse-pulled'
+/** Parse, validate and store a pulled SyncBatch, advancing peer_state in the same transaction. */
+export interface IngestPulledTask {
+  tag: 'ingest-pulled'
+  dbPath: string
+  peerId: string
   /** The SyncBatch JSON as received. */
   payload: Uint8Array
 }
-export interface ParsePulledResult {
-  /** Entries the peer sent, valid or not. */
+export interface IngestPulledResult {
   received: number
-  /** The valid entries as a JSON array of value arrays in entryFields order. */
-  rows: string
-  rejected: Array<{ index: number, entry_id?: string, reason: string }>
-  nextCursor: number | null
-}
-
-/** Store parsed rows and advance peer_state in the same transaction (stage 2 of 2). */
-export interface StorePulledTask {
-  tag: 'store-pulled'
-  dbPath: string
-  peerId: string
-  rows: string
-  nextCursor: number
-}
-export interface IngestResult {
   inserted: number
   ignored: number
+  rejected: Array<{ index: number, entry_id?: string, reason: string }>
+  nextCursor: number | null
 }
 
 /** Parse, validate and store an EntriesPush (the serving side of push); answers a PushAck. */
@@ -99,11 +87,10 @@ export interface ExportSearchResult {
   rows: number
 }
 
-export type Task = ParsePulledTask | StorePulledTask | IngestPushTask | IngestEntriesTask | ExportBatchTask | ExportPushTask | ExportSearchTask
+export type Task = IngestPulledTask | IngestPushTask | IngestEntriesTask | ExportBatchTask | ExportPushTask | ExportSearchTask
 
 export type TaskResult<T extends Task> =
-  T extends ParsePulledTask ? ParsePulledResult
-    : T extends StorePulledTask ? IngestResult
+  T extends IngestPulledTask ? IngestPulledResult
     : T extends IngestPushTask ? IngestPushResult
       : T extends IngestEntriesTask ? IngestEntriesResult
         : T extends ExportBatchTask ? ExportBatchResult

@@ -18,8 +18,7 @@ export default async function run (task: Task): Promise<unknown> {
 
 async function route (task: Task): Promise<unknown> {
   switch (task.tag) {
-    case 'parse-pulled': return (await import('./ingest.js')).parsePulled(task)
-    case 'store-pulled': return (await import('./ingest.js')).storePulled(task)
+    case 'ingest-pulled': return (await import('./ingest.js')).ingestPulled(task)
     case 'ingest-push': return (await import('./ingest.js')).ingestPush(task)
     case 'ingest-entries': return (await import('./ingest.js')).ingestEntries(task)
     case 'export-batch': return (await import('./export-batch.js')).exportBatch(task)

@@ -32,15 +32,8 @@ function insertStatement (db: Database, rows: number): Statement {
   return stmt
 }
 
-/** A row of values in entryFields order (what the sync ingest hands over, see workers/ingest.ts). */
-export type EntryRow = readonly unknown[]
-
-function pushEntry (params: unknown[], e: Entry): void {
+function pushRow (params: unknown[], e: Entry): void {
   params.push(e.entry_id, e.device_id, e.user_id, e.ts, e.cmd, e.cwd, e.exit_code, e.duration_ms, e.shell, e.hostname, e.version)
-}
-
-function pushValues (params: unknown[], row: EntryRow): void {
-  for (let f = 0; f < entryFields.length; f++) params.push(row[f])
 }
 
 /**
@@ -61,47 +54,37 @@ function updateCommandLatest (db: Database, afterSeq: number): void {
 const latestStatements = new WeakMap<Database, Statement>()
 
 /**
- * The insert itself, for entries or rows: in order, 16 per statement and the rest one by one, so ingest_seq follows
- * the batch order. `changes` counts only the statement's own inserted rows, so inserted + ignored is the batch size.
- * command_latest is brought up to date in the same transaction. The caller holds the transaction.
+ * Inserts entries inside a transaction (its own when none is open); known entry_ids are ignored. Rows go in order,
+ * 16 per statement and the rest one by one, so ingest_seq follows the batch order. `changes` counts only the
+ * statement's own inserted rows, so inserted + ignored is the batch size. command_latest is brought up to date in
+ * the same transaction.
  */
-function insertInTx<T> (db: Database, items: readonly T[], push: (params: unknown[], item: T) => void): InsertResult {
+export function insertEntriesNoTx (db: Database, entries: readonly Entry[]): InsertResult {
+  if (!db.inTransaction) return insertEntries(db, entries)
   const before = maxIngestSeq(db)
   let inserted = 0
   let i = 0
-  const params: unknown[] = []
-  if (items.length >= rowsPerStatement) {
+  if (entries.length >= rowsPerStatement) {
     const multi = insertStatement(db, rowsPerStatement)
-    for (; i + rowsPerStatement <= items.length; i += rowsPerStatement) {
+    const params: unknown[] = []
+    for (; i + rowsPerStatement <= entries.length; i += rowsPerStatement) {
       params.length = 0
-      for (let k = i; k < i + rowsPerStatement; k++) push(params, items[k]!)
+      for (let k = i; k < i + rowsPerStatement; k++) pushRow(params, entries[k]!)
       inserted += multi.run(params).changes
     }
   }
   const single = insertStatement(db, 1)
-  for (; i < items.length; i++) {
-    params.length = 0
-    push(params, items[i]!)
-    inserted += single.run(params).changes
+  for (; i < entries.length; i++) {
+    const e = entries[i]!
+    inserted += single.run(e.entry_id, e.device_id, e.user_id, e.ts, e.cmd, e.cwd, e.exit_code, e.duration_ms, e.shell, e.hostname, e.version).changes
   }
   if (inserted > 0) updateCommandLatest(db, before)
-  return { inserted, ignored: items.length - inserted }
-}
-
-/** Inserts entries inside a transaction (its own when none is open); known entry_ids are ignored. */
-export function insertEntriesNoTx (db: Database, entries: readonly Entry[]): InsertResult {
-  if (!db.inTransaction) return insertEntries(db, entries)
-  return insertInTx(db, entries, pushEntry)
+  return { inserted, ignored: entries.length - inserted }
 }
 
 /** Inserts a batch as one transaction and reports inserted vs ignored (already present). */
 export function insertEntries (db: Database, entries: readonly Entry[]): InsertResult {
   return db.transaction(() => insertEntriesNoTx(db, entries)).immediate()
-}
-
-function advancePeerCursor (db: Database, peerId: string, nextCursor: number): void {
-  db.prepare(`INSERT INTO peer_state (peer_id, last_cursor) VALUES (?, ?)
-              ON CONFLICT(peer_id) DO UPDATE SET last_cursor = MAX(last_cursor, excluded.last_cursor)`).run(peerId, nextCursor)
 }
 
 /**
@@ -110,17 +93,9 @@ function advancePeerCursor (db: Database, peerId: string, nextCursor: number): v
  */
 export function ingestPulledBatch (db: Database, peerId: string, entries: readonly Entry[], nextCursor: number): InsertResult {
   return db.transaction(() => {
-    const result = insertInTx(db, entries, pushEntry)
-    advancePeerCursor(db, peerId, nextCursor)
-    return result
-  }).immediate()
-}
-
-/** ingestPulledBatch for already-validated rows in entryFields order (the sync pipeline's store stage). */
-export function ingestPulledRows (db: Database, peerId: string, rows: readonly EntryRow[], nextCursor: number): InsertResult {
-  return db.transaction(() => {
-    const result = insertInTx(db, rows, pushValues)
-    advancePeerCursor(db, peerId, nextCursor)
+    const result = insertEntriesNoTx(db, entries)
+    db.prepare(`INSERT INTO peer_state (peer_id, last_cursor) VALUES (?, ?)
+                ON CONFLICT(peer_id) DO UPDATE SET last_cursor = MAX(last_cursor, excluded.last_cursor)`).run(peerId, nextCursor)
     return result
   }).immediate()
 }
