@@ -7,6 +7,8 @@ import type { MessagePort } from 'node:worker_threads'
 import { Piscina } from 'piscina'
 import { fromWorkerFailure, type Task, type TaskResult } from './tasks.js'
 
+const youngGenerationMb = 8
+
 export interface WorkerPoolInit {
   /** @default 2 */
   maxThreads?: number
@@ -29,7 +31,10 @@ export class WorkerPool {
       filename: new URL('./worker.js', import.meta.url).href,
       minThreads: 0,
       maxThreads: this.#init.maxThreads ?? 2,
-      idleTimeout: this.#init.idleTimeoutMs ?? 30_000
+      idleTimeout: this.#init.idleTimeoutMs ?? 30_000,
+      // Batches are parsed into short-lived objects: a small young generation collects them sooner. Peak RSS of a
+      // 1M-entry pull went from 270-274 to 233-237 MB for about 3% of its speed (measured at 500k entries).
+      resourceLimits: { maxYoungGenerationSizeMb: youngGenerationMb }
     })
     return this.#pool
   }
