@@ -1,4 +1,5 @@
 import test from 'ava'
+import fc from 'fast-check'
 import { secretPatterns, skipReason } from '../../src/core/filters.js'
 
 // Fake credentials of each kind, assembled so no scanner mistakes this file for a leak.
@@ -24,6 +25,25 @@ for (const [name, cmd] of Object.entries(samples)) {
     t.is(skipReason(cmd), `secret_${name}`)
   })
 }
+
+test('every secret pattern holds one of its hints in each match (so skipping a command without hints loses nothing)', (t) => {
+  for (const { name, hints } of secretPatterns) {
+    t.true(hints.every((h) => h === h.toLowerCase()), name)
+    t.true(hints.some((h) => samples[name]!.toLowerCase().includes(h)), name)
+  }
+  // Commands made of pieces of the samples, cut and mixed at random (case flipped too): whenever a pattern matches
+  // one, the command holds a hint of that pattern.
+  const pieces = Object.values(samples).flatMap((s) => s.split(/(?=[ /_:.=-])/))
+  const piece = fc.oneof(fc.constantFrom(...pieces), fc.string({ maxLength: 6 }), fc.constantFrom(...pieces).map((p) => p.toUpperCase()))
+  fc.assert(fc.property(fc.array(piece, { maxLength: 12 }), (parts) => {
+    const cmd = parts.join('')
+    for (const { pattern, hints } of secretPatterns) {
+      if (pattern.test(cmd) && !hints.some((h) => cmd.toLowerCase().includes(h))) return false
+    }
+    return true
+  }), { numRuns: 2000 })
+  t.pass()
+})
 
 test('the secrets filter can be turned off', (t) => {
   t.is(skipReason(samples.aws_access_key!, { secretsFilter: false }), undefined)
