@@ -5,6 +5,7 @@
 import '../polyfill.js'
 import { realpathSync } from 'node:fs'
 import { createRequire } from 'node:module'
+import { pathToFileURL } from 'node:url'
 import { noise } from '@chainsafe/libp2p-noise'
 import { yamux } from '@chainsafe/libp2p-yamux'
 import { circuitRelayServer, circuitRelayTransport } from '@libp2p/circuit-relay-v2'
@@ -259,7 +260,8 @@ let cipherChecked = false
 
 /**
  * @libp2p/pnet's xsalsa20@1.2.0 (WASM) breaks after large writes; package.json overrides it with our replacement
- * (src/p2p/xsalsa20-compat: libsodium through sodium-native, @noble/ciphers as the fallback). When rustory is installed somewhere that ignored the override, say so once.
+ * (src/p2p/xsalsa20-compat: libsodium through sodium-native, @noble/ciphers as the fallback). When rustory is
+ * installed somewhere that ignored the override, or the addon could not load, say so once.
  */
 export function pnetCipherModule (): string | undefined {
   try {
@@ -271,11 +273,26 @@ export function pnetCipherModule (): string | undefined {
   }
 }
 
+/** Which XSalsa20 the private network runs on: 'sodium-native', '@noble/ciphers', or undefined (not ours). */
+export async function pnetCipherImplementation (): Promise<string | undefined> {
+  const path = pnetCipherModule()
+  if (path == null || !path.includes('xsalsa20-compat')) return undefined
+  const module = await import(pathToFileURL(path).href) as { default?: { implementation?: string } }
+  return module.default?.implementation
+}
+
 function warnIfOriginalCipher (): void {
   if (cipherChecked) return
   cipherChecked = true
   const path = pnetCipherModule()
   if (path != null && !path.includes('xsalsa20-compat')) {
     process.stderr.write(`rr: warning: @libp2p/pnet uses ${path}, not rustory's replacement cipher; large transfers may fail (reinstall rustory with its npm overrides)\n`)
+    return
   }
+  void pnetCipherImplementation().then((implementation) => {
+    if (implementation != null && implementation !== 'sodium-native') {
+      const forced = process.env.RUSTORY_XSALSA20 === 'noble' ? ' (RUSTORY_XSALSA20=noble)' : ': sodium-native did not load on this platform'
+      process.stderr.write(`rr: note: the private-network cipher runs on ${implementation}, pure JS and about 15x slower than libsodium${forced}\n`)
+    }
+  }, () => {})
 }

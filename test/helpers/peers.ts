@@ -18,7 +18,7 @@ export interface Device {
   /** Records n commands; returns their entry ids. */
   record: (n: number, prefix?: string) => Promise<string[]>
   /** Starts `rr p2p-serve` on 127.0.0.1 and returns its multiaddr. */
-  serve: (extra?: string[]) => Promise<{ addr: string, child: ChildProcess }>
+  serve: (extra?: string[]) => Promise<{ addr: string, child: ChildProcess, output: () => string }>
   entryIds: () => string[]
   query: <T>(sql: string, ...params: unknown[]) => T[]
 }
@@ -45,9 +45,9 @@ export function device (t: ExecutionContext, dir: string, name: string, swarmKey
       return ids
     },
     serve: async (extra = []) => {
-      const { child, match } = await rrSpawn(['--db-path', dbPath, 'p2p-serve', '--listen', '/ip4/127.0.0.1/tcp/0', ...extra], { env, ready: /p2p listen: (\/ip4\/127\.0\.0\.1\/tcp\/\d+\/p2p\/\w+)/ })
+      const { child, match, output } = await rrSpawn(['--db-path', dbPath, 'p2p-serve', '--listen', '/ip4/127.0.0.1/tcp/0', ...extra], { env, ready: /p2p listen: (\/ip4\/127\.0\.0\.1\/tcp\/\d+\/p2p\/\w+)/ })
       children.push(child)
-      return { addr: match[1]!, child }
+      return { addr: match[1]!, child, output }
     },
     entryIds: () => self.query<{ entry_id: string }>('SELECT entry_id FROM entries ORDER BY entry_id').map((r) => r.entry_id),
     query: <T>(sql: string, ...params: unknown[]): T[] => {

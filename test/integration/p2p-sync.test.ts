@@ -153,3 +153,23 @@ test('p2p-sync to a peer that is not running fails after three attempts, non-zer
   t.is((result.stderr.match(/dial: direct attempt \d\/3 .*failed/g) ?? []).length, 3)
   t.regex(result.stdout, /FAILED step=direct/)
 })
+
+test('a peer on the pure-JS pnet cipher (@noble/ciphers) and one on libsodium sync with each other both ways', async (t) => {
+  // RUSTORY_XSALSA20=noble makes the replacement cipher skip sodium-native: what a platform without the addon gets.
+  const dir = tempDir(t)
+  const swarm = join(dir, 'swarm.key')
+  const a = device(t, dir, 'devA', swarm, { RUSTORY_XSALSA20: 'noble' })
+  const b = device(t, dir, 'devB', swarm)
+  const idsA = await a.record(30)
+  const idsB = await b.record(20)
+  const { addr, output } = await a.serve()
+  const synced = await b.rr(['p2p-sync', '--peers', addr, '--push', '--limit', '7'])
+  t.is(synced.code, 0, synced.stderr)
+  // Each side says which cipher it runs when it is not libsodium: only devA does.
+  t.regex(output(), /private-network cipher runs on @noble\/ciphers.*RUSTORY_XSALSA20=noble/)
+  t.notRegex(synced.stderr, /private-network cipher runs on/)
+  t.regex(synced.stdout, /pulled=30 inserted=30 pushed=20/)
+  const union = [...idsA, ...idsB].sort()
+  t.deepEqual(a.entryIds(), union)
+  t.deepEqual(b.entryIds(), union)
+})
