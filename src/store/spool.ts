@@ -35,7 +35,10 @@ export interface DrainOptions {
   chunkFiles?: number
   /** A `.tmp-` file this old is a recorder that died before its rename. @default 10 minutes */
   staleTmpMs?: number
-  /** A claim this old is taken over even when its pid lives (the pid was reused). @default 10 minutes */
+  /**
+   * A claim this old is taken over even when its pid lives (reused by another process, or this one's claim was
+   * never released). @default 10 minutes
+   */
   staleClaimMs?: number
 }
 
@@ -86,9 +89,10 @@ export function candidates (dir: string, names: readonly string[], options: Drai
     } else if (name.startsWith(claimPrefix)) {
       const m = /^\.claim-(\d+)-(.+)$/.exec(name)
       if (m == null || !readyName.test(m[2]!)) continue
+      // A claim of this process belongs to another of its drainers (a worker thread) unless it is stale.
       const pid = Number(m[1])
-      if (pid === process.pid) continue // this process's other drainer (a worker thread) holds it
-      if (pidIsDead(pid) || ageMs(join(dir, name), 'ctimeMs', now) > (options.staleClaimMs ?? 10 * minute)) found.push({ file: name, key: m[2]! })
+      const stale = ageMs(join(dir, name), 'ctimeMs', now) > (options.staleClaimMs ?? 10 * minute)
+      if (stale || (pid !== process.pid && pidIsDead(pid))) found.push({ file: name, key: m[2]! })
     } else if (name.startsWith(tmpPrefix)) {
       // Named as if its recorder had finished: its time and id, so it sorts where it was recorded.
       const stat = statOrUndefined(join(dir, name))

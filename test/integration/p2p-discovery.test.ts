@@ -1,5 +1,6 @@
 import { join } from 'node:path'
 import test from 'ava'
+import { openDatabase } from '../../src/store/db.js'
 import { rrSpawn, stop } from '../helpers/cli.js'
 import { device } from '../helpers/peers.js'
 import { tempDir } from '../helpers/tmp.js'
@@ -45,8 +46,8 @@ test('the peer book fallback keeps to the same user', async (t) => {
   const swarm = join(dir, 'swarm.key')
   const b = device(t, dir, 'devB', swarm, { RUSTORY_USER_ID: 'bob' })
   await b.record(1)
-  const Database = (await import('better-sqlite3')).default
-  const db = new Database(b.dbPath)
+  // Opened as rr opens it: created, migrated, and the recorded command moved in from the spool.
+  const db = openDatabase(b.dbPath)
   db.prepare('INSERT INTO peer_book (peer_id, addrs, user_id, device_id, hostname, last_seen_unix) VALUES (?, ?, ?, ?, ?, ?)')
     .run('12D3KooWLhVwQaj8yLzmmzE9iNzbnSf7N3pyGGrrJ2SKmVzrd2PW', JSON.stringify(['/ip4/127.0.0.1/tcp/9']), 'mallory', 'devM', 'host-m', Math.floor(Date.now() / 1000))
   db.close()

@@ -233,6 +233,22 @@ test('a claim of a live process is left alone; a recorder\'s .tmp file is taken 
   t.deepEqual(readdirSync(dir).sort(), [`.claim-${process.ppid}-${liveName}`, `.tmp-${fresh!.entry_id}`].sort())
 })
 
+test('a claim older than staleClaimMs is taken over even when its pid lives: the pid was reused, or it is this process', async (t) => {
+  const { dbPath, dir } = spooled(t)
+  openDatabase(dbPath).close()
+  const entries = spoolEntries(dir, 2)
+  for (const [e, pid] of [[entries[0]!, process.ppid], [entries[1]!, process.pid]] as const) {
+    const name = readdirSync(dir).find((n) => n.endsWith(`${e.entry_id}.json`))!
+    renameSync(join(dir, name), join(dir, `.claim-${pid}-${name}`))
+  }
+  const db = openDatabase(dbPath, { drainSpool: false })
+  t.teardown(() => db.close())
+  t.is(drainSpool(db, dbPath).inserted, 0, 'fresh claims of live processes are left alone')
+  await new Promise((resolve) => setTimeout(resolve, 80))
+  t.deepEqual(drainSpool(db, dbPath, { staleClaimMs: 40 }), { inserted: 2, ignored: 0, rejected: 0, pending: 0 })
+  t.deepEqual(readdirSync(dir), [])
+})
+
 test('a file that is not a valid record goes to rejected/ and is counted; the others land', (t) => {
   const { dbPath, dir } = spooled(t)
   openDatabase(dbPath).close()
