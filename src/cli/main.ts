@@ -4,22 +4,15 @@
  */
 import { reorderGlobalFlags } from './argv.js'
 
-export interface MainOptions {
-  /**
-   * Loads src/record.js synchronously: bin/rr passes its require(), which loads the record path's modules without
-   * the ES module loader's asynchronous round trips. @default import()
-   */
-  loadRecord?: () => typeof import('../record.js')
-}
-
-export async function main (argv: string[], options: MainOptions = {}): Promise<void> {
+export async function main (argv: string[]): Promise<void> {
   const { command, args: reordered, configPath } = reorderGlobalFlags(argv)
   // `--inspect` without a value means the trace goes to stderr (oclif string flags need a value).
   const args = reordered.map((a) => (a === '--inspect' ? '--inspect=-' : a))
   if (configPath != null) process.env.RUSTORY_CONFIG = configPath
   const wantsHelp = args.includes('--help') || args.includes('-h')
   if (command === 'record' && !wantsHelp) {
-    const { runRecord } = options.loadRecord?.() ?? await import('../record.js')
+    // bin/rr runs `record` from its CommonJS bundle (src/cli/record-main.ts); this is the way when there is none.
+    const { runRecord } = await import('../record.js')
     process.exitCode = await runRecord(args.slice(1))
     return
   }

@@ -26,20 +26,10 @@ import { openFeed } from '../../src/search/feed.js'
 import { openDatabase } from '../../src/store/db.js'
 import { insertEntries } from '../../src/store/entries.js'
 import { entryFields } from '../../src/core/entry.js'
+import { prng } from '../helpers/prng.js'
 import { bareLoop } from './bare.js'
 
 const rrBin = fileURLToPath(new URL('../../../bin/rr', import.meta.url))
-
-function prng (seed: number): () => number {
-  let s = seed >>> 0
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0
-    let x = s
-    x = Math.imul(x ^ (x >>> 15), x | 1)
-    x ^= x + Math.imul(x ^ (x >>> 7), x | 61)
-    return ((x ^ (x >>> 14)) >>> 0) / 4294967296
-  }
-}
 
 const common = ['git status', 'ls -la', 'cd ..', 'make test', 'npm run build', 'git diff', 'git push', 'docker ps',
   'kubectl get pods', 'htop', 'git log --oneline', 'cargo build', 'vim .', 'pwd', 'clear']

@@ -3,8 +3,10 @@
  * huge and negative numbers, deep nesting, invalid UTF-8, NUL bytes, oversized bodies, entries with one bad field.
  * Each case is bytes plus how to deliver them (all at once, in pieces, or cut off by a reset).
  */
+import type { ExecutionContext } from 'ava'
 import fc from 'fast-check'
-import type { Entry } from '../../src/core/entry.js'
+import { validateEntry, type Entry } from '../../src/core/entry.js'
+import { openDatabase } from '../../src/store/db.js'
 import { uuidFrom } from '../helpers/cluster.js'
 
 export type Delivery = 'whole' | 'chunked' | 'reset'
@@ -142,5 +144,30 @@ export function generateCase (random: () => number, i: number, options: CaseOpti
       const { entry } = invalidEntry(random, i)
       return as('invalid-entry', options.target === 'pull' ? `{"cursor":0,"limit":1,"entries":[${JSON.stringify(entry)}]}` : JSON.stringify({ entries: [entry] }))
     }
+  }
+}
+
+/**
+ * After a fuzz run: at least `minRows` rows are stored, every one passes validateEntry unchanged (no invalid
+ * entry got in), and the database passes SQLite's integrity check.
+ */
+export function assertStoredEntriesValid (t: ExecutionContext, dbPath: string, minRows: number): void {
+  const db = openDatabase(dbPath, { readonly: true })
+  try {
+    const rows = db.prepare('SELECT * FROM entries').all() as Array<Entry & { ingest_seq: number }>
+    t.true(rows.length >= minRows)
+    let invalid = 0
+    for (const { ingest_seq: _seq, ...row } of rows) {
+      try {
+        t.deepEqual(validateEntry(row), row)
+      } catch (err) {
+        invalid++
+        if (invalid < 5) t.fail(`invalid stored entry ${JSON.stringify(row).slice(0, 300)}: ${(err as Error).message}`)
+      }
+    }
+    t.is(invalid, 0)
+    t.is(db.pragma('integrity_check', { simple: true }), 'ok')
+  } finally {
+    db.close()
   }
 }

@@ -10,13 +10,12 @@ import { readFileSync } from 'node:fs'
 import { connect } from 'node:net'
 import { join } from 'node:path'
 import fc from 'fast-check'
-import { validateEntry, type Entry } from '../../src/core/entry.js'
+import type { Entry } from '../../src/core/entry.js'
 import { maxPushRequestBytes } from '../../src/protocol/constants.js'
-import { openDatabase } from '../../src/store/db.js'
 import { isolatedEnv, rrSpawn, stop } from '../helpers/cli.js'
 import { prng, sleep } from '../helpers/cluster.js'
 import { tempDir } from '../helpers/tmp.js'
-import { generateCase, validEntry } from './cases.js'
+import { assertStoredEntriesValid, generateCase, validEntry } from './cases.js'
 
 const cases = Number(process.env.RUSTORY_FUZZ_CASES ?? 600)
 const seed = Number(process.env.RUSTORY_FUZZ_SEED ?? Math.floor(Math.random() * 2 ** 31))
@@ -186,22 +185,5 @@ test('rr http-serve and rr tracker-serve survive thousands of hostile requests, 
   t.log(`slow-loris connections cut after ${lorisCut.map((ms) => `${Math.round(ms / 1000)} s`).join(', ')}`)
   for (const ms of lorisCut) t.true(ms < 30_000, `a slow-loris client was dropped after ${ms} ms`)
 
-  const db = openDatabase(dbPath, { readonly: true })
-  try {
-    const rows = db.prepare('SELECT * FROM entries').all() as Array<Entry & { ingest_seq: number }>
-    t.true(rows.length >= pushedValid)
-    let invalid = 0
-    for (const { ingest_seq: _seq, ...row } of rows) {
-      try {
-        t.deepEqual(validateEntry(row), row)
-      } catch (err) {
-        invalid++
-        if (invalid < 5) t.fail(`invalid stored entry ${JSON.stringify(row).slice(0, 300)}: ${(err as Error).message}`)
-      }
-    }
-    t.is(invalid, 0)
-    t.is(db.pragma('integrity_check', { simple: true }), 'ok')
-  } finally {
-    db.close()
-  }
+  assertStoredEntriesValid(t, dbPath, pushedValid)
 })

@@ -12,16 +12,15 @@ import { join } from 'node:path'
 import { generateKeyPair } from '@libp2p/crypto/keys'
 import type { Connection, Stream } from '@libp2p/interface'
 import { multiaddr } from '@multiformats/multiaddr'
-import { validateEntry, type Entry } from '../../src/core/entry.js'
+import type { Entry } from '../../src/core/entry.js'
 import { loadOrCreateSwarmKey } from '../../src/config/keys.js'
 import { createPeerNode, P2PTransport, type PeerNode } from '../../src/p2p/index.js'
 import { entriesPushProtocol, maxPullRequestBytes, maxPushRequestBytes, syncPullProtocol } from '../../src/protocol/constants.js'
 import { readAllCapped } from '../../src/protocol/framing.js'
 import { encodeMessage } from '../../src/protocol/messages.js'
-import { openDatabase } from '../../src/store/db.js'
 import { Device, freePorts, prng, sleep, writeSwarmKey } from '../helpers/cluster.js'
 import { tempDir } from '../helpers/tmp.js'
-import { generateCase, validEntry, type FuzzCase, MiB } from './cases.js'
+import { assertStoredEntriesValid, generateCase, validEntry, type FuzzCase, MiB } from './cases.js'
 
 const cases = Number(process.env.RUSTORY_FUZZ_CASES ?? 600)
 const seed = Number(process.env.RUSTORY_FUZZ_SEED ?? Math.floor(Math.random() * 2 ** 31))
@@ -142,22 +141,5 @@ test('the libp2p pull and push handlers survive thousands of hostile requests an
   for (const s of lorisStreams) s.abort(new Error('done'))
 
   await server.stopAll()
-  const db = openDatabase(server.dbPath, { readonly: true })
-  try {
-    const rows = db.prepare('SELECT * FROM entries').all() as Array<Entry & { ingest_seq: number }>
-    t.true(rows.length >= 100 + pushedValid)
-    let invalid = 0
-    for (const { ingest_seq: _seq, ...row } of rows) {
-      try {
-        t.deepEqual(validateEntry(row), row)
-      } catch (err) {
-        invalid++
-        if (invalid < 5) t.fail(`invalid stored entry ${JSON.stringify(row).slice(0, 300)}: ${(err as Error).message}`)
-      }
-    }
-    t.is(invalid, 0)
-    t.is(db.pragma('integrity_check', { simple: true }), 'ok')
-  } finally {
-    db.close()
-  }
+  assertStoredEntriesValid(t, server.dbPath, 100 + pushedValid)
 })

@@ -14,20 +14,11 @@ import { openDatabase } from '../../src/store/db.js'
 import { entryFields, type Entry } from '../../src/core/entry.js'
 import { insertEntries } from '../../src/store/entries.js'
 import { isolatedEnv, repoRoot, rrBin } from './cli.js'
+import { prng } from './prng.js'
 
 export const sleep = async (ms: number): Promise<void> => await new Promise((resolve) => setTimeout(resolve, ms))
 
-/** A small seeded PRNG (mulberry32): the same seed replays the same fault schedule. */
-export function prng (seed: number): () => number {
-  let a = seed >>> 0
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0
-    let t = a
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
-}
+export { prng }
 
 /** Ports the OS says are free now; bound once and released, so they can be reused by children. */
 export async function freePorts (n: number): Promise<number[]> {

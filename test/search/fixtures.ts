@@ -6,6 +6,7 @@ import { entryFields, type Entry } from '../../src/core/entry.js'
 import { openDatabase } from '../../src/store/db.js'
 import { insertEntries } from '../../src/store/entries.js'
 import { tempDir } from '../helpers/tmp.js'
+import { prng } from '../helpers/prng.js'
 
 export function entry (over: Partial<Entry> & { cmd: string, ts: string }): Entry {
   return {
@@ -42,17 +43,7 @@ export function records (bytes: Uint8Array | string): string[] {
   return text.slice(0, -1).split('\0')
 }
 
-/** A seeded PRNG in [0, 1) (mulberry32): the same seed gives the same database. */
-export function prng (seed: number): () => number {
-  let s = seed >>> 0
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0
-    let x = s
-    x = Math.imul(x ^ (x >>> 15), x | 1)
-    x ^= x + Math.imul(x ^ (x >>> 7), x | 61)
-    return ((x ^ (x >>> 14)) >>> 0) / 4294967296
-  }
-}
+export { prng }
 
 export interface RandomEntriesOptions {
   /** Distinct commands to draw from (fewer → more repeats). */
