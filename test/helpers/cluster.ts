@@ -8,7 +8,6 @@
 import { spawn, type ChildProcess } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
 import { appendFileSync, mkdirSync, writeFileSync, existsSync, readFileSync } from 'node:fs'
-import { createServer } from 'node:net'
 import { join } from 'node:path'
 import { openDatabase } from '../../src/store/db.js'
 import { entryFields, type Entry } from '../../src/core/entry.js'
@@ -20,17 +19,8 @@ export const sleep = async (ms: number): Promise<void> => await new Promise((res
 
 export { prng }
 
-/** Ports the OS says are free now; bound once and released, so they can be reused by children. */
-export async function freePorts (n: number): Promise<number[]> {
-  const servers = await Promise.all(Array.from({ length: n }, async () => await new Promise<ReturnType<typeof createServer>>((resolve, reject) => {
-    const s = createServer()
-    s.once('error', reject)
-    s.listen(0, '127.0.0.1', () => resolve(s))
-  })))
-  const ports = servers.map((s) => (s.address() as { port: number }).port)
-  await Promise.all(servers.map(async (s) => await new Promise((resolve) => s.close(resolve))))
-  return ports
-}
+/** Ports free now, outside the kernel's ephemeral range (see ports.ts), for processes restarted at one address. */
+export { unusedPorts as freePorts } from './ports.js'
 
 /** Writes a swarm key in the standard `/key/swarm/psk/1.0.0/` format. */
 export function writeSwarmKey (path: string): void {

@@ -4,6 +4,7 @@ import { HttpTransport, normalizeBaseUrl } from '../../src/http/index.js'
 import { maxPullResponseBytes, maxPushRequestBytes } from '../../src/protocol/constants.js'
 import { decodeJson, encodeMessage, parseSyncBatch } from '../../src/protocol/messages.js'
 import { entryIds, makeEntry, withHttpServer } from './fixtures.js'
+import { refusedPort } from '../helpers/ports.js'
 
 async function rawServer (t: ExecutionContext, handler: Parameters<typeof createServer>[1]): Promise<string> {
   const server = createServer(handler)
@@ -13,14 +14,6 @@ async function rawServer (t: ExecutionContext, handler: Parameters<typeof create
     await new Promise((resolve) => server.close(resolve))
   })
   return `http://127.0.0.1:${(server.address() as { port: number }).port}`
-}
-
-async function freePort (): Promise<number> {
-  const s = createServer()
-  await new Promise<void>((resolve) => s.listen(0, '127.0.0.1', resolve))
-  const port = (s.address() as { port: number }).port
-  await new Promise((resolve) => s.close(resolve))
-  return port
 }
 
 test('peerId is the normalized base URL and the path is http', (t) => {
@@ -63,7 +56,7 @@ test('push sends an EntriesPush and decodes the PushAck; invalid entries are cou
 
 test('a push over 16 MiB is refused locally with MessageTooLargeError, before any network', async (t) => {
   // Nothing listens there: a DialError would mean the transport tried to send.
-  const transport = new HttpTransport(`http://127.0.0.1:${await freePort()}`)
+  const transport = new HttpTransport(`http://127.0.0.1:${await refusedPort()}`)
   const err = await t.throwsAsync(transport.push(new Uint8Array(maxPushRequestBytes + 1)))
   t.is(err!.name, 'MessageTooLargeError')
   t.regex(err!.message, /message too large: EntriesPush exceeds 16777216 bytes/)
@@ -90,7 +83,7 @@ test('a pull answer over 32 MiB fails with MessageTooLargeError while reading', 
 })
 
 test('a refused connection is a transient DialError', async (t) => {
-  const transport = new HttpTransport(`http://127.0.0.1:${await freePort()}`)
+  const transport = new HttpTransport(`http://127.0.0.1:${await refusedPort()}`)
   const err = await t.throwsAsync(transport.pull({ cursor: 0, limit: 10 }))
   t.is(err!.name, 'DialError')
   t.false((err as unknown as { permanent: boolean }).permanent)

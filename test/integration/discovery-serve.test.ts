@@ -8,6 +8,7 @@ import test, { type ExecutionContext } from 'ava'
 import { isolatedEnv, rrSpawn, stop } from '../helpers/cli.js'
 import { device, type Device } from '../helpers/peers.js'
 import { tempDir } from '../helpers/tmp.js'
+import { refusedPort, unusedPorts } from '../helpers/ports.js'
 
 interface Running {
   child: ChildProcess
@@ -106,7 +107,9 @@ test('after the relay restarts the reservation is renewed, registered again, and
   t.timeout(150_000)
   const dir = tempDir(t)
   const swarm = join(dir, 'swarm.key')
-  const [tracker, relay] = await Promise.all([startTracker(t, dir), startRelay(t, dir, swarm)])
+  // The relay comes back at the same port: one outside the range other tests' listen(0) can take meanwhile.
+  const [relayPort] = await unusedPorts(1)
+  const [tracker, relay] = await Promise.all([startTracker(t, dir), startRelay(t, dir, swarm, relayPort)])
   const a = device(t, dir, 'devA', swarm)
   const b = device(t, dir, 'devB', swarm)
   const idsA = await a.record(3)
@@ -166,12 +169,10 @@ test('a tracker that is down at start is retried until it is up', async (t) => {
   t.timeout(120_000)
   const dir = tempDir(t)
   const swarm = join(dir, 'swarm.key')
-  // Find a free port: start a tracker, note its port, stop it.
-  const probe = await startTracker(t, dir)
-  const port = new URL(probe.url).port
-  await stop(probe.running.child)
+  // A port nothing listens on yet, outside the range other tests' listen(0) can take.
+  const port = await refusedPort()
   const a = device(t, dir, 'devA', swarm)
-  const served = await serve(t, a, ['--trackers', probe.url])
+  const served = await serve(t, a, ['--trackers', `http://127.0.0.1:${port}`])
   await waitOutput(served, /tracker: registration with \S+ failed \(attempt 2\): .*ECONNREFUSED.*; retrying in [\d.]+ s/)
   const tracker = await startTracker(t, dir, {}, `127.0.0.1:${port}`)
   await waitOutput(served, registered, 45_000)

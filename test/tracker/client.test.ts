@@ -2,6 +2,7 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import test, { type ExecutionContext } from 'ava'
 import { listPeers, ping, register, TrackerClient, TrackerError } from '../../src/tracker/index.js'
 import { fakePeerId, registerBody, withTracker } from './fixtures.js'
+import { refusedPort } from '../helpers/ports.js'
 
 /** Fast backoff so retry tests take milliseconds; the policy's shape is the real one. */
 const fast = { policy: { baseDelayMs: 5, baseTimeoutMs: 1000 } }
@@ -91,11 +92,7 @@ test('a wrong token is a permanent TrackerError with the fix, after one attempt'
 })
 
 test('a refused connection is retried 3 times, then a transient TrackerError', async (t) => {
-  // A port that was just free: nothing listens on it.
-  const s = createServer()
-  await new Promise<void>((resolve) => s.listen(0, '127.0.0.1', resolve))
-  const freePort = (s.address() as { port: number }).port
-  await new Promise((resolve) => s.close(resolve))
+  const freePort = await refusedPort()
   const attempts: number[] = []
   const err = await t.throwsAsync(listPeers(`http://127.0.0.1:${freePort}`, { ...fast, onRetry: (r) => attempts.push(r.attempt) }), { instanceOf: TrackerError })
   t.deepEqual(attempts, [1, 2])

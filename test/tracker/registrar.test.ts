@@ -1,6 +1,7 @@
 import test from 'ava'
 import { failureDelayMs, isLoopbackUrl, observedWithPorts, Registrar, registrationAddrs, withoutLoopback, type RegistrarInit } from '../../src/tracker/registrar.js'
 import { fakePeerId, withTracker } from './fixtures.js'
+import { refusedPort } from '../helpers/ports.js'
 
 const peerId = fakePeerId(1)
 const meta = { device_id: 'dev-1', hostname: 'host-1', user_id: 'alice', version: '0.1.0' }
@@ -112,9 +113,7 @@ test('address changes are registered promptly, once per burst', async (t) => {
 })
 
 test('a tracker that is down is retried on the backoff schedule and never makes start throw', async (t) => {
-  const tracker = await withTracker(t)
-  const url = tracker.url
-  await tracker.close()
+  const url = `http://127.0.0.1:${await refusedPort()}`
   const { registrar: r, lines } = registrar(t, { trackers: [url] })
   r.start()
   await until(() => lines.length >= 3, 5000)
