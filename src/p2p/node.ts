@@ -96,6 +96,16 @@ export interface RelayNodeInit {
 }
 
 /**
+ * The most a yamux stream may have in flight towards us before we grant more. Yamux grows the window up to 16 MiB
+ * by default; on a fast link the kernel then holds megabytes, libuv reads up to 32 x 64 KiB per socket event, and
+ * all of it is deciphered (pnet, then Noise) and demultiplexed before a timer can run: 40-70 ms event-loop stalls
+ * during a 1M-entry pull on this 2-vCPU VM. Capped at yamux's initial 256 KiB, the pull ran at the same speed and
+ * the worst stall after the dial was 27-35 ms (`npm run bench`, BENCH_ONLY=sync). The cost is on long links: one
+ * stream moves at most 256 KiB per round trip (2.5 MB/s at 100 ms; the pull loop keeps two streams going).
+ */
+export const streamWindowBytes = 256 * 1024
+
+/**
  * Settings shared by peers and relays. On loopback every test peer shares one source IP, so the per-IP inbound
  * rate (default 5/s) and pending-connection limits are raised.
  */
@@ -104,7 +114,7 @@ function baseOptions (privateKey: PrivateKey, psk: Uint8Array, dialTimeoutMs: nu
   return {
     privateKey,
     connectionEncrypters: [noise()],
-    streamMuxers: [yamux({ streamOptions: { inactivityTimeout: streamInactivityMs } })],
+    streamMuxers: [yamux({ streamOptions: { inactivityTimeout: streamInactivityMs, initialStreamWindowSize: streamWindowBytes, maxStreamWindowSize: streamWindowBytes } })],
     connectionProtector: preSharedKey({ psk }),
     connectionManager: {
       maxConnections: 512,
