@@ -7,7 +7,7 @@ import { join } from 'node:path'
 import test, { type ExecutionContext } from 'ava'
 import { dialDirect } from '../../src/p2p/index.js'
 import { maxPullRequestBytes, maxPullResponseBytes, syncPullProtocol } from '../../src/protocol/constants.js'
-import { isolatedEnv, rrSpawn, stop } from '../helpers/cli.js'
+import { isolatedEnv, rr, rrSpawn, stop } from '../helpers/cli.js'
 import { tempDir } from '../helpers/tmp.js'
 import { seedDb, startPeer } from '../p2p/fixtures.js'
 
@@ -110,4 +110,24 @@ test('regression: a ~32 MiB pull over pnet, then 300 small requests on the same 
   server.child.kill('SIGTERM')
   const [code] = await once(server.child, 'exit') as [number]
   t.is(code, 0)
+})
+
+test('a command recorded while p2p-serve runs is served to the next pull, without a restart', async (t) => {
+  const home = tempDir(t)
+  const dbPath = join(home, 'a.db')
+  seedDb(dbPath, 2)
+  const server = await serve(t, home, dbPath)
+  const recorded = await rr(['--db-path', dbPath, 'record', '--cmd', 'make deploy', '--cwd', '/srv', '--print-id'], { env: isolatedEnv(home) })
+  t.is(recorded.code, 0, recorded.stderr)
+  const id = recorded.stdout.trim()
+  const client = await startPeer(t, { dir: home, swarmKeyPath: join(home, '.config', 'rustory', 'swarm.key'), name: 'client' })
+  const { transport } = await dialDirect(client.node, server.addr)
+  const deadline = Date.now() + 15_000
+  let ids: string[] = []
+  while (!ids.includes(id) && Date.now() < deadline) {
+    ids = decode(await transport.pull({ cursor: 0, limit: 100 })).entries.map((e) => e.entry_id)
+    if (!ids.includes(id)) await new Promise((resolve) => setTimeout(resolve, 50))
+  }
+  t.is(ids.length, 3)
+  t.is(ids.at(-1), id, 'served after the seeded entries, once')
 })
