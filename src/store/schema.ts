@@ -103,6 +103,15 @@ const migrations: ReadonlyArray<{ version: number, sql: string }> = [
     sql: `
       DROP TRIGGER IF EXISTS entries_command_latest;
     `
+  },
+  {
+    // Spool files whose effect entry_id dedup cannot make idempotent (counter-only records, rejected files), noted in
+    // the transaction that counted them: a drainer that dies after its commit, before removing them, leaves them to
+    // the next drain, which must not count them again (src/store/spool.ts). Rows go once their files are gone.
+    version: 5,
+    sql: `
+      CREATE TABLE IF NOT EXISTS spool_done (key TEXT PRIMARY KEY) WITHOUT ROWID;
+    `
   }
 ]
 

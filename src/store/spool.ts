@@ -174,6 +174,23 @@ function release (dir: string, claimed: readonly Claimed[]): void {
   }
 }
 
+/**
+ * Drops the spool_done rows of files that are gone. Runs inside the drain's transaction, under the write lock: a
+ * row's file is absent only once the drainer that committed the row has removed it (or moved it to rejected/),
+ * so its row can no longer be needed. One readdir, and only when there are rows.
+ */
+function forgetFinished (db: Database, dir: string): void {
+  const keys = db.prepare('SELECT key FROM spool_done').pluck().all() as string[]
+  if (keys.length === 0) return
+  const present = new Set<string>()
+  for (const name of listSpool(dir)) {
+    if (readyName.test(name)) present.add(name)
+    else if (name.startsWith(claimPrefix)) present.add(name.replace(/^\.claim-\d+-/, ''))
+  }
+  const forget = db.prepare('DELETE FROM spool_done WHERE key = ?')
+  for (const key of keys) if (!present.has(key)) forget.run(key)
+}
+
 /** Removes what a committed transaction stored, and moves rejected files aside. */
 function finish (dir: string, claimed: readonly Claimed[]): void {
   let rejectedReady = false
@@ -222,8 +239,12 @@ export function drainSpool (db: Database, dbPath: string, options: DrainOptions 
         }
         claimed.push({ claim, key: c.key })
       }
+      forgetFinished(db, dir)
       const counters = new Map<string, number>()
       const bump = (name: string, by = 1): void => { counters.set(name, (counters.get(name) ?? 0) + by) }
+      // Counted at most once per file, even when a drainer died between its commit and removing the file.
+      const noteDone = db.prepare('INSERT OR IGNORE INTO spool_done (key) VALUES (?)')
+      const firstTime = (key: string): boolean => noteDone.run(key).changes === 1
       let run: Entry[] = []
       let inserted = 0
       let ignored = 0
@@ -241,11 +262,11 @@ export function drainSpool (db: Database, dbPath: string, options: DrainOptions 
         } catch (err) {
           // Not a record (or unreadable): set aside, never in the way of the others.
           c.rejected = err instanceof Error ? err.message : String(err)
-          bump(rejectedCounter)
+          if (firstTime(c.key)) bump(rejectedCounter)
           continue
         }
         if (parsed.entry == null) {
-          for (const name of parsed.counters) bump(name)
+          if (firstTime(c.key)) for (const name of parsed.counters) bump(name)
         } else if (parsed.counters.length === 0) {
           run.push(parsed.entry)
         } else {

@@ -4,13 +4,16 @@
  * one JSON line. Modes that crash on purpose, with SIGKILL, as a power cut or the OOM killer would:
  *  - crash-mid: after the first row is inserted, inside the transaction (the claims are taken, nothing committed);
  *  - crash-after-commit: at the first unlink, after the transaction committed.
+ * And one that makes two drainers overlap whatever the scheduler does:
+ *  - pause-after-commit: at the first unlink (its first chunk committed, its claims still there) prints "paused",
+ *    then waits until the file named by the fourth argument exists before going on.
  */
 import fs from 'node:fs'
 import { syncBuiltinESMExports } from 'node:module'
 import { openDatabase } from '../../src/store/db.js'
 import { drainSpool } from '../../src/store/spool.js'
 
-const [dbPath, mode = 'drain', chunkText = '2000'] = process.argv.slice(2)
+const [dbPath, mode = 'drain', chunkText = '2000', resumePath] = process.argv.slice(2)
 const crash = (): never => { process.kill(process.pid, 'SIGKILL'); throw new Error('unreachable') }
 
 const db = openDatabase(dbPath!, { drainSpool: false })
@@ -19,6 +22,19 @@ if (mode === 'crash-mid') {
   db.exec('CREATE TEMP TRIGGER rustory_test_crash AFTER INSERT ON main.entries BEGIN SELECT rustory_test_crash(); END')
 } else if (mode === 'crash-after-commit') {
   fs.unlinkSync = () => crash()
+  syncBuiltinESMExports()
+} else if (mode === 'pause-after-commit') {
+  const unlink = fs.unlinkSync
+  let paused = false
+  fs.unlinkSync = (path) => {
+    if (!paused) {
+      paused = true
+      fs.writeSync(1, 'paused\n')
+      const nap = new Int32Array(new SharedArrayBuffer(4))
+      while (!fs.existsSync(resumePath!)) Atomics.wait(nap, 0, 0, 5)
+    }
+    unlink(path)
+  }
   syncBuiltinESMExports()
 }
 process.stdout.write('ready\n')

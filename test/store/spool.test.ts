@@ -72,28 +72,33 @@ function shuffled (n: number, seed = 7): number[] {
 interface Drainer {
   child: ChildProcess
   ready: Promise<void>
+  /** Resolves when a pause-after-commit drainer has committed its first chunk and waits. */
+  paused: Promise<void>
   result: Promise<{ code: number | null, signal: NodeJS.Signals | null, drained?: DrainResult, stderr: string }>
 }
 
-function startDrainer (dbPath: string, mode: 'drain' | 'crash-mid' | 'crash-after-commit', chunkFiles: number): Drainer {
-  const proc = spawn(process.execPath, [child, dbPath, mode, String(chunkFiles)], { stdio: ['pipe', 'pipe', 'pipe'] })
+function startDrainer (dbPath: string, mode: 'drain' | 'crash-mid' | 'crash-after-commit' | 'pause-after-commit', chunkFiles: number, resumePath = ''): Drainer {
+  const proc = spawn(process.execPath, [child, dbPath, mode, String(chunkFiles), resumePath], { stdio: ['pipe', 'pipe', 'pipe'] })
   let out = ''
   let stderr = ''
   proc.stderr!.on('data', (d: Buffer) => { stderr += d.toString() })
-  const ready = new Promise<void>((resolve, reject) => {
-    proc.stdout!.on('data', (d: Buffer) => {
-      out += d.toString()
-      if (out.startsWith('ready\n')) resolve()
-    })
-    proc.once('exit', () => reject(new Error(`drainer exited before ready: ${stderr}`)))
+  const outputLine = async (line: string): Promise<void> => await new Promise<void>((resolve, reject) => {
+    const check = (): void => { if (out.split('\n').includes(line)) resolve() }
+    proc.stdout!.on('data', check)
+    check()
+    proc.once('exit', () => reject(new Error(`drainer exited before "${line}": ${stderr}`)))
   })
+  proc.stdout!.on('data', (d: Buffer) => { out += d.toString() })
+  const ready = outputLine('ready')
+  const paused = outputLine('paused')
+  paused.catch(() => {})
   const result = new Promise<Awaited<Drainer['result']>>((resolve) => {
     proc.once('exit', (code, signal) => {
       const line = out.split('\n').filter((l) => l.startsWith('{')).pop()
       resolve({ code, signal, ...(line != null ? { drained: JSON.parse(line) as DrainResult } : {}), stderr })
     })
   })
-  return { child: proc, ready, result }
+  return { child: proc, ready, paused, result }
 }
 
 test('rr record writes one 0600 file in a 0700 spool beside the database and opens no database', async (t) => {
@@ -151,10 +156,17 @@ test('two drainers in separate processes, started at once, insert every entry an
     const e = entry({ cmd: `long ${i} ${'x'.repeat(10)}${truncationMarker}` })
     writeSpoolRecord(dir, e.entry_id, { entry: e, counters: ['truncated'] }, 1_790_000_000_000 + i * 70)
   }
-  const drainers = [startDrainer(dbPath, 'drain', 50), startDrainer(dbPath, 'drain', 50)]
+  // Each commits its first chunk of 50 and waits (so both take part whatever the scheduler does, and each meets
+  // the other's live claims); then both go on at once and race for the rest.
+  const resume = join(dir, '..', 'resume')
+  const drainers = [startDrainer(dbPath, 'pause-after-commit', 50, resume), startDrainer(dbPath, 'pause-after-commit', 50, resume)]
   t.teardown(() => { for (const d of drainers) d.child.kill('SIGKILL') })
   await Promise.all(drainers.map(async (d) => await d.ready))
-  for (const d of drainers) d.child.stdin!.end('go\n')
+  for (const d of drainers) {
+    d.child.stdin!.end('go\n')
+    await d.paused
+  }
+  writeFileSync(resume, '')
   const results = await Promise.all(drainers.map(async (d) => await d.result))
   for (const r of results) t.is(r.code, 0, r.stderr)
   const [a, b] = results.map((r) => r.drained!)
@@ -192,25 +204,39 @@ test('a drainer killed inside its transaction leaves claims that the next drain 
   t.deepEqual(readdirSync(dir), [])
 })
 
-test('a drainer killed after its commit, before removing its files: the next drain stores nothing twice and counts truncation once', async (t) => {
+test('a drainer killed after its commit, before removing its files: the next drain stores and counts nothing twice', async (t) => {
   const { dbPath, dir } = spooled(t)
   openDatabase(dbPath).close()
   spoolEntries(dir, 5)
+  const base = Date.now()
   const long = entry({ cmd: 'y'.repeat(maxCmdBytes) + truncationMarker })
-  writeSpoolRecord(dir, long.entry_id, { entry: long, counters: ['truncated'] })
+  writeSpoolRecord(dir, long.entry_id, { entry: long, counters: ['truncated'] }, base)
+  // Two skipped commands (counters only) and a file that is not a record: entry_id dedup cannot make these
+  // idempotent. The crash comes at the first unlink, so all of them are still claims afterwards.
+  writeSpoolRecord(dir, '44444444-4444-4444-8444-444444444444', { counters: ['skipped.leading_space'] }, base + 1)
+  writeSpoolRecord(dir, '55555555-5555-4555-8555-555555555555', { counters: ['skipped.secret'] }, base + 2)
+  writeFileSync(join(dir, readyNameOf(base + 3, '66666666-6666-4666-8666-666666666666')), '{"counters":')
   const crashed = startDrainer(dbPath, 'crash-after-commit', 2000)
   await crashed.ready
   crashed.child.stdin!.end('go\n')
   t.is((await crashed.result).signal, 'SIGKILL')
   t.is(rowsInSeqOrder(dbPath).length, 6, 'committed')
-  t.is(readdirSync(dir).filter((name) => name.startsWith('.claim-')).length, 6, 'but its claims are still there')
+  const counted = { truncated: 1, 'skipped.leading_space': 1, 'skipped.secret': 1, [rejectedCounter]: 1 }
+  t.deepEqual(countersOf(dbPath), counted, 'committed with the rows')
+  t.is(readdirSync(dir).filter((name) => name.startsWith('.claim-')).length, 9, 'but its claims are still there')
 
   const db = openDatabase(dbPath, { drainSpool: false })
   t.teardown(() => db.close())
   t.deepEqual(drainSpool(db, dbPath), { inserted: 0, ignored: 6, rejected: 0, pending: 0 })
   t.is(rowsInSeqOrder(dbPath).length, 6)
-  t.deepEqual(countersOf(dbPath), { truncated: 1 })
-  t.deepEqual(readdirSync(dir), [])
+  t.deepEqual(countersOf(dbPath), counted)
+  t.deepEqual(readdirSync(dir), ['rejected'])
+  t.is(readdirSync(join(dir, 'rejected')).length, 1)
+  // The notes that kept them from counting twice go with the next drain that finds their files gone.
+  writeSpoolRecord(dir, '77777777-7777-4777-8777-777777777777', { counters: ['skipped.leading_space'] }, base + 4)
+  t.is(drainSpool(db, dbPath).inserted, 0)
+  t.deepEqual(db.prepare('SELECT key FROM spool_done').pluck().all(), [readyNameOf(base + 4, '77777777-7777-4777-8777-777777777777')])
+  t.is(countersOf(dbPath)['skipped.leading_space'], 2)
 })
 
 test('a claim of a live process is left alone; a recorder\'s .tmp file is taken only once it is 10 minutes old', (t) => {
