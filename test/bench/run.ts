@@ -2,6 +2,7 @@
  * `npm run bench`: every figure the issues ask for, printed, in one run on this machine.
  * Set BENCH_ONLY=record,search,p2p,sync to run a subset. Never part of `npm test`.
  */
+import { execFileSync } from 'node:child_process'
 import { benchP2P } from './p2p.js'
 import { benchRecord } from './record.js'
 import { benchSearch } from './search.js'
@@ -17,6 +18,10 @@ const benches: Record<string, () => Promise<Record<string, unknown>>> = {
 const only = process.env.BENCH_ONLY?.split(',').map((s) => s.trim()).filter((s) => s !== '')
 for (const [name, run] of Object.entries(benches)) {
   if (only != null && !only.includes(name)) continue
+  // The search bench leaves hundreds of MB of dirty pages behind; written back during the next bench they would
+  // slow down whichever side of a comparison happens to run then. Flush them and let the disk settle first.
+  execFileSync('sync')
+  await new Promise((resolve) => setTimeout(resolve, 2000))
   const started = performance.now()
   console.log(`\n== ${name}`)
   try {
