@@ -137,7 +137,7 @@ test('the libp2p pull and push handlers survive thousands of hostile requests an
   // The slow-loris streams are cut by the server's request deadline (30 s for a pull, 2 min for a push).
   const cutAfter = await Promise.all(lorisCut.slice(0, 6).filter((_, i) => i % 2 === 0))
   t.log(`slow-loris pull streams cut after ${cutAfter.map((ms) => `${Math.round(ms / 1000)} s`).join(', ')}`)
-  for (const ms of cutAfter) t.true(ms < 40_000, `a slow-loris pull stream was cut after ${ms} ms`)
+  for (const ms of cutAfter) t.true(ms < 50_000, `a slow-loris pull stream was cut after ${ms} ms`)
   for (const s of lorisStreams) s.abort(new Error('done'))
 
   await server.stopAll()

@@ -17,8 +17,8 @@ export interface Device {
   rr: (args: string[], options?: { timeoutMs?: number }) => Promise<RunResult>
   /** Records n commands; returns their entry ids. */
   record: (n: number, prefix?: string) => Promise<string[]>
-  /** Starts `rr p2p-serve` on 127.0.0.1 and returns its multiaddr. */
-  serve: (extra?: string[]) => Promise<{ addr: string, child: ChildProcess, output: () => string }>
+  /** Starts `rr p2p-serve` on 127.0.0.1 (on `listen`, else a port the OS picks) and returns its multiaddr. */
+  serve: (extra?: string[], listen?: string) => Promise<{ addr: string, child: ChildProcess, output: () => string }>
   entryIds: () => string[]
   query: <T>(sql: string, ...params: unknown[]) => T[]
 }
@@ -44,8 +44,8 @@ export function device (t: ExecutionContext, dir: string, name: string, swarmKey
       }
       return ids
     },
-    serve: async (extra = []) => {
-      const { child, match, output } = await rrSpawn(['--db-path', dbPath, 'p2p-serve', '--listen', '/ip4/127.0.0.1/tcp/0', ...extra], { env, ready: /p2p listen: (\/ip4\/127\.0\.0\.1\/tcp\/\d+\/p2p\/\w+)/ })
+    serve: async (extra = [], listen = '/ip4/127.0.0.1/tcp/0') => {
+      const { child, match, output } = await rrSpawn(['--db-path', dbPath, 'p2p-serve', '--listen', listen, ...extra], { env, ready: /p2p listen: (\/ip4\/127\.0\.0\.1\/tcp\/\d+\/p2p\/\w+)/ })
       children.push(child)
       return { addr: match[1]!, child, output }
     },

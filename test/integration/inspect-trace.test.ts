@@ -108,7 +108,10 @@ test('direct failure, then relay success: the trace shows the fallback to the ci
   t.is(s.filter((x) => x === 'dialingDirect.attempting>dialingDirect.failedAttempt').length, 3)
   const fallback = s.indexOf('dialingDirect.failedAttempt>dialingRelay')
   t.true(fallback > 0, s.join(' | '))
-  t.is(s[fallback + 1], 'dialingRelay.attempting>connected')
+  // Connected over the relay, after relay retries only (a starved machine can time out a first relay dial).
+  const relayed = s.indexOf('dialingRelay.attempting>connected')
+  t.true(relayed > fallback, s.join(' | '))
+  t.true(s.slice(fallback + 1, relayed).every((x) => x.startsWith('dialingRelay.')), s.join(' | '))
   t.true(s.includes('connected.upgrade.checking>connected.upgrade.watching'), 'a relayed link is watched for a DCUtR upgrade')
   t.true(s.includes('connected.sync.pulling>synced'))
   t.is(s.at(-1), 'synced>done')

@@ -4,6 +4,7 @@ import { openDatabase } from '../../src/store/db.js'
 import { rrSpawn, stop } from '../helpers/cli.js'
 import { device } from '../helpers/peers.js'
 import { tempDir } from '../helpers/tmp.js'
+import { unusedPorts } from '../helpers/ports.js'
 
 async function registerPeer (tracker: string, addr: string, token?: string): Promise<Response> {
   const [, peerId] = addr.split('/p2p/')
@@ -19,7 +20,9 @@ test('without --peers, p2p-sync asks the tracker, caches the answer, and uses th
   const swarm = join(dir, 'swarm.key')
   const a = device(t, dir, 'devA', swarm, { RUSTORY_USER_ID: 'alice' })
   const b = device(t, dir, 'devB', swarm, { RUSTORY_USER_ID: 'alice' })
-  const tracker = await rrSpawn(['tracker-serve', '--bind', '127.0.0.1:0', '--ttl-sec', '60'], { env: a.env, ready: /tracker listen: (http:\/\/\S+)/ })
+  // Once stopped, its port must stay refused: one outside the range other tests' listen(0) can take.
+  const [port] = await unusedPorts(1)
+  const tracker = await rrSpawn(['tracker-serve', '--bind', `127.0.0.1:${port!}`, '--ttl-sec', '60'], { env: a.env, ready: /tracker listen: (http:\/\/\S+)/ })
   t.teardown(async () => { await stop(tracker.child) })
   const url = tracker.match[1]!
   const first = await a.record(2)
@@ -35,6 +38,8 @@ test('without --peers, p2p-sync asks the tracker, caches the answer, and uses th
 
   await stop(tracker.child)
   const later = await a.record(1, 'after the tracker went down')
+  // In A's database before B pulls (p2p-serve's spool watcher would move it within moments; not what this tests).
+  t.true(a.entryIds().includes(later[0]!))
   const fallback = await b.rr(['p2p-sync', '--trackers', url])
   t.is(fallback.code, 0, fallback.stderr)
   t.regex(fallback.stderr, /no tracker answered; using 1 peer\(s\) seen in the last 7 days from the peer book/)

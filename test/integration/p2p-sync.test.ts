@@ -4,6 +4,7 @@ import { spawn } from 'node:child_process'
 import { rrBin, repoRoot } from '../helpers/cli.js'
 import { device, seedEntries } from '../helpers/peers.js'
 import { tempDir } from '../helpers/tmp.js'
+import { unusedPorts } from '../helpers/ports.js'
 
 const columns = 'entry_id, device_id, user_id, ts, cmd, cwd, exit_code, duration_ms, shell, hostname, version'
 
@@ -76,7 +77,8 @@ test('kill -9 of the syncing process mid-pull, then a re-run: complete, cursor c
   seedEntries(a.dbPath, 60_000, 'devA', { cmdBytes: 200 })
   seedEntries(b.dbPath, 0, 'devB')
   const { addr } = await a.serve()
-  const child = spawn(process.execPath, [rrBin, '--db-path', b.dbPath, 'p2p-sync', '--peers', addr, '--limit', '200'], { env: b.env, cwd: repoRoot, stdio: 'ignore' })
+  // Small batches (1200 of them): the pull is still going for seconds when the loop below sees 1000 rows.
+  const child = spawn(process.execPath, [rrBin, '--db-path', b.dbPath, 'p2p-sync', '--peers', addr, '--limit', '50'], { env: b.env, cwd: repoRoot, stdio: 'ignore' })
   // Kill once a few batches have landed, while the pull is still going.
   for (let i = 0; i < 1200; i++) {
     await new Promise((resolve) => setTimeout(resolve, 50))
@@ -145,7 +147,9 @@ test('p2p-sync to a peer that is not running fails after three attempts, non-zer
   const swarm = join(dir, 'swarm.key')
   const a = device(t, dir, 'devA', swarm)
   const b = device(t, dir, 'devB', swarm)
-  const { addr, child } = await a.serve()
+  // A port outside the ephemeral range, so no other test's listen(0) takes it while the three attempts run.
+  const [port] = await unusedPorts(1)
+  const { addr, child } = await a.serve([], `/ip4/127.0.0.1/tcp/${port!}`)
   child.kill('SIGKILL')
   await new Promise((resolve) => child.once('exit', resolve))
   const result = await b.rr(['p2p-sync', '--peers', addr])

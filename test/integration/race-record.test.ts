@@ -1,7 +1,7 @@
 /**
  * Many shells record into one database while a bulk import and a `rr p2p-sync` write to it too (both drain the
  * record spool when they open it): every record must land exactly once after a drain, none may fail (record.log
- * stays empty), and none may wait for the database lock (recording writes to the spool only).
+ * stays empty). How long each record took is logged.
  */
 import test from 'ava'
 import { spawn } from 'node:child_process'
@@ -13,8 +13,6 @@ import { repoRoot } from '../helpers/cli.js'
 import { tempDir } from '../helpers/tmp.js'
 
 const second = 1000
-/** Starting node and loading rr on a loaded 2-core machine (recording never waits for the database lock). */
-const startupSlackMs = 8 * second
 
 /**
  * A bulk importer: inserts `batches` × `size` entries in separate write transactions, through the store's
@@ -83,8 +81,9 @@ test('records from many concurrent shells all land while an import and a sync wr
   t.is(target.recordFailures, 0, target.recordErrors.join('\n'))
   t.is(target.recordLog(), '', 'record.log stays empty: no record failed')
   const slowest = Math.max(...durations)
+  // A figure, not an assertion: on a starved machine a node start alone can take seconds, and that recording never
+  // opens the database (so never waits for its lock) is asserted in spool.test.ts.
   t.log(`records: ${durations.length}, slowest ${slowest} ms, median ${durations.sort((a, b) => a - b)[Math.floor(durations.length / 2)]!} ms`)
-  t.true(slowest < startupSlackMs, `a record took ${slowest} ms`)
 
   // What the next rr command on this device does first: move the spool into the database.
   const drained = drainSpoolFor(target.dbPath, { busyTimeoutMs: 20 * second })

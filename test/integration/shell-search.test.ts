@@ -14,8 +14,8 @@ const entries = ['echo wombat', 'echo quokka-single', multiLine, 'ls -la']
 /** A key binding (ctrl-x d) that writes the line editor's content to a file, so the test reads it exactly. */
 function dumpBinding (shell: 'zsh' | 'bash', file: string): string {
   return shell === 'zsh'
-    ? `_rr_dump() { print -rn -- "$BUFFER" > ${JSON.stringify(file)} }\nzle -N _rr_dump\nbindkey '^Xd' _rr_dump`
-    : `_rr_dump() { printf '%s' "$READLINE_LINE" > ${JSON.stringify(file)}; }\nbind -x '"\\C-xd": _rr_dump'`
+    ? `_rr_dump() { print -rn -- "$BUFFER" > ${JSON.stringify(`${file}.tmp`)} && mv -f ${JSON.stringify(`${file}.tmp`)} ${JSON.stringify(file)} }\nzle -N _rr_dump\nbindkey '^Xd' _rr_dump`
+    : `_rr_dump() { printf '%s' "$READLINE_LINE" > ${JSON.stringify(`${file}.tmp`)} && mv -f ${JSON.stringify(`${file}.tmp`)} ${JSON.stringify(file)}; }\nbind -x '"\\C-xd": _rr_dump'`
 }
 
 async function lineEditorContent (sh: ShellFixture, file: string): Promise<string> {
@@ -26,7 +26,7 @@ async function lineEditorContent (sh: ShellFixture, file: string): Promise<strin
     if (Date.now() > deadline) throw new Error(`the dump binding did not run:\n${await sh.tmux.screen()}`)
     await sleep(30)
   }
-  await sleep(50)
+  // Whole: the binding writes a .tmp file and renames it into place.
   return readFileSync(file, 'utf8')
 }
 

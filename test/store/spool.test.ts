@@ -409,7 +409,7 @@ test('rr http-serve moves commands recorded while it runs into its database with
     await new Promise((resolve) => setTimeout(resolve, 20))
   }
   t.truthy(seen, 'the pulled page has the command')
+  // How soon is a figure, not a test (the watch alone is tested in spool-watch.test.ts, without the 5 s timer).
   t.log(`visible to pulls ${seen} ms after rr record exited`)
-  t.true(seen! < 2 * second, `${seen} ms`)
   t.is(countReady(spoolDirOf(dbPath)!), 0)
 })
