@@ -97,7 +97,9 @@ test('a server that accepts but never answers is a DialError after the connect t
   const err = await t.throwsAsync(transport.pull({ cursor: 0, limit: 10 }))
   t.is(err!.name, 'DialError')
   t.regex(err!.message, /no answer within 200 ms/)
-  t.true(Date.now() - started < 3000)
+  // Well below the default 15 s connect timeout, with room for a busy machine.
+  const elapsed = Date.now() - started
+  t.true(elapsed < 10_000, `gave up after ${elapsed} ms`)
 })
 
 test('error answers become errors: 400 is a permanent ProtocolError with the reason, 503 transient, 413 too large', async (t) => {

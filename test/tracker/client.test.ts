@@ -4,8 +4,11 @@ import { listPeers, ping, register, TrackerClient, TrackerError } from '../../sr
 import { fakePeerId, registerBody, withTracker } from './fixtures.js'
 import { refusedPort } from '../helpers/ports.js'
 
-/** Fast backoff so retry tests take milliseconds; the policy's shape is the real one. */
-const fast = { policy: { baseDelayMs: 5, baseTimeoutMs: 1000 } }
+/**
+ * Fast backoff so retry tests take milliseconds; the policy's shape is the real one. The servers here answer at
+ * once, so the per-attempt timeout is generous: on a busy machine a timeout would only be a spurious failure.
+ */
+const fast = { policy: { baseDelayMs: 5, baseTimeoutMs: 10_000 } }
 
 /** A real local HTTP server whose answers the test scripts; counts the requests it got. */
 async function scripted (t: ExecutionContext, handler: (n: number, req: IncomingMessage, res: ServerResponse) => void): Promise<{ url: string, hits: () => number }> {
@@ -82,7 +85,8 @@ test('429 and 408 are retried too; a 400 is not, and says why', async (t) => {
 test('a wrong token is a permanent TrackerError with the fix, after one attempt', async (t) => {
   const tracker = await withTracker(t, { token: 'right' })
   let retried = false
-  const err = await t.throwsAsync(register(tracker.url, registerBody(1), { token: 'wrong', onRetry: () => { retried = true } }), { instanceOf: TrackerError })
+  // A generous timeout: the default 2 s first attempt could time out on a busy machine and count as a retry.
+  const err = await t.throwsAsync(register(tracker.url, registerBody(1), { token: 'wrong', policy: { baseTimeoutMs: 10_000 }, onRetry: () => { retried = true } }), { instanceOf: TrackerError })
   t.false(retried)
   t.true(err!.permanent)
   t.is(err!.status, 401)
@@ -106,9 +110,11 @@ test('an attempt that gets no answer times out, and the next attempt (with a lon
     json(res, 200, { peers: [{ ...registerBody(1), last_seen_unix: 1 }] })
   })
   const started = Date.now()
-  const peers = await listPeers(server.url, { policy: { baseTimeoutMs: 200, baseDelayMs: 5 } })
+  // 1 s for the first attempt, 2 s for the second: room for the second answer on a busy machine.
+  const peers = await listPeers(server.url, { policy: { baseTimeoutMs: 1000, baseDelayMs: 5 } })
   t.is(peers.length, 1)
-  t.true(Date.now() - started >= 190)
+  const elapsed = Date.now() - started
+  t.true(elapsed >= 990, `answered after ${elapsed} ms, before the first attempt's 1 s timeout`)
   t.is(server.hits(), 2)
 })
 
@@ -136,8 +142,10 @@ test('aborting stops the retries', async (t) => {
     setTimeout(() => controller.abort(), 50)
   })
   const started = Date.now()
-  const pending = listPeers(server.url, { policy: { baseDelayMs: 4000 }, signal: controller.signal })
+  // The backoff after the 503 is 30–60 s: only an abort that cuts the wait short ends the call within 15 s.
+  const pending = listPeers(server.url, { policy: { baseDelayMs: 60_000, maxDelayMs: 60_000, baseTimeoutMs: 10_000 }, signal: controller.signal })
   await t.throwsAsync(pending, { instanceOf: TrackerError })
-  t.true(Date.now() - started < 2000, 'the 2–6 s backoff wait was cut short')
+  const elapsed = Date.now() - started
+  t.true(elapsed < 15_000, `the 30–60 s backoff wait was cut short (ended after ${elapsed} ms)`)
   t.is(server.hits(), 1)
 })

@@ -149,6 +149,6 @@ test('a client that sends half its headers and stalls is cut off by the headers 
     socket.on('close', () => resolve(Date.now() - started))
   })
   // Node checks the timeout on a timer of its own (connectionsCheckingInterval, 150 ms here); its default of
-  // 30 s would let a stalled client hold the socket for 30 s.
-  t.true(closedAfter >= 250 && closedAfter < 2500, `closed after ${closedAfter} ms`)
+  // 30 s would let a stalled client hold the socket for 30 s. The upper bound leaves room for a busy machine.
+  t.true(closedAfter >= 250 && closedAfter < 10_000, `closed after ${closedAfter} ms`)
 })
