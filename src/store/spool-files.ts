@@ -28,6 +28,17 @@ export const tmpPrefix = '.tmp-'
 export const claimPrefix = '.claim-'
 export const rejectedDir = 'rejected'
 
+/** A claim's name: the claiming process and the ready name it took. */
+export function claimNameOf (pid: number, key: string): string {
+  return `${claimPrefix}${pid}-${key}`
+}
+
+/** The claiming pid and the ready name inside a claim's name; undefined for any other name. */
+export function parseClaimName (name: string): { pid: number, key: string } | undefined {
+  const m = /^\.claim-(\d+)-(.+)$/.exec(name)
+  return m != null && readyName.test(m[2]!) ? { pid: Number(m[1]), key: m[2]! } : undefined
+}
+
 /** The spool directory of a database, or undefined for one that has no file (`:memory:`, ''). */
 export function spoolDirOf (dbPath: string): string | undefined {
   if (dbPath === '' || dbPath === ':memory:' || dbPath.startsWith('file:')) return undefined

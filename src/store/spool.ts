@@ -13,7 +13,7 @@ import type { Database } from 'better-sqlite3'
 import { validateEntry, type Entry } from '../core/entry.js'
 import { insertEntriesNoTx } from './entries.js'
 import { incrementCounter } from './peers.js'
-import { claimPrefix, listSpool, readyName, readyNameOf, rejectedDir, spoolDirOf, tmpPrefix } from './spool-files.js'
+import { claimNameOf, claimPrefix, listSpool, parseClaimName, readyName, readyNameOf, rejectedDir, spoolDirOf, tmpPrefix } from './spool-files.js'
 
 const second = 1000
 const minute = 60 * second
@@ -87,12 +87,11 @@ export function candidates (dir: string, names: readonly string[], options: Drai
     if (readyName.test(name)) {
       found.push({ file: name, key: name })
     } else if (name.startsWith(claimPrefix)) {
-      const m = /^\.claim-(\d+)-(.+)$/.exec(name)
-      if (m == null || !readyName.test(m[2]!)) continue
+      const claim = parseClaimName(name)
+      if (claim == null) continue
       // A claim of this process belongs to another of its drainers (a worker thread) unless it is stale.
-      const pid = Number(m[1])
       const stale = ageMs(join(dir, name), 'ctimeMs', now) > (options.staleClaimMs ?? 10 * minute)
-      if (stale || (pid !== process.pid && pidIsDead(pid))) found.push({ file: name, key: m[2]! })
+      if (stale || (claim.pid !== process.pid && pidIsDead(claim.pid))) found.push({ file: name, key: claim.key })
     } else if (name.startsWith(tmpPrefix)) {
       // Named as if its recorder had finished: its time and id, so it sorts where it was recorded.
       const stat = statOrUndefined(join(dir, name))
@@ -182,11 +181,8 @@ function release (dir: string, claimed: readonly Claimed[]): void {
 function forgetFinished (db: Database, dir: string): void {
   const keys = db.prepare('SELECT key FROM spool_done').pluck().all() as string[]
   if (keys.length === 0) return
-  const present = new Set<string>()
-  for (const name of listSpool(dir)) {
-    if (readyName.test(name)) present.add(name)
-    else if (name.startsWith(claimPrefix)) present.add(name.replace(/^\.claim-\d+-/, ''))
-  }
+  // Ready files under their own names, claims under the name they took.
+  const present = new Set(listSpool(dir).map((name) => parseClaimName(name)?.key ?? name))
   const forget = db.prepare('DELETE FROM spool_done WHERE key = ?')
   for (const key of keys) if (!present.has(key)) forget.run(key)
 }
@@ -230,7 +226,7 @@ export function drainSpool (db: Database, dbPath: string, options: DrainOptions 
       // Claimed under the write lock: no other drainer commits in between, so the order holds across drainers.
       while (next < todo.length && claimed.length < chunkFiles) {
         const c = todo[next++]!
-        const claim = `${claimPrefix}${process.pid}-${c.key}`
+        const claim = claimNameOf(process.pid, c.key)
         try {
           renameSync(join(dir, c.file), join(dir, claim))
         } catch (err) {
