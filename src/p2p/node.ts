@@ -16,6 +16,7 @@ import { preSharedKey } from '@libp2p/pnet'
 import { tcp } from '@libp2p/tcp'
 import { multiaddr, type Multiaddr } from '@multiformats/multiaddr'
 import { createLibp2p, type Libp2pOptions } from 'libp2p'
+import { reuseportTcp } from './tcp-reuseport.js'
 
 const second = 1000
 const minute = 60 * second
@@ -137,7 +138,8 @@ export async function createPeerNode (init: PeerNodeInit): Promise<PeerNode> {
   const node = await createLibp2p({
     ...base,
     addresses: { listen: init.listen ?? [] },
-    transports: [tcp(), circuitRelayTransport()],
+    // Dials leave from the listen port, so hole punching (DCUtR) works through port-preserving NATs.
+    transports: [reuseportTcp(), circuitRelayTransport()],
     services: {
       identify: identify(),
       dcutr: dcutr(),
