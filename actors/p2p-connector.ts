@@ -1,6 +1,6 @@
 /**
- * The libp2p connector: direct and relayed dials through one local node, and the DCUtR watch — a relayed link
- * counts as upgraded when a direct (non-relayed) connection to the same peer opens while we hold it.
+ * The libp2p connector: direct and relayed dials through one local node, and the DCUtR watch — DCUtR's own outcome
+ * for the peer (src/p2p/dcutr-outcome.ts) moves a relayed link to the direct connection, or keeps it on the relay.
  */
 import type { Connection } from '@libp2p/interface'
 import type { PeerSyncEvent } from '../machines/peer-sync.machine.js'
@@ -10,11 +10,13 @@ import { DialError } from '../src/protocol/errors.js'
 import type { Connector } from './connector.js'
 
 const second = 1000
+/** How long a failed DCUtR attempt answered here waits for the other side's next attempt before it counts. */
+const retryGraceMs = 2 * second
 
 export interface P2PConnectorInit {
   node: PeerNode
   log: (line: string) => void
-  /** How long to wait for DCUtR before calling the upgrade failed. @default 20 s */
+  /** How long to wait for any DCUtR outcome before calling the upgrade failed. @default 30 s */
   upgradeTimeoutMs?: number
   /** Per-dial timeout. @default 10 s */
   dialTimeoutMs?: number
@@ -39,39 +41,57 @@ export function createP2PConnector (init: P2PConnectorInit): Connector {
     },
     watchUpgrade: (target: PeerTarget, link: Link, sendBack: (event: PeerSyncEvent) => void) => {
       const peerId = target.peerId ?? link.transport.peerId
+      const waitMs = init.upgradeTimeoutMs ?? 30 * second
       let settled = false
+      let grace: ReturnType<typeof setTimeout> | undefined
       const finish = (): void => {
         settled = true
         clearTimeout(timer)
-        node.removeEventListener('connection:open', onOpen)
+        clearTimeout(grace)
+        stopListening()
       }
       const upgradeTo = (connection: Connection): void => {
         if (settled) return
         finish()
-        log(`dcutr: upgraded to direct: peer=${peerId} connection_id=${connection.id}`)
         sendBack({ type: 'dcutr.upgraded', link: linkOf(connection, new P2PTransport(connection), connection.remoteAddr.toString(), 'dcutr') })
+        // DCUtR closes the relayed connection itself once it has the direct one; make sure, after its streams end.
+        const relayedConnection = link.transport instanceof P2PTransport ? link.transport.connection : undefined
+        if (relayedConnection != null && relayedConnection.status === 'open') {
+          void link.transport.close().then(() => log(`dcutr: closed the relayed connection ${relayedConnection.id} to ${peerId}`))
+        }
       }
-      const onOpen = (event: CustomEvent<Connection>): void => {
-        const connection = event.detail
-        if (connection.remotePeer.toString() === peerId && !isRelayed(connection)) upgradeTo(connection)
-      }
+      // The node logs every outcome (both halves of DCUtR, see src/p2p/dcutr-outcome.ts); here they drive the machine.
+      const stopListening = node.services.dcutrOutcomes.on((outcome) => {
+        if (settled || outcome.peer !== peerId) return
+        if (outcome.ok && outcome.connection != null) {
+          upgradeTo(outcome.connection)
+          return
+        }
+        // The side that dialed through the relay answers one DCUtR attempt at a time, and the other side retries
+        // (3 attempts, no pause): a failed attempt here is final only when no other one follows within the grace.
+        clearTimeout(grace)
+        const fail = (): void => {
+          if (settled) return
+          finish()
+          sendBack({ type: 'dcutr.failed', error: { name: 'DcutrError', message: outcome.error ?? 'unknown', permanent: false, step: 'dcutr' } })
+        }
+        if (outcome.role === 'dialer') grace = setTimeout(fail, retryGraceMs)
+        else fail()
+      })
+      // The other side runs DCUtR; when it never does (an old rustory, or no DCUtR there), stop waiting.
       const timer = setTimeout(() => {
         if (settled) return
         finish()
-        const error = `no direct connection within ${Math.round((init.upgradeTimeoutMs ?? 20 * second) / second)} s (hole punching needs public addresses on both sides)`
+        const error = `no DCUtR attempt from the peer within ${Math.round(waitMs / second)} s (the side that received the relayed connection starts it)`
         log(`dcutr: upgrade failed: peer=${peerId} error=${error}`)
         sendBack({ type: 'dcutr.failed', error: { name: 'DcutrError', message: error, permanent: false, step: 'dcutr' } })
-      }, init.upgradeTimeoutMs ?? 20 * second)
+      }, waitMs)
       timer.unref?.()
-      node.addEventListener('connection:open', onOpen)
       // DCUtR may have finished before we started watching.
       const existing = node.getConnections().find((c) => c.remotePeer.toString() === peerId && !isRelayed(c) && c.status === 'open')
       if (existing != null) queueMicrotask(() => upgradeTo(existing))
       return () => {
-        if (settled) return
-        finish()
-        // The round ended (synced over the relay) before hole punching produced a direct connection.
-        log(`dcutr: upgrade failed: peer=${peerId} error=no direct connection before the sync round ended; synced over the relay`)
+        if (!settled) finish()
       }
     }
   }

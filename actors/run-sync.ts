@@ -2,14 +2,13 @@
  * `rr p2p-sync` and `rr http-sync` as one flow: open the store and the worker pool, build the connector for the
  * transport, start the supervised actors, print one summary line per peer per round, stop cleanly on SIGINT.
  */
-import { generateKeyPair } from '@libp2p/crypto/keys'
 import type { InspectionEvent } from 'xstate'
 import type { PeerOutcome, PeerTarget, SyncOptions } from '../machines/types.js'
 import type { Settings } from '../src/config/settings.js'
 import { HttpTransport } from '../src/http/index.js'
 import type { Database } from 'better-sqlite3'
 import { identityPeerIdIfPresent } from '../src/config/keys.js'
-import { createPeerNode, loadOrCreateSwarmKey, peerIdOf, type PeerNode } from '../src/p2p/index.js'
+import { createPeerNode, loadOrCreateIdentity, loadOrCreateSwarmKey, peerIdOf, type PeerNode } from '../src/p2p/index.js'
 import { DialError } from '../src/protocol/errors.js'
 import { openDatabase } from '../src/store/db.js'
 import { migratePullCursorKey } from '../src/store/peers.js'
@@ -28,6 +27,8 @@ export interface SyncRunInit {
   peers: string[]
   /** Relay multiaddr to fall back to. */
   relayAddr?: string
+  /** Where the syncing node listens: DCUtR's simultaneous open needs a port to dial from. @default ['/ip4/0.0.0.0/tcp/0'] */
+  listen?: string[]
   /** Where peers come from when `peers` is empty (trackers, peer book); set by the discovery work. */
   discover?: (signal: AbortSignal) => Promise<PeerTarget[]>
   inspect?: (event: InspectionEvent) => void
@@ -146,11 +147,11 @@ export async function runP2PSync (init: SyncRunInit, io: SyncRunOutput): Promise
     }
   }
   const log = makeLog(io)
-  // An ephemeral identity: a long-running p2p-serve on this machine keeps the persisted one, and two live nodes
-  // with one PeerId would make peers confuse their connections.
-  // With a relay in play, listen too: DCUtR needs addresses of ours to offer for hole punching.
-  const listen = init.relayAddr != null ? ['/ip4/0.0.0.0/tcp/0'] : []
-  const node: PeerNode = await createPeerNode({ privateKey: await generateKeyPair('Ed25519'), psk: swarm.psk, listen })
+  // The device's persistent identity and a listening node: a peer behind NAT can only be punched to at an address
+  // it announced, and DCUtR dials from the listen port (src/p2p/tcp-reuseport.ts).
+  const identity = await loadOrCreateIdentity(init.settings.p2pIdentityKeyPath)
+  if (identity.created) io.err(`created identity key ${identity.path} (PeerId ${identity.peerId})`)
+  const node: PeerNode = await createPeerNode({ privateKey: identity.privateKey, psk: swarm.psk, listen: init.listen ?? ['/ip4/0.0.0.0/tcp/0'], log: log.info })
   try {
     const connector: Connector = { ...createP2PConnector({ node, log: log.info }), ...(discovery != null ? { refresh: discovery.refresh } : {}) }
     return await runWith(discovery != null ? { ...init, discover: discovery.discoverPeers } : init, io, connector, targets, log)

@@ -6,7 +6,7 @@
  */
 import { assign, fromCallback, fromPromise, sendTo, setup } from 'xstate'
 import {
-  backoffDelayMs, maxDialAttempts, maxSyncAttempts, shouldRetry, watchDelayMs
+  backoffDelayMs, maxDialAttempts, maxSyncAttempts, shouldRetry, upgradeWaitMs, watchDelayMs
 } from '../src/sync/policy.js'
 import { toFailure, type Link, type PeerOutcome, type PeerStats, type PeerTarget, type SyncFailure, type SyncOptions } from './types.js'
 
@@ -149,7 +149,8 @@ export function createPeerSyncMachine (deps: PeerSyncDependencies) {
     delays: {
       dialBackoff: ({ context }) => backoffDelayMs(context.dialAttempt, deps.random()),
       syncBackoff: ({ context }) => backoffDelayMs(context.syncAttempt, deps.random(), { baseMs: 1000 }),
-      watchInterval: ({ context }) => watchDelayMs(context.options.intervalSec, deps.random())
+      watchInterval: ({ context }) => watchDelayMs(context.options.intervalSec, deps.random()),
+      upgradeWait: upgradeWaitMs
     }
   }).createMachine({
     id: 'peer',
@@ -245,8 +246,18 @@ export function createPeerSyncMachine (deps: PeerSyncDependencies) {
         type: 'parallel',
         states: {
           sync: {
-            initial: 'pulling',
+            initial: 'beforePull',
             states: {
+              // A relayed link first gives DCUtR its chance (the design card's order: relay dial → upgrade → pull).
+              beforePull: { always: [{ guard: 'relayed', target: 'awaitingUpgrade' }, { target: 'pulling' }] },
+              // Pull on whatever DCUtR left us: the direct connection, or the relay after a failure or the wait.
+              awaitingUpgrade: {
+                after: { upgradeWait: 'pulling' },
+                on: {
+                  'dcutr.upgraded': { target: 'pulling', actions: assign({ link: ({ event }) => event.link }) },
+                  'dcutr.failed': 'pulling'
+                }
+              },
               // Pull batches until the peer has nothing after our cursor.
               pulling: {
                 invoke: { id: 'pullLoop', src: 'pullLoop', input: ({ context }) => ({ target: context.target, link: context.link!, limit: context.options.limit }) },

@@ -28,6 +28,7 @@ export default class P2PSync extends RrCommand {
     peers: Flags.string({ description: 'peer multiaddrs with /p2p/<peer_id> (comma-separated or repeated); without it, ask the trackers', multiple: true }),
     trackers: Flags.string({ description: 'tracker URLs (comma-separated or repeated) [env: RUSTORY_TRACKERS, config: trackers]', multiple: true }),
     relay: Flags.string({ description: 'relay multiaddr (…/p2p/<relay_peer_id>) to fall back to when a direct dial fails [env: RUSTORY_RELAY_ADDR, config: relay_addr]' }),
+    listen: Flags.string({ description: 'multiaddr to listen on while syncing (hole punching dials from this port; comma-separated or repeated)', multiple: true, default: ['/ip4/0.0.0.0/tcp/0'] }),
     ...syncFlags
   }
 
@@ -47,6 +48,7 @@ export default class P2PSync extends RrCommand {
         settings,
         options: { push: flags.push, watch: flags.watch, intervalSec: flags['interval-sec'], limit: flags.limit },
         peers,
+        listen: splitList(flags.listen),
         ...(settings.relayAddr != null ? { relayAddr: settings.relayAddr } : {}),
         ...(inspect != null ? { inspect: inspect.observe } : {})
       }, {

@@ -14,8 +14,10 @@ import { identify } from '@libp2p/identify'
 import type { ComponentLogger, Libp2p, PrivateKey } from '@libp2p/interface'
 import { preSharedKey } from '@libp2p/pnet'
 import { tcp } from '@libp2p/tcp'
+import { isPrivate } from '@libp2p/utils'
 import { multiaddr, type Multiaddr } from '@multiformats/multiaddr'
 import { createLibp2p, type Libp2pOptions } from 'libp2p'
+import { DcutrOutcomes, observedDcutr, outcomeLine, relayed } from './dcutr-outcome.js'
 import { reuseportTcp } from './tcp-reuseport.js'
 
 const second = 1000
@@ -52,6 +54,8 @@ class Internals {
 export type PeerServices = {
   identify: ReturnType<ReturnType<typeof identify>>
   dcutr: ReturnType<ReturnType<typeof dcutr>>
+  /** DCUtR's outcomes on this node (both halves of the protocol), see dcutr-outcome.ts. */
+  dcutrOutcomes: DcutrOutcomes
   internals: Internals
 }
 export type PeerNode = Libp2p<PeerServices>
@@ -74,6 +78,11 @@ export interface PeerNodeInit {
   dialTimeoutMs?: number
   /** A stream with no traffic for this long is reset. @default 60 s */
   streamInactivityMs?: number
+  /**
+   * Where the node's own events go: DCUtR outcomes (`dcutr: upgraded to direct: …` / `dcutr: upgrade failed: …`) and
+   * public addresses learned from identify. @default nowhere
+   */
+  log?: (line: string) => void
 }
 
 export interface RelayNodeInit {
@@ -135,6 +144,7 @@ function baseOptions (privateKey: PrivateKey, psk: Uint8Array, dialTimeoutMs: nu
 
 export async function createPeerNode (init: PeerNodeInit): Promise<PeerNode> {
   const base = baseOptions(init.privateKey, init.psk, init.dialTimeoutMs ?? 5 * second, init.streamInactivityMs ?? minute, init.logger)
+  const outcomes = new DcutrOutcomes()
   const node = await createLibp2p({
     ...base,
     addresses: { listen: init.listen ?? [] },
@@ -142,11 +152,16 @@ export async function createPeerNode (init: PeerNodeInit): Promise<PeerNode> {
     transports: [reuseportTcp(), circuitRelayTransport()],
     services: {
       identify: identify(),
-      dcutr: dcutr(),
+      dcutr: observedDcutr(outcomes) as ReturnType<typeof dcutr>,
+      dcutrOutcomes: () => outcomes,
       internals: (components: InternalComponents) => new Internals(components)
     }
   })
   confirmListenAddrs(node)
+  const log = init.log
+  if (log != null) outcomes.on((outcome) => log(outcomeLine(outcome)))
+  watchUnilateralUpgrades(node)
+  learnObservedFromIdentify(node, log)
   if (init.relay != null) {
     try {
       await listenOnRelay(node, init.relay)
@@ -156,6 +171,52 @@ export async function createPeerNode (init: PeerNodeInit): Promise<PeerNode> {
     }
   }
   return node
+}
+
+/**
+ * DCUtR's "unilateral upgrade": the side that received our relayed connection dials one of our public addresses
+ * directly, and no DCUtR code runs here. A direct inbound connection from a peer we reach through a relay, while no
+ * DCUtR exchange of ours runs with it, is that upgrade.
+ */
+function watchUnilateralUpgrades (node: PeerNode): void {
+  const outcomes = node.services.dcutrOutcomes
+  node.addEventListener('connection:open', (event) => {
+    const connection = event.detail
+    if (relayed(connection) || connection.direction !== 'inbound') return
+    const peer = connection.remotePeer.toString()
+    if (outcomes.running.has(peer)) return
+    const viaRelay = node.getConnections(connection.remotePeer).some((c) => c !== connection && relayed(c) && c.direction === 'outbound' && c.status === 'open')
+    if (viaRelay) outcomes.emit({ peer, ok: true, connection, role: 'unilateral' })
+  })
+}
+
+/**
+ * identify tells us the address each peer sees us at, and @libp2p/identify ignores it for TCP (js-libp2p issue 2620:
+ * its dials left from ephemeral ports, so the port was useless). Ours leave from the listen port, so an observed
+ * public address whose port is one of our listen ports is where a port-preserving NAT (or no NAT) maps us: confirm it,
+ * so identify and DCUtR announce it. An observed port that is not ours means the NAT rewrote it; say so once.
+ */
+function learnObservedFromIdentify (node: PeerNode, log?: (line: string) => void): void {
+  const learned = new Set<string>()
+  node.addEventListener('peer:identify', (event) => {
+    const { observedAddr, connection } = event.detail
+    if (observedAddr == null || relayed(connection)) return
+    const parts = observedAddr.getComponents()
+    const ip = parts[0]
+    const port = parts[1]
+    if (ip == null || port == null || port.name !== 'tcp' || (ip.name !== 'ip4' && ip.name !== 'ip6') || ip.value == null) return
+    const addr = multiaddr(`/${ip.name}/${ip.value}/tcp/${port.value ?? ''}`)
+    if (isPrivate(addr)) return
+    const key = addr.toString()
+    if (learned.has(key)) return
+    learned.add(key)
+    if (!tcpListenPorts(node).includes(Number(port.value))) {
+      log?.(`p2p: ${connection.remotePeer.toString()} sees us at ${key}, not at a listen port of ours: a NAT rewrote the port (hole punching will likely fail)`)
+      return
+    }
+    node.services.internals.components.addressManager.confirmObservedAddr(addr, { type: 'observed' })
+    log?.(`p2p: public address from identify: ${key} (seen by ${connection.remotePeer.toString()})`)
+  })
 }
 
 /**

@@ -87,7 +87,7 @@ export async function runP2PServe (init: P2PServeInit, io: ServeOutput): Promise
   let node
   let spool: SpoolWatcher | undefined
   try {
-    node = await createPeerNode({ privateKey: identity.privateKey, psk: swarm.psk, listen: init.listen })
+    node = await createPeerNode({ privateKey: identity.privateKey, psk: swarm.psk, listen: init.listen, log: io.log })
     await serveSync(node, { dbPath: init.dbPath, pool, log: io.log })
     // Commands recorded on this device while serving reach the database (and so the pulling peers) in moments.
     spool = watchSpool({ dbPath: init.dbPath }, { log: io.log })

@@ -9,6 +9,12 @@ const second = 1000
 export const maxDialAttempts = 3
 /** Sync (pull/push) attempts on one connection before the peer is marked failed for this round. */
 export const maxSyncAttempts = 3
+/**
+ * How long a relayed link waits for DCUtR before the pull loop starts on the relay. A hole punch between two NATs
+ * took under a second in test/integration/netns-dcutr.test.ts; a failure is usually as quick (refused) but one
+ * dropped SYN costs DCUtR's 5 s attempt timeout, and an upgrade that lands later still moves the running loops.
+ */
+export const upgradeWaitMs = 10 * second
 
 export interface BackoffOptions {
   /** First delay. @default 500 ms */

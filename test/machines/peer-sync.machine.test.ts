@@ -96,6 +96,9 @@ test('backs off between direct attempts and falls back to the relay after three'
   clock.increment(750) // attempt 2: 750 ms
   await settle()
   t.deepEqual(calls.slice(0, 5), ['discover', 'direct#1', 'direct#2', 'direct#3', 'relay#1'])
+  // No DCUtR outcome: the pull starts on the relay once the upgrade wait is over.
+  clock.increment(10_000)
+  await settle()
   t.is(actor.getSnapshot().status, 'done')
   t.is(actor.getSnapshot().output?.path, 'relay')
 })
@@ -123,10 +126,27 @@ test('gives up after three relay attempts when direct is impossible', async (t) 
   t.is(actor.getSnapshot().output?.ok, false)
 })
 
-test('a relayed link upgraded by DCUtR hands the new link to the running pull loop', async (t) => {
+test('a relayed link waits for DCUtR, then the whole round runs on the direct connection', async (t) => {
+  const { deps, calls } = fakes({ direct: [new DialError('x'), new DialError('x'), new DialError('x')], upgrade: 'upgraded' })
+  const clock = new SimulatedClock()
+  const actor = createActor(createPeerSyncMachine(deps), { input: { target, options: once }, clock })
+  actor.start()
+  for (let i = 0; i < 5; i++) { clock.increment(2000); await settle() }
+  t.deepEqual(calls.filter((c) => c.startsWith('pull') || c === 'push' || c === 'watchUpgrade'), ['watchUpgrade', 'pull:dcutr', 'push'])
+  t.is(actor.getSnapshot().output?.path, 'dcutr')
+})
+
+test('without a DCUtR outcome the pull starts on the relay after the wait, and a late upgrade moves the running loop', async (t) => {
   const received: string[] = []
-  const { deps } = fakes({ direct: [new DialError('x'), new DialError('x'), new DialError('x')], upgrade: 'upgraded' })
-  deps.pullLoop = (_input, sendBack, receive) => {
+  const { deps, calls } = fakes({ direct: [new DialError('x'), new DialError('x'), new DialError('x')], upgrade: 'never' })
+  let upgrade: (() => void) | undefined
+  deps.watchUpgrade = (_input, sendBack) => {
+    calls.push('watchUpgrade')
+    upgrade = () => sendBack({ type: 'dcutr.upgraded', link: link('dcutr') })
+    return () => {}
+  }
+  deps.pullLoop = (input, sendBack, receive) => {
+    calls.push(`pull:${input.link.path}`)
     receive((event) => { if (event.type === 'link.changed') { received.push(event.link.path); sendBack({ type: 'pull.done', pulled: 1, inserted: 1 }) } })
     return () => {}
   }
@@ -134,6 +154,12 @@ test('a relayed link upgraded by DCUtR hands the new link to the running pull lo
   const actor = createActor(createPeerSyncMachine(deps), { input: { target, options: { ...once, push: false } }, clock })
   actor.start()
   for (let i = 0; i < 5; i++) { clock.increment(2000); await settle() }
+  t.false(calls.some((c) => c.startsWith('pull')), 'no pull while DCUtR may still upgrade the link')
+  t.deepEqual(actor.getSnapshot().value, { connected: { sync: 'awaitingUpgrade', upgrade: 'watching' } })
+  for (let i = 0; i < 6; i++) { clock.increment(2000); await settle() }
+  t.true(calls.includes('pull:relay'))
+  upgrade!()
+  await settle()
   t.deepEqual(received, ['dcutr'])
   t.is(actor.getSnapshot().output?.path, 'dcutr')
 })
