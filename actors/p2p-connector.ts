@@ -54,10 +54,13 @@ export function createP2PConnector (init: P2PConnectorInit): Connector {
         if (settled) return
         finish()
         sendBack({ type: 'dcutr.upgraded', link: linkOf(connection, new P2PTransport(connection), connection.remoteAddr.toString(), 'dcutr') })
-        // DCUtR closes the relayed connection itself once it has the direct one; make sure, after its streams end.
+        // DCUtR closes the relayed connection itself once it has the direct one (not after a unilateral upgrade
+        // seen here); close it in any case, after its streams end, and say so.
         const relayedConnection = link.transport instanceof P2PTransport ? link.transport.connection : undefined
-        if (relayedConnection != null && relayedConnection.status === 'open') {
-          void link.transport.close().then(() => log(`dcutr: closed the relayed connection ${relayedConnection.id} to ${peerId}`))
+        if (relayedConnection != null) {
+          void link.transport.close().then(() => {
+            if (relayedConnection.status === 'closed') log(`dcutr: relayed connection ${relayedConnection.id} to ${peerId} closed`)
+          })
         }
       }
       // The node logs every outcome (both halves of DCUtR, see src/p2p/dcutr-outcome.ts); here they drive the machine.

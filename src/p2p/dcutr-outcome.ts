@@ -37,6 +37,11 @@ export class DcutrOutcomes {
   readonly #listeners = new Set<(outcome: DcutrOutcome) => void>()
   /** Peers with an upgrade running here (their direct connection is DCUtR's own, not a unilateral one). */
   readonly running = new Set<string>()
+  /**
+   * Peers DCUtR is dialing for a hole punch right now, and whether we are the connection's initiator: the transport
+   * dials them from the listen port, and passes the role on (see observedDcutr).
+   */
+  readonly punching = new Map<string, { initiator: boolean }>()
 
   on (listener: (outcome: DcutrOutcome) => void): () => void {
     this.#listeners.add(listener)
@@ -51,9 +56,13 @@ export class DcutrOutcomes {
 }
 
 interface Attempt {
+  peer: string
   errors: string[]
   connection?: Connection
 }
+
+/** @libp2p/dcutr dials the hole punch itself with this priority (its DCUTR_DIAL_PRIORITY); its unilateral dial has none. */
+const punchDialPriority = 100
 
 const attempts = new AsyncLocalStorage<Attempt>()
 
@@ -72,10 +81,20 @@ export function observedDcutr (outcomes: DcutrOutcomes, init: DCUtRServiceInit =
       connectionManager: {
         value: {
           openConnection: async (...args: Parameters<typeof connectionManager.openConnection>) => {
-            const connection = await connectionManager.openConnection(...args)
             const attempt = attempts.getStore()
-            if (attempt != null) attempt.connection = connection
-            return connection
+            const punch = attempt != null && args[1]?.priority === punchDialPriority
+            // DCUtR makes the side that received the relayed connection the responder of the simultaneous open
+            // (`initiator: false`), but libp2p's dial queue drops that option before the transport: both sides were
+            // Noise initiators and the punched connection died in the handshake ("handshake stage 1 validation
+            // fail: message is not long enough"). The transport applies it from here.
+            if (punch) outcomes.punching.set(attempt.peer, { initiator: args[1]?.initiator !== false })
+            try {
+              const connection = await connectionManager.openConnection(...args)
+              if (attempt != null) attempt.connection = connection
+              return connection
+            } finally {
+              if (punch) outcomes.punching.delete(attempt.peer)
+            }
           }
         }
       }
@@ -86,7 +105,7 @@ export function observedDcutr (outcomes: DcutrOutcomes, init: DCUtRServiceInit =
     const handleIncomingUpgrade = internals.handleIncomingUpgrade
     internals.upgradeInbound = async (relayed) => {
       const peer = relayed.remotePeer.toString()
-      const attempt: Attempt = { errors: [] }
+      const attempt: Attempt = { peer, errors: [] }
       outcomes.running.add(peer)
       try {
         await attempts.run(attempt, async () => { await upgradeInbound(relayed) })
@@ -99,7 +118,7 @@ export function observedDcutr (outcomes: DcutrOutcomes, init: DCUtRServiceInit =
     }
     internals.handleIncomingUpgrade = async (stream, relayed) => {
       const peer = relayed.remotePeer.toString()
-      const attempt: Attempt = { errors: [] }
+      const attempt: Attempt = { peer, errors: [] }
       outcomes.running.add(peer)
       try {
         await attempts.run(attempt, async () => { await handleIncomingUpgrade(stream, relayed) })

@@ -18,7 +18,7 @@ import { isPrivate } from '@libp2p/utils'
 import { multiaddr, type Multiaddr } from '@multiformats/multiaddr'
 import { createLibp2p, type Libp2pOptions } from 'libp2p'
 import { DcutrOutcomes, observedDcutr, outcomeLine, relayed } from './dcutr-outcome.js'
-import { reuseportTcp } from './tcp-reuseport.js'
+import { reuseportTcp, type DialPlan } from './tcp-reuseport.js'
 
 const second = 1000
 const minute = 60 * second
@@ -83,6 +83,11 @@ export interface PeerNodeInit {
    * public addresses learned from identify. @default nowhere
    */
   log?: (line: string) => void
+  /**
+   * Which dials leave from the listen port: only DCUtR's hole punches, or every dial (tests of the transport).
+   * See tcp-reuseport.ts for why not every dial. @default 'punch'
+   */
+  dialFromListenPort?: 'punch' | 'always'
 }
 
 export interface RelayNodeInit {
@@ -149,7 +154,7 @@ export async function createPeerNode (init: PeerNodeInit): Promise<PeerNode> {
     ...base,
     addresses: { listen: init.listen ?? [] },
     // Dials leave from the listen port, so hole punching (DCUtR) works through port-preserving NATs.
-    transports: [reuseportTcp(), circuitRelayTransport()],
+    transports: [reuseportTcp(init.dialFromListenPort === 'always' ? {} : { dialPlan: (ma) => punchPlan(outcomes, ma) }), circuitRelayTransport()],
     services: {
       identify: identify(),
       dcutr: observedDcutr(outcomes) as ReturnType<typeof dcutr>,
@@ -173,6 +178,13 @@ export async function createPeerNode (init: PeerNodeInit): Promise<PeerNode> {
   return node
 }
 
+/** From the listen port (with DCUtR's role) while DCUtR is punching to this address's peer; otherwise as @libp2p/tcp. */
+function punchPlan (outcomes: DcutrOutcomes, ma: Multiaddr): DialPlan {
+  const peer = ma.getComponents().findLast((c) => c.name === 'p2p')?.value
+  const punch = peer != null ? outcomes.punching.get(peer) : undefined
+  return punch != null ? { fromListenPort: true, initiator: punch.initiator } : { fromListenPort: false }
+}
+
 /**
  * DCUtR's "unilateral upgrade": the side that received our relayed connection dials one of our public addresses
  * directly, and no DCUtR code runs here. A direct inbound connection from a peer we reach through a relay, while no
@@ -192,30 +204,27 @@ function watchUnilateralUpgrades (node: PeerNode): void {
 
 /**
  * identify tells us the address each peer sees us at, and @libp2p/identify ignores it for TCP (js-libp2p issue 2620:
- * its dials left from ephemeral ports, so the port was useless). Ours leave from the listen port, so an observed
- * public address whose port is one of our listen ports is where a port-preserving NAT (or no NAT) maps us: confirm it,
- * so identify and DCUtR announce it. An observed port that is not ours means the NAT rewrote it; say so once.
+ * dials leave from ephemeral ports, so the port says nothing). The IP does: a public observed IP with each of our
+ * listen ports is where a port-preserving NAT (the kind hole punching works through) maps our hole punches, since
+ * DCUtR dials from the listen port (tcp-reuseport.ts). Confirm it, so identify and DCUtR announce it; the tracker's
+ * observed_addr is used the same way (src/tracker/registrar.ts).
  */
 function learnObservedFromIdentify (node: PeerNode, log?: (line: string) => void): void {
   const learned = new Set<string>()
   node.addEventListener('peer:identify', (event) => {
     const { observedAddr, connection } = event.detail
     if (observedAddr == null || relayed(connection)) return
-    const parts = observedAddr.getComponents()
-    const ip = parts[0]
-    const port = parts[1]
-    if (ip == null || port == null || port.name !== 'tcp' || (ip.name !== 'ip4' && ip.name !== 'ip6') || ip.value == null) return
-    const addr = multiaddr(`/${ip.name}/${ip.value}/tcp/${port.value ?? ''}`)
-    if (isPrivate(addr)) return
-    const key = addr.toString()
-    if (learned.has(key)) return
-    learned.add(key)
-    if (!tcpListenPorts(node).includes(Number(port.value))) {
-      log?.(`p2p: ${connection.remotePeer.toString()} sees us at ${key}, not at a listen port of ours: a NAT rewrote the port (hole punching will likely fail)`)
-      return
+    const ip = observedAddr.getComponents()[0]
+    if (ip == null || (ip.name !== 'ip4' && ip.name !== 'ip6') || ip.value == null) return
+    if (isPrivate(multiaddr(`/${ip.name}/${ip.value}/tcp/1`))) return
+    for (const port of tcpListenPorts(node)) {
+      const addr = multiaddr(`/${ip.name}/${ip.value}/tcp/${port}`)
+      const key = addr.toString()
+      if (learned.has(key)) continue
+      learned.add(key)
+      node.services.internals.components.addressManager.confirmObservedAddr(addr, { type: 'observed' })
+      log?.(`p2p: public address from identify: ${key} (${connection.remotePeer.toString()} sees us at ${ip.value})`)
     }
-    node.services.internals.components.addressManager.confirmObservedAddr(addr, { type: 'observed' })
-    log?.(`p2p: public address from identify: ${key} (seen by ${connection.remotePeer.toString()})`)
   })
 }
 

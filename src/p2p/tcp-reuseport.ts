@@ -10,10 +10,16 @@
  * socket without it gets EADDRINUSE binding to a port a listener holds (LIBP2P.md). Checked on Node 20.20, 22.23 and
  * 24.22 with the same .node file (N-API).
  *
- * Every dial goes from the listen port, as go-libp2p's reuseport transport does: a direct dial that a NAT maps to the
- * listen port also tells the other side (and the relay) our real public port. When binding or connecting from that
- * port fails for a local reason (EADDRINUSE, EADDRNOTAVAIL: the same 4-tuple is already connected), the dial is
- * made again from an ephemeral port; a refused or timed-out dial is a real answer and is not repeated.
+ * Which dials leave from the listen port is the caller's choice (`fromListenPort`); rustory's peer node picks DCUtR's
+ * hole-punch dials only. Dialing everything from it (as go-libp2p does) broke the punch in
+ * test/integration/netns-dcutr.test.ts: an earlier plain dial to the same peer (the direct attempt before the relay,
+ * DCUtR's unilateral attempt) leaves a conntrack entry on the NAT for the very 4-tuple the punch uses, holding that
+ * dial's initial sequence number; when the other side's SYN then reached our *listener* through it, the listener's
+ * SYN-ACK (another sequence number) was out of conntrack's window, marked INVALID and sent out un-NATed from the
+ * private address (tcpdump on the router), and every later SYN of the punch was answered with RST by the router.
+ * When binding or connecting from the listen port fails for a local reason (EADDRINUSE, EADDRNOTAVAIL: the same
+ * 4-tuple is already connected), the dial is made again from an ephemeral port, like go-libp2p's reuseport dialer;
+ * a refused or timed-out dial is a real answer and is not repeated.
  */
 import { closeSync } from 'node:fs'
 import net from 'node:net'
@@ -23,8 +29,19 @@ import type { Multiaddr } from '@multiformats/multiaddr'
 import { reuseportAddon, type ReuseportAddon } from './reuseport-addon.js'
 
 export interface ReuseportTcpInit extends TCPOptions {
+  /**
+   * How to dial this address: from the listen port or not, and (for a simultaneous open) whether we take the
+   * responder's role in the upgrade (`initiator: false`). @default every dial from the listen port, as initiator
+   */
+  dialPlan?: (ma: Multiaddr) => DialPlan
   /** Told once, when the addon cannot load and dials fall back to ephemeral ports. @default a line on stderr */
   warn?: (line: string) => void
+}
+
+export interface DialPlan {
+  fromListenPort: boolean
+  /** false: upgrade as the responder (multistream-select listener, Noise responder). @default true */
+  initiator?: boolean
 }
 
 /** What @libp2p/tcp's TCP instance has besides the Transport interface (its dial calls `_connect`). */
@@ -33,6 +50,10 @@ interface TcpInternals {
 }
 
 interface TCPDialSocketOptions {
+  /** Set by ReuseportTcp.dial from the dial plan. */
+  fromListenPort?: boolean
+  /** Read by libp2p's upgrader: false upgrades as the listener. */
+  initiator?: boolean
   noDelay?: boolean
   keepAlive?: boolean
   keepAliveInitialDelay?: number
@@ -45,7 +66,7 @@ const portClashCodes = new Set(['EADDRINUSE', 'EADDRNOTAVAIL'])
 let warned = false
 
 export function reuseportTcp (init: ReuseportTcpInit = {}): (components: TCPComponents) => Transport {
-  const { warn, ...options } = init
+  const { warn, dialPlan, ...options } = init
   return (components) => {
     const loaded = reuseportAddon()
     if ('error' in loaded && !warned) {
@@ -55,7 +76,7 @@ export function reuseportTcp (init: ReuseportTcpInit = {}): (components: TCPComp
       else process.stderr.write(`${line}\n`)
     }
     const inner = tcp(options)(components)
-    return 'addon' in loaded ? new ReuseportTcp(inner, loaded.addon, components) : inner
+    return 'addon' in loaded ? new ReuseportTcp(inner, loaded.addon, components, dialPlan ?? (() => ({ fromListenPort: true }))) : inner
   }
 }
 
@@ -74,8 +95,11 @@ class ReuseportTcp implements Transport {
   /** Our listening servers; a dial binds to the port of one that fits the destination. */
   readonly #servers = new Set<net.Server>()
 
-  constructor (inner: Transport, addon: ReuseportAddon, components: TCPComponents) {
+  readonly #dialPlan: (ma: Multiaddr) => DialPlan
+
+  constructor (inner: Transport, addon: ReuseportAddon, components: TCPComponents, dialPlan: (ma: Multiaddr) => DialPlan) {
     this.#inner = inner
+    this.#dialPlan = dialPlan
     this.#addon = addon
     this.#log = components.logger.forComponent('rustory:tcp-reuseport')
     const internals = inner as unknown as TcpInternals
@@ -92,7 +116,25 @@ class ReuseportTcp implements Transport {
   }
 
   async dial (ma: Multiaddr, options: DialTransportOptions): Promise<Connection> {
-    return await this.#inner.dial(ma, options)
+    const plan = this.#dialPlan(ma)
+    const dialOptions: DialTransportOptions & TCPDialSocketOptions = { ...options, fromListenPort: plan.fromListenPort }
+    if (plan.initiator === false) {
+      // The responder of a simultaneous open: `initiator: false` makes the upgrader run Noise and multistream-select
+      // as the listener, and yamux picks its role from the connection's direction ('outbound' makes it a client):
+      // with both ends clients yamux fails every stream ("Both endpoints are clients"). So the socket we dialed
+      // is upgraded as an inbound one.
+      const upgrader = options.upgrader
+      dialOptions.initiator = false
+      dialOptions.upgrader = Object.create(upgrader, {
+        upgradeOutbound: {
+          value: async (maConn: Parameters<typeof upgrader.upgradeOutbound>[0], opts: Parameters<typeof upgrader.upgradeOutbound>[1]) => {
+            (maConn as { direction: 'inbound' | 'outbound' }).direction = 'inbound'
+            return await upgrader.upgradeOutbound(maConn, opts)
+          }
+        }
+      }) as typeof upgrader
+    }
+    return await this.#inner.dial(ma, dialOptions)
   }
 
   /** @libp2p/tcp's listener, whose server binds through the addon instead of libuv. */
@@ -137,7 +179,7 @@ class ReuseportTcp implements Transport {
   }
 
   async #connect (ma: Multiaddr, options: DialTransportOptions & TCPDialSocketOptions, plainConnect: TcpInternals['_connect']): Promise<net.Socket> {
-    const target = tcpTarget(ma)
+    const target = options.fromListenPort === true ? tcpTarget(ma) : undefined
     const local = target != null ? this.#localFor(target.host, target.family) : undefined
     if (target == null || local == null) return await plainConnect(ma, options)
     try {

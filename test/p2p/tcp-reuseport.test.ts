@@ -23,7 +23,7 @@ test('the addon loads (built by npm install)', (t) => {
 test('a dial leaves from the listen port, and pnet + Noise + Yamux streams work over it', async (t) => {
   const dir = tempDir(t)
   const swarmKeyPath = `${dir}/swarm.key`
-  const a = await startPeer(t, { dir, swarmKeyPath, name: 'a', listen: ['/ip4/127.0.0.1/tcp/0'] })
+  const a = await startPeer(t, { dir, swarmKeyPath, name: 'a', listen: ['/ip4/127.0.0.1/tcp/0'], dialFromListenPort: 'always' })
   const b = await startPeer(t, { dir, swarmKeyPath, name: 'b', dbPath: `${dir}/b.db` })
   const portA = tcpListenPorts(a.node)[0]!
   const { connection, transport } = await dialDirect(a.node, b.addr)
@@ -40,7 +40,7 @@ test('a dial leaves from the listen port, and pnet + Noise + Yamux streams work 
 test('a second connection to the same address cannot reuse the 4-tuple, so it goes from an ephemeral port', async (t) => {
   const dir = tempDir(t)
   const swarmKeyPath = `${dir}/swarm.key`
-  const a = await startPeer(t, { dir, swarmKeyPath, name: 'a', listen: ['/ip4/127.0.0.1/tcp/0'] })
+  const a = await startPeer(t, { dir, swarmKeyPath, name: 'a', listen: ['/ip4/127.0.0.1/tcp/0'], dialFromListenPort: 'always' })
   const b = await startPeer(t, { dir, swarmKeyPath, name: 'b', dbPath: `${dir}/b.db` })
   const portA = String(tcpListenPorts(a.node)[0])
   await dialDirect(a.node, b.addr)
@@ -64,7 +64,7 @@ test('listening on a port another socket listens on still fails (SO_REUSEPORT do
 test('a dial from the listen port to a closed port is refused from that port (a real answer, not retried)', async (t) => {
   const dir = tempDir(t)
   const swarmKeyPath = `${dir}/swarm.key`
-  const a = await startPeer(t, { dir, swarmKeyPath, name: 'a', listen: ['/ip4/127.0.0.1/tcp/0'] })
+  const a = await startPeer(t, { dir, swarmKeyPath, name: 'a', listen: ['/ip4/127.0.0.1/tcp/0'], dialFromListenPort: 'always' })
   const b = await startPeer(t, { dir, swarmKeyPath, name: 'b', listen: ['/ip4/127.0.0.1/tcp/0'] })
   const [closed] = await unusedPorts(1)
   const error = await t.throwsAsync(dialDirect(a.node, multiaddr(`/ip4/127.0.0.1/tcp/${closed!}/p2p/${b.peerId}`)))
