@@ -10,8 +10,12 @@ import { DialError } from '../src/protocol/errors.js'
 import type { Connector } from './connector.js'
 
 const second = 1000
-/** How long a failed DCUtR attempt answered here waits for the other side's next attempt before it counts. */
-const retryGraceMs = 2 * second
+/**
+ * How long a failed DCUtR attempt answered here waits for the other side's next attempt before it counts as final:
+ * one attempt's timeout (5 s in @libp2p/dcutr) and a second. The other side starts the next attempt at once, but
+ * its stream may be refused here while the last one closes (DCUtR takes one inbound stream at a time).
+ */
+const retryGraceMs = 6 * second
 
 export interface P2PConnectorInit {
   node: PeerNode
@@ -75,6 +79,11 @@ export function createP2PConnector (init: P2PConnectorInit): Connector {
         clearTimeout(grace)
         const fail = (): void => {
           if (settled) return
+          // Another attempt is under way: its own outcome decides.
+          if (outcome.role === 'dialer' && node.services.dcutrOutcomes.running.has(peerId)) {
+            grace = setTimeout(fail, retryGraceMs)
+            return
+          }
           finish()
           sendBack({ type: 'dcutr.failed', error: { name: 'DcutrError', message: outcome.error ?? 'unknown', permanent: false, step: 'dcutr' } })
         }

@@ -244,6 +244,7 @@ export function createPeerSyncMachine (deps: PeerSyncDependencies) {
       // Connected: sync right away; in parallel, a relayed link waits for DCUtR to move it to a direct one.
       connected: {
         type: 'parallel',
+        onDone: 'synced',
         states: {
           sync: {
             initial: 'beforePull',
@@ -265,7 +266,7 @@ export function createPeerSyncMachine (deps: PeerSyncDependencies) {
                   'pull.progress': { actions: assign({ roundPulled: ({ event }) => event.pulled, roundInserted: ({ event }) => event.inserted }) },
                   'pull.done': [
                     { guard: 'pushEnabled', target: 'pushing', actions: assign({ roundPulled: ({ event }) => event.pulled, roundInserted: ({ event }) => event.inserted }) },
-                    { target: '#peer.synced', actions: assign({ roundPulled: ({ event }) => event.pulled, roundInserted: ({ event }) => event.inserted }) }
+                    { target: 'finished', actions: assign({ roundPulled: ({ event }) => event.pulled, roundInserted: ({ event }) => event.inserted }) }
                   ],
                   'pull.failed': { target: '#peer.syncFailed', actions: assign({ error: ({ event }) => event.error }) },
                   'dcutr.upgraded': { actions: sendTo('pullLoop', ({ event }) => ({ type: 'link.changed' as const, link: event.link })) }
@@ -276,11 +277,14 @@ export function createPeerSyncMachine (deps: PeerSyncDependencies) {
                 invoke: { id: 'pushLoop', src: 'pushLoop', input: ({ context }) => ({ target: context.target, link: context.link!, limit: context.options.limit }) },
                 on: {
                   'push.progress': { actions: assign({ roundPushed: ({ event }) => event.pushed }) },
-                  'push.done': { target: '#peer.synced', actions: assign({ roundPushed: ({ event }) => event.pushed }) },
+                  'push.done': { target: 'finished', actions: assign({ roundPushed: ({ event }) => event.pushed }) },
                   'push.failed': { target: '#peer.syncFailed', actions: assign({ error: ({ event }) => event.error }) },
                   'dcutr.upgraded': { actions: sendTo('pushLoop', ({ event }) => ({ type: 'link.changed' as const, link: event.link })) }
                 }
-              }
+              },
+              // Everything is exchanged; the round ends once the upgrade region has settled too (closing the link
+              // earlier would cut a hole punch in progress, and its outcome would go unlogged).
+              finished: { type: 'final' }
             }
           },
           upgrade: {
@@ -297,11 +301,11 @@ export function createPeerSyncMachine (deps: PeerSyncDependencies) {
                 }
               },
               // Streams now open on the direct connection.
-              upgraded: {},
-              // Not an error: sync continues over the relay.
-              stayedOnRelay: {},
+              upgraded: { type: 'final' },
+              // Not an error: sync continues over the relay (the event carries DCUtR's reason).
+              stayedOnRelay: { type: 'final' },
               // The link was direct from the start.
-              direct: {}
+              direct: { type: 'final' }
             }
           }
         }

@@ -72,17 +72,17 @@ async function world (t: ExecutionContext): Promise<World> {
   return { lab, dir, swarm, pub, relayId: '', a, b, idsA, idsB }
 }
 
-async function startRelayAndTracker (w: World): Promise<void> {
+async function startRelayAndTracker (w: World, relayIp = '100.199.1.1'): Promise<void> {
   const relay = w.lab.rr(w.pub, ['relay-serve', '--listen', '/ip4/0.0.0.0/tcp/4001'], isolatedEnv(join(w.dir, 'relay'), { RUSTORY_SWARM_KEY_PATH: w.swarm }))
-  w.relayId = (await relay.waitFor(/relay listen: \/ip4\/100\.199\.1\.1\/tcp\/4001\/p2p\/(\w+)/))[1]!
+  w.relayId = (await relay.waitFor(new RegExp(`relay listen: /ip4/${relayIp.replaceAll('.', '\\.')}/tcp/4001/p2p/(\\w+)`)))[1]!
   const tracker = w.lab.rr(w.pub, ['tracker-serve', '--bind', '0.0.0.0:8850', '--ttl-sec', '30'], isolatedEnv(join(w.dir, 'tracker')))
   await tracker.waitFor(/tracker listen: /)
 }
 
 /** `rr p2p-serve` for device A in `ns`, registered with the tracker and reserved on the relay; returns its PeerId. */
-async function serveA (w: World, ns: string, n: number): Promise<{ serve: Spawned, peerA: string }> {
+async function serveA (w: World, ns: string, pubIp: string): Promise<{ serve: Spawned, peerA: string }> {
   const serve = w.lab.rr(ns, ['--db-path', w.a.dbPath, 'p2p-serve', '--listen', '/ip4/0.0.0.0/tcp/8845',
-    '--relay', `/ip4/100.199.${n}.1/tcp/4001/p2p/${w.relayId}`, '--trackers', `http://100.199.${n}.1:8850`], { ...w.a.env, DEBUG: 'libp2p:dcutr*' })
+    '--relay', `/ip4/${pubIp}/tcp/4001/p2p/${w.relayId}`, '--trackers', `http://${pubIp}:8850`], { ...w.a.env, DEBUG: 'libp2p:dcutr*' })
   const peerA = (await serve.waitFor(/p2p listen: \/ip4\/[\d.]+\/tcp\/8845\/p2p\/(\w+)/))[1]!
   await serve.waitFor(/p2p listen: \S+\/p2p-circuit\/p2p\/\w+/)
   await serve.waitFor(/tracker: registered with /)
@@ -100,7 +100,7 @@ function assertConverged (t: ExecutionContext, w: World): void {
 }
 
 test('both devices behind port-preserving NATs: DCUtR punches through and the round runs direct', async (t) => {
-  t.timeout(120_000)
+  t.timeout(180_000)
   const w = await world(t)
   const siteA = await natSite(w.lab, w.pub, 1, 'preserving')
   const siteB = await natSite(w.lab, w.pub, 2, 'preserving')
@@ -115,7 +115,7 @@ test('both devices behind port-preserving NATs: DCUtR punches through and the ro
       t.teardown(() => { dump.kill() })
     }
   }
-  const { serve, peerA } = await serveA(w, siteA.peer, 1)
+  const { serve, peerA } = await serveA(w, siteA.peer, '100.199.1.1')
   // A dialed the relay from its listen port; the relay saw A's router (MASQUERADE kept the port): A's public address.
   await serve.waitFor(/p2p: public address from identify: \/ip4\/100\.199\.1\.2\/tcp\/8845 /)
 
@@ -137,5 +137,93 @@ test('both devices behind port-preserving NATs: DCUtR punches through and the ro
   t.notRegex(log, /dcutr: upgrade failed/)
   t.regex(log, new RegExp(`dcutr: relayed connection \\S+ to ${peerA} closed`))
   t.regex(log, /sync: peer=\w+ ok path=dcutr pulled=3 inserted=3 pushed=2/)
+  assertConverged(t, w)
+})
+
+/**
+ * `rr p2p-sync --push` for device B in `ns`, listening on 7001: `peerAddr` first, then the relay. Rows other than the
+ * first give the relayed address itself as `peerAddr`, skipping 3 direct attempts that a NAT drops (15 s).
+ */
+async function syncB (w: World, ns: string, peerAddr: string, relayIp: string): Promise<{ code: number | null, log: string }> {
+  const sync = w.lab.rr(ns, ['--db-path', w.b.dbPath, 'p2p-sync', '--push', '--listen', '/ip4/0.0.0.0/tcp/7001',
+    '--peers', peerAddr, '--relay', `/ip4/${relayIp}/tcp/4001/p2p/${w.relayId}`], w.b.env)
+  const code = await sync.exited(90_000)
+  return { code, log: sync.output() }
+}
+
+test("one device behind NAT, the other public: DCUtR's unilateral dial reaches the public one and the round runs direct", async (t) => {
+  t.timeout(180_000)
+  const w = await world(t)
+  const siteA = await natSite(w.lab, w.pub, 1, 'preserving')
+  const siteB = await publicSite(w.lab, w.pub, 2)
+  await startRelayAndTracker(w)
+  const { serve, peerA } = await serveA(w, siteA.peer, '100.199.1.1')
+  await serve.waitFor(/p2p: public address from identify: \/ip4\/100\.199\.1\.2\/tcp\/8845 /)
+  const { code, log } = await syncB(w, siteB.peer, `/ip4/100.199.2.1/tcp/4001/p2p/${w.relayId}/p2p-circuit/p2p/${peerA}`, '100.199.2.1')
+  t.log(`B:\n${dcutrLines(log)}\nA:\n${dcutrLines(serve.output())}`)
+  t.is(code, 0, log)
+  // A (behind NAT) dialed B's public address itself: DCUtR's unilateral upgrade, seen on both sides.
+  const peerB = (await serve.waitFor(/dcutr: upgraded to direct: peer=(\w+) connection_id=\S+/, 10_000))[1]
+  t.truthy(peerB)
+  t.regex(serve.output(), /libp2p:dcutr unilateral connection upgrade to \w+ succeeded via \/ip4\/100\.199\.2\.2\/tcp\/7001/)
+  t.regex(log, new RegExp(`dcutr: upgraded to direct: peer=${peerA} connection_id=\\S+`))
+  t.notRegex(log, /dcutr: upgrade failed/)
+  t.regex(log, /sync: peer=\w+ ok path=dcutr pulled=3 inserted=3 pushed=2/)
+  assertConverged(t, w)
+})
+
+test("one device behind a NAT that randomises ports (--random-fully): the round stays on the relay, with DCUtR's own failure", async (t) => {
+  t.timeout(180_000)
+  const w = await world(t)
+  const siteA = await natSite(w.lab, w.pub, 1, 'preserving')
+  const siteB = await natSite(w.lab, w.pub, 2, 'random')
+  await startRelayAndTracker(w)
+  const { serve, peerA } = await serveA(w, siteA.peer, '100.199.1.1')
+  await serve.waitFor(/p2p: public address from identify: \/ip4\/100\.199\.1\.2\/tcp\/8845 /)
+  const { code, log } = await syncB(w, siteB.peer, `/ip4/100.199.2.1/tcp/4001/p2p/${w.relayId}/p2p-circuit/p2p/${peerA}`, '100.199.2.1')
+  t.log(`B:\n${dcutrLines(log)}\nA:\n${dcutrLines(serve.output())}`)
+  t.is(code, 0, log)
+  // A drove DCUtR: its unilateral dial and all 3 simultaneous opens failed; the line carries DCUtR's last error.
+  const failedA = (await serve.waitFor(/dcutr: upgrade failed: peer=(\w+) error=(error while attempting DCUtR on attempt 3 of 3 - .+)/, 30_000))
+  t.log(`A's reason: ${failedA[2]!}`)
+  t.notRegex(serve.output(), /dcutr: upgraded to direct/)
+  // B answered each attempt; its line carries the reason of the attempt it saw fail.
+  t.regex(log, new RegExp(`dcutr: upgrade failed: peer=${peerA} error=\\S.+`))
+  t.notRegex(log, /dcutr: upgraded to direct/)
+  t.regex(log, /sync: peer=\w+ ok path=relay pulled=3 inserted=3 pushed=2/)
+  assertConverged(t, w)
+})
+
+test('two devices on the same LAN: the direct dial works, the relay is never used', async (t) => {
+  t.timeout(180_000)
+  const w = await world(t)
+  // One switch (a bridge in pub) with the relay's side at 10.199.9.1 and both devices on it.
+  const must = async (ns: string, args: string[]): Promise<void> => {
+    const r = await w.lab.exec(ns, ['ip', ...args])
+    if (r.code !== 0) throw new Error(`ip ${args.join(' ')} in ${ns}: ${r.stderr}`)
+  }
+  await must(w.pub, ['link', 'add', 'br0', 'type', 'bridge'])
+  await must(w.pub, ['addr', 'add', '10.199.9.1/24', 'dev', 'br0'])
+  await must(w.pub, ['link', 'set', 'br0', 'up'])
+  const hosts: string[] = []
+  for (const [i, name] of ['la', 'lb'].entries()) {
+    const ns = await w.lab.addNamespace(name)
+    await must(w.pub, ['link', 'add', `lan${name}`, 'type', 'veth', 'peer', 'name', 'eth0', 'netns', ns])
+    await must(w.pub, ['link', 'set', `lan${name}`, 'master', 'br0'])
+    await must(w.pub, ['link', 'set', `lan${name}`, 'up'])
+    await must(ns, ['addr', 'add', `10.199.9.${i + 2}/24`, 'dev', 'eth0'])
+    await must(ns, ['link', 'set', 'eth0', 'up'])
+    hosts.push(ns)
+  }
+  await startRelayAndTracker(w, '10.199.9.1')
+  const { serve, peerA } = await serveA(w, hosts[0]!, '10.199.9.1')
+  const { code, log } = await syncB(w, hosts[1]!, `/ip4/10.199.9.2/tcp/8845/p2p/${peerA}`, '10.199.9.1')
+  t.log(`B:\n${dcutrLines(log)}`)
+  t.is(code, 0, log)
+  t.regex(log, new RegExp(`dial: direct attempt 1/3 peer=${peerA} addr=/ip4/10\\.199\\.9\\.2/tcp/8845/p2p/${peerA}: ok`))
+  t.notRegex(log, /dial: relay attempt/)
+  t.notRegex(log, /dcutr:/)
+  t.notRegex(serve.output(), /dcutr: (upgraded|upgrade failed)/)
+  t.regex(log, /sync: peer=\w+ ok path=direct pulled=3 inserted=3 pushed=2/)
   assertConverged(t, w)
 })

@@ -84,7 +84,7 @@ test('dials direct, pulls, pushes and finishes in one round', async (t) => {
 test('backs off between direct attempts and falls back to the relay after three', async (t) => {
   const clock = new SimulatedClock()
   const refused = new DialError('connection refused')
-  const { deps, calls } = fakes({ direct: [refused, refused, refused], upgrade: 'never' })
+  const { deps, calls } = fakes({ direct: [refused, refused, refused], upgrade: 'failed' })
   const actor = createActor(createPeerSyncMachine(deps), { input: { target, options: { ...once, push: false } }, clock })
   actor.start()
   await settle()
@@ -96,9 +96,6 @@ test('backs off between direct attempts and falls back to the relay after three'
   clock.increment(750) // attempt 2: 750 ms
   await settle()
   t.deepEqual(calls.slice(0, 5), ['discover', 'direct#1', 'direct#2', 'direct#3', 'relay#1'])
-  // No DCUtR outcome: the pull starts on the relay once the upgrade wait is over.
-  clock.increment(10_000)
-  await settle()
   t.is(actor.getSnapshot().status, 'done')
   t.is(actor.getSnapshot().output?.path, 'relay')
 })
@@ -162,6 +159,27 @@ test('without a DCUtR outcome the pull starts on the relay after the wait, and a
   await settle()
   t.deepEqual(received, ['dcutr'])
   t.is(actor.getSnapshot().output?.path, 'dcutr')
+})
+
+test('a round on a relayed link ends only once DCUtR has an outcome (a hole punch in progress is not cut)', async (t) => {
+  const { deps, calls } = fakes({ upgrade: 'never' })
+  let fail: (() => void) | undefined
+  deps.watchUpgrade = (_input, sendBack) => {
+    fail = () => sendBack({ type: 'dcutr.failed', error: { name: 'DcutrError', message: 'error while attempting DCUtR on attempt 3 of 3 - TimeoutError', permanent: false, step: 'dcutr' } })
+    return () => {}
+  }
+  const clock = new SimulatedClock()
+  const actor = createActor(createPeerSyncMachine(deps), { input: { target: { ...target, addrs: [] }, options: once }, clock })
+  actor.start()
+  for (let i = 0; i < 6; i++) { clock.increment(2000); await settle() }
+  t.true(calls.includes('push'), 'the transfers ran on the relay after the upgrade wait')
+  t.deepEqual(actor.getSnapshot().value, { connected: { sync: 'finished', upgrade: 'watching' } })
+  t.false(calls.includes('close'))
+  fail!()
+  await settle()
+  t.is(actor.getSnapshot().status, 'done')
+  t.is(actor.getSnapshot().output?.path, 'relay')
+  t.true(calls.includes('close'))
 })
 
 test('a failed DCUtR upgrade keeps syncing over the relay', async (t) => {
