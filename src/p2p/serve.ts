@@ -87,7 +87,7 @@ export async function runP2PServe (init: P2PServeInit, io: ServeOutput): Promise
   let node
   let spool: SpoolWatcher | undefined
   try {
-    node = await createPeerNode({ privateKey: identity.privateKey, psk: swarm.psk, listen: init.listen })
+    node = await createPeerNode({ privateKey: identity.privateKey, psk: swarm.psk, listen: init.listen, inbound: { log: io.log } })
     await serveSync(node, { dbPath: init.dbPath, pool, log: io.log })
     // Commands recorded on this device while serving reach the database (and so the pulling peers) in moments.
     spool = watchSpool({ dbPath: init.dbPath }, { log: io.log })
@@ -156,6 +156,7 @@ export async function runRelayServe (init: RelayServeInit, io: ServeOutput): Pro
     privateKey: identity.privateKey,
     psk: swarm.psk,
     listen: init.listen,
+    inbound: { log: io.log },
     ...(init.announce != null ? { announce: init.announce } : {}),
     ...(init.maxReservations != null ? { maxReservations: init.maxReservations } : {}),
     ...(init.reservationTtlMs != null ? { reservationTtlMs: init.reservationTtlMs } : {}),
