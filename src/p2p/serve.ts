@@ -116,6 +116,7 @@ export async function runP2PServe (init: P2PServeInit, io: ServeOutput): Promise
       trackers,
       ...(init.trackerToken != null ? { token: init.trackerToken } : {}),
       peerId: started.peerId.toString(),
+      sign: async (bytes) => await identity.privateKey.sign(bytes),
       meta: init.meta ?? { device_id: '', hostname: '', user_id: '', version: '' },
       addrs: () => registrableAddrs(started),
       listenPorts: () => tcpListenPorts(started),
