@@ -2,6 +2,7 @@
  * `rr p2p-serve --trackers --relay` on 127.0.0.1 with real processes: what it registers, how it keeps the
  * registration and the relay reservation alive, and what a wrong token looks like.
  */
+import { userInfo } from 'node:os'
 import { join } from 'node:path'
 import type { ChildProcess } from 'node:child_process'
 import test, { type ExecutionContext } from 'ava'
@@ -55,7 +56,8 @@ async function serve (t: ExecutionContext, dev: Device, extra: string[]): Promis
 }
 
 async function listed (url: string, token?: string): Promise<PeersAnswer['peers']> {
-  const res = await fetch(`${url}/api/v1/peers`, token != null ? { headers: { authorization: `Bearer ${token}` } } : {})
+  // Listings need a user_id: the devices' default one (the login name).
+  const res = await fetch(`${url}/api/v1/peers?user_id=${encodeURIComponent(userInfo().username)}`, token != null ? { headers: { authorization: `Bearer ${token}` } } : {})
   if (res.status !== 200) throw new Error(`GET /api/v1/peers: ${res.status}`)
   return ((await res.json()) as PeersAnswer).peers
 }
