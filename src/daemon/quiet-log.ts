@@ -4,11 +4,16 @@
  * when it ends a run of failures. Pure; the caller writes what `accept` lets through.
  */
 
-/** Which line a new one replaces: its topic (`dial`, `sync`, `tracker`, …) and the peer or tracker it is about. */
+/**
+ * Which line a new one replaces: its topic (`dial`, `sync`, `tracker`, …), the peer or tracker it is about, and
+ * what it reports (`registered`, `knows`, `direct`, …; a sync round's outcome is one kind, ok or failed).
+ */
 export function lineKey (line: string): string {
   const topic = /^([a-z0-9-]+):/i.exec(line)?.[1] ?? ''
-  const subject = /peer=(\S+)/.exec(line)?.[1] ?? /https?:\/\/\S+/.exec(line)?.[0] ?? ''
-  return `${topic}|${subject}`
+  const subject = /peer=(\S+)/.exec(line)?.[1] ?? /https?:\/\/[^\s:]+(:\d+)?\S*/.exec(line)?.[0] ?? ''
+  const rest = line.slice(topic.length + 1).replace(subject, '').replace(/peer=/, '').trim()
+  const verb = topic === 'sync' ? '' : (/^[a-z-]+/i.exec(rest)?.[0] ?? '')
+  return `${topic}|${subject}|${verb}`
 }
 
 /** The line without what changes every time without meaning anything (timings, attempt counters). */
@@ -35,7 +40,7 @@ export function createQuietLog (): QuietLog {
       const moved = /^sync: peer=\S+ ok /.test(line) && !/ inserted=0 pushed=0 /.test(line)
       const previous = last.get(key)
       last.set(key, shape)
-      if (key === '|') return true
+      if (key === '||') return true
       return moved || previous !== shape
     }
   }
