@@ -63,7 +63,7 @@ export interface Settings {
 }
 
 /** What flags may override; undefined means "not given". */
-export type SettingsOverrides = Partial<Omit<Settings, 'configPath' | 'dataDir' | 'userIdConfigured'>>
+export type SettingsOverrides = { [K in keyof Omit<Settings, 'configPath' | 'dataDir' | 'userIdConfigured'>]?: Settings[K] | undefined }
 
 export class ConfigError extends Error {
   static override readonly name = 'ConfigError'

@@ -49,5 +49,5 @@ test('the flag and the environment are named too, and every form is normalized f
   const home = tempDir(t)
   t.throws(() => loadSettings({ trackers: ['nope'] }, { HOME: home }), { message: /^--trackers: "nope"/ })
   t.throws(() => loadSettings({}, { HOME: home, RUSTORY_TRACKERS: 'a:b' }), { message: /^environment RUSTORY_TRACKERS: "a:b"/ })
-  t.deepEqual(loadSettings({}, { HOME: home, RUSTORY_TRACKERS: '127.0.0.1:8850,/ip4/10.0.0.1/tcp/9'} ).trackers, ['http://127.0.0.1:8850', 'http://10.0.0.1:9'])
+  t.deepEqual(loadSettings({}, { HOME: home, RUSTORY_TRACKERS: '127.0.0.1:8850,/ip4/10.0.0.1/tcp/9' }).trackers, ['http://127.0.0.1:8850', 'http://10.0.0.1:9'])
 })

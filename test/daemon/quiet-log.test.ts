@@ -6,7 +6,7 @@ const peer = '12D3KooWAbcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQR'
 test('an idle round repeats nothing: same dial, same empty sync, same tracker answer are written once', (t) => {
   const quiet = createQuietLog()
   const round = (ms: number): string[] => [
-    `tracker: http://127.0.0.1:8850 knows 2 peer(s)`,
+    'tracker: http://127.0.0.1:8850 knows 2 peer(s)',
     `dial: direct attempt 1/3 peer=${peer} addr=/ip4/127.0.0.1/tcp/1/p2p/${peer}: ok in ${ms} ms`,
     `sync: peer=${peer} ok path=direct pulled=0 inserted=0 pushed=0 duration=0.0${ms % 10}s`,
     `tracker: registered with http://127.0.0.1:8850 as ${peer}: 1 addrs (0 via relay), ttl 30 s, observed /ip4/127.0.0.1/tcp/${40000 + ms}; next in 10 s`
