@@ -7,9 +7,8 @@
 import type { Connection, Libp2p, Stream } from '@libp2p/interface'
 import { entriesPushProtocol, maxPullRequestBytes, maxPullResponseBytes, maxPushRequestBytes, syncPullProtocol } from '../protocol/constants.js'
 import { errorMessage } from '../protocol/errors.js'
-import { decodeJson, encodeMessage, encodePushAck, parseSyncPull } from '../protocol/messages.js'
+import { decodeJson, encodePushAck, parseSyncPull } from '../protocol/messages.js'
 import type { WorkerPool } from '../../workers/pool.js'
-import type { IngestPushResult } from '../../workers/tasks.js'
 import { armDeadline, encodeError, readDocument, writeAll, type ErrorDocument } from './stream-io.js'
 
 const second = 1000

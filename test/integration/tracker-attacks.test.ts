@@ -129,7 +129,7 @@ test('24 readers that never read a 30 MB listing do not take the tracker past 30
   for (let i = 0; i < 24; i++) {
     const socket = connect({ host: '127.0.0.1', port: Number(port) })
     socket.on('error', () => {})
-    socket.write(`GET /api/v1/peers?user_id=big HTTP/1.1\r\nhost: 127.0.0.1\r\nauthorization: Bearer shared-token\r\n\r\n`)
+    socket.write('GET /api/v1/peers?user_id=big HTTP/1.1\r\nhost: 127.0.0.1\r\nauthorization: Bearer shared-token\r\n\r\n')
     socket.pause()
     readers.push(socket)
   }
