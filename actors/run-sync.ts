@@ -8,7 +8,8 @@ import type { PeerOutcome, PeerTarget, SyncOptions } from '../machines/types.js'
 import type { Settings } from '../src/config/settings.js'
 import { HttpTransport } from '../src/http/index.js'
 import type { Database } from 'better-sqlite3'
-import { identityPeerIdIfPresent } from '../src/config/keys.js'
+import { entrySignerOf, identityPeerIdIfPresent, loadOrCreateIdentity } from '../src/config/keys.js'
+import type { EntrySigner } from '../src/core/signature.js'
 import { createPeerNode, loadOrCreateSwarmKey, peerIdOf, type PeerNode } from '../src/p2p/index.js'
 import { DialError } from '../src/protocol/errors.js'
 import { openDatabase } from '../src/store/db.js'
@@ -68,7 +69,7 @@ function makeLog (io: SyncRunOutput): SyncLog & { summary: (line: string) => voi
   }
 }
 
-async function runWith (init: SyncRunInit, io: SyncRunOutput, connector: Connector, targets: PeerTarget[], log: ReturnType<typeof makeLog>): Promise<number> {
+async function runWith (init: SyncRunInit, io: SyncRunOutput, connector: Connector, targets: PeerTarget[], log: ReturnType<typeof makeLog>, signer?: EntrySigner): Promise<number> {
   // Opening writable drains the record spool, so this round pushes what was recorded up to now; under --watch the
   // spool is watched too, so every later round has the commands recorded meanwhile.
   const db = openDatabase(init.settings.dbPath)
@@ -86,6 +87,7 @@ async function runWith (init: SyncRunInit, io: SyncRunOutput, connector: Connect
     pool,
     connector,
     deviceId: init.settings.deviceId,
+    ...(signer != null ? { signer } : {}),
     log: { info: log.info, summary: log.summary, ...(log.progress != null ? { progress: log.progress } : {}) },
     onRound: (outcome) => {
       if (outcome.ok) failures.delete(outcome.key)
@@ -117,6 +119,10 @@ async function runWith (init: SyncRunInit, io: SyncRunOutput, connector: Connect
 export async function runP2PSync (init: SyncRunInit, io: SyncRunOutput): Promise<number> {
   const swarm = loadOrCreateSwarmKey(init.settings.swarmKeyPath)
   if (swarm.created) io.err(`created swarm key ${swarm.path}: copy this same file to every machine that should sync`)
+  // The persisted identity signs this device's entries (the node itself runs on an ephemeral one, below).
+  const identity = await loadOrCreateIdentity(init.settings.p2pIdentityKeyPath)
+  if (identity.created) io.err(`created identity key ${identity.path} (PeerId ${identity.peerId}): it signs the commands this device records`)
+  const signer = entrySignerOf(identity)
   const targets = targetsFromMultiaddrs(init.peers, init.relayAddr)
   let discovery: Discovery | undefined
   let discoveryDb: Database | undefined
@@ -153,7 +159,7 @@ export async function runP2PSync (init: SyncRunInit, io: SyncRunOutput): Promise
   const node: PeerNode = await createPeerNode({ privateKey: await generateKeyPair('Ed25519'), psk: swarm.psk, listen })
   try {
     const connector: Connector = { ...createP2PConnector({ node, log: log.info }), ...(discovery != null ? { refresh: discovery.refresh } : {}) }
-    return await runWith(discovery != null ? { ...init, discover: discovery.discoverPeers } : init, io, connector, targets, log)
+    return await runWith(discovery != null ? { ...init, discover: discovery.discoverPeers } : init, io, connector, targets, log, signer)
   } finally {
     await node.stop()
     discoveryDb?.close()
