@@ -9,6 +9,7 @@ import type { Settings } from '../src/config/settings.js'
 import { HttpTransport } from '../src/http/index.js'
 import type { Database } from 'better-sqlite3'
 import { entrySignerOf, identityPeerIdIfPresent, loadOrCreateIdentity } from '../src/config/keys.js'
+import { showControls } from '../src/core/escape.js'
 import type { EntrySigner } from '../src/core/signature.js'
 import { createPeerNode, loadOrCreateSwarmKey, peerIdOf, type PeerNode } from '../src/p2p/index.js'
 import { DialError } from '../src/protocol/errors.js'
@@ -61,9 +62,10 @@ function makeLog (io: SyncRunOutput): SyncLog & { summary: (line: string) => voi
   const clear = (): void => {
     if (progressShown) { process.stderr.write('\r\x1b[K'); progressShown = false }
   }
+  // Log lines carry what peers sent (error documents, rejected entry ids): shown with control characters escaped.
   return {
-    info: (line) => { clear(); io.err(line) },
-    summary: (line) => { clear(); io.out(line) },
+    info: (line) => { clear(); io.err(showControls(line)) },
+    summary: (line) => { clear(); io.out(showControls(line)) },
     clear,
     ...(io.tty ? { progress: (_key: string, text: string) => { process.stderr.write(`\r\x1b[K${text}`); progressShown = true } } : {})
   }
