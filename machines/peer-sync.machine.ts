@@ -69,7 +69,7 @@ export interface PeerSyncContext {
   link?: Link
   dialAttempt: number
   syncAttempt: number
-  error?: SyncFailure
+  error?: SyncFailure | undefined
   stats: PeerStats
   roundStartedAt: number
   roundPulled: number

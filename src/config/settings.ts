@@ -57,7 +57,7 @@ export interface Settings {
 }
 
 /** What flags may override; undefined means "not given". */
-export type SettingsOverrides = Partial<Omit<Settings, 'configPath' | 'dataDir'>>
+export type SettingsOverrides = { [K in keyof Omit<Settings, 'configPath' | 'dataDir'>]?: Settings[K] | undefined }
 
 export class ConfigError extends Error {
   static override readonly name = 'ConfigError'

@@ -9,9 +9,8 @@ import type { WireVersion } from '../core/admit.js'
 import type { EntrySigner } from '../core/signature.js'
 import { entriesPushProtocol, entriesPushProtocolV2, maxPullRequestBytes, maxPullResponseBytes, maxPushRequestBytes, syncPullProtocol, syncPullProtocolV2 } from '../protocol/constants.js'
 import { errorMessage } from '../protocol/errors.js'
-import { decodeJson, encodeMessage, encodePushAck, parseSyncPull } from '../protocol/messages.js'
+import { decodeJson, encodePushAck, parseSyncPull } from '../protocol/messages.js'
 import type { WorkerPool } from '../../workers/pool.js'
-import type { IngestPushResult } from '../../workers/tasks.js'
 import { armDeadline, encodeError, readDocument, writeAll, type ErrorDocument } from './stream-io.js'
 
 const second = 1000
