@@ -31,7 +31,6 @@ export function showControls (text: string): string {
   return unsafeTest.test(text) ? text.replace(unsafe, picture) : text
 }
 
-// eslint-disable-next-line no-control-regex
 const jsonUnsafe = /[\u007f-\u009f\u202a-\u202e\u2066-\u2069]/g
 
 /**
