@@ -176,3 +176,11 @@ export async function identityPeerIdIfPresent (path: string): Promise<string | u
 export function trackerUserId (settings: { userId: string, userIdConfigured: boolean }, swarm: Pick<SwarmKey, 'psk' | 'path'>): string {
   return settings.userIdConfigured ? settings.userId : swarmDiscoveryId(swarmKeyBytes(swarm))
 }
+
+/** The identity as an entry signer: its PeerId and the 64-byte Ed25519 secret key (src/core/signature.ts). */
+export function entrySignerOf (identity: Identity): { origin: string, secretKey: Uint8Array } {
+  if (identity.privateKey.type !== 'Ed25519' || identity.privateKey.raw.byteLength !== 64) {
+    throw new KeyFileError(identity.path, `is a ${identity.privateKey.type} key; signing entries needs an Ed25519 identity: move it away to create a new one (the PeerId will change)`)
+  }
+  return { origin: identity.peerId, secretKey: Uint8Array.from(identity.privateKey.raw) }
+}

@@ -3,7 +3,7 @@
  * addresses, serve until SIGINT/SIGTERM, then close everything once.
  */
 import '../polyfill.js'
-import { loadOrCreateIdentity, loadOrCreateSwarmKey, loadSwarmKey, swarmDiscoveryId, swarmKeyBytes, type SwarmKey } from '../config/keys.js'
+import { entrySignerOf, loadOrCreateIdentity, loadOrCreateSwarmKey, loadSwarmKey, swarmDiscoveryId, swarmKeyBytes, type SwarmKey } from '../config/keys.js'
 import { errorMessage } from '../protocol/errors.js'
 import { openDatabase } from '../store/db.js'
 import { watchSpool, type SpoolWatcher } from '../store/spool-watch.js'
@@ -91,7 +91,7 @@ export async function runP2PServe (init: P2PServeInit, io: ServeOutput): Promise
   let spool: SpoolWatcher | undefined
   try {
     node = await createPeerNode({ privateKey: identity.privateKey, psk: swarm.psk, listen: init.listen, inbound: { log: io.log } })
-    await serveSync(node, { dbPath: init.dbPath, pool, log: io.log })
+    await serveSync(node, { dbPath: init.dbPath, pool, log: io.log, signer: entrySignerOf(identity) })
     // Commands recorded on this device while serving reach the database (and so the pulling peers) in moments.
     spool = watchSpool({ dbPath: init.dbPath }, { log: io.log })
   } catch (err) {
