@@ -7,8 +7,10 @@ import type { PeerOutcome, PeerTarget, SyncOptions } from '../machines/types.js'
 import type { Settings } from '../src/config/settings.js'
 import { HttpTransport } from '../src/http/index.js'
 import type { Database } from 'better-sqlite3'
-import { identityPeerIdIfPresent } from '../src/config/keys.js'
-import { createPeerNode, loadOrCreateIdentity, loadOrCreateSwarmKey, peerIdOf, type PeerNode } from '../src/p2p/index.js'
+import { entrySignerOf, loadOrCreateIdentity, trackerUserId } from '../src/config/keys.js'
+import { showControls } from '../src/core/escape.js'
+import type { EntrySigner } from '../src/core/signature.js'
+import { createPeerNode, loadSwarmKey, peerIdOf, type PeerNode } from '../src/p2p/index.js'
 import { DialError } from '../src/protocol/errors.js'
 import { openDatabase } from '../src/store/db.js'
 import { migratePullCursorKey } from '../src/store/peers.js'
@@ -61,15 +63,16 @@ function makeLog (io: SyncRunOutput): SyncLog & { summary: (line: string) => voi
   const clear = (): void => {
     if (progressShown) { process.stderr.write('\r\x1b[K'); progressShown = false }
   }
+  // Log lines carry what peers sent (error documents, rejected entry ids): shown with control characters escaped.
   return {
-    info: (line) => { clear(); io.err(line) },
-    summary: (line) => { clear(); io.out(line) },
+    info: (line) => { clear(); io.err(showControls(line)) },
+    summary: (line) => { clear(); io.out(showControls(line)) },
     clear,
     ...(io.tty ? { progress: (_key: string, text: string) => { process.stderr.write(`\r\x1b[K${text}`); progressShown = true } } : {})
   }
 }
 
-async function runWith (init: SyncRunInit, io: SyncRunOutput, connector: Connector, targets: PeerTarget[], log: ReturnType<typeof makeLog>): Promise<number> {
+async function runWith (init: SyncRunInit, io: SyncRunOutput, connector: Connector, targets: PeerTarget[], log: ReturnType<typeof makeLog>, signer?: EntrySigner): Promise<number> {
   // Opening writable drains the record spool, so this round pushes what was recorded up to now; under --watch the
   // spool is watched too, so every later round has the commands recorded meanwhile.
   const db = openDatabase(init.settings.dbPath)
@@ -87,6 +90,7 @@ async function runWith (init: SyncRunInit, io: SyncRunOutput, connector: Connect
     pool,
     connector,
     deviceId: init.settings.deviceId,
+    ...(signer != null ? { signer } : {}),
     log: { info: log.info, summary: log.summary, ...(log.progress != null ? { progress: log.progress } : {}) },
     onRound: (outcome) => {
       if (outcome.ok) failures.delete(outcome.key)
@@ -116,20 +120,24 @@ async function runWith (init: SyncRunInit, io: SyncRunOutput, connector: Connect
 
 /** `rr p2p-sync`: returns the exit code (non-zero when any peer failed). */
 export async function runP2PSync (init: SyncRunInit, io: SyncRunOutput): Promise<number> {
-  const swarm = loadOrCreateSwarmKey(init.settings.swarmKeyPath)
-  if (swarm.created) io.err(`created swarm key ${swarm.path}: copy this same file to every machine that should sync`)
+  // Never created here: a key made on this machine alone would be a network of one.
+  const swarm = loadSwarmKey(init.settings.swarmKeyPath)
+  // The persistent identity: peers (and DCUtR) can dial back a PeerId they have seen before, and it signs this
+  // device's entries.
+  const identity = await loadOrCreateIdentity(init.settings.p2pIdentityKeyPath)
+  if (identity.created) io.err(`created identity key ${identity.path} (PeerId ${identity.peerId}): it signs the commands this device records`)
+  const signer = entrySignerOf(identity)
   const targets = targetsFromMultiaddrs(init.peers, init.relayAddr)
   let discovery: Discovery | undefined
   let discoveryDb: Database | undefined
   if (init.peers.length === 0) {
     // No --peers: the trackers (and the peer book when they fail) say who to sync with.
-    const self = await identityPeerIdIfPresent(init.settings.p2pIdentityKeyPath)
     discoveryDb = openDatabase(init.settings.dbPath)
     discovery = createDiscovery({
       trackers: init.settings.trackers,
       ...(init.settings.trackerToken != null ? { token: init.settings.trackerToken } : {}),
-      userId: init.settings.userId,
-      self: new Set(self != null ? [self] : []),
+      userId: trackerUserId(init.settings, swarm),
+      self: new Set([identity.peerId]),
       ...(init.relayAddr != null ? { relayAddr: init.relayAddr } : {}),
       db: discoveryDb,
       log: io.err
@@ -147,14 +155,12 @@ export async function runP2PSync (init: SyncRunInit, io: SyncRunOutput): Promise
     }
   }
   const log = makeLog(io)
-  // The device's persistent identity and a listening node: a peer behind NAT can only be punched to at an address
-  // it announced, and DCUtR dials from the listen port (src/p2p/tcp-reuseport.ts).
-  const identity = await loadOrCreateIdentity(init.settings.p2pIdentityKeyPath)
-  if (identity.created) io.err(`created identity key ${identity.path} (PeerId ${identity.peerId})`)
+  // A listening node: a peer behind NAT can only be punched to at an address it announced, and DCUtR dials from the
+  // listen port (src/p2p/tcp-reuseport.ts).
   const node: PeerNode = await createPeerNode({ privateKey: identity.privateKey, psk: swarm.psk, listen: init.listen ?? ['/ip4/0.0.0.0/tcp/0'], log: log.info })
   try {
     const connector: Connector = { ...createP2PConnector({ node, log: log.info }), ...(discovery != null ? { refresh: discovery.refresh } : {}) }
-    return await runWith(discovery != null ? { ...init, discover: discovery.discoverPeers } : init, io, connector, targets, log)
+    return await runWith(discovery != null ? { ...init, discover: discovery.discoverPeers } : init, io, connector, targets, log, signer)
   } finally {
     await node.stop()
     discoveryDb?.close()
