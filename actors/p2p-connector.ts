@@ -87,7 +87,7 @@ export function createP2PConnector (init: P2PConnectorInit): Connector {
           finish()
           sendBack({ type: 'dcutr.failed', error: { name: 'DcutrError', message: outcome.error ?? 'unknown', permanent: false, step: 'dcutr' } })
         }
-        if (outcome.role === 'dialer') grace = setTimeout(fail, retryGraceMs)
+        if (outcome.role === 'dialer' && outcome.retryable !== false) grace = setTimeout(fail, retryGraceMs)
         else fail()
       })
       // The other side runs DCUtR; when it never does (an old rustory, or no DCUtR there), stop waiting.

@@ -21,6 +21,11 @@ export interface DcutrOutcome {
   connection?: Connection
   /** DCUtR's own reason (failures only). */
   error?: string
+  /**
+   * Whether another attempt could end differently (failures only): not when the peers had no public address to
+   * offer each other (DCUtR's InvalidMessageError), since every attempt sends the same ones.
+   */
+  retryable?: boolean
   /** Which half of DCUtR ran here: 'upgrader' received the relayed connection and drives it; 'dialer' answered. */
   role: 'upgrader' | 'dialer' | 'unilateral'
 }
@@ -58,6 +63,8 @@ export class DcutrOutcomes {
 interface Attempt {
   peer: string
   errors: string[]
+  /** The error was DCUtR's protocol refusal (no usable addresses), not a failed dial. */
+  refused?: boolean
   connection?: Connection
 }
 
@@ -124,6 +131,7 @@ export function observedDcutr (outcomes: DcutrOutcomes, init: DCUtRServiceInit =
         await attempts.run(attempt, async () => { await handleIncomingUpgrade(stream, relayed) })
       } catch (err) {
         attempt.errors.push(describe(err))
+        attempt.refused = (err as { name?: unknown }).name === 'InvalidMessageError'
         throw err
       } finally {
         outcomes.running.delete(peer)
@@ -138,7 +146,7 @@ function outcomeOf (peer: string, attempt: Attempt, role: DcutrOutcome['role']):
   const connection = attempt.connection
   if (connection != null && connection.status === 'open' && !relayed(connection)) return { peer, ok: true, connection, role }
   const error = attempt.errors.at(-1) ?? (connection != null ? `the direct connection ${connection.id} closed at once` : 'DCUtR ended without a direct connection or an error')
-  return { peer, ok: false, error, role }
+  return { peer, ok: false, error, role, retryable: attempt.refused !== true }
 }
 
 export function relayed (connection: Connection): boolean {

@@ -44,6 +44,9 @@ async function publicSite (lab: NetLab, pub: string, n: number): Promise<{ peer:
   return { peer, publicIp: `100.199.${n}.2` }
 }
 
+/** A process start on this shared, loaded 2-vCPU machine was seen to take over 30 s. */
+const startupMs = 90_000
+
 interface World {
   lab: NetLab
   dir: string
@@ -74,18 +77,18 @@ async function world (t: ExecutionContext): Promise<World> {
 
 async function startRelayAndTracker (w: World, relayIp = '100.199.1.1'): Promise<void> {
   const relay = w.lab.rr(w.pub, ['relay-serve', '--listen', '/ip4/0.0.0.0/tcp/4001'], isolatedEnv(join(w.dir, 'relay'), { RUSTORY_SWARM_KEY_PATH: w.swarm }))
-  w.relayId = (await relay.waitFor(new RegExp(`relay listen: /ip4/${relayIp.replaceAll('.', '\\.')}/tcp/4001/p2p/(\\w+)`)))[1]!
+  w.relayId = (await relay.waitFor(new RegExp(`relay listen: /ip4/${relayIp.replaceAll('.', '\\.')}/tcp/4001/p2p/(\\w+)`), startupMs))[1]!
   const tracker = w.lab.rr(w.pub, ['tracker-serve', '--bind', '0.0.0.0:8850', '--ttl-sec', '30'], isolatedEnv(join(w.dir, 'tracker')))
-  await tracker.waitFor(/tracker listen: /)
+  await tracker.waitFor(/tracker listen: /, startupMs)
 }
 
 /** `rr p2p-serve` for device A in `ns`, registered with the tracker and reserved on the relay; returns its PeerId. */
 async function serveA (w: World, ns: string, pubIp: string): Promise<{ serve: Spawned, peerA: string }> {
   const serve = w.lab.rr(ns, ['--db-path', w.a.dbPath, 'p2p-serve', '--listen', '/ip4/0.0.0.0/tcp/8845',
     '--relay', `/ip4/${pubIp}/tcp/4001/p2p/${w.relayId}`, '--trackers', `http://${pubIp}:8850`], { ...w.a.env, DEBUG: 'libp2p:dcutr*' })
-  const peerA = (await serve.waitFor(/p2p listen: \/ip4\/[\d.]+\/tcp\/8845\/p2p\/(\w+)/))[1]!
-  await serve.waitFor(/p2p listen: \S+\/p2p-circuit\/p2p\/\w+/)
-  await serve.waitFor(/tracker: registered with /)
+  const peerA = (await serve.waitFor(/p2p listen: \/ip4\/[\d.]+\/tcp\/8845\/p2p\/(\w+)/, startupMs))[1]!
+  await serve.waitFor(/p2p listen: \S+\/p2p-circuit\/p2p\/\w+/, startupMs)
+  await serve.waitFor(/tracker: registered with /, startupMs)
   return { serve, peerA }
 }
 
@@ -100,7 +103,7 @@ function assertConverged (t: ExecutionContext, w: World): void {
 }
 
 test('both devices behind port-preserving NATs: DCUtR punches through and the round runs direct', async (t) => {
-  t.timeout(180_000)
+  t.timeout(300_000)
   const w = await world(t)
   const siteA = await natSite(w.lab, w.pub, 1, 'preserving')
   const siteB = await natSite(w.lab, w.pub, 2, 'preserving')
@@ -117,12 +120,12 @@ test('both devices behind port-preserving NATs: DCUtR punches through and the ro
   }
   const { serve, peerA } = await serveA(w, siteA.peer, '100.199.1.1')
   // A dialed the relay from its listen port; the relay saw A's router (MASQUERADE kept the port): A's public address.
-  await serve.waitFor(/p2p: public address from identify: \/ip4\/100\.199\.1\.2\/tcp\/8845 /)
+  await serve.waitFor(/p2p: public address from identify: \/ip4\/100\.199\.1\.2\/tcp\/8845 /, startupMs)
 
   // B first dials A's public candidate (no port forward: refused), then the relay; A then runs DCUtR.
   const sync = w.lab.rr(siteB.peer, ['--db-path', w.b.dbPath, 'p2p-sync', '--push', '--listen', '/ip4/0.0.0.0/tcp/7001',
     '--peers', `/ip4/100.199.1.2/tcp/8845/p2p/${peerA}`, '--relay', `/ip4/100.199.2.1/tcp/4001/p2p/${w.relayId}`], w.b.env)
-  const code = await sync.exited(90_000)
+  const code = await sync.exited(180_000)
   const log = sync.output()
   t.log(`B:\n${dcutrLines(log)}\nA:\n${dcutrLines(serve.output())}`)
   t.is(code, 0, log)
@@ -147,18 +150,18 @@ test('both devices behind port-preserving NATs: DCUtR punches through and the ro
 async function syncB (w: World, ns: string, peerAddr: string, relayIp: string): Promise<{ code: number | null, log: string }> {
   const sync = w.lab.rr(ns, ['--db-path', w.b.dbPath, 'p2p-sync', '--push', '--listen', '/ip4/0.0.0.0/tcp/7001',
     '--peers', peerAddr, '--relay', `/ip4/${relayIp}/tcp/4001/p2p/${w.relayId}`], w.b.env)
-  const code = await sync.exited(90_000)
+  const code = await sync.exited(180_000)
   return { code, log: sync.output() }
 }
 
 test("one device behind NAT, the other public: DCUtR's unilateral dial reaches the public one and the round runs direct", async (t) => {
-  t.timeout(180_000)
+  t.timeout(300_000)
   const w = await world(t)
   const siteA = await natSite(w.lab, w.pub, 1, 'preserving')
   const siteB = await publicSite(w.lab, w.pub, 2)
   await startRelayAndTracker(w)
   const { serve, peerA } = await serveA(w, siteA.peer, '100.199.1.1')
-  await serve.waitFor(/p2p: public address from identify: \/ip4\/100\.199\.1\.2\/tcp\/8845 /)
+  await serve.waitFor(/p2p: public address from identify: \/ip4\/100\.199\.1\.2\/tcp\/8845 /, startupMs)
   const { code, log } = await syncB(w, siteB.peer, `/ip4/100.199.2.1/tcp/4001/p2p/${w.relayId}/p2p-circuit/p2p/${peerA}`, '100.199.2.1')
   t.log(`B:\n${dcutrLines(log)}\nA:\n${dcutrLines(serve.output())}`)
   t.is(code, 0, log)
@@ -173,13 +176,13 @@ test("one device behind NAT, the other public: DCUtR's unilateral dial reaches t
 })
 
 test("one device behind a NAT that randomises ports (--random-fully): the round stays on the relay, with DCUtR's own failure", async (t) => {
-  t.timeout(180_000)
+  t.timeout(300_000)
   const w = await world(t)
   const siteA = await natSite(w.lab, w.pub, 1, 'preserving')
   const siteB = await natSite(w.lab, w.pub, 2, 'random')
   await startRelayAndTracker(w)
   const { serve, peerA } = await serveA(w, siteA.peer, '100.199.1.1')
-  await serve.waitFor(/p2p: public address from identify: \/ip4\/100\.199\.1\.2\/tcp\/8845 /)
+  await serve.waitFor(/p2p: public address from identify: \/ip4\/100\.199\.1\.2\/tcp\/8845 /, startupMs)
   const { code, log } = await syncB(w, siteB.peer, `/ip4/100.199.2.1/tcp/4001/p2p/${w.relayId}/p2p-circuit/p2p/${peerA}`, '100.199.2.1')
   t.log(`B:\n${dcutrLines(log)}\nA:\n${dcutrLines(serve.output())}`)
   t.is(code, 0, log)
@@ -195,7 +198,7 @@ test("one device behind a NAT that randomises ports (--random-fully): the round 
 })
 
 test('two devices on the same LAN: the direct dial works, the relay is never used', async (t) => {
-  t.timeout(180_000)
+  t.timeout(300_000)
   const w = await world(t)
   // One switch (a bridge in pub) with the relay's side at 10.199.9.1 and both devices on it.
   const must = async (ns: string, args: string[]): Promise<void> => {
