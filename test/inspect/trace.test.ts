@@ -59,7 +59,8 @@ test('the trace attributes invoked actors to their peer and records each transit
   t.deepEqual(steps, [
     'discovering>choosingPath', 'choosingPath>dialingDirect', 'dialingDirect.attempting>dialingDirect.failedAttempt',
     'dialingDirect.failedAttempt>dialingDirect.backoff', 'dialingDirect.backoff>dialingDirect.attempting',
-    'dialingDirect.attempting>connected', 'connected.upgrade.checking>connected.upgrade.direct', 'connected.sync.pulling>synced', 'synced>done'
+    'dialingDirect.attempting>connected', 'connected.sync.beforePull,connected.upgrade.checking>connected.sync.pulling,connected.upgrade.direct',
+    'connected.sync.pulling>connected.sync.finished', 'connected>synced', 'synced>done'
   ])
   const failed = records.find((r) => r.kind === 'transition' && r.to?.[0] === 'dialingDirect.failedAttempt')!
   t.is(failed.path, 'direct')
