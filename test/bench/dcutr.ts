@@ -1,45 +1,53 @@
 /**
- * Hole punching over emulated WAN links: two devices behind NAT routers, a relay on its own link, every WAN link
- * delayed by `tc netem` (25 ms each way, so 50 ms round trip per link: device to device 100 ms, a relayed round trip
- * 200 ms). Measures, from `p2p-sync --inspect`'s trace: the time from the relayed connection to the upgraded one,
- * and the pull of the same batch on the relay (the second NAT randomises ports, so DCUtR fails) and after the
- * upgrade. Needs root, iproute2 (tc, ip) and iptables, like the netns tests. `BENCH_ONLY=dcutr npm run bench`;
- * BENCH_DCUTR_ENTRIES sets the batch (default 20000).
+ * Hole punching over an emulated 50 ms link: two devices behind NAT routers and a relay, each on its own link to a
+ * "pub" namespace that forwards between them and delays every packet it forwards by 25 ms. So device to device is a
+ * 50 ms round trip, device to relay 50 ms, and a relayed round trip 100 ms. Measures, from `p2p-sync --inspect`'s
+ * trace: the time from the relayed connection to the upgraded one, and the pull of the same batch after the upgrade
+ * and on the relay (the second device's NAT randomises ports there, so DCUtR fails).
+ * The delay is not `tc netem`: this machine's kernel has no sch_netem (nor sch_fq) and no modules; it has NFQUEUE,
+ * so nfqueue-delay.py holds each packet for 25 ms in user space. Needs root, iproute2, iptables and python3, like
+ * the netns tests. `BENCH_ONLY=dcutr npm run bench`; BENCH_DCUTR_ENTRIES sets the batch (default 20000).
  */
+import { spawn } from 'node:child_process'
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { fileURLToPath } from 'node:url'
 import type { ExecutionContext } from 'ava'
 import { isolatedEnv } from '../helpers/cli.js'
 import { ensureSwarmKey } from '../helpers/keys.js'
 import { NetLab } from '../helpers/netns.js'
 import { seedEntries } from '../helpers/peers.js'
 
-const oneWayDelay = '25ms'
+const oneWayDelayMs = 25
+const delayScript = fileURLToPath(new URL('../../../test/bench/nfqueue-delay.py', import.meta.url))
 
 async function must (lab: NetLab, ns: string, cmd: string[]): Promise<void> {
   const r = await lab.exec(ns, cmd)
   if (r.code !== 0) throw new Error(`${cmd.join(' ')} in ${ns}: ${r.stderr.trim()}`)
 }
 
-/** Delays everything leaving `iface` in `ns` by the one-way delay. */
-async function netem (lab: NetLab, ns: string, iface: string): Promise<void> {
-  await must(lab, ns, ['tc', 'qdisc', 'add', 'dev', iface, 'root', 'netem', 'delay', oneWayDelay])
+/** Delays every packet `pub` forwards by the one-way delay (until the lab's teardown kills the delayer). */
+async function delayForwarding (lab: NetLab, pub: string): Promise<void> {
+  await must(lab, pub, ['iptables', '-t', 'mangle', '-A', 'FORWARD', '-j', 'NFQUEUE', '--queue-num', '0'])
+  const delayer = spawn('ip', ['netns', 'exec', pub, 'python3', delayScript, '0', String(oneWayDelayMs)], { stdio: ['ignore', 'pipe', 'inherit'] })
+  await new Promise<void>((resolve, reject) => {
+    delayer.once('exit', (code) => reject(new Error(`nfqueue-delay.py exited (${code})`)))
+    delayer.stdout.once('data', () => resolve())
+  })
 }
 
 /** pub — router n (100.199.n.2, MASQUERADE, drops unsolicited) — device 10.199.n.2; the WAN link delayed both ways. */
 async function site (lab: NetLab, pub: string, n: number, nat: 'preserving' | 'random'): Promise<string> {
   const router = await lab.addNamespace(`r${n}`)
   const peer = await lab.addNamespace(`p${n}`)
-  const [pubSide, wan] = await lab.link(pub, `100.199.${n}.1/24`, router, `100.199.${n}.2/24`)
+  const [, wan] = await lab.link(pub, `100.199.${n}.1/24`, router, `100.199.${n}.2/24`)
   await lab.link(router, `10.199.${n}.1/24`, peer, `10.199.${n}.2/24`)
   await lab.forwarding(router)
   await must(lab, router, ['iptables', '-t', 'nat', '-A', 'POSTROUTING', '-o', wan, '-j', 'MASQUERADE', ...(nat === 'random' ? ['--random-fully'] : [])])
   await must(lab, router, ['iptables', '-A', 'INPUT', '-i', wan, '-p', 'tcp', '-m', 'conntrack', '--ctstate', 'NEW', '-j', 'DROP'])
   await lab.route(router, '100.199.0.0/16', `100.199.${n}.1`)
   await lab.route(peer, '100.199.0.0/16', `10.199.${n}.1`)
-  await netem(lab, pub, pubSide)
-  await netem(lab, router, wan)
   return peer
 }
 
@@ -65,10 +73,9 @@ async function scenario (nat: 'preserving' | 'random', entries: number): Promise
     const deviceB = await site(lab, pub, 2, nat)
     // The relay on its own WAN link.
     const relayNs = await lab.addNamespace('relay')
-    const [pubSide, relaySide] = await lab.link(pub, '100.199.3.1/24', relayNs, '100.199.3.2/24')
+    await lab.link(pub, '100.199.3.1/24', relayNs, '100.199.3.2/24')
     await lab.route(relayNs, '100.199.0.0/16', '100.199.3.1')
-    await netem(lab, pub, pubSide)
-    await netem(lab, relayNs, relaySide)
+    await delayForwarding(lab, pub)
 
     const dbA = join(dir, 'a.db')
     seedEntries(dbA, entries, 'devA', { cmdBytes: 60 })
@@ -110,7 +117,7 @@ export async function benchDcutr (): Promise<Record<string, unknown>> {
   const relayed = await scenario('random', entries)
   if (relayed.path !== 'relay') throw new Error(`expected the relay behind --random-fully, got path=${relayed.path}:\n${relayed.log}`)
   return {
-    'dcutr links': `every WAN link +${oneWayDelay} each way (tc netem): device to device 100 ms RTT, device to relay 100 ms RTT`,
+    'dcutr links': `every packet between sites +${oneWayDelayMs} ms (NFQUEUE): device to device and device to relay 50 ms RTT, relayed 100 ms RTT`,
     'dcutr relay connect to upgraded (ms)': upgraded.relayToUpgradeMs ?? 'n/a',
     [`dcutr pull ${entries} entries after the upgrade (ms)`]: upgraded.pullMs ?? 'n/a',
     [`dcutr pull ${entries} entries on the relay (ms)`]: relayed.pullMs ?? 'n/a'
