@@ -87,7 +87,7 @@ async function scenario (nat: 'preserving' | 'random', entries: number): Promise
     const peerA = (await serve.waitFor(/p2p listen: \S+\/p2p-circuit\/p2p\/(\w+)/, 90_000))[1]!
     await serve.waitFor(/p2p: public address from identify: \/ip4\/100\.199\.1\.2\/tcp\/8845 /, 90_000)
     const trace = join(dir, 'trace.jsonl')
-    const sync = lab.rr(deviceB, ['--db-path', join(dir, 'b.db'), 'p2p-sync', '--inspect', trace, '--listen', '/ip4/0.0.0.0/tcp/7001',
+    const sync = lab.rr(deviceB, ['--db-path', join(dir, 'b.db'), 'p2p-sync', `--inspect=${trace}`, '--listen', '/ip4/0.0.0.0/tcp/7001',
       '--peers', `${relayAddr}/p2p-circuit/p2p/${peerA}`, '--relay', relayAddr], isolatedEnv(join(dir, 'b'), { RUSTORY_SWARM_KEY_PATH: swarm, RUSTORY_DEVICE_ID: 'devB' }))
     const code = await sync.exited(300_000)
     const log = sync.output()
