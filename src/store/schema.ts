@@ -3,6 +3,7 @@
  * Never edit a released migration: add a new one.
  */
 import type { Database } from 'better-sqlite3'
+import { RustoryError } from '../core/errors.js'
 
 const migrations: ReadonlyArray<{ version: number, sql: string }> = [
   {
@@ -117,7 +118,7 @@ const migrations: ReadonlyArray<{ version: number, sql: string }> = [
 
 export const schemaVersion = migrations[migrations.length - 1]!.version
 
-export class SchemaTooNewError extends Error {
+export class SchemaTooNewError extends RustoryError {
   static override readonly name = 'SchemaTooNewError'
   override readonly name = 'SchemaTooNewError'
   constructor (readonly path: string, readonly found: number) {
