@@ -5,6 +5,7 @@
  */
 import test, { type ExecutionContext } from 'ava'
 import { spawn } from 'node:child_process'
+import { randomBytes } from 'node:crypto'
 import { chmodSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { createServer, type Server } from 'node:net'
 import { join } from 'node:path'
@@ -51,6 +52,13 @@ function lockedDb (home: string): string {
   return join(dir, 'history.db')
 }
 
+/** A swarm key (p2p-serve never creates one: a key made on one machine alone is a network of one). */
+function swarmKey (home: string): string {
+  const path = join(home, 'swarm.key')
+  writeFileSync(path, `/key/swarm/psk/1.0.0/\n/base16/\n${randomBytes(32).toString('hex')}\n`, { mode: 0o600 })
+  return path
+}
+
 function zshHistory (home: string): string {
   const path = join(home, 'zsh_history')
   writeFileSync(path, ': 1700000000:0;echo one\n')
@@ -92,6 +100,8 @@ const mistakes: Mistake[] = [
   { title: 'a missing argument', setup: () => ['import'], code: 2, stderr: /^rr: missing 1 required arg: shell .*`rr import --help` shows the usage$/ },
   { title: 'an argument not among its choices', setup: () => ['import', 'zhs'], code: 2, stderr: /^rr: expected zhs to be one of: bash, zsh, fish; `rr import --help`/ },
 
+  { title: 'an invite code that is not one', setup: () => ['join', 'garbage'], code: 2, stderr: /^rr: invalid invite code: .*copy the whole line `rr invite` printed/ },
+
   // --config naming a file that is not there.
   { title: '--config naming a missing file (oclif command)', setup: (_t, home) => ['--config', join(home, 'nope.toml'), 'history'], code: 2, stderr: (a) => new RegExp(`^rr: config file ${escape(a[1]!)} \\(named by --config or RUSTORY_CONFIG\\) does not exist: create it, or leave --config out`) },
   { title: '--config naming a missing file (rr search)', setup: (_t, home) => ['search', '--config', join(home, 'nope.toml'), '--filter', 'x'], code: 2, stderr: (a) => new RegExp(`^rr: config file ${escape(a[2]!)} .*does not exist`) },
@@ -122,9 +132,9 @@ const mistakes: Mistake[] = [
   // A port in use names the flag that changes it.
   ...(['p2p-serve', 'relay-serve'] as const).map((command): Mistake => ({
     title: `a port in use (rr ${command})`,
-    setup: async (t) => [command, '--listen', `/ip4/127.0.0.1/tcp/${await heldPort(t)}`],
+    setup: async (t, home) => [command, '--swarm-key', swarmKey(home), '--listen', `/ip4/127.0.0.1/tcp/${await heldPort(t)}`],
     code: 1,
-    stderr: (a) => new RegExp(`^rr: ${escape(a[2]!)} is already in use .*choose another address with --listen$`)
+    stderr: (a) => new RegExp(`^rr: ${escape(a[4]!)} is already in use .*choose another address with --listen$`)
   })),
   ...(['tracker-serve', 'http-serve'] as const).map((command): Mistake => ({
     title: `a port in use (rr ${command})`,
