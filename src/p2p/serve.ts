@@ -99,7 +99,7 @@ export async function runP2PServe (init: P2PServeInit, io: ServeOutput): Promise
   let node
   let spool: SpoolWatcher | undefined
   try {
-    node = await createPeerNode({ privateKey: identity.privateKey, psk: swarm.psk, listen: init.listen })
+    node = await createPeerNode({ privateKey: identity.privateKey, psk: swarm.psk, listen: init.listen, inbound: { log: io.log } })
     await serveSync(node, { dbPath: init.dbPath, pool, log: io.log, signer: entrySignerOf(identity) })
     // Commands recorded on this device while serving reach the database (and so the pulling peers) in moments.
     spool = watchSpool({ dbPath: init.dbPath }, { log: io.log })
@@ -128,6 +128,7 @@ export async function runP2PServe (init: P2PServeInit, io: ServeOutput): Promise
       trackers,
       ...(init.trackerToken != null ? { token: init.trackerToken } : {}),
       peerId: started.peerId.toString(),
+      sign: async (bytes) => await identity.privateKey.sign(bytes),
       meta: { ...(init.meta ?? { device_id: '', hostname: '', user_id: '', version: '' }), ...(init.swarmUserId === true ? { user_id: swarmDiscoveryId(swarmKeyBytes(swarm)) } : {}) },
       addrs: () => registrableAddrs(started),
       listenPorts: () => tcpListenPorts(started),
@@ -168,6 +169,7 @@ export async function runRelayServe (init: RelayServeInit, io: ServeOutput): Pro
     privateKey: identity.privateKey,
     psk: swarm.psk,
     listen: init.listen,
+    inbound: { log: io.log },
     ...(init.announce != null ? { announce: init.announce } : {}),
     ...(init.maxReservations != null ? { maxReservations: init.maxReservations } : {}),
     ...(init.reservationTtlMs != null ? { reservationTtlMs: init.reservationTtlMs } : {}),

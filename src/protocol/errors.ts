@@ -50,6 +50,22 @@ export function isPermanent (err: unknown): boolean {
   return typeof err === 'object' && err != null && (err as { permanent?: unknown }).permanent === true
 }
 
+/**
+ * A readable reason for anything thrown. libp2p sometimes rejects a dial with the stream's close *event* (a
+ * StreamAbortEvent without an error when the other side resets the connection mid-handshake), which String()
+ * turns into `[object Event]`; such an event is described by what it means.
+ */
 export function errorMessage (err: unknown): string {
-  return err instanceof Error ? err.message : String(err)
+  if (err instanceof Error) return err.message !== '' ? err.message : err.name
+  if (isEventLike(err)) {
+    const inner = (err as { error?: unknown }).error
+    if (inner != null && inner !== err) return errorMessage(inner)
+    return `the connection was closed by the other side with no reason given (${err.constructor.name} '${err.type}')`
+  }
+  const text = String(err)
+  return /^\[object \w+\]$/.test(text) ? `an unexpected ${text.slice(8, -1)} value was thrown` : text
+}
+
+function isEventLike (value: unknown): value is { type: string, constructor: { name: string } } {
+  return typeof value === 'object' && value != null && (typeof Event === 'function' && value instanceof Event)
 }
