@@ -10,7 +10,7 @@ import type { Connection } from '@libp2p/interface'
 import type { InspectionEvent } from 'xstate'
 import type { Link, PeerOutcome } from '../machines/types.js'
 import type { Settings } from '../src/config/settings.js'
-import { loadOrCreateIdentity, loadSwarmKey, trackerUserId } from '../src/config/keys.js'
+import { entrySignerOf, loadOrCreateIdentity, loadSwarmKey, trackerUserId } from '../src/config/keys.js'
 import { createQuietLog } from '../src/daemon/quiet-log.js'
 import { announcedAddrs, confirmObservedAddr, createPeerNode, registrableAddrs, tcpListenPorts, type PeerNode } from '../src/p2p/node.js'
 import { serveSync } from '../src/p2p/handlers.js'
@@ -77,13 +77,15 @@ export async function runDaemon (init: DaemonInit, io: DaemonOutput): Promise<vo
   const log = (line: string): void => { if (quiet.accept(line)) io.log(line) }
   const identity = await loadOrCreateIdentity(settings.p2pIdentityKeyPath)
   if (identity.created) io.log(`created identity key ${identity.path} (PeerId ${identity.peerId})`)
+  // The identity also signs the commands this device records (docs/TRUST.md).
+  const signer = entrySignerOf(identity)
   const userId = trackerUserId(settings, swarm)
   const db = openDatabase(settings.dbPath)
   const pool = new WorkerPool()
   let node: PeerNode | undefined
   try {
-    node = await createPeerNode({ privateKey: identity.privateKey, psk: swarm.psk, listen: init.listen })
-    await serveSync(node, { dbPath: settings.dbPath, pool, log })
+    node = await createPeerNode({ privateKey: identity.privateKey, psk: swarm.psk, listen: init.listen, inbound: { log } })
+    await serveSync(node, { dbPath: settings.dbPath, pool, log, signer })
   } catch (err) {
     await node?.stop()
     await pool.close()
@@ -112,6 +114,7 @@ export async function runDaemon (init: DaemonInit, io: DaemonOutput): Promise<vo
       trackers: settings.trackers,
       ...(settings.trackerToken != null ? { token: settings.trackerToken } : {}),
       peerId: self,
+      sign: async (bytes) => await identity.privateKey.sign(bytes),
       meta: { device_id: settings.deviceId, hostname: settings.hostname, user_id: userId, version: rustoryVersion() },
       addrs: () => registrableAddrs(started),
       listenPorts: () => tcpListenPorts(started),
@@ -163,6 +166,7 @@ export async function runDaemon (init: DaemonInit, io: DaemonOutput): Promise<vo
     pool,
     connector,
     deviceId: settings.deviceId,
+    signer,
     log: { info: log, summary: log },
     onRound: (outcome: PeerOutcome) => {
       outcomes.set(outcome.key, outcome.ok)

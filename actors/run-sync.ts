@@ -7,7 +7,9 @@ import type { PeerOutcome, PeerTarget, SyncOptions } from '../machines/types.js'
 import type { Settings } from '../src/config/settings.js'
 import { HttpTransport } from '../src/http/index.js'
 import type { Database } from 'better-sqlite3'
-import { loadOrCreateIdentity, trackerUserId } from '../src/config/keys.js'
+import { entrySignerOf, loadOrCreateIdentity, trackerUserId } from '../src/config/keys.js'
+import { showControls } from '../src/core/escape.js'
+import type { EntrySigner } from '../src/core/signature.js'
 import { createPeerNode, loadSwarmKey, peerIdOf, type PeerNode } from '../src/p2p/index.js'
 import { DialError } from '../src/protocol/errors.js'
 import { openDatabase } from '../src/store/db.js'
@@ -59,15 +61,16 @@ function makeLog (io: SyncRunOutput): SyncLog & { summary: (line: string) => voi
   const clear = (): void => {
     if (progressShown) { process.stderr.write('\r\x1b[K'); progressShown = false }
   }
+  // Log lines carry what peers sent (error documents, rejected entry ids): shown with control characters escaped.
   return {
-    info: (line) => { clear(); io.err(line) },
-    summary: (line) => { clear(); io.out(line) },
+    info: (line) => { clear(); io.err(showControls(line)) },
+    summary: (line) => { clear(); io.out(showControls(line)) },
     clear,
     ...(io.tty ? { progress: (_key: string, text: string) => { process.stderr.write(`\r\x1b[K${text}`); progressShown = true } } : {})
   }
 }
 
-async function runWith (init: SyncRunInit, io: SyncRunOutput, connector: Connector, targets: PeerTarget[], log: ReturnType<typeof makeLog>): Promise<number> {
+async function runWith (init: SyncRunInit, io: SyncRunOutput, connector: Connector, targets: PeerTarget[], log: ReturnType<typeof makeLog>, signer?: EntrySigner): Promise<number> {
   // Opening writable drains the record spool, so this round pushes what was recorded up to now; under --watch the
   // spool is watched too, so every later round has the commands recorded meanwhile.
   const db = openDatabase(init.settings.dbPath)
@@ -85,6 +88,7 @@ async function runWith (init: SyncRunInit, io: SyncRunOutput, connector: Connect
     pool,
     connector,
     deviceId: init.settings.deviceId,
+    ...(signer != null ? { signer } : {}),
     log: { info: log.info, summary: log.summary, ...(log.progress != null ? { progress: log.progress } : {}) },
     onRound: (outcome) => {
       if (outcome.ok) failures.delete(outcome.key)
@@ -116,8 +120,11 @@ async function runWith (init: SyncRunInit, io: SyncRunOutput, connector: Connect
 export async function runP2PSync (init: SyncRunInit, io: SyncRunOutput): Promise<number> {
   // Never created here: a key made on this machine alone would be a network of one.
   const swarm = loadSwarmKey(init.settings.swarmKeyPath)
-  // The persistent identity: peers (and DCUtR) can dial back a PeerId they have seen before.
+  // The persistent identity: peers (and DCUtR) can dial back a PeerId they have seen before, and it signs this
+  // device's entries.
   const identity = await loadOrCreateIdentity(init.settings.p2pIdentityKeyPath)
+  if (identity.created) io.err(`created identity key ${identity.path} (PeerId ${identity.peerId}): it signs the commands this device records`)
+  const signer = entrySignerOf(identity)
   const targets = targetsFromMultiaddrs(init.peers, init.relayAddr)
   let discovery: Discovery | undefined
   let discoveryDb: Database | undefined
@@ -152,7 +159,7 @@ export async function runP2PSync (init: SyncRunInit, io: SyncRunOutput): Promise
   const node: PeerNode = await createPeerNode({ privateKey: identity.privateKey, psk: swarm.psk, listen })
   try {
     const connector: Connector = { ...createP2PConnector({ node, log: log.info }), ...(discovery != null ? { refresh: discovery.refresh } : {}) }
-    return await runWith(discovery != null ? { ...init, discover: discovery.discoverPeers } : init, io, connector, targets, log)
+    return await runWith(discovery != null ? { ...init, discover: discovery.discoverPeers } : init, io, connector, targets, log, signer)
   } finally {
     await node.stop()
     discoveryDb?.close()

@@ -1,5 +1,6 @@
 import { Flags } from '@oclif/core'
 import { RrCommand } from '../cli/base.js'
+import { showControls } from '../core/escape.js'
 import { runP2PServe } from '../p2p/serve.js'
 import { rustoryVersion } from '../version.js'
 
@@ -36,7 +37,7 @@ export default class P2PServe extends RrCommand {
       ...(settings.relayAddr != null ? { relay: settings.relayAddr } : {})
     }, {
       out: (line) => { process.stdout.write(`${line}\n`) },
-      log: (line) => { process.stderr.write(`${line}\n`) }
+      log: (line) => { process.stderr.write(`${showControls(line)}\n`) }
     })
   }
 }

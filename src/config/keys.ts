@@ -10,12 +10,13 @@ import { dirname } from 'node:path'
 import { generateKeyPair, privateKeyFromProtobuf, privateKeyToProtobuf } from '@libp2p/crypto/keys'
 import type { PrivateKey } from '@libp2p/interface'
 import { peerIdFromPrivateKey } from '@libp2p/peer-id'
+import { RustoryError } from '../core/errors.js'
 
 /** A key file that cannot be read or is not a key. Never fixed silently: the message names the file and the fix. */
-export class KeyFileError extends Error {
+export class KeyFileError extends RustoryError {
   static override readonly name = 'KeyFileError'
   override readonly name = 'KeyFileError'
-  readonly exitCode = 2
+  override readonly exitCode = 2
   constructor (readonly path: string, message: string) {
     super(`${path}: ${message}`)
   }
@@ -182,4 +183,12 @@ export async function identityPeerIdIfPresent (path: string): Promise<string | u
 /** The user id this device gives the trackers: the configured user_id, else the swarm's discovery id. */
 export function trackerUserId (settings: { userId: string, userIdConfigured: boolean }, swarm: Pick<SwarmKey, 'psk' | 'path'>): string {
   return settings.userIdConfigured ? settings.userId : swarmDiscoveryId(swarmKeyBytes(swarm))
+}
+
+/** The identity as an entry signer: its PeerId and the 64-byte Ed25519 secret key (src/core/signature.ts). */
+export function entrySignerOf (identity: Identity): { origin: string, secretKey: Uint8Array } {
+  if (identity.privateKey.type !== 'Ed25519' || identity.privateKey.raw.byteLength !== 64) {
+    throw new KeyFileError(identity.path, `is a ${identity.privateKey.type} key; signing entries needs an Ed25519 identity: move it away to create a new one (the PeerId will change)`)
+  }
+  return { origin: identity.peerId, secretKey: Uint8Array.from(identity.privateKey.raw) }
 }
