@@ -5,7 +5,7 @@
  * otherwise it is skipped with the reason, since building takes minutes and needs podman as root.
  */
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process'
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs'
+import { chmodSync, copyFileSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import test from 'ava'
 import Database from 'better-sqlite3'
@@ -38,9 +38,10 @@ function podman (name: string, args: string[]): { child: ChildProcess, output: (
   return { child, output: () => out }
 }
 
-async function waitFor (what: string, check: () => boolean, timeoutMs: number, output: () => string): Promise<void> {
+async function waitFor (what: string, check: () => boolean, timeoutMs: number, output: () => string, child?: ChildProcess): Promise<void> {
   const deadline = Date.now() + timeoutMs
   while (!check()) {
+    if (child?.exitCode != null) throw new Error(`exited ${child.exitCode} before ${what}:\n${output()}`)
     if (Date.now() > deadline) throw new Error(`${what} not within ${timeoutMs} ms:\n${output()}`)
     await sleep(200)
   }
@@ -58,17 +59,21 @@ runIt('the tracker and relay containers from deploy/ serve two daemons that sync
   const [a, b] = devices as [typeof devices[0], typeof devices[0]]
   t.is((await rr(['invite'], { env: a.env })).code, 0)
   const keyPath = join(a.home, '.config', 'rustory', 'swarm.key')
+  // As a Kubernetes Secret mounts it: readable by the container's user (uid 1000), not by the host's root only.
+  const mounted = join(root, 'secret-swarm.key')
+  copyFileSync(keyPath, mounted)
+  chmodSync(mounted, 0o444)
   const suffix = `${process.pid}-${Date.now()}`
   const tracker = podman(`rustory-tracker-${suffix}`, ['-e', 'RUSTORY_TRACKER_TOKEN=box-token', image, 'tracker-serve', '--bind', `0.0.0.0:${trackerPort}`, '--ttl-sec', '10'])
-  const relay = podman(`rustory-relay-${suffix}`, ['-v', `${keyPath}:/secrets/swarm.key:ro,Z`, '-e', 'RUSTORY_SWARM_KEY_PATH=/secrets/swarm.key', image,
+  const relay = podman(`rustory-relay-${suffix}`, ['-v', `${mounted}:/secrets/swarm.key:ro`, '-e', 'RUSTORY_SWARM_KEY_PATH=/secrets/swarm.key', image,
     'relay-serve', '--listen', `/ip4/127.0.0.1/tcp/${relayPort}`, '--identity-key', '/data/relay.key'])
   t.teardown(async () => {
     for (const name of [`rustory-tracker-${suffix}`, `rustory-relay-${suffix}`]) {
       try { execFileSync('podman', [...podmanGlobal, 'stop', '-t', '5', name], { stdio: 'ignore', timeout: 60_000 }) } catch {}
     }
   })
-  await waitFor('tracker listening', () => /tracker listen: /.test(tracker.output()), 120_000, tracker.output)
-  await waitFor('relay listening', () => /relay listen: /.test(relay.output()), 120_000, relay.output)
+  await waitFor('tracker listening', () => /tracker listen: /.test(tracker.output()), 120_000, tracker.output, tracker.child)
+  await waitFor('relay listening', () => /relay listen: /.test(relay.output()), 120_000, relay.output, relay.child)
   const relayAddr = /relay listen: (\/ip4\/127\.0\.0\.1\/tcp\/\d+\/p2p\/\w+)/.exec(relay.output())![1]!
   writeFileSync(join(a.home, '.config', 'rustory', 'config.toml'), `trackers = ["127.0.0.1:${trackerPort}"]\ntracker_token = "box-token"\nrelay_addr = "${relayAddr}"\n`)
   const code = (await rr(['invite'], { env: a.env })).stdout.trim().split(' ')[2]!
