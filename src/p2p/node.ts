@@ -3,19 +3,17 @@
  * the private network) and a relay (`rr relay-serve`). See LIBP2P.md for why each setting is what it is.
  */
 import '../polyfill.js'
-import { realpathSync } from 'node:fs'
-import { createRequire } from 'node:module'
-import { pathToFileURL } from 'node:url'
 import { noise } from '@chainsafe/libp2p-noise'
 import { yamux } from '@chainsafe/libp2p-yamux'
 import { circuitRelayServer, circuitRelayTransport } from '@libp2p/circuit-relay-v2'
 import { dcutr } from '@libp2p/dcutr'
 import { identify } from '@libp2p/identify'
 import type { ComponentLogger, Libp2p, PrivateKey } from '@libp2p/interface'
-import { preSharedKey } from '@libp2p/pnet'
 import { tcp } from '@libp2p/tcp'
 import { multiaddr, type Multiaddr } from '@multiformats/multiaddr'
 import { createLibp2p, type Libp2pOptions } from 'libp2p'
+import { privateNetwork } from './pnet.js'
+import { cipherImplementation, type CipherImplementation } from './xsalsa20.js'
 
 const second = 1000
 const minute = 60 * second
@@ -73,6 +71,11 @@ export interface PeerNodeInit {
   dialTimeoutMs?: number
   /** A stream with no traffic for this long is reset. @default 60 s */
   streamInactivityMs?: number
+  /**
+   * Replaces rustory's pnet protector (src/p2p/pnet.ts); tests pass @libp2p/pnet's own `preSharedKey({ psk })` to
+   * stand for a device on rustory 0.1.0. @default privateNetwork({ psk })
+   */
+  connectionProtector?: Libp2pOptions['connectionProtector']
 }
 
 export interface RelayNodeInit {
@@ -110,12 +113,12 @@ export const streamWindowBytes = 256 * 1024
  * rate (default 5/s) and pending-connection limits are raised.
  */
 function baseOptions (privateKey: PrivateKey, psk: Uint8Array, dialTimeoutMs: number, streamInactivityMs: number, logger?: ComponentLogger): Libp2pOptions {
-  warnIfOriginalCipher()
+  const implementation = pnetCipher()
   return {
     privateKey,
     connectionEncrypters: [noise()],
     streamMuxers: [yamux({ streamOptions: { inactivityTimeout: streamInactivityMs, initialStreamWindowSize: streamWindowBytes, maxStreamWindowSize: streamWindowBytes } })],
-    connectionProtector: preSharedKey({ psk }),
+    connectionProtector: privateNetwork({ psk, implementation }),
     connectionManager: {
       maxConnections: 512,
       inboundConnectionThreshold: 200,
@@ -136,6 +139,7 @@ export async function createPeerNode (init: PeerNodeInit): Promise<PeerNode> {
   const base = baseOptions(init.privateKey, init.psk, init.dialTimeoutMs ?? 5 * second, init.streamInactivityMs ?? minute, init.logger)
   const node = await createLibp2p({
     ...base,
+    ...(init.connectionProtector != null ? { connectionProtector: init.connectionProtector } : {}),
     addresses: { listen: init.listen ?? [] },
     transports: [tcp(), circuitRelayTransport()],
     services: {
@@ -266,43 +270,19 @@ export function announcedAddrs (node: Libp2p): string[] {
   return node.getMultiaddrs().map((a) => a.toString())
 }
 
-let cipherChecked = false
+let noted = false
 
 /**
- * @libp2p/pnet's xsalsa20@1.2.0 (WASM) breaks after large writes; package.json overrides it with our replacement
- * (src/p2p/xsalsa20-compat: libsodium through sodium-native, @noble/ciphers as the fallback). When rustory is
- * installed somewhere that ignored the override, or the addon could not load, say so once.
+ * The cipher the private network runs on (src/p2p/pnet.ts): libsodium through sodium-native, or @noble/ciphers when
+ * the addon cannot load or `RUSTORY_XSALSA20=noble` asks for it. The pure-JS one is said once, since it is slower.
  */
-export function pnetCipherModule (): string | undefined {
-  try {
-    const require = createRequire(import.meta.url)
-    const pnetEntry = require.resolve('@libp2p/pnet')
-    return realpathSync(createRequire(pnetEntry).resolve('xsalsa20'))
-  } catch {
-    return undefined
+export function pnetCipher (): CipherImplementation {
+  const forced = process.env.RUSTORY_XSALSA20 === 'noble'
+  const implementation = cipherImplementation(forced)
+  if (implementation !== 'sodium-native' && !noted) {
+    noted = true
+    const why = forced ? ' (RUSTORY_XSALSA20=noble)' : ': sodium-native did not load on this platform'
+    process.stderr.write(`rr: note: the private-network cipher runs on ${implementation}, pure JS and about 15x slower than libsodium${why}\n`)
   }
-}
-
-/** Which XSalsa20 the private network runs on: 'sodium-native', '@noble/ciphers', or undefined (not ours). */
-export async function pnetCipherImplementation (): Promise<string | undefined> {
-  const path = pnetCipherModule()
-  if (path == null || !path.includes('xsalsa20-compat')) return undefined
-  const module = await import(pathToFileURL(path).href) as { default?: { implementation?: string } }
-  return module.default?.implementation
-}
-
-function warnIfOriginalCipher (): void {
-  if (cipherChecked) return
-  cipherChecked = true
-  const path = pnetCipherModule()
-  if (path != null && !path.includes('xsalsa20-compat')) {
-    process.stderr.write(`rr: warning: @libp2p/pnet uses ${path}, not rustory's replacement cipher; large transfers may fail (reinstall rustory with its npm overrides)\n`)
-    return
-  }
-  void pnetCipherImplementation().then((implementation) => {
-    if (implementation != null && implementation !== 'sodium-native') {
-      const forced = process.env.RUSTORY_XSALSA20 === 'noble' ? ' (RUSTORY_XSALSA20=noble)' : ': sodium-native did not load on this platform'
-      process.stderr.write(`rr: note: the private-network cipher runs on ${implementation}, pure JS and about 15x slower than libsodium${forced}\n`)
-    }
-  }, () => {})
+  return implementation
 }
