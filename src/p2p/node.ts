@@ -40,10 +40,48 @@ interface InternalListener {
   reservationStore?: unknown
 }
 
-/** Captures the transport and address managers so relay listening and observed addresses work after start. */
+/**
+ * libp2p's internals rustory relies on changed shape: the installed libp2p is not the release rustory pins and was
+ * tested with. Permanent; the fix is to reinstall rustory so it gets its own versions.
+ */
+export class Libp2pInternalsError extends Error {
+  static override readonly name = 'Libp2pInternalsError'
+  override readonly name = 'Libp2pInternalsError'
+  readonly exitCode = 2
+  constructor (what: string) {
+    super(`libp2p's internals changed: ${what}; rustory pins libp2p ${testedLibp2p} and was tested with it (reinstall rustory, e.g. npm install -g rustory, rather than upgrading libp2p under it)`)
+  }
+}
+
+/** The libp2p release the suite ran (package.json pins it exactly). */
+export const testedLibp2p = '3.3.11'
+
+/** The methods rustory calls on libp2p's components, which are not part of libp2p's public API. */
+const requiredInternals: Array<[keyof InternalComponents, string[]]> = [
+  ['transportManager', ['listen', 'getListeners', 'getAddrs']],
+  ['addressManager', ['confirmObservedAddr', 'getObservedAddrs']]
+]
+
+/** Throws Libp2pInternalsError naming the first internal that is missing or not a function. */
+export function checkInternals (components: unknown): void {
+  for (const [component, methods] of requiredInternals) {
+    const value = (components as Record<string, unknown> | undefined)?.[component] as Record<string, unknown> | undefined
+    if (value == null) throw new Libp2pInternalsError(`components.${component} is missing`)
+    for (const method of methods) {
+      if (typeof value[method] !== 'function') throw new Libp2pInternalsError(`components.${component}.${method}() is missing`)
+    }
+  }
+}
+
+/**
+ * Captures the transport and address managers so relay listening and observed addresses work after start; checks
+ * them when the node is created, so a changed libp2p fails at start-up with a named error, not mid-sync.
+ */
 class Internals {
   readonly [Symbol.toStringTag] = '@rustory/internals'
-  constructor (readonly components: InternalComponents) {}
+  constructor (readonly components: InternalComponents) {
+    checkInternals(components)
+  }
 }
 
 export type PeerServices = {
@@ -171,9 +209,19 @@ export async function listenOnRelay (node: PeerNode, relay: string): Promise<voi
   if (addr.getComponents().find((c) => c.name === 'p2p') == null) throw new Error(`relay address ${relay} must end with /p2p/<relay_peer_id>`)
   const circuit = addr.encapsulate('/p2p-circuit')
   const { transportManager } = node.services.internals.components
-  const idle = transportManager.getListeners().find((l) => l.reservationStore != null && typeof l.listen === 'function' && l.getAddrs().length === 0)
-  if (idle != null) await idle.listen(circuit)
-  else await transportManager.listen([circuit])
+  const idle = transportManager.getListeners().find((l) => isCircuitListener(l) && l.getAddrs().length === 0)
+  if (idle != null) {
+    await idle.listen(circuit)
+    return
+  }
+  await transportManager.listen([circuit])
+  // The reuse above finds circuit listeners by their shape: if a release changed it, say so rather than pile them up.
+  if (!transportManager.getListeners().some(isCircuitListener)) throw new Libp2pInternalsError('the circuit-relay listener no longer has reservationStore and listen()')
+}
+
+/** A circuit-relay transport listener, recognised by shape (libp2p does not export its class). */
+function isCircuitListener (listener: InternalListener): boolean {
+  return listener.reservationStore != null && typeof listener.listen === 'function'
 }
 
 /** Whether the node currently has a `/p2p-circuit` address through this relay (i.e. holds a reservation there). */
