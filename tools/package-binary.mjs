@@ -9,7 +9,7 @@
 // 3. Packs the stage into one gzipped archive (see tools/sea-main.cjs for the format), makes the SEA blob with
 //    that archive as an asset and tools/sea-main.cjs as the main script, and injects it into a copy of the Node
 //    binary with postject.
-import { execFileSync } from 'node:child_process'
+import { execFileSync, spawnSync } from 'node:child_process'
 import { createHash } from 'node:crypto'
 import { chmodSync, copyFileSync, cpSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs'
 import { dirname, join, relative, sep } from 'node:path'
@@ -28,6 +28,12 @@ function log (line) {
 
 function run (cmd, args, options = {}) {
   return execFileSync(cmd, args, { cwd: root, encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'], maxBuffer: 64 * 1024 * 1024, ...options })
+}
+
+/** Runs a tool whose chatter (postject's ELF section notes) is shown only when it fails. */
+function quiet (cmd, args) {
+  const result = spawnSync(cmd, args, { cwd: root, encoding: 'utf8' })
+  if (result.status !== 0) throw new Error(`${cmd} ${args.join(' ')} failed:\n${result.stdout}${result.stderr}`)
 }
 
 if (process.platform !== 'linux' || process.arch !== 'x64') throw new Error('package-binary builds the linux-x64 binary, on linux-x64')
@@ -108,13 +114,13 @@ writeFileSync(join(work, 'sea-config.json'), JSON.stringify({
   useCodeCache: false,
   assets: { app: join(work, 'app.bin'), 'app.sha256': join(work, 'app.sha256') }
 }))
-run(node, ['--experimental-sea-config', join(work, 'sea-config.json')], { stdio: ['ignore', 'ignore', 'inherit'] })
+quiet(node, ['--experimental-sea-config', join(work, 'sea-config.json')])
 
 rmSync(out, { force: true })
 copyFileSync(node, out)
 chmodSync(out, 0o755)
 const postject = join(root, 'node_modules', 'postject', 'dist', 'cli.js')
 if (!existsSync(postject)) throw new Error('postject is missing: run npm install (it is a devDependency)')
-run(process.execPath, [postject, out, 'NODE_SEA_BLOB', join(work, 'sea-prep.blob'), '--sentinel-fuse', 'NODE_SEA_FUSE_fce680ab2cc467b6e072b8b5df1996b2'], { stdio: ['ignore', 'ignore', 'inherit'] })
+quiet(process.execPath, [postject, out, 'NODE_SEA_BLOB', join(work, 'sea-prep.blob'), '--sentinel-fuse', 'NODE_SEA_FUSE_fce680ab2cc467b6e072b8b5df1996b2'])
 rmSync(stage, { recursive: true, force: true })
 log(`wrote ${relative(root, out)} (${(statSync(out).size / 1e6).toFixed(0)} MB, Node ${nodeVersion})`)
