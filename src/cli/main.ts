@@ -23,6 +23,9 @@ export async function main (argv: string[]): Promise<void> {
   }
   const { polyfill } = await import('../polyfill.js')
   polyfill()
-  const { execute } = await import('@oclif/core')
+  const { execute, settings } = await import('@oclif/core')
+  // rustory runs its compiled JS only: without this, NODE_ENV=development or test makes oclif look for TypeScript
+  // and warn "Could not find typescript" in every installed copy.
+  settings.enableAutoTranspile = false
   await execute({ args, dir: import.meta.url })
 }
