@@ -14,11 +14,12 @@ import type { WorkerPool } from '../../workers/pool.js'
 import { ImportIds } from './ids.js'
 import { readLines } from './lines.js'
 import { parserFor, type ParsedCommand, type Shell } from './parsers.js'
+import { RustoryError } from '../core/errors.js'
 
-export class ImportError extends Error {
+export class ImportError extends RustoryError {
   static override readonly name = 'ImportError'
   override readonly name = 'ImportError'
-  readonly exitCode = 1
+  override readonly exitCode = 1
 }
 
 export interface ImportInit {
@@ -87,8 +88,17 @@ export async function importHistory (init: ImportInit, components: ImportCompone
   const maxInFlight = init.maxInFlight ?? 2
   const ids = new ImportIds(init.deviceId, init.shell)
   const summary: ImportSummary = {
-    path: init.path, shell: init.shell, lines: 0, read: 0, inserted: 0, alreadyPresent: 0, skipped: 0,
-    skippedReasons: {}, truncated: 0, repaired: 0, elapsedMs: 0
+    path: init.path,
+    shell: init.shell,
+    lines: 0,
+    read: 0,
+    inserted: 0,
+    alreadyPresent: 0,
+    skipped: 0,
+    skippedReasons: {},
+    truncated: 0,
+    repaired: 0,
+    elapsedMs: 0
   }
   const skip = (reason: string): void => {
     summary.skipped++

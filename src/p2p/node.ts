@@ -12,6 +12,8 @@ import type { ComponentLogger, Libp2p, PrivateKey } from '@libp2p/interface'
 import { tcp } from '@libp2p/tcp'
 import { multiaddr, type Multiaddr } from '@multiformats/multiaddr'
 import { createLibp2p, type Libp2pOptions } from 'libp2p'
+import { RustoryError } from '../core/errors.js'
+import { InboundGuard, type InboundGuardInit } from './inbound-guard.js'
 import { privateNetwork } from './pnet.js'
 import { cipherImplementation, type CipherImplementation } from './xsalsa20.js'
 
@@ -44,12 +46,11 @@ interface InternalListener {
  * libp2p's internals rustory relies on changed shape: the installed libp2p is not the release rustory pins and was
  * tested with. Permanent; the fix is to reinstall rustory so it gets its own versions.
  */
-export class Libp2pInternalsError extends Error {
+export class Libp2pInternalsError extends RustoryError {
   static override readonly name = 'Libp2pInternalsError'
   override readonly name = 'Libp2pInternalsError'
-  readonly exitCode = 2
   constructor (what: string) {
-    super(`libp2p's internals changed: ${what}; rustory pins libp2p ${testedLibp2p} and was tested with it (reinstall rustory, e.g. npm install -g rustory, rather than upgrading libp2p under it)`)
+    super(`libp2p's internals changed: ${what}; rustory pins libp2p ${testedLibp2p} and was tested with it (reinstall rustory, e.g. npm install -g rustory, rather than upgrading libp2p under it)`, { exitCode: 2, permanent: true })
   }
 }
 
@@ -114,6 +115,17 @@ export interface PeerNodeInit {
    * stand for a device on rustory 0.1.0. @default privateNetwork({ psk })
    */
   connectionProtector?: Libp2pOptions['connectionProtector']
+  /** Limits on inbound handshakes and where refusals are logged (see InboundGuard). @default its defaults */
+  inbound?: InboundLimits
+}
+
+/** How a listening node treats connections still in their handshake. */
+export interface InboundLimits extends Omit<InboundGuardInit, 'handshakeTimeoutMs' | 'now'> {
+  /**
+   * An inbound connection that has not finished pnet, Noise and yamux within this time is dropped. A loopback
+   * handshake takes 70 ms; a loaded 2-vCPU machine was seen near 1 s. @default 5 s
+   */
+  handshakeTimeoutMs?: number
 }
 
 export interface RelayNodeInit {
@@ -134,6 +146,8 @@ export interface RelayNodeInit {
   /** How long a relayed connection may last; 0 lifts the limit. @default 0 (unlimited) */
   durationLimitMs?: number
   logger?: ComponentLogger
+  /** @default InboundGuard's defaults */
+  inbound?: InboundLimits
 }
 
 /**
@@ -150,9 +164,12 @@ export const streamWindowBytes = 256 * 1024
  * Settings shared by peers and relays. On loopback every test peer shares one source IP, so the per-IP inbound
  * rate (default 5/s) and pending-connection limits are raised.
  */
-function baseOptions (privateKey: PrivateKey, psk: Uint8Array, dialTimeoutMs: number, streamInactivityMs: number, logger?: ComponentLogger): Libp2pOptions {
+function baseOptions (privateKey: PrivateKey, psk: Uint8Array, dialTimeoutMs: number, streamInactivityMs: number, logger?: ComponentLogger, inbound: InboundLimits = {}): Libp2pOptions {
   const implementation = pnetCipher()
+  const handshakeTimeoutMs = inbound.handshakeTimeoutMs ?? 5 * second
+  const guard = new InboundGuard({ ...inbound, handshakeTimeoutMs })
   return {
+    connectionGater: guard.gater(),
     privateKey,
     connectionEncrypters: [noise()],
     streamMuxers: [yamux({ streamOptions: { inactivityTimeout: streamInactivityMs, initialStreamWindowSize: streamWindowBytes, maxStreamWindowSize: streamWindowBytes } })],
@@ -160,10 +177,11 @@ function baseOptions (privateKey: PrivateKey, psk: Uint8Array, dialTimeoutMs: nu
     connectionManager: {
       maxConnections: 512,
       inboundConnectionThreshold: 200,
-      maxIncomingPendingConnections: 64,
+      // The guard enforces the per-address and total limits (and logs them); libp2p's own total only backs it up.
+      maxIncomingPendingConnections: 2 * (inbound.maxPending ?? 64),
       dialTimeout: dialTimeoutMs * 2,
       addressDialTimeout: dialTimeoutMs,
-      inboundUpgradeTimeout: 10 * second
+      inboundUpgradeTimeout: handshakeTimeoutMs
     },
     // The monitor pings every connection every 10 s and by default aborts it when a ping takes longer than its
     // adaptive timeout (≥ 5 s). A ping queues behind a 32 MiB batch in flight, so on a slow link or a busy machine
@@ -174,7 +192,7 @@ function baseOptions (privateKey: PrivateKey, psk: Uint8Array, dialTimeoutMs: nu
 }
 
 export async function createPeerNode (init: PeerNodeInit): Promise<PeerNode> {
-  const base = baseOptions(init.privateKey, init.psk, init.dialTimeoutMs ?? 5 * second, init.streamInactivityMs ?? minute, init.logger)
+  const base = baseOptions(init.privateKey, init.psk, init.dialTimeoutMs ?? 5 * second, init.streamInactivityMs ?? minute, init.logger, init.inbound)
   const node = await createLibp2p({
     ...base,
     ...(init.connectionProtector != null ? { connectionProtector: init.connectionProtector } : {}),
@@ -270,7 +288,7 @@ export async function createRelayNode (init: RelayNodeInit): Promise<RelayNode> 
   const dataLimit = init.dataLimitBytes ?? 0
   const durationLimit = init.durationLimitMs ?? 0
   const unlimited = dataLimit === 0 && durationLimit === 0
-  const base = baseOptions(init.privateKey, init.psk, 5 * second, 2 * minute, init.logger)
+  const base = baseOptions(init.privateKey, init.psk, 5 * second, 2 * minute, init.logger, init.inbound)
   const node = await createLibp2p({
     ...base,
     addresses: { listen: init.listen, announce: init.announce ?? [] },

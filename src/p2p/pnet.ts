@@ -15,14 +15,18 @@ import type { AbortOptions, ConnectionProtector, Logger, MessageStream } from '@
 import { AbstractMultiaddrConnection, byteStream } from '@libp2p/utils'
 import type { SendResult } from '@libp2p/utils'
 import type { Multiaddr } from '@multiformats/multiaddr'
+import { RustoryError } from '../core/errors.js'
 import { cipherImplementation, createXSalsa20, keyBytes, nonceBytes, type CipherImplementation, type StreamCipher } from './xsalsa20.js'
 
 const second = 1000
 
 /** A swarm key file whose content is not a pnet v1 key. */
-export class InvalidSwarmKeyError extends Error {
+export class InvalidSwarmKeyError extends RustoryError {
   static override readonly name = 'InvalidSwarmKeyError'
   override readonly name = 'InvalidSwarmKeyError'
+  constructor (message: string) {
+    super(message, { exitCode: 2, permanent: true })
+  }
 }
 
 export interface PrivateNetworkInit {
