@@ -33,6 +33,7 @@ export default class P2PServe extends RrCommand {
       // The token comes from tracker_token / RUSTORY_TRACKER_TOKEN only, so it never shows in `ps`.
       ...(settings.trackerToken != null ? { trackerToken: settings.trackerToken } : {}),
       meta: { device_id: settings.deviceId, hostname: settings.hostname, user_id: settings.userId, version: rustoryVersion() },
+      swarmUserId: !settings.userIdConfigured,
       ...(settings.relayAddr != null ? { relay: settings.relayAddr } : {})
     }, {
       out: (line) => { process.stdout.write(`${line}\n`) },

@@ -5,17 +5,18 @@
  * naming it, and is never replaced.
  */
 import { createHash, randomBytes } from 'node:crypto'
-import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs'
+import { existsSync, linkSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs'
 import { dirname } from 'node:path'
 import { generateKeyPair, privateKeyFromProtobuf, privateKeyToProtobuf } from '@libp2p/crypto/keys'
 import type { PrivateKey } from '@libp2p/interface'
 import { peerIdFromPrivateKey } from '@libp2p/peer-id'
+import { RustoryError } from '../core/errors.js'
 
 /** A key file that cannot be read or is not a key. Never fixed silently: the message names the file and the fix. */
-export class KeyFileError extends Error {
+export class KeyFileError extends RustoryError {
   static override readonly name = 'KeyFileError'
   override readonly name = 'KeyFileError'
-  readonly exitCode = 2
+  override readonly exitCode = 2
   constructor (readonly path: string, message: string) {
     super(`${path}: ${message}`)
   }
@@ -23,7 +24,7 @@ export class KeyFileError extends Error {
 
 const swarmKeyHeader = '/key/swarm/psk/1.0.0/'
 const swarmKeyCodec = '/base16/'
-const swarmKeyBytes = 32
+const swarmKeyLength = 32
 const fileMode = 0o600
 const dirMode = 0o700
 
@@ -92,13 +93,20 @@ function readIfExists (path: string, what: string): Buffer | undefined {
 
 /** Creates the file exclusively (never overwrites); false when another process created it first. */
 function createExclusive (path: string, content: Uint8Array | string, what: string): boolean {
+  // Written whole under a temporary name, then linked into place (fails if the file exists): a process starting at
+  // the same moment (the daemon and a p2p-sync, say) either creates the file or reads a complete one, never a
+  // half-written one.
+  const tmp = `${path}.tmp-${process.pid}-${randomBytes(4).toString('hex')}`
   try {
     mkdirSync(dirname(path), { recursive: true, mode: dirMode })
-    writeFileSync(path, content, { mode: fileMode, flag: 'wx' })
+    writeFileSync(tmp, content, { mode: fileMode, flag: 'wx' })
+    linkSync(tmp, path)
     return true
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'EEXIST') return false
     throw new KeyFileError(path, `cannot create the ${what}: ${(err as Error).message}`)
+  } finally {
+    rmSync(tmp, { force: true })
   }
 }
 
@@ -107,7 +115,7 @@ export function loadOrCreateSwarmKey (path: string): SwarmKey {
   let created = false
   let bytes = readIfExists(path, 'swarm key')
   if (bytes == null) {
-    created = createExclusive(path, formatSwarmKey(randomBytes(swarmKeyBytes)), 'swarm key')
+    created = createExclusive(path, formatSwarmKey(randomBytes(swarmKeyLength)), 'swarm key')
     bytes = readFileSync(path)
   }
   const key = parseSwarmKey(bytes.toString('utf8'), path)
@@ -123,9 +131,26 @@ export function loadOrCreateSwarmKey (path: string): SwarmKey {
 /** Loads an existing swarm key; a missing file is a KeyFileError too (for callers that must not create one). */
 export function loadSwarmKey (path: string): SwarmKey {
   const bytes = readIfExists(path, 'swarm key')
-  if (bytes == null) throw new KeyFileError(path, 'no swarm key here: copy swarm.key from another machine of your network, or run `rr swarm-key` to create one')
+  if (bytes == null) throw new KeyFileError(path, missingSwarmKeyFix)
   const key = parseSwarmKey(bytes.toString('utf8'), path)
   return { path, psk: new TextEncoder().encode(formatSwarmKey(key)), fingerprint: swarmKeyFingerprint(key), created: false, looseMode: isLoose(path) }
+}
+
+/** What a node that needs the swarm key says when there is none (it never creates one: a new key means a new network). */
+export const missingSwarmKeyFix = 'no swarm key here: run `rr invite` on your first device and `rr join <code>` here'
+
+/** The raw 32 key bytes back from the normalized psk of a SwarmKey. */
+export function swarmKeyBytes (swarm: Pick<SwarmKey, 'psk' | 'path'>): Uint8Array {
+  return parseSwarmKey(new TextDecoder().decode(swarm.psk), swarm.path)
+}
+
+/**
+ * The id a device gives the trackers when no user_id is configured: derived from the swarm key (a domain-separated
+ * SHA-256, so neither the key nor its printed fingerprint can be read back from it). Devices of one swarm share
+ * it whatever their login names; two swarms on one tracker never list each other's peers.
+ */
+export function swarmDiscoveryId (key: Uint8Array): string {
+  return `swarm-${createHash('sha256').update('rustory/swarm-discovery-id/v1\0').update(key).digest('hex').slice(0, 32)}`
 }
 
 function decodeIdentity (bytes: Uint8Array, path: string): PrivateKey {
@@ -153,6 +178,11 @@ export async function loadOrCreateIdentity (path: string): Promise<Identity> {
 export async function identityPeerIdIfPresent (path: string): Promise<string | undefined> {
   if (!existsSync(path)) return undefined
   return (await loadOrCreateIdentity(path)).peerId
+}
+
+/** The user id this device gives the trackers: the configured user_id, else the swarm's discovery id. */
+export function trackerUserId (settings: { userId: string, userIdConfigured: boolean }, swarm: Pick<SwarmKey, 'psk' | 'path'>): string {
+  return settings.userIdConfigured ? settings.userId : swarmDiscoveryId(swarmKeyBytes(swarm))
 }
 
 /** The identity as an entry signer: its PeerId and the 64-byte Ed25519 secret key (src/core/signature.ts). */

@@ -6,12 +6,15 @@
  */
 import { execFileSync } from 'node:child_process'
 import { existsSync, statSync } from 'node:fs'
+import { dirname } from 'node:path'
 import type { Settings } from '../config/settings.js'
-import { drainSpoolFor, openDatabase, type Database, type SpoolDrainOutcome } from '../store/db.js'
+import { describeOpenFailure, drainSpoolFor, openDatabase, writable, type Database, type SpoolDrainOutcome } from '../store/db.js'
 import { countReady, listSpool, rejectedDir, spoolDirOf } from '../store/spool-files.js'
 import { schemaVersion } from '../store/schema.js'
 import { readCounters, readSyncStatus } from '../store/peers.js'
 import { syncStatusLine } from '../status/sync-status.js'
+import { daemonSummary } from '../status/daemon-status.js'
+import { daemonState, type DaemonState } from '../store/daemon-lock.js'
 import { detectHooks, type HookStatus } from './shell-hooks.js'
 
 export interface DoctorReport {
@@ -64,6 +67,7 @@ export interface DoctorReport {
   fzf: { found: boolean, version?: string }
   keys: { swarmKey: boolean, identityKey: boolean, relayKey: boolean }
   sync: SyncSummary
+  daemon: DaemonState & { summary: string }
 }
 
 /** Inputs doctor takes from the environment, passed in so collecting stays testable. */
@@ -123,6 +127,7 @@ function tableExists (db: Database, name: string): boolean {
 }
 
 export function collectReport (settings: Settings, env: DoctorEnvironment): DoctorReport {
+  const daemon = daemonState(settings.dbPath)
   const problems: string[] = []
   const warnings: string[] = []
   const recordLog = `${settings.dataDir}/record.log`
@@ -181,6 +186,16 @@ export function collectReport (settings: Settings, env: DoctorEnvironment): Doct
     }
   }
 
+  // rr record writes into the spool beside the database, and every writer needs the directory (WAL and -shm files).
+  if (database.error == null) {
+    const dir = dirname(settings.dbPath)
+    const denied = !writable(dir) || (database.exists && !writable(settings.dbPath))
+    if (denied) {
+      database.error = describeOpenFailure(settings.dbPath, Object.assign(new Error('permission denied'), { code: 'EACCES' }))
+      problems.push(`${database.error}; until then rr record cannot store commands`)
+    }
+  }
+
   const hooks = detectHooks(env.home, env.hookActive, env.zdotdir)
   const hook = { ...hooks, detected: hooks.active != null || hooks.rcFiles.length > 0 }
   if (!hook.detected) warnings.push('no shell hook found: add eval "$(rr init zsh)" to ~/.zshrc or eval "$(rr init bash)" to ~/.bashrc')
@@ -215,7 +230,8 @@ export function collectReport (settings: Settings, env: DoctorEnvironment): Doct
       identityKey: existsSync(settings.p2pIdentityKeyPath),
       relayKey: existsSync(settings.relayIdentityKeyPath)
     },
-    sync
+    sync,
+    daemon: { ...daemon, summary: daemonSummary(daemon) }
   }
 }
 
@@ -262,6 +278,7 @@ export function renderReport (r: DoctorReport): string {
     : 'not detected')
   row('fzf', r.fzf.found ? `found (${r.fzf.version ?? '?'})` : 'not found')
   lines.push('sync')
+  row('daemon', r.daemon.summary)
   row('peers', r.sync.peers === 0 ? 'none synced yet' : `${r.sync.peers}${r.sync.peersWithErrors > 0 ? ` (${r.sync.peersWithErrors} with errors on the last attempt)` : ''}`)
   if (r.sync.line != null) row('status', `${r.sync.line.replace(/^sync: /, '')} (details: rr sync-status)`)
   for (const w of r.warnings) lines.push(`warning: ${w}`)

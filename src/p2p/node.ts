@@ -16,6 +16,7 @@ import { preSharedKey } from '@libp2p/pnet'
 import { tcp } from '@libp2p/tcp'
 import { multiaddr, type Multiaddr } from '@multiformats/multiaddr'
 import { createLibp2p, type Libp2pOptions } from 'libp2p'
+import { InboundGuard, type InboundGuardInit } from './inbound-guard.js'
 
 const second = 1000
 const minute = 60 * second
@@ -73,6 +74,17 @@ export interface PeerNodeInit {
   dialTimeoutMs?: number
   /** A stream with no traffic for this long is reset. @default 60 s */
   streamInactivityMs?: number
+  /** Limits on inbound handshakes and where refusals are logged (see InboundGuard). @default its defaults */
+  inbound?: InboundLimits
+}
+
+/** How a listening node treats connections still in their handshake. */
+export interface InboundLimits extends Omit<InboundGuardInit, 'handshakeTimeoutMs' | 'now'> {
+  /**
+   * An inbound connection that has not finished pnet, Noise and yamux within this time is dropped. A loopback
+   * handshake takes 70 ms; a loaded 2-vCPU machine was seen near 1 s. @default 5 s
+   */
+  handshakeTimeoutMs?: number
 }
 
 export interface RelayNodeInit {
@@ -93,6 +105,8 @@ export interface RelayNodeInit {
   /** How long a relayed connection may last; 0 lifts the limit. @default 0 (unlimited) */
   durationLimitMs?: number
   logger?: ComponentLogger
+  /** @default InboundGuard's defaults */
+  inbound?: InboundLimits
 }
 
 /**
@@ -109,9 +123,12 @@ export const streamWindowBytes = 256 * 1024
  * Settings shared by peers and relays. On loopback every test peer shares one source IP, so the per-IP inbound
  * rate (default 5/s) and pending-connection limits are raised.
  */
-function baseOptions (privateKey: PrivateKey, psk: Uint8Array, dialTimeoutMs: number, streamInactivityMs: number, logger?: ComponentLogger): Libp2pOptions {
+function baseOptions (privateKey: PrivateKey, psk: Uint8Array, dialTimeoutMs: number, streamInactivityMs: number, logger?: ComponentLogger, inbound: InboundLimits = {}): Libp2pOptions {
   warnIfOriginalCipher()
+  const handshakeTimeoutMs = inbound.handshakeTimeoutMs ?? 5 * second
+  const guard = new InboundGuard({ ...inbound, handshakeTimeoutMs })
   return {
+    connectionGater: guard.gater(),
     privateKey,
     connectionEncrypters: [noise()],
     streamMuxers: [yamux({ streamOptions: { inactivityTimeout: streamInactivityMs, initialStreamWindowSize: streamWindowBytes, maxStreamWindowSize: streamWindowBytes } })],
@@ -119,10 +136,11 @@ function baseOptions (privateKey: PrivateKey, psk: Uint8Array, dialTimeoutMs: nu
     connectionManager: {
       maxConnections: 512,
       inboundConnectionThreshold: 200,
-      maxIncomingPendingConnections: 64,
+      // The guard enforces the per-address and total limits (and logs them); libp2p's own total only backs it up.
+      maxIncomingPendingConnections: 2 * (inbound.maxPending ?? 64),
       dialTimeout: dialTimeoutMs * 2,
       addressDialTimeout: dialTimeoutMs,
-      inboundUpgradeTimeout: 10 * second
+      inboundUpgradeTimeout: handshakeTimeoutMs
     },
     // The monitor pings every connection every 10 s and by default aborts it when a ping takes longer than its
     // adaptive timeout (≥ 5 s). A ping queues behind a 32 MiB batch in flight, so on a slow link or a busy machine
@@ -133,7 +151,7 @@ function baseOptions (privateKey: PrivateKey, psk: Uint8Array, dialTimeoutMs: nu
 }
 
 export async function createPeerNode (init: PeerNodeInit): Promise<PeerNode> {
-  const base = baseOptions(init.privateKey, init.psk, init.dialTimeoutMs ?? 5 * second, init.streamInactivityMs ?? minute, init.logger)
+  const base = baseOptions(init.privateKey, init.psk, init.dialTimeoutMs ?? 5 * second, init.streamInactivityMs ?? minute, init.logger, init.inbound)
   const node = await createLibp2p({
     ...base,
     addresses: { listen: init.listen ?? [] },
@@ -218,7 +236,7 @@ export async function createRelayNode (init: RelayNodeInit): Promise<RelayNode> 
   const dataLimit = init.dataLimitBytes ?? 0
   const durationLimit = init.durationLimitMs ?? 0
   const unlimited = dataLimit === 0 && durationLimit === 0
-  const base = baseOptions(init.privateKey, init.psk, 5 * second, 2 * minute, init.logger)
+  const base = baseOptions(init.privateKey, init.psk, 5 * second, 2 * minute, init.logger, init.inbound)
   const node = await createLibp2p({
     ...base,
     addresses: { listen: init.listen, announce: init.announce ?? [] },

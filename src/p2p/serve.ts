@@ -2,8 +2,9 @@
  * The long-running servers behind `rr p2p-serve` and `rr relay-serve`: load keys, start the node, print its
  * addresses, serve until SIGINT/SIGTERM, then close everything once.
  */
+import { AddressInUseError, isAddressInUse } from '../core/errors.js'
 import '../polyfill.js'
-import { entrySignerOf, loadOrCreateIdentity, loadOrCreateSwarmKey, type SwarmKey } from '../config/keys.js'
+import { entrySignerOf, loadOrCreateIdentity, loadOrCreateSwarmKey, loadSwarmKey, swarmDiscoveryId, swarmKeyBytes, type SwarmKey } from '../config/keys.js'
 import { errorMessage } from '../protocol/errors.js'
 import { openDatabase } from '../store/db.js'
 import { watchSpool, type SpoolWatcher } from '../store/spool-watch.js'
@@ -35,6 +36,8 @@ export interface P2PServeInit {
   trackerToken?: string
   /** What the trackers show about this device. */
   meta?: PeerMeta
+  /** meta.user_id was not configured: the trackers get the swarm's discovery id instead. @default false */
+  swarmUserId?: boolean
 }
 
 export interface RelayServeInit {
@@ -74,9 +77,18 @@ export function stopSignal (): { until: (close: () => Promise<void>) => Promise<
   }
 }
 
+/** libp2p's "Some configured addresses failed to be listened on …" for a port in use, as one line naming --listen. */
+function listenError (err: unknown, listen: readonly string[]): unknown {
+  if (!isAddressInUse(err)) return err
+  const message = err instanceof Error ? err.message : ''
+  const address = /(\/ip[46]\/[^\s/]+\/tcp\/\d+)/.exec(message)?.[1] ?? listen.join(', ')
+  return new AddressInUseError(address, '--listen', err)
+}
+
 export async function runP2PServe (init: P2PServeInit, io: ServeOutput): Promise<void> {
   const stop = stopSignal()
-  const swarm = loadOrCreateSwarmKey(init.swarmKeyPath)
+  // Never created here: a key made on this machine alone would be a network of one.
+  const swarm = loadSwarmKey(init.swarmKeyPath)
   noteNewSwarmKey(swarm, io)
   const identity = await loadOrCreateIdentity(init.identityKeyPath)
   if (identity.created) io.log(`created identity key ${identity.path} (PeerId ${identity.peerId})`)
@@ -87,7 +99,7 @@ export async function runP2PServe (init: P2PServeInit, io: ServeOutput): Promise
   let node
   let spool: SpoolWatcher | undefined
   try {
-    node = await createPeerNode({ privateKey: identity.privateKey, psk: swarm.psk, listen: init.listen })
+    node = await createPeerNode({ privateKey: identity.privateKey, psk: swarm.psk, listen: init.listen, inbound: { log: io.log } })
     await serveSync(node, { dbPath: init.dbPath, pool, log: io.log, signer: entrySignerOf(identity) })
     // Commands recorded on this device while serving reach the database (and so the pulling peers) in moments.
     spool = watchSpool({ dbPath: init.dbPath }, { log: io.log })
@@ -96,7 +108,7 @@ export async function runP2PServe (init: P2PServeInit, io: ServeOutput): Promise
     await node?.stop()
     await pool.close()
     db.close()
-    throw err
+    throw listenError(err, init.listen)
   }
   const started = node
   let registrar: Registrar | undefined
@@ -116,7 +128,8 @@ export async function runP2PServe (init: P2PServeInit, io: ServeOutput): Promise
       trackers,
       ...(init.trackerToken != null ? { token: init.trackerToken } : {}),
       peerId: started.peerId.toString(),
-      meta: init.meta ?? { device_id: '', hostname: '', user_id: '', version: '' },
+      sign: async (bytes) => await identity.privateKey.sign(bytes),
+      meta: { ...(init.meta ?? { device_id: '', hostname: '', user_id: '', version: '' }), ...(init.swarmUserId === true ? { user_id: swarmDiscoveryId(swarmKeyBytes(swarm)) } : {}) },
       addrs: () => registrableAddrs(started),
       listenPorts: () => tcpListenPorts(started),
       onObservedAddr: (addr) => {
@@ -156,12 +169,13 @@ export async function runRelayServe (init: RelayServeInit, io: ServeOutput): Pro
     privateKey: identity.privateKey,
     psk: swarm.psk,
     listen: init.listen,
+    inbound: { log: io.log },
     ...(init.announce != null ? { announce: init.announce } : {}),
     ...(init.maxReservations != null ? { maxReservations: init.maxReservations } : {}),
     ...(init.reservationTtlMs != null ? { reservationTtlMs: init.reservationTtlMs } : {}),
     ...(init.dataLimitBytes != null ? { dataLimitBytes: init.dataLimitBytes } : {}),
     ...(init.durationLimitMs != null ? { durationLimitMs: init.durationLimitMs } : {})
-  })
+  }).catch((err: unknown) => { throw listenError(err, init.listen) })
   for (const addr of announcedAddrs(node)) io.out(`relay listen: ${addr}`)
   await stop.until(async () => { await node.stop() })
   io.out('relay-serve stopped')
