@@ -10,12 +10,13 @@ import { dirname } from 'node:path'
 import { generateKeyPair, privateKeyFromProtobuf, privateKeyToProtobuf } from '@libp2p/crypto/keys'
 import type { PrivateKey } from '@libp2p/interface'
 import { peerIdFromPrivateKey } from '@libp2p/peer-id'
+import { RustoryError } from '../core/errors.js'
 
 /** A key file that cannot be read or is not a key. Never fixed silently: the message names the file and the fix. */
-export class KeyFileError extends Error {
+export class KeyFileError extends RustoryError {
   static override readonly name = 'KeyFileError'
   override readonly name = 'KeyFileError'
-  readonly exitCode = 2
+  override readonly exitCode = 2
   constructor (readonly path: string, message: string) {
     super(`${path}: ${message}`)
   }
