@@ -1,6 +1,7 @@
 /**
  * The one place that loads rustory's native addon (native/reuseport.c, built by node-gyp on `npm install` into
- * build/Release/rr_reuseport.node). A packer that moves the .node file redirects this module alone. When the addon
+ * build/Release/rr_reuseport.node, which `npm pack` also ships, so tools/package-binary.mjs stages it at the same
+ * relative path). A packer that moves the .node file redirects this module alone. When the addon
  * cannot load, hole punching falls back to plain @libp2p/tcp behaviour (dials from ephemeral ports) and callers say so.
  */
 import { createRequire } from 'node:module'
