@@ -19,6 +19,7 @@ import { entrySignerOf, loadOrCreateIdentity } from '../../src/config/keys.js'
 import type { EntrySigner } from '../../src/core/signature.js'
 import { openDatabase } from '../../src/store/db.js'
 import { signPending } from '../../src/store/entries.js'
+import { ensureSwarmKey } from '../helpers/keys.js'
 import { env, seed, waitForLine } from './sync.js'
 
 const rrBin = fileURLToPath(new URL('../../../bin/rr', import.meta.url))
@@ -55,6 +56,7 @@ export async function benchSigning (entries = Number(process.env.BENCH_SIGNING_E
   const dir = mkdtempSync(join(tmpdir(), 'rustory-bench-signing-'))
   try {
     const swarm = join(dir, 'swarm.key')
+    ensureSwarmKey(swarm)
     const unsigned = join(dir, 'unsigned.db')
     const relayed = join(dir, 'relayed.db')
     const firstHand = join(dir, 'first-hand.db')

@@ -38,9 +38,10 @@ test('history text, stats and fzf records show escapes; history JSON keeps the c
   const e = entry({ cmd: title })
   t.is(formatEntry(e, 'text'), `${e.ts}  ls␛]0;PWNED␇\n`)
   t.is(JSON.parse(formatEntry(e, 'jsonl')).cmd, title)
-  const stats = renderStats({ total: 1, failed: 0, failureRate: 0, firstTs: e.ts, lastTs: e.ts, devices: [{ deviceId: 'd\u001b]0;x\u0007', count: 1, lastTs: e.ts }], topCommands: [{ cmd: clipboard, count: 1 }], topDirectories: [{ cwd: '/\u001b[2J', count: 1 }] })
+  const stats = renderStats({ total: 1, failed: 0, failureRate: 0, firstTs: e.ts, lastTs: e.ts, devices: [{ deviceId: 'd\u001b]0;x\u0007', count: 1, lastTs: e.ts, keys: 2, unverified: 1 }], topCommands: [{ cmd: clipboard, count: 1 }], topDirectories: [{ cwd: '/\u001b[2J', count: 1 }] })
   t.false(stats.includes('\u001b'))
   t.false(stats.includes('\u0007'))
+  t.regex(stats, /1 unverified; signed by 2 different keys/)
   t.is(new TextDecoder().decode(encodeRecords([clear, 'plain'])), 'echo hi␛[2J␛[H\0plain\0')
 })
 
