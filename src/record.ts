@@ -29,6 +29,7 @@ export const recordOptions = {
   'duration-ms': { type: 'string' },
   shell: { type: 'string' },
   ts: { type: 'string' },
+  'session-id': { type: 'string' },
   'print-id': { type: 'boolean' },
   'db-path': { type: 'string' },
   'device-id': { type: 'string' },
@@ -146,6 +147,8 @@ export function record (argv: string[], stdinText?: () => string): RecordOutcome
       hostname: settings.hostname,
       version: rustoryVersion()
     }
+    const sessionId = values['session-id'] ?? settings.sessionId
+    if (sessionId != null && sessionId !== '') entry.session_id = sessionId
     // The drain validates every file; an entry it would refuse fails here, where record.log says why.
     validateEntry(entry)
     writeSpoolRecord(dir, entry.entry_id, stored !== cmd ? { entry, counters: ['truncated'] } : { entry })

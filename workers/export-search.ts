@@ -6,7 +6,8 @@
  */
 import { Distinct, encodeRecords, type FeedMessage, type FeedQuery } from '../src/search/feed.js'
 import type { Database } from '../src/store/db.js'
-import { iterateFeedCmds, openForSearch } from '../src/store/search.js'
+import { formatRecord } from '../src/search/rows.js'
+import { iterateFeedRows, openForSearch } from '../src/store/search.js'
 import type { ExportSearchResult, ExportSearchTask } from './tasks.js'
 
 const defaultChunkRows = 8192
@@ -47,9 +48,9 @@ export async function exportSearch (task: ExportSearchTask): Promise<ExportSearc
       threshold = chunkRows
     }
     if (db != null) {
-      for (const cmd of iterateFeedCmds(db, query.filters, query.after, source)) {
-        if (distinct != null && !distinct.offer(cmd)) continue
-        pending.push(cmd)
+      for (const row of iterateFeedRows(db, query.filters, query.after, source)) {
+        if (distinct != null && !distinct.offer(row[0])) continue
+        pending.push(query.view != null ? formatRecord(row, query.view) : row[0])
         rows++
         if (rows >= query.limit) break
         if (pending.length >= threshold) flush()

@@ -17,6 +17,11 @@ export interface Entry {
   shell: string
   hostname: string
   version: string
+  /**
+   * The shell session that recorded it (the hooks make one per shell). Optional: absent on entries recorded before
+   * rustory knew sessions, on imported ones, and on entries from peers that do not send it.
+   */
+  session_id?: string
 }
 
 /** An entry as stored locally: plus the local database's insertion cursor. */
@@ -28,6 +33,16 @@ export const entryFields = [
   'entry_id', 'device_id', 'user_id', 'ts', 'cmd', 'cwd',
   'exit_code', 'duration_ms', 'shell', 'hostname', 'version'
 ] as const satisfies ReadonlyArray<keyof Entry>
+
+/**
+ * Optional fields, added after the first release: stored as nullable columns, sent only when set (a peer that does
+ * not know them ignores them: validateEntry keeps the fields it knows), absent on old entries. Wires after 1.0.0 may
+ * list them too.
+ */
+export const entryOptionalFields = ['session_id'] as const satisfies ReadonlyArray<keyof Entry>
+
+/** Every column of an entry row: the v1 fields, then the optional ones. */
+export const entryColumns = [...entryFields, ...entryOptionalFields] as const
 
 const KiB = 1024
 
@@ -41,6 +56,11 @@ export const maxCwdBytes = 4 * KiB
 export const maxShortFieldBytes = 256
 export const maxDurationMs = Number.MAX_SAFE_INTEGER
 export const minExitCode = -(2 ** 31)
+/**
+ * The exit status of a command that was still running when its shell went away (terminal closed, shell killed):
+ * recorded when it started, never completed. Shells report 0–255, so no real status is negative.
+ */
+export const unknownExitCode = -1
 export const maxExitCode = 2 ** 31 - 1
 
 const uuidPattern = /^[0-9a-f]{8}-[0-9a-f]{4}-[1-8][0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/i
@@ -151,7 +171,7 @@ export function validateEntry (raw: unknown): Entry {
   const tsText = checkString(entry, 'ts', 64, false)
   const ts = canonicalTs(tsText)
   if (ts == null) throw new InvalidEntryError(entryId, 'ts', `must be an RFC3339 timestamp, got ${JSON.stringify(tsText.slice(0, 40))}`)
-  return {
+  const entryOut: Entry = {
     entry_id: entryId.toLowerCase(),
     device_id: checkString(entry, 'device_id', maxShortFieldBytes, false),
     user_id: checkString(entry, 'user_id', maxShortFieldBytes, true),
@@ -164,6 +184,16 @@ export function validateEntry (raw: unknown): Entry {
     hostname: checkString(entry, 'hostname', maxShortFieldBytes, true),
     version: checkString(entry, 'version', maxShortFieldBytes, true)
   }
+  // Optional fields: absent or null means not set.
+  if (entry.session_id != null) entryOut.session_id = checkString(entry, 'session_id', maxShortFieldBytes, false)
+  return entryOut
+}
+
+/** Drops optional fields that are null (a row read from SQLite) so they are absent, as on the wire. */
+export function withoutNulls<T extends object> (row: T): T {
+  const fields = row as Record<string, unknown>
+  for (const field of entryOptionalFields) if (fields[field] == null) delete fields[field]
+  return row
 }
 
 export interface ValidatedBatch {

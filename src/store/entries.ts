@@ -1,14 +1,14 @@
 /** The append-only entries table: batch ingest with dedup, cursor pages, own-device pages. */
 import type { Database, Statement } from 'better-sqlite3'
-import { entryFields, type Entry, type StoredEntry } from '../core/entry.js'
+import { entryColumns, withoutNulls, type Entry, type StoredEntry } from '../core/entry.js'
 
 export interface InsertResult {
   inserted: number
   ignored: number
 }
 
-const columns = entryFields.join(', ')
-const placeholders = entryFields.map(() => '?').join(', ')
+const columns = entryColumns.join(', ')
+const placeholders = entryColumns.map(() => '?').join(', ')
 
 /** Rows per multi-row INSERT: one statement step per 16 rows costs about 0.7 of 16 single-row steps (measured). */
 const rowsPerStatement = 16
@@ -33,7 +33,8 @@ function insertStatement (db: Database, rows: number): Statement {
 }
 
 function pushRow (params: unknown[], e: Entry): void {
-  params.push(e.entry_id, e.device_id, e.user_id, e.ts, e.cmd, e.cwd, e.exit_code, e.duration_ms, e.shell, e.hostname, e.version)
+  params.push(e.entry_id, e.device_id, e.user_id, e.ts, e.cmd, e.cwd, e.exit_code, e.duration_ms, e.shell, e.hostname, e.version,
+    e.session_id ?? null)
 }
 
 /**
@@ -76,7 +77,8 @@ export function insertEntriesNoTx (db: Database, entries: readonly Entry[]): Ins
   const single = insertStatement(db, 1)
   for (; i < entries.length; i++) {
     const e = entries[i]!
-    inserted += single.run(e.entry_id, e.device_id, e.user_id, e.ts, e.cmd, e.cwd, e.exit_code, e.duration_ms, e.shell, e.hostname, e.version).changes
+    inserted += single.run(e.entry_id, e.device_id, e.user_id, e.ts, e.cmd, e.cwd, e.exit_code, e.duration_ms, e.shell, e.hostname, e.version,
+      e.session_id ?? null).changes
   }
   if (inserted > 0) updateCommandLatest(db, before)
   return { inserted, ignored: entries.length - inserted }
@@ -103,13 +105,13 @@ export function ingestPulledBatch (db: Database, peerId: string, entries: readon
 /** Entries with ingest_seq > cursor, ascending, at most limit (the serving side of SyncPull). */
 export function entriesAfter (db: Database, cursor: number, limit: number): StoredEntry[] {
   return db.prepare(`SELECT ingest_seq, ${columns} FROM entries WHERE ingest_seq > ? ORDER BY ingest_seq LIMIT ?`)
-    .all(cursor, limit) as StoredEntry[]
+    .all(cursor, limit).map((row) => withoutNulls(row as StoredEntry))
 }
 
 /** This device's own entries after a local seq (the push side). */
 export function ownEntriesAfter (db: Database, deviceId: string, seq: number, limit: number): StoredEntry[] {
   return db.prepare(`SELECT ingest_seq, ${columns} FROM entries WHERE device_id = ? AND ingest_seq > ? ORDER BY ingest_seq LIMIT ?`)
-    .all(deviceId, seq, limit) as StoredEntry[]
+    .all(deviceId, seq, limit).map((row) => withoutNulls(row as StoredEntry))
 }
 
 export function countEntries (db: Database): number {

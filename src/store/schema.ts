@@ -112,6 +112,14 @@ const migrations: ReadonlyArray<{ version: number, sql: string }> = [
     sql: `
       CREATE TABLE IF NOT EXISTS spool_done (key TEXT PRIMARY KEY) WITHOUT ROWID;
     `
+  },
+  {
+    // session_id: the shell session that recorded an entry (optional; NULL on older entries). Adding a nullable
+    // column only rewrites the schema, not the rows: instant on any size, and safe beside a running reader.
+    version: 8,
+    sql: `
+      ALTER TABLE entries ADD COLUMN session_id TEXT;
+    `
   }
 ]
 
