@@ -21,6 +21,11 @@ export async function main (argv: string[]): Promise<void> {
     process.exitCode = await runSearchFast(args.slice(1))
     return
   }
+  if (command === 'init' && !wantsHelp) {
+    const { runInitFast } = await import('../init/run.js')
+    process.exitCode = runInitFast(args.slice(1))
+    return
+  }
   const { polyfill } = await import('../polyfill.js')
   polyfill()
   const { execute } = await import('@oclif/core')
