@@ -33,7 +33,7 @@ export const rejectedDir = 'rejected'
  * (spool.ts promoteAbandoned), so a command killed with its terminal is kept.
  */
 export const pendingDir = 'pending'
-export const pendingName = /^(\d+)-([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})\.json$/
+export const pendingName = /^(\d+)-([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})\.(json|done)$/
 
 export function pendingNameOf (pid: number, entryId: string): string {
   return `${pid}-${entryId}.json`
@@ -131,9 +131,21 @@ export function writeSpoolRecord (dir: string, id: string, record: SpoolRecord, 
   return ready
 }
 
-/** Writes a started command's record into pending/ (atomically: tmp file, then rename). */
+function doneNameOf (pid: number, entryId: string): string {
+  return `${pid}-${entryId}.done`
+}
+
+/**
+ * Writes a started command's record into pending/ (atomically: tmp file, then rename). The start and the end of a
+ * command run as two background processes, so the end may come first: it then leaves a `.done` mark, and the start
+ * writes nothing.
+ */
 export function writePendingRecord (dir: string, pid: number, entry: Entry): void {
   const pending = join(dir, pendingDir)
+  try {
+    unlinkSync(join(pending, doneNameOf(pid, entry.entry_id)))
+    return // the command has ended already
+  } catch {}
   const tmp = join(pending, `${tmpPrefix}${entry.entry_id}`)
   const text = JSON.stringify({ entry } satisfies SpoolRecord)
   try {
@@ -147,11 +159,19 @@ export function writePendingRecord (dir: string, pid: number, entry: Entry): voi
   renameSync(tmp, join(pending, pendingNameOf(pid, entry.entry_id)))
 }
 
-/** Removes a started command's pending record once its completed entry is in the spool. Absent is fine. */
+/**
+ * Removes a started command's pending record once its completed entry is in the spool. When the start has not
+ * written it yet, leaves a `.done` mark for it instead (see writePendingRecord).
+ */
 export function removePendingRecord (dir: string, pid: number, entryId: string): void {
   try {
     unlinkSync(join(dir, pendingDir, pendingNameOf(pid, entryId)))
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err
+    try {
+      writeFileSync(join(dir, pendingDir, doneNameOf(pid, entryId)), '', { mode: 0o600 })
+    } catch {
+      // No pending/ directory: no start was ever written for this shell's commands (or it is already gone).
+    }
   }
 }

@@ -92,6 +92,11 @@ export function promoteAbandoned (dir: string): number {
   for (const name of listSpool(pending)) {
     const m = pendingName.exec(name)
     if (m == null || !pidIsDead(Number(m[1]))) continue
+    if (m[3] === 'done') {
+      // The end of a command whose start never came (or came after it): nothing to keep once the shell is gone.
+      try { unlinkSync(join(pending, name)) } catch {}
+      continue
+    }
     // Named by the time it is moved, not when the command started: if its shell did record the end (a start that
     // lost the race against its own end), that completed file sorts first and is the one stored.
     try {
