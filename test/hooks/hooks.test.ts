@@ -46,9 +46,9 @@ for (const shell of ['zsh', 'bash'] as const) {
 }
 
 test('rr init rejects other shells with exit 2', async (t) => {
-  const r = await rr(['init', 'fish'], { env: isolatedEnv(tempDir(t)) })
+  const r = await rr(['init', 'tcsh'], { env: isolatedEnv(tempDir(t)) })
   t.is(r.code, 2)
-  t.regex(r.stderr, /zsh, bash/)
+  t.regex(r.stderr, /zsh, bash, fish/)
 })
 
 test('bash: a string PROMPT_COMMAND and PS0 are kept, the hook goes first, and loading twice adds nothing', async (t) => {
