@@ -109,6 +109,7 @@ export type FeedRow = [cmd: string, ts: string, deviceId: string, entryId: strin
 /** Rows newest first, with their metadata (see feedRowsSql). */
 export function iterateFeedRows (db: Database, filters: FeedFilters, after?: FeedKey,
   source: FeedSource = feedSource(db, filters)): IterableIterator<FeedRow> {
+  if (matchesNothing(db, filters)) return [][Symbol.iterator]()
   const { sql, params } = feedRowsSql(filters, after, source)
   return db.prepare(sql).raw().iterate(...params) as IterableIterator<FeedRow>
 }
@@ -139,16 +140,7 @@ export interface SearchOpenOptions {
 export function openForSearch (path: string, options: SearchOpenOptions = {}): Database | undefined {
   if (options.drainSpool === true) drainSpoolFor(path)
   if (!existsSync(path)) return undefined
-  let db = openDatabase(path, { readonly: true })
-  if (!hasSessionColumn(db)) {
-    // A database from before schema v8 (nothing recorded since the upgrade): the migration adds one nullable
-    // column, instant on any size. If the file cannot be written the old rows are read without sessions.
-    db.close()
-    try {
-      openDatabase(path, { busyTimeoutMs: 200, drainSpool: false }).close()
-    } catch {}
-    db = openDatabase(path, { readonly: true })
-  }
+  const db = openDatabase(path, { readonly: true })
   tuneForReading(db)
   return db
 }
@@ -156,6 +148,14 @@ export function openForSearch (path: string, options: SearchOpenOptions = {}): D
 /** True when entries has the session_id column (schema v8). */
 export function hasSessionColumn (db: Database): boolean {
   return (db.prepare('SELECT 1 FROM pragma_table_info(\'entries\') WHERE name = \'session_id\'').get()) != null
+}
+
+/**
+ * True when the filters can match nothing on this database without asking it: a session filter on a database from
+ * before schema v8 (read-only opens do not migrate), where no entry has a session.
+ */
+export function matchesNothing (db: Database, filters: FeedFilters): boolean {
+  return filters.sessionId != null && !hasSessionColumn(db)
 }
 
 /** Rows [cmd, ts, device_id, entry_id] newest first (from `source`: see FeedSource for whether they repeat). */
@@ -171,12 +171,14 @@ export function iterateFeedKeyed (db: Database, filters: FeedFilters, after?: Fe
  */
 export function iterateFeedCmds (db: Database, filters: FeedFilters, after?: FeedKey,
   source: FeedSource = feedSource(db, filters)): IterableIterator<string> {
+  if (matchesNothing(db, filters)) return [][Symbol.iterator]()
   const { sql, params } = feedCmdSql(filters, after, source)
   return db.prepare(sql).pluck().iterate(...params) as IterableIterator<string>
 }
 
 /** Whole entries newest first, for `rr history`; limit 0 means all. */
 export function * iterateHistory (db: Database, filters: FeedFilters, limit = 0): IterableIterator<Entry> {
+  if (matchesNothing(db, filters)) return
   const where = filterClause(filters)
   const columns = hasSessionColumn(db) ? entryColumns.join(', ') : entryColumns.map((c) => c === 'session_id' ? 'NULL AS session_id' : c).join(', ')
   const sql = `SELECT ${columns} FROM entries ${where.sql} ${newestFirst}${limit > 0 ? ' LIMIT ?' : ''}`
