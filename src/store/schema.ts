@@ -4,7 +4,13 @@
  */
 import type { Database } from 'better-sqlite3'
 
-const migrations: ReadonlyArray<{ version: number, sql: string }> = [
+/**
+ * A migration is SQL, or a function for a step SQL cannot say safely (adding a column only when it is missing: SQLite
+ * has no ADD COLUMN IF NOT EXISTS).
+ */
+type Migration = { version: number, sql: string } | { version: number, apply: (db: Database) => void }
+
+const migrations: readonly Migration[] = [
   {
     version: 1,
     sql: `
@@ -117,9 +123,10 @@ const migrations: ReadonlyArray<{ version: number, sql: string }> = [
     // session_id: the shell session that recorded an entry (optional; NULL on older entries). Adding a nullable
     // column only rewrites the schema, not the rows: instant on any size, and safe beside a running reader.
     version: 8,
-    sql: `
-      ALTER TABLE entries ADD COLUMN session_id TEXT;
-    `
+    apply: (db) => {
+      const has = db.prepare("SELECT 1 FROM pragma_table_info('entries') WHERE name = 'session_id'").get() != null
+      if (!has) db.exec('ALTER TABLE entries ADD COLUMN session_id TEXT')
+    }
   }
 ]
 
@@ -143,7 +150,8 @@ export function migrate (db: Database, path: string): void {
     const now = db.pragma('user_version', { simple: true }) as number
     for (const m of migrations) {
       if (m.version <= now) continue
-      db.exec(m.sql)
+      if ('sql' in m) db.exec(m.sql)
+      else m.apply(db)
       db.pragma(`user_version = ${m.version}`)
     }
   })
