@@ -30,6 +30,8 @@ export interface RowView {
 /** The field separator fzf is given (`--delimiter`). */
 export const fieldSeparator = '\t'
 const previewLineSeparator = '\x1f'
+/** Columns the host/directory part of a row may take. */
+const maxWhere = 24
 
 /** "3s", "12m", "5h", "4d", "3w", "5mo", "4y". */
 export function formatAgo (ms: number): string {
@@ -76,6 +78,8 @@ export function rowText (row: FeedRow, view: RowView): string {
   let where = ''
   if (hostname !== '' && hostname !== view.hostname) where += `@${oneLine(hostname)}`
   if (cwd !== '' && cwd !== view.cwd) where += `${where !== '' ? ':' : ''}${oneLine(homeShort(cwd, view.home))}`
+  // Kept short (its tail, the part that differs most), so the command stays in view; the preview has it whole.
+  if (where.length > maxWhere) where = `…${where.slice(-(maxWhere - 1))}`
   return `${ago} ${exit}${duration}  ${where !== '' ? `${where}  ` : ''}`
 }
 

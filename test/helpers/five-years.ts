@@ -33,6 +33,10 @@ export function buildFiveYears (path: string, n: number, now = Date.now()): Five
   const random = prng(7)
   const db = openDatabase(path)
   db.pragma('synchronous = OFF')
+  db.pragma('cache_size = -262144')
+  // The indexes are built once at the end (one sort each) instead of row by row: the same definitions, from the schema.
+  const indexes = db.prepare("SELECT name, sql FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL AND tbl_name IN ('entries', 'command_latest')").all() as Array<{ name: string, sql: string }>
+  for (const { name } of indexes) db.exec(`DROP INDEX ${name}`)
   const start = now - 5 * year
   const step = (5 * year) / n
   const special = Math.floor(n / 5) // one fifth in: about four years ago
@@ -73,6 +77,7 @@ export function buildFiveYears (path: string, n: number, now = Date.now()): Five
     for (let k = 0; k < params.length; k += 8) one.run(...params.slice(k, k + 8))
     const insertLatest = db.prepare('INSERT INTO command_latest (ts, device_id, entry_id, cmd) VALUES (?, ?, ?, ?)')
     for (const [cmd, i] of latest) insertLatest.run(tss[i], devices[i], uuidOf(i), cmd)
+    for (const { sql } of indexes) db.exec(sql)
   }).immediate()
   db.close()
   return { entries: n, distinct: latest.size, onceFourYearsAgo, oldest, buildMs: performance.now() - started }
