@@ -1,8 +1,9 @@
 /**
  * `npm run bench`: every figure the issues ask for, printed, in one run on this machine.
- * Set BENCH_ONLY=record,search,p2p,sync to run a subset. Never part of `npm test`.
+ * Set BENCH_ONLY=record,search,ctrlr,p2p,sync to run a subset. Never part of `npm test`.
  */
 import { execFileSync } from 'node:child_process'
+import { benchCtrlR } from './ctrlr.js'
 import { benchP2P } from './p2p.js'
 import { benchRecord } from './record.js'
 import { benchSearch } from './search.js'
@@ -11,6 +12,7 @@ import { benchSync } from './sync.js'
 const benches: Record<string, () => Promise<Record<string, unknown>>> = {
   record: async () => await benchRecord(),
   search: async () => await benchSearch(),
+  ctrlr: async () => await benchCtrlR(),
   p2p: async () => ({ ...(await benchP2P()) }),
   sync: async () => await benchSync()
 }
