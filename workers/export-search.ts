@@ -4,7 +4,8 @@
  * The head (first screen) was read on the main thread; this continues after it from the same source (see
  * src/search/feed.ts): command_latest rows go out as they come, entries rows are deduplicated here.
  */
-import { Distinct, encodeRecords, type FeedMessage, type FeedQuery } from '../src/search/feed.js'
+import { Distinct, encodeRaw, type FeedMessage, type FeedQuery } from '../src/search/feed.js'
+import { showControls } from '../src/core/escape.js'
 import type { Database } from '../src/store/db.js'
 import { formatRecord } from '../src/search/rows.js'
 import { iterateFeedRows, openForSearch } from '../src/store/search.js'
@@ -42,7 +43,7 @@ export async function exportSearch (task: ExportSearchTask): Promise<ExportSearc
     let threshold = Math.min(firstChunkRows, chunkRows)
     const flush = (): void => {
       if (pending.length === 0) return
-      const chunk = encodeRecords(pending)
+      const chunk = encodeRaw(pending)
       port.postMessage({ chunk } satisfies FeedMessage, [chunk.buffer as ArrayBuffer])
       pending = []
       threshold = chunkRows
@@ -50,7 +51,7 @@ export async function exportSearch (task: ExportSearchTask): Promise<ExportSearc
     if (db != null) {
       for (const row of iterateFeedRows(db, query.filters, query.after, source)) {
         if (distinct != null && !distinct.offer(row[0])) continue
-        pending.push(query.view != null ? formatRecord(row, query.view) : row[0])
+        pending.push(query.view != null ? formatRecord(row, query.view) : showControls(row[0]))
         rows++
         if (rows >= query.limit) break
         if (pending.length >= threshold) flush()

@@ -22,6 +22,13 @@ export interface Entry {
    * rustory knew sessions, on imported ones, and on entries from peers that do not send it.
    */
   session_id?: string
+  /**
+   * PeerId (Ed25519, `12D3KooW…`) of the device whose identity key signed this entry; with `sig`, or neither.
+   * Absent on unsigned entries (recorded before 2.0.0, or received over the 1.0.0 protocols). See docs/TRUST.md.
+   */
+  origin?: string
+  /** Base64 Ed25519 signature by `origin`'s key over canonicalEntryBytes (src/core/signature.ts). */
+  sig?: string
 }
 
 /** An entry as stored locally: plus the local database's insertion cursor. */
@@ -35,14 +42,18 @@ export const entryFields = [
 ] as const satisfies ReadonlyArray<keyof Entry>
 
 /**
- * Optional fields, added after the first release: stored as nullable columns, sent only when set (a peer that does
- * not know them ignores them: validateEntry keeps the fields it knows), absent on old entries. Wires after 1.0.0 may
- * list them too.
+ * Optional content fields added after the first release (session_id): stored as nullable columns, absent on old
+ * entries, covered by the signature when present (src/core/signature.ts). On the 1.0.0 wire they are sent only when
+ * set: a 1.0.0 peer ignores fields it does not know (validateEntry there keeps its own fields). Append here; never
+ * reorder.
  */
-export const entryOptionalFields = ['session_id'] as const satisfies ReadonlyArray<keyof Entry>
+export const optionalEntryFields = ['session_id'] as const satisfies ReadonlyArray<keyof Entry>
 
-/** Every column of an entry row: the v1 fields, then the optional ones. */
-export const entryColumns = [...entryFields, ...entryOptionalFields] as const
+/** The signature envelope of the 2.0.0 wire: who signed, and the signature (never part of the signed content). */
+export const signatureFields = ['origin', 'sig'] as const satisfies ReadonlyArray<keyof Entry>
+
+/** The content columns of an entry row: the v1 fields, then the optional ones. */
+export const entryColumns = [...entryFields, ...optionalEntryFields] as const
 
 const KiB = 1024
 
@@ -171,6 +182,7 @@ export function validateEntry (raw: unknown): Entry {
   const tsText = checkString(entry, 'ts', 64, false)
   const ts = canonicalTs(tsText)
   if (ts == null) throw new InvalidEntryError(entryId, 'ts', `must be an RFC3339 timestamp, got ${JSON.stringify(tsText.slice(0, 40))}`)
+  const signature = checkSignatureFields(entry, entryId)
   const entryOut: Entry = {
     entry_id: entryId.toLowerCase(),
     device_id: checkString(entry, 'device_id', maxShortFieldBytes, false),
@@ -182,7 +194,8 @@ export function validateEntry (raw: unknown): Entry {
     duration_ms: checkInteger(entry, 'duration_ms', 0, maxDurationMs),
     shell: checkString(entry, 'shell', maxShortFieldBytes, true),
     hostname: checkString(entry, 'hostname', maxShortFieldBytes, true),
-    version: checkString(entry, 'version', maxShortFieldBytes, true)
+    version: checkString(entry, 'version', maxShortFieldBytes, true),
+    ...signature
   }
   // Optional fields: absent or null means not set.
   if (entry.session_id != null) entryOut.session_id = checkString(entry, 'session_id', maxShortFieldBytes, false)
@@ -192,29 +205,48 @@ export function validateEntry (raw: unknown): Entry {
 /** Drops optional fields that are null (a row read from SQLite) so they are absent, as on the wire. */
 export function withoutNulls<T extends object> (row: T): T {
   const fields = row as Record<string, unknown>
-  for (const field of entryOptionalFields) if (fields[field] == null) delete fields[field]
+  for (const field of optionalEntryFields) if (fields[field] == null) delete fields[field]
   return row
+}
+
+/** Ed25519 PeerIds as libp2p prints them: identity multihash of the protobuf public key, base58btc. */
+const ed25519PeerIdPattern = /^12D3KooW[1-9A-HJ-NP-Za-km-z]{44}$/
+/** 64 bytes in standard base64. */
+const signaturePattern = /^[A-Za-z0-9+/]{86}==$/
+
+/** origin and sig: both or neither, each in its one accepted form. Their cryptographic check is signature.ts's. */
+function checkSignatureFields (entry: Record<string, unknown>, entryId: string): { origin: string, sig: string } | Record<string, never> {
+  const { origin, sig } = entry
+  if (origin === undefined && sig === undefined) return {}
+  if (typeof origin !== 'string' || typeof sig !== 'string') throw new InvalidEntryError(entryId, origin === undefined || typeof origin === 'string' ? 'sig' : 'origin', 'must be a string, given together with ' + (origin === undefined ? 'origin' : 'sig'))
+  if (!ed25519PeerIdPattern.test(origin)) throw new InvalidEntryError(entryId, 'origin', 'must be an Ed25519 PeerId (12D3KooW…)')
+  if (!signaturePattern.test(sig)) throw new InvalidEntryError(entryId, 'sig', 'must be a 64-byte signature in base64')
+  return { origin, sig }
 }
 
 export interface ValidatedBatch {
   valid: Entry[]
+  /** Where each valid entry was in the batch. */
+  indexes: number[]
   rejected: Array<{ index: number, entry_id?: string, reason: string }>
 }
 
 /** Validates a batch: valid entries are kept, invalid ones are listed with a reason (never all-or-nothing). */
 export function validateBatch (raw: readonly unknown[]): ValidatedBatch {
   const valid: Entry[] = []
+  const indexes: number[] = []
   const rejected: ValidatedBatch['rejected'] = []
   raw.forEach((item, index) => {
     try {
       valid.push(validateEntry(item))
+      indexes.push(index)
     } catch (err) {
       const reason = err instanceof Error ? err.message : String(err)
       const id = err instanceof InvalidEntryError ? err.entryId : undefined
       rejected.push(id != null ? { index, entry_id: id, reason } : { index, reason })
     }
   })
-  return { valid, rejected }
+  return { valid, indexes, rejected }
 }
 
 /**

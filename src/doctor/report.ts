@@ -12,6 +12,8 @@ import { countReady, listSpool, rejectedDir, spoolDirOf } from '../store/spool-f
 import { schemaVersion } from '../store/schema.js'
 import { readCounters, readSyncStatus } from '../store/peers.js'
 import { syncStatusLine } from '../status/sync-status.js'
+import { daemonSummary } from '../status/daemon-status.js'
+import { daemonState, type DaemonState } from '../store/daemon-lock.js'
 import { detectHooks, type HookStatus } from './shell-hooks.js'
 
 export interface DoctorReport {
@@ -64,6 +66,7 @@ export interface DoctorReport {
   fzf: { found: boolean, version?: string }
   keys: { swarmKey: boolean, identityKey: boolean, relayKey: boolean }
   sync: SyncSummary
+  daemon: DaemonState & { summary: string }
 }
 
 /** Inputs doctor takes from the environment, passed in so collecting stays testable. */
@@ -123,6 +126,7 @@ function tableExists (db: Database, name: string): boolean {
 }
 
 export function collectReport (settings: Settings, env: DoctorEnvironment): DoctorReport {
+  const daemon = daemonState(settings.dbPath)
   const problems: string[] = []
   const warnings: string[] = []
   const recordLog = `${settings.dataDir}/record.log`
@@ -215,7 +219,8 @@ export function collectReport (settings: Settings, env: DoctorEnvironment): Doct
       identityKey: existsSync(settings.p2pIdentityKeyPath),
       relayKey: existsSync(settings.relayIdentityKeyPath)
     },
-    sync
+    sync,
+    daemon: { ...daemon, summary: daemonSummary(daemon) }
   }
 }
 
@@ -262,6 +267,7 @@ export function renderReport (r: DoctorReport): string {
     : 'not detected')
   row('fzf', r.fzf.found ? `found (${r.fzf.version ?? '?'})` : 'not found')
   lines.push('sync')
+  row('daemon', r.daemon.summary)
   row('peers', r.sync.peers === 0 ? 'none synced yet' : `${r.sync.peers}${r.sync.peersWithErrors > 0 ? ` (${r.sync.peersWithErrors} with errors on the last attempt)` : ''}`)
   if (r.sync.line != null) row('status', `${r.sync.line.replace(/^sync: /, '')} (details: rr sync-status)`)
   for (const w of r.warnings) lines.push(`warning: ${w}`)

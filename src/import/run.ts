@@ -87,8 +87,17 @@ export async function importHistory (init: ImportInit, components: ImportCompone
   const maxInFlight = init.maxInFlight ?? 2
   const ids = new ImportIds(init.deviceId, init.shell)
   const summary: ImportSummary = {
-    path: init.path, shell: init.shell, lines: 0, read: 0, inserted: 0, alreadyPresent: 0, skipped: 0,
-    skippedReasons: {}, truncated: 0, repaired: 0, elapsedMs: 0
+    path: init.path,
+    shell: init.shell,
+    lines: 0,
+    read: 0,
+    inserted: 0,
+    alreadyPresent: 0,
+    skipped: 0,
+    skippedReasons: {},
+    truncated: 0,
+    repaired: 0,
+    elapsedMs: 0
   }
   const skip = (reason: string): void => {
     summary.skipped++

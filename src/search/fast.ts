@@ -14,11 +14,12 @@ import { fileURLToPath } from 'node:url'
 import { environment, filterModes, home, loadSettings, type FilterMode, type Settings, type SettingsOverrides } from '../config/settings.js'
 import type { FeedFilters } from '../store/search.js'
 import { FzfMissingError, UsageError } from './errors.js'
-import { openFeed, type Feed } from './feed.js'
+import { openFeed, resolveSelection, type Feed } from './feed.js'
 import { filterFeed } from './filter.js'
 import { findFzf, fzfArgs, startFzf } from './fzf.js'
 import { parseSearchArgs, resolveFilters, type GlobalOptions } from './options.js'
-import { previewCommand, selectedCommand, type RowView } from './rows.js'
+import { previewCommand, selectedCommand, selectedEntryId, type RowView } from './rows.js'
+import { commandById, openForSearch } from '../store/search.js'
 
 /** Errors that print as one line (their message says the fix). */
 const knownErrors = new Set(['UsageError', 'FzfMissingError', 'ConfigError', 'DatabaseOpenError', 'SchemaTooNewError'])
@@ -118,7 +119,10 @@ export async function runSearch (argv: readonly string[], io: SearchIo): Promise
   const limit = args.limit ?? (settings.searchLimitDefault > 0 ? settings.searchLimitDefault : Number.MAX_SAFE_INTEGER)
 
   if (args.filter != null) {
-    const out = filterFeed({ dbPath: settings.dbPath, limit, filters, query: args.filter, separator: args.print0 ? '\0' : '\n' })
+    // Lines for people are shown with control characters escaped; --print0 is for programs and stays exact, unless
+    // it goes to a terminal.
+    const exact = args.print0 && (io.stdout as { isTTY?: boolean }).isTTY !== true
+    const out = filterFeed({ dbPath: settings.dbPath, limit, filters, query: args.filter, separator: args.print0 ? '\0' : '\n', escape: !exact })
     await writeOut(io.stdout, out)
     return 0
   }
@@ -161,8 +165,28 @@ export async function runSearch (argv: readonly string[], io: SearchIo): Promise
     rmSync(stateDir, { recursive: true, force: true })
   }
   const { code, selection } = result
-  if (code === 0) await writeOut(io.stdout, selectedCommand(selection.toString('utf8')))
+  if (code === 0) await writeOut(io.stdout, chosenCommand(settings.dbPath, filters, selection.toString('utf8')))
   return code
+}
+
+/**
+ * The command behind the record fzf printed, exactly (its control characters as stored): looked up by the record's
+ * entry_id; else the shown text, unescaped as main's resolveSelection does.
+ */
+function chosenCommand (dbPath: string, filters: FeedFilters, record: string): string {
+  const id = selectedEntryId(record)
+  if (id !== '') {
+    const db = openForSearch(dbPath)
+    if (db != null) {
+      try {
+        const cmd = commandById(db, id)
+        if (cmd != null) return cmd
+      } finally {
+        db.close()
+      }
+    }
+  }
+  return resolveSelection(dbPath, filters, selectedCommand(record))
 }
 
 /** The arguments without --query/--mode (the reload passes the mode in its state file; fzf keeps the query). Pure. */

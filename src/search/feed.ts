@@ -13,7 +13,8 @@
  * read-only, every entry newest first, deduplicated here.
  */
 import { MessageChannel, type MessagePort } from 'node:worker_threads'
-import { feedSource, iterateFeedRows, openForSearch, type FeedFilters, type FeedKey, type FeedSource } from '../store/search.js'
+import { hasControls, showControls } from '../core/escape.js'
+import { feedSource, iterateFeedCmds, iterateFeedRows, openForSearch, type FeedFilters, type FeedKey, type FeedSource } from '../store/search.js'
 import type { WorkerPool } from '../../workers/pool.js'
 import { formatRecord, headerRecord, type RowView } from './rows.js'
 
@@ -69,10 +70,35 @@ export interface Feed {
 
 const encoder = new TextEncoder()
 
-/** Encodes records as `record\0record\0…` in a buffer of its own (safe to transfer). */
-export function encodeRecords (records: readonly string[]): Uint8Array {
+/**
+ * Encodes records as `cmd\0cmd\0…` in a buffer of its own (safe to transfer). fzf is shown each command with its
+ * control characters escaped (src/core/escape.ts); resolveSelection turns the chosen line back into the command.
+ */
+export function encodeRecords (cmds: readonly string[]): Uint8Array {
+  return cmds.length === 0 ? new Uint8Array(0) : encoder.encode(cmds.map(showControls).join('\0') + '\0')
+}
+
+/** Encodes records that are safe to show already (rows.ts escapes what it shows) as `record\0record\0…`. */
+export function encodeRaw (records: readonly string[]): Uint8Array {
   return records.length === 0 ? new Uint8Array(0) : encoder.encode(records.join('\0') + '\0')
 }
+
+/**
+ * The command behind the line fzf returned: itself, unless it shows escaped control characters, then the newest
+ * command in the same list that is shown that way (one pass over the list; only for such a selection).
+ */
+export function resolveSelection (dbPath: string, filters: FeedFilters, shown: string): string {
+  if (!mayBeEscaped.test(shown)) return shown
+  const db = openForSearch(dbPath, { drainSpool: false })
+  if (db == null) return shown
+  try {
+    for (const cmd of iterateFeedCmds(db, filters)) if (hasControls(cmd) && showControls(cmd) === shown) return cmd
+    return shown
+  } finally {
+    db.close()
+  }
+}
+const mayBeEscaped = /[\u2400-\u241f\u2421]|<U\+[0-9A-F]{4}>/
 
 /** Keeps the first (most recent) use of each command. */
 export class Distinct {
@@ -107,7 +133,7 @@ export function openFeed (init: FeedInit): Feed {
         last = [ts, deviceId, entryId]
         if (distinct != null && !distinct.offer(cmd)) continue
         cmds.push(cmd)
-        records.push(init.view != null ? formatRecord(row, init.view) : cmd)
+        records.push(init.view != null ? formatRecord(row, init.view) : showControls(cmd))
         if (cmds.length >= headLimit) { exhausted = false; break }
       }
     } finally {
@@ -125,7 +151,7 @@ export function openFeed (init: FeedInit): Feed {
     if (source === 'entries') query.exclude = cmds
     return await streamFromWorker(init.dbPath, query, sink, options)
   }
-  return { head: encodeRecords(records), headRows: cmds.length, complete, rest }
+  return { head: encodeRaw(records), headRows: cmds.length, complete, rest }
 }
 
 async function streamFromWorker (dbPath: string, query: FeedQuery, sink: (chunk: Uint8Array) => void,

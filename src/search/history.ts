@@ -4,6 +4,7 @@
  * and stops quietly when the reader goes away (`rr history | head`).
  */
 import type { Entry } from '../core/entry.js'
+import { jsonForTerminal, showControls } from '../core/escape.js'
 import { iterateHistory, openForSearch, type FeedFilters } from '../store/search.js'
 import { UsageError } from './errors.js'
 import { formatLocal } from './time.js'
@@ -18,10 +19,10 @@ export function parseFormat (value: string | undefined): HistoryFormat {
 
 /** One rendered entry, with its line end: text in local time (UTC with `utc`), jsonl as stored. Pure. */
 export function formatEntry (entry: Entry, format: HistoryFormat, utc = false): string {
-  if (format === 'jsonl') return JSON.stringify(entry) + '\n'
+  if (format === 'jsonl') return jsonForTerminal(entry) + '\n'
   const time = formatLocal(entry.ts, utc)
   const indent = ' '.repeat(time.length + 2)
-  return `${time}  ${entry.cmd.replace(/\n/g, `\n${indent}`)}\n`
+  return `${time}  ${showControls(entry.cmd).replace(/\n/g, `\n${indent}`)}\n`
 }
 
 export interface HistoryInit {

@@ -7,6 +7,7 @@
  * no rr process. Enter prints the whole record; selectedCommand takes the command back out of it.
  */
 import { unknownExitCode } from '../core/entry.js'
+import { showControls } from '../core/escape.js'
 import type { FeedRow } from '../store/search.js'
 import { formatLocal } from './time.js'
 
@@ -65,8 +66,9 @@ function homeShort (path: string, home: string): string {
   return path
 }
 
+/** One line, safe on a terminal: tabs and newlines become spaces, other controls are shown (escape.ts). */
 function oneLine (text: string): string {
-  return text.replace(/[\t\n\r\x1f]/g, ' ')
+  return showControls(text.replace(/[\t\n\r]/g, ' '))
 }
 
 /** The visible part before the command: age, exit, duration, and host/directory where they differ from here. */
@@ -97,9 +99,9 @@ export function previewLines (row: FeedRow, view: RowView): string[] {
   ]
 }
 
-/** One fzf record, without its NUL. */
+/** One fzf record, without its NUL. The command is shown with its control characters escaped (escape.ts). */
 export function formatRecord (row: FeedRow, view: RowView): string {
-  return `${row[3]}\t${previewLines(row, view).join(previewLineSeparator)}\t${rowText(row, view)}\t${row[0]}`
+  return `${oneLine(row[3])}\t${previewLines(row, view).join(previewLineSeparator)}\t${rowText(row, view)}\t${showControls(row[0])}`
 }
 
 /** A header record (for `--header-lines=1`): shown in place of the row, with no command. */
@@ -107,7 +109,13 @@ export function headerRecord (text: string): string {
   return `\t\t${oneLine(text)}\t`
 }
 
-/** The command in a record fzf printed (everything after the third tab; a command may hold tabs itself). */
+/** The entry_id of a record fzf printed (its first field). */
+export function selectedEntryId (record: string): string {
+  const tab = record.indexOf('\t')
+  return tab === -1 ? '' : record.slice(0, tab)
+}
+
+/** The command as shown in a record fzf printed (after the third tab; a command may hold tabs itself). */
 export function selectedCommand (record: string): string {
   let at = -1
   for (let i = 0; i < 3; i++) {

@@ -4,11 +4,12 @@
  */
 import type { Database } from 'better-sqlite3'
 
-/**
- * A migration is SQL, or a function for a step SQL cannot say safely (adding a column only when it is missing: SQLite
- * has no ADD COLUMN IF NOT EXISTS).
- */
-type Migration = { version: number, sql: string } | { version: number, apply: (db: Database) => void }
+interface Migration {
+  version: number
+  /** Columns to add first, each skipped when the table has it already (so the migration can run twice). */
+  addColumns?: ReadonlyArray<{ table: string, column: string, decl: string }>
+  sql: string
+}
 
 const migrations: readonly Migration[] = [
   {
@@ -120,13 +121,32 @@ const migrations: readonly Migration[] = [
     `
   },
   {
+    // Signed entries (docs/TRUST.md). origin: the signing device's PeerId, '' when unsigned. sig: its signature.
+    // trust: 0 unverified (received unsigned, or stored before this version), 1 verified (signature checked, or
+    // signed here), 2 recorded here and not signed yet (signed lazily before it is served; see signPendingNoTx).
+    // ts_orig: the stamp as received when it was more than a day in the future (then ts is the receive time).
+    // Dedup becomes (entry_id, origin): a copy signed by another key, or an unsigned one, can never take the place
+    // of the genuine entry (an unsigned row gives way to a signed one; see insertEntriesNoTx). The old unique index
+    // on entry_id alone goes; (entry_id, origin) serves lookups by entry_id as its prefix.
+    version: 7,
+    addColumns: [
+      { table: 'entries', column: 'origin', decl: "TEXT NOT NULL DEFAULT ''" },
+      { table: 'entries', column: 'sig', decl: 'TEXT' },
+      { table: 'entries', column: 'trust', decl: 'INTEGER NOT NULL DEFAULT 0' },
+      { table: 'entries', column: 'ts_orig', decl: 'TEXT' }
+    ],
+    sql: `
+      CREATE UNIQUE INDEX IF NOT EXISTS entries_entry_origin ON entries (entry_id, origin);
+      DROP INDEX IF EXISTS entries_entry_id;
+      CREATE INDEX IF NOT EXISTS entries_unsigned_local ON entries (ingest_seq) WHERE trust = 2;
+    `
+  },
+  {
     // session_id: the shell session that recorded an entry (optional; NULL on older entries). Adding a nullable
     // column only rewrites the schema, not the rows: instant on any size, and safe beside a running reader.
     version: 8,
-    apply: (db) => {
-      const has = db.prepare("SELECT 1 FROM pragma_table_info('entries') WHERE name = 'session_id'").get() != null
-      if (!has) db.exec('ALTER TABLE entries ADD COLUMN session_id TEXT')
-    }
+    addColumns: [{ table: 'entries', column: 'session_id', decl: 'TEXT' }],
+    sql: ''
   }
 ]
 
@@ -150,8 +170,11 @@ export function migrate (db: Database, path: string): void {
     const now = db.pragma('user_version', { simple: true }) as number
     for (const m of migrations) {
       if (m.version <= now) continue
-      if ('sql' in m) db.exec(m.sql)
-      else m.apply(db)
+      for (const { table, column, decl } of m.addColumns ?? []) {
+        const present = (db.pragma(`table_info(${table})`) as Array<{ name: string }>).some((c) => c.name === column)
+        if (!present) db.exec(`ALTER TABLE ${table} ADD COLUMN ${column} ${decl}`)
+      }
+      db.exec(m.sql)
       db.pragma(`user_version = ${m.version}`)
     }
   })

@@ -145,6 +145,11 @@ export function openForSearch (path: string, options: SearchOpenOptions = {}): D
   return db
 }
 
+/** The command of an entry, or undefined. */
+export function commandById (db: Database, entryId: string): string | undefined {
+  return db.prepare('SELECT cmd FROM entries WHERE entry_id = ? LIMIT 1').pluck().get(entryId) as string | undefined
+}
+
 /** True when entries has the session_id column (schema v8). */
 export function hasSessionColumn (db: Database): boolean {
   return (db.prepare('SELECT 1 FROM pragma_table_info(\'entries\') WHERE name = \'session_id\'').get()) != null

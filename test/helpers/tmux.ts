@@ -167,4 +167,3 @@ export async function waitForProcessesIn (dir: string, timeoutMs = 10_000): Prom
     await sleep(50)
   }
 }
-
