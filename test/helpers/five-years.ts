@@ -57,10 +57,10 @@ export function buildFiveYears (path: string, n: number, now = Date.now()): Five
       const cmd = i === 0
         ? 'echo the-very-first-command-five-years-ago'
         : i === special
-        ? onceFourYearsAgo
-        : r < 0.5 ? common[Math.floor(random() * common.length)]!
-          : r < 0.7 ? `cd ~/src/project${Math.floor(random() * 2000)}`
-            : `vim src/module${i % 9973}/file${i}.ts`
+          ? onceFourYearsAgo
+          : r < 0.5 ? common[Math.floor(random() * common.length)]!
+            : r < 0.7 ? `cd ~/src/project${Math.floor(random() * 2000)}`
+              : `vim src/module${i % 9973}/file${i}.ts`
       const ts = new Date(start + Math.floor(i * step)).toISOString()
       const device = `device-${i % 4}`
       if (i === 0) oldest = cmd
