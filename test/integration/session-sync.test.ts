@@ -7,6 +7,7 @@ import { exportBatch } from '../../workers/export-batch.js'
 import { validateEntry as validateEntryV1 } from '../fixtures/entry-v1.js'
 import { device } from '../helpers/peers.js'
 import { tempDir } from '../helpers/tmp.js'
+import { isolatedEnv, rr } from '../helpers/cli.js'
 
 function entry (i: number, session?: string): Entry {
   return {
@@ -62,4 +63,20 @@ test('a recorded session_id syncs to a peer over p2p', async (t) => {
   t.deepEqual(b.query<{ s: string }>('SELECT DISTINCT session_id AS s FROM entries').map((r) => r.s), ['zsh-4242-1'])
   const history = await b.rr(['history', '--format', 'jsonl'])
   t.regex(history.stdout, /"session_id":"zsh-4242-1"/)
+})
+
+test('rr history --session and rr search --session list only this shell\'s commands', async (t) => {
+  const dir = tempDir(t)
+  const env = isolatedEnv(dir)
+  for (const [cmd, session] of [['echo mine', 'bash-1-2-3'], ['echo theirs', 'zsh-9-9-9'], ['echo old']] as const) {
+    const r = await rr(['record', '--cmd', cmd, ...(session != null ? ['--session-id', session] : [])], { env })
+    t.is(r.code, 0, r.stderr)
+  }
+  const mine = { ...env, RUSTORY_SHELL_SESSION: 'bash-1-2-3' }
+  t.is((await rr(['history', '--session', '--format', 'jsonl'], { env: mine })).stdout.trim().split('\n').map((l) => (JSON.parse(l) as Entry).cmd).join(','), 'echo mine')
+  t.is((await rr(['search', '--session', '--filter', 'echo'], { env: mine })).stdout, 'echo mine\n')
+  t.is((await rr(['search', '--filter', 'echo'], { env: mine })).stdout, 'echo old\necho theirs\necho mine\n')
+  const outside = await rr(['history', '--session'], { env })
+  t.not(outside.code, 0)
+  t.regex(outside.stderr, /RUSTORY_SHELL_SESSION/)
 })
