@@ -21,14 +21,14 @@ export function parseInitArgs (argv: readonly string[]): InitArgs {
   for (const arg of argv) {
     if (arg === '--write') write = true
     else if (!arg.startsWith('-') && shell == null) shell = arg
-    else throw new UsageError(`rr init: unexpected argument ${JSON.stringify(arg)}; usage: rr init zsh|bash|fish [--write]`)
+    else throw new UsageError(`unexpected argument ${JSON.stringify(arg)}; usage: rr init zsh|bash|fish [--write]`)
   }
   return { shell, write }
 }
 
 function checkShell (shell: string | undefined): Shell {
   if (shell == null || !(shells as readonly string[]).includes(shell)) {
-    throw new UsageError(`rr init: ${shell == null ? 'which shell?' : `unknown shell "${shell}";`} use ${shells.join(', ')}`)
+    throw new UsageError(`${shell == null ? 'rr init needs a shell:' : `unknown shell "${shell}";`} use ${shells.join(', ')}`)
   }
   return shell as Shell
 }
