@@ -3,6 +3,7 @@
  */
 import { existsSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
+import { isSea } from 'node:sea'
 import { fileURLToPath } from 'node:url'
 
 export const shells = ['zsh', 'bash', 'fish'] as const
@@ -28,13 +29,20 @@ export function fishQuote (word: string): string {
   return `'${word.replace(/[\\']/g, (c) => `\\${c}`)}'`
 }
 
-/** The rr command words: RUSTORY_BIN as given, else this node and this installation's bin/rr. */
+/**
+ * The rr command words: RUSTORY_BIN as given, else this node and this installation's bin/rr (the executable itself
+ * in the single-file binary).
+ */
 export function rrCommand (options: RenderOptions = {}): string[] {
-  return options.rrBin != null && options.rrBin !== '' ? [options.rrBin] : [options.nodePath ?? process.execPath, rrBinPath]
+  if (options.rrBin != null && options.rrBin !== '') return [options.rrBin]
+  return isSea() ? [process.execPath] : [options.nodePath ?? process.execPath, rrBinPath]
 }
 
 export interface RenderOptions {
-  /** The program to run as rr (RUSTORY_BIN). @default node (this one) + this installation's bin/rr */
+  /**
+   * The program to run as rr (RUSTORY_BIN). @default node (this one) + this installation's bin/rr; the executable
+   * itself in the single-file binary (dist/rr-linux-x64)
+   */
   rrBin?: string
   /** @default process.execPath */
   nodePath?: string
@@ -56,6 +64,8 @@ export function renderHook (shell: Shell, options: RenderOptions = {}): string {
  * place) takes effect in the next shell with nothing to regenerate.
  */
 export function renderStaticInit (shell: Shell, options: RenderOptions = {}): string {
+  // The single-file binary has no hook files on disk to source: the file holds the whole hook instead.
+  if (isSea()) return renderHook(shell, options)
   const words = rrCommand(options)
   const header = `# rustory (rr) ${shell} integration, written by \`rr init ${shell} --write\`; source it from your startup file.\n`
   if (shell === 'fish') {

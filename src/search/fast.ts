@@ -13,6 +13,7 @@ import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { environment, filterModes, home, loadSettings, type FilterMode, type Settings, type SettingsOverrides } from '../config/settings.js'
 import type { FeedFilters } from '../store/search.js'
+import { reportError } from '../cli/report.js'
 import { FzfMissingError, UsageError } from './errors.js'
 import { openFeed, resolveSelection, type Feed } from './feed.js'
 import { filterFeed } from './filter.js'
@@ -20,9 +21,6 @@ import { findFzf, fzfArgs, startFzf } from './fzf.js'
 import { parseSearchArgs, resolveFilters, type GlobalOptions } from './options.js'
 import { previewCommand, selectedCommand, selectedEntryId, type RowView } from './rows.js'
 import { commandById, openForSearch } from '../store/search.js'
-
-/** Errors that print as one line (their message says the fix). */
-const knownErrors = new Set(['UsageError', 'FzfMissingError', 'ConfigError', 'DatabaseOpenError', 'SchemaTooNewError'])
 
 export function settingsFor (globals: GlobalOptions): Settings {
   const overrides: SettingsOverrides = {}
@@ -48,8 +46,12 @@ export interface SearchIo {
 async function writeOut (stream: NodeJS.WritableStream, data: Uint8Array | string): Promise<void> {
   if (data.length === 0) return
   await new Promise<void>((resolve) => {
-    stream.once('error', () => resolve())
-    stream.write(data, () => resolve())
+    const done = (): void => {
+      stream.off('error', done)
+      resolve()
+    }
+    stream.once('error', done)
+    stream.write(data, done)
   })
 }
 
@@ -201,17 +203,13 @@ export function dropQuery (argv: readonly string[]): string[] {
   return out
 }
 
-/** The bin/rr entry: never throws; known errors print one line. */
+/** The bin/rr entry: never throws; an error prints as every rr command prints it (src/cli/report.ts). */
 export async function runSearchFast (argv: string[]): Promise<number> {
   try {
     return await runSearch(argv, { stdout: process.stdout, stderr: process.stderr })
   } catch (err) {
-    const e = err as Error & { exitCode?: number }
-    if (knownErrors.has(e.name)) {
-      process.stderr.write(`rr: ${e.message}\n`)
-      return e.exitCode ?? 1
-    }
-    process.stderr.write(`rr search: ${e.stack ?? e.message}\n`)
-    return 1
+    const { line, exitCode } = reportError(err, { id: 'search' })
+    process.stderr.write(`${line}\n`)
+    return exitCode
   }
 }

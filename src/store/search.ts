@@ -199,7 +199,11 @@ export interface HistoryStats {
   firstTs: string | null
   lastTs: string | null
   /** lastTs: the ts of the device's newest entry (by ts, not by when it was stored). */
-  devices: Array<{ deviceId: string, count: number, lastTs: string }>
+  /**
+   * keys: how many identity keys signed entries under this device_id (more than one: a name claimed by several
+   * devices, see docs/TRUST.md); unverified: entries with no checked signature (older peers, 1.0.0, before v7).
+   */
+  devices: Array<{ deviceId: string, count: number, lastTs: string, keys: number, unverified: number }>
   topCommands: Array<{ cmd: string, count: number }>
   /** Known working directories only (imported entries have cwd ''). */
   topDirectories: Array<{ cwd: string, count: number }>
@@ -212,9 +216,11 @@ export function collectStats (db: Database, top = 10): HistoryStats {
   // Separate MIN and MAX each take one step down the ts index.
   const firstTs = (db.prepare('SELECT MIN(ts) FROM entries').pluck().get() as string | null) ?? null
   const lastTs = (db.prepare('SELECT MAX(ts) FROM entries').pluck().get() as string | null) ?? null
-  // One pass: the newest ts per device, not its last inserted row (an import from years ago is inserted last).
-  const devices = db.prepare(`SELECT device_id AS deviceId, COUNT(*) AS count, MAX(ts) AS lastTs FROM entries
-                              GROUP BY device_id ORDER BY count DESC, device_id`).all() as HistoryStats['devices']
+  // One pass: the newest ts per device (not its last inserted row: an import from years ago is inserted last), its
+  // signing keys and its unverified entries.
+  const devices = db.prepare(`SELECT device_id AS deviceId, COUNT(*) AS count, MAX(ts) AS lastTs,
+                                     COUNT(DISTINCT NULLIF(origin, '')) AS keys, COALESCE(SUM(trust = 0), 0) AS unverified
+                              FROM entries GROUP BY device_id ORDER BY count DESC, device_id`).all() as HistoryStats['devices']
   const topCommands = db.prepare(`SELECT cmd, COUNT(*) AS count FROM entries GROUP BY cmd
                                   ORDER BY count DESC, cmd LIMIT ?`).all(top) as HistoryStats['topCommands']
   const topDirectories = db.prepare(`SELECT cwd, COUNT(*) AS count FROM entries WHERE cwd != '' GROUP BY cwd
