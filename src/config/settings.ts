@@ -53,18 +53,26 @@ export interface Settings {
   relayIdentityKeyPath: string
   /** @default undefined */
   trackerToken?: string
-  /** Rows ctrl+r loads. @default 100000 */
+  /** Distinct commands ctrl+r loads at most; 0 means no cap (the whole history). @default 0 */
   searchLimitDefault: number
+  /** The filter ctrl+r starts in (ctrl-r inside fzf cycles through them). @default 'global' */
+  filterModeDefault: FilterMode
   /** Commands matching this are not recorded. @default undefined */
   recordIgnoreRegex?: string
   /** The built-in secrets filter. @default true */
   secretsFilter: boolean
   /** Where logs go (record errors, daemon logs). @default ~/.rustory */
   dataDir: string
+  /** This shell's session (RUSTORY_SHELL_SESSION, exported by the hooks): recorded with each entry. @default undefined */
+  sessionId?: string
 }
 
+/** ctrl+r's filter modes, in the order ctrl-r cycles through them. */
+export const filterModes = ['global', 'host', 'session', 'directory'] as const
+export type FilterMode = typeof filterModes[number]
+
 /** What flags may override; undefined means "not given". */
-export type SettingsOverrides = { [K in keyof Omit<Settings, 'configPath' | 'dataDir' | 'userIdConfigured'>]?: Settings[K] | undefined }
+export type SettingsOverrides = { [K in keyof Omit<Settings, 'configPath' | 'dataDir' | 'userIdConfigured' | 'sessionId'>]?: Settings[K] | undefined }
 
 export class ConfigError extends RustoryError {
   static override readonly name = 'ConfigError'
@@ -102,7 +110,7 @@ export function defaultConfigPath (env: Env = environment()): string {
 
 type FileKey = 'db_path' | 'user_id' | 'device_id' | 'trackers' | 'relay_addr' | 'swarm_key_path' |
   'p2p_identity_key_path' | 'relay_identity_key_path' | 'tracker_token' | 'search_limit_default' |
-  'record_ignore_regex' | 'secrets_filter'
+  'record_ignore_regex' | 'secrets_filter' | 'filter_mode_default'
 
 const fileKeys: Record<FileKey, 'string' | 'string[]' | 'integer' | 'boolean'> = {
   db_path: 'string',
@@ -116,7 +124,8 @@ const fileKeys: Record<FileKey, 'string' | 'string[]' | 'integer' | 'boolean'> =
   tracker_token: 'string',
   search_limit_default: 'integer',
   record_ignore_regex: 'string',
-  secrets_filter: 'boolean'
+  secrets_filter: 'boolean',
+  filter_mode_default: 'string'
 }
 
 function lineOfKey (text: string, key: string): number | undefined {
@@ -242,6 +251,10 @@ export function loadSettings (overrides: SettingsOverrides = {}, env: Env = envi
       throw new ConfigError(`record_ignore_regex ${JSON.stringify(ignoreRegex)} is not a valid regular expression: ${(err as Error).message}`)
     }
   }
+  const filterMode = pick(overrides.filterModeDefault, env.RUSTORY_FILTER_MODE, str('filter_mode_default')) ?? 'global'
+  if (!(filterModes as readonly string[]).includes(filterMode)) {
+    throw new ConfigError(`filter_mode_default ${JSON.stringify(filterMode)} is not a filter mode; use one of ${filterModes.join(', ')}`)
+  }
   const relayAddr = pick(overrides.relayAddr, env.RUSTORY_RELAY_ADDR, str('relay_addr'))
   const trackerToken = pick(overrides.trackerToken, env.RUSTORY_TRACKER_TOKEN, str('tracker_token'))
   const flagTrackers = overrides.trackers?.length === 0 ? undefined : overrides.trackers
@@ -265,11 +278,14 @@ export function loadSettings (overrides: SettingsOverrides = {}, env: Env = envi
     swarmKeyPath: path(pick(overrides.swarmKeyPath, env.RUSTORY_SWARM_KEY_PATH, str('swarm_key_path')), join(configDir, 'swarm.key')),
     p2pIdentityKeyPath: path(pick(overrides.p2pIdentityKeyPath, env.RUSTORY_P2P_IDENTITY_KEY_PATH, str('p2p_identity_key_path')), join(configDir, 'identity.key')),
     relayIdentityKeyPath: path(pick(overrides.relayIdentityKeyPath, env.RUSTORY_RELAY_IDENTITY_KEY_PATH, str('relay_identity_key_path')), join(configDir, 'relay.key')),
-    searchLimitDefault: pick(overrides.searchLimitDefault, envInt(env, 'RUSTORY_SEARCH_LIMIT'), file.search_limit_default as number | undefined) ?? 100_000,
+    searchLimitDefault: pick(overrides.searchLimitDefault, envInt(env, 'RUSTORY_SEARCH_LIMIT'), file.search_limit_default as number | undefined) ?? 0,
+    filterModeDefault: filterMode as FilterMode,
     secretsFilter: pick(overrides.secretsFilter, envBool(env, 'RUSTORY_SECRETS_FILTER'), file.secrets_filter as boolean | undefined) ?? true
   }
   if (relayAddr != null) settings.relayAddr = relayAddr
   if (trackerToken != null) settings.trackerToken = trackerToken
   if (ignoreRegex != null) settings.recordIgnoreRegex = ignoreRegex
+  const session = env.RUSTORY_SHELL_SESSION
+  if (session != null && session !== '') settings.sessionId = session
   return settings
 }
