@@ -88,6 +88,7 @@ async function runWith (init: SyncRunInit, io: SyncRunOutput, connector: Connect
     pool,
     connector,
     deviceId: init.settings.deviceId,
+    roundLimits: { maxEntries: init.settings.syncRoundMaxEntries, maxBytes: init.settings.syncRoundMaxBytes },
     ...(signer != null ? { signer } : {}),
     log: { info: log.info, summary: log.summary, ...(log.progress != null ? { progress: log.progress } : {}) },
     onRound: (outcome) => {

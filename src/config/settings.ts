@@ -54,6 +54,10 @@ export interface Settings {
   trackerToken?: string
   /** Rows ctrl+r loads. @default 100000 */
   searchLimitDefault: number
+  /** Entries pulled from one peer in one round at most; the rest follows next round. @default 1000000 */
+  syncRoundMaxEntries: number
+  /** Bytes pulled from one peer in one round at most; the rest follows next round. @default 1 GiB */
+  syncRoundMaxBytes: number
   /** Commands matching this are not recorded. @default undefined */
   recordIgnoreRegex?: string
   /** The built-in secrets filter. @default true */
@@ -96,7 +100,7 @@ export function defaultConfigPath (env: Env = environment()): string {
 
 type FileKey = 'db_path' | 'user_id' | 'device_id' | 'trackers' | 'relay_addr' | 'swarm_key_path' |
   'p2p_identity_key_path' | 'relay_identity_key_path' | 'tracker_token' | 'search_limit_default' |
-  'record_ignore_regex' | 'secrets_filter'
+  'record_ignore_regex' | 'secrets_filter' | 'sync_round_max_entries' | 'sync_round_max_bytes'
 
 const fileKeys: Record<FileKey, 'string' | 'string[]' | 'integer' | 'boolean'> = {
   db_path: 'string',
@@ -110,7 +114,9 @@ const fileKeys: Record<FileKey, 'string' | 'string[]' | 'integer' | 'boolean'> =
   tracker_token: 'string',
   search_limit_default: 'integer',
   record_ignore_regex: 'string',
-  secrets_filter: 'boolean'
+  secrets_filter: 'boolean',
+  sync_round_max_entries: 'integer',
+  sync_round_max_bytes: 'integer'
 }
 
 function lineOfKey (text: string, key: string): number | undefined {
@@ -256,6 +262,8 @@ export function loadSettings (overrides: SettingsOverrides = {}, env: Env = envi
     p2pIdentityKeyPath: path(pick(overrides.p2pIdentityKeyPath, env.RUSTORY_P2P_IDENTITY_KEY_PATH, str('p2p_identity_key_path')), join(configDir, 'identity.key')),
     relayIdentityKeyPath: path(pick(overrides.relayIdentityKeyPath, env.RUSTORY_RELAY_IDENTITY_KEY_PATH, str('relay_identity_key_path')), join(configDir, 'relay.key')),
     searchLimitDefault: pick(overrides.searchLimitDefault, envInt(env, 'RUSTORY_SEARCH_LIMIT'), file.search_limit_default as number | undefined) ?? 100_000,
+    syncRoundMaxEntries: pick(overrides.syncRoundMaxEntries, envInt(env, 'RUSTORY_SYNC_ROUND_MAX_ENTRIES'), file.sync_round_max_entries as number | undefined) ?? 1_000_000,
+    syncRoundMaxBytes: pick(overrides.syncRoundMaxBytes, envInt(env, 'RUSTORY_SYNC_ROUND_MAX_BYTES'), file.sync_round_max_bytes as number | undefined) ?? 1024 * 1024 * 1024,
     secretsFilter: pick(overrides.secretsFilter, envBool(env, 'RUSTORY_SECRETS_FILTER'), file.secrets_filter as boolean | undefined) ?? true
   }
   if (relayAddr != null) settings.relayAddr = relayAddr
