@@ -173,7 +173,7 @@ export async function runHttpSync (init: SyncRunInit, io: SyncRunOutput): Promis
   const log = makeLog(io)
   const connector: Connector = {
     dialDirect: async (_target, addr, signal) => {
-      const transport = new HttpTransport(addr)
+      const transport = new HttpTransport(addr, init.settings.httpToken != null ? { token: init.settings.httpToken } : {})
       signal.throwIfAborted()
       return { transport, path: 'http', addr, connectionId: 'http' }
     },

@@ -52,6 +52,8 @@ export interface Settings {
   relayIdentityKeyPath: string
   /** @default undefined */
   trackerToken?: string
+  /** The token `rr http-serve` requires and `rr http-sync` sends. @default undefined (http-serve makes one up) */
+  httpToken?: string
   /** Rows ctrl+r loads. @default 100000 */
   searchLimitDefault: number
   /** Entries pulled from one peer in one round at most; the rest follows next round. @default 1000000 */
@@ -100,7 +102,7 @@ export function defaultConfigPath (env: Env = environment()): string {
 
 type FileKey = 'db_path' | 'user_id' | 'device_id' | 'trackers' | 'relay_addr' | 'swarm_key_path' |
   'p2p_identity_key_path' | 'relay_identity_key_path' | 'tracker_token' | 'search_limit_default' |
-  'record_ignore_regex' | 'secrets_filter' | 'sync_round_max_entries' | 'sync_round_max_bytes'
+  'record_ignore_regex' | 'secrets_filter' | 'http_token' | 'sync_round_max_entries' | 'sync_round_max_bytes'
 
 const fileKeys: Record<FileKey, 'string' | 'string[]' | 'integer' | 'boolean'> = {
   db_path: 'string',
@@ -115,6 +117,7 @@ const fileKeys: Record<FileKey, 'string' | 'string[]' | 'integer' | 'boolean'> =
   search_limit_default: 'integer',
   record_ignore_regex: 'string',
   secrets_filter: 'boolean',
+  http_token: 'string',
   sync_round_max_entries: 'integer',
   sync_round_max_bytes: 'integer'
 }
@@ -240,6 +243,7 @@ export function loadSettings (overrides: SettingsOverrides = {}, env: Env = envi
   }
   const relayAddr = pick(overrides.relayAddr, env.RUSTORY_RELAY_ADDR, str('relay_addr'))
   const trackerToken = pick(overrides.trackerToken, env.RUSTORY_TRACKER_TOKEN, str('tracker_token'))
+  const httpToken = pick(overrides.httpToken, env.RUSTORY_HTTP_TOKEN, str('http_token'))
   const flagTrackers = overrides.trackers?.length === 0 ? undefined : overrides.trackers
   const envTrackers = envList(env.RUSTORY_TRACKERS)
   const fileTrackers = file.trackers as string[] | undefined
@@ -268,6 +272,7 @@ export function loadSettings (overrides: SettingsOverrides = {}, env: Env = envi
   }
   if (relayAddr != null) settings.relayAddr = relayAddr
   if (trackerToken != null) settings.trackerToken = trackerToken
+  if (httpToken != null && httpToken !== '') settings.httpToken = httpToken
   if (ignoreRegex != null) settings.recordIgnoreRegex = ignoreRegex
   return settings
 }
