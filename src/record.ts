@@ -171,12 +171,21 @@ async function drainIfFull (dbPath: string, pending: number | undefined): Promis
   }
 }
 
+/** The line record.log gets: for a directory rr may not write, which one and the fix. */
+function failureText (err: unknown): string {
+  const e = err as NodeJS.ErrnoException | undefined
+  if ((e?.code === 'EACCES' || e?.code === 'EPERM' || e?.code === 'EROFS') && e.path != null) {
+    return `cannot write to ${e.path} (${e.code}): give this user write access to its directory, or point --db-path (or db_path in config.toml) at a writable place`
+  }
+  return err instanceof Error ? err.message : String(err)
+}
+
 function logFailure (err: unknown, what = 'record failed'): void {
   try {
+    const message = failureText(err)
     const env = environment()
     const dir = env.RUSTORY_DATA_DIR != null && env.RUSTORY_DATA_DIR !== '' ? env.RUSTORY_DATA_DIR : join(home(env), '.rustory')
     mkdirSync(dir, { recursive: true })
-    const message = err instanceof Error ? err.message : String(err)
     appendFileSync(join(dir, 'record.log'), `${new Date().toISOString()} ${what}: ${message.replace(/\n/g, ' ')}\n`)
   } catch {
     // Nowhere left to report; the shell must still not fail.

@@ -3,6 +3,7 @@
  * The only module that reads process.env (through `environment`) and the config file.
  */
 import { join, resolve } from 'node:path'
+import { RustoryError } from '../core/errors.js'
 import { parseTrackerAddress, TrackerAddressError } from './tracker-address.js'
 
 // node:fs and node:os through process.getBuiltinModule rather than `import`: importing them as ES modules evaluates
@@ -71,13 +72,18 @@ export interface Settings {
 /** What flags may override; undefined means "not given". */
 export type SettingsOverrides = { [K in keyof Omit<Settings, 'configPath' | 'dataDir' | 'userIdConfigured'>]?: Settings[K] | undefined }
 
-export class ConfigError extends Error {
+export class ConfigError extends RustoryError {
   static override readonly name = 'ConfigError'
   override readonly name = 'ConfigError'
-  readonly exitCode = 2
+  override readonly exitCode = 2
 }
 
 type Env = Record<string, string | undefined>
+
+/** RUSTORY_DEBUG=1: errors print their stack trace. */
+export function debugEnabled (env: Env = environment()): boolean {
+  return env.RUSTORY_DEBUG != null && env.RUSTORY_DEBUG !== '' && env.RUSTORY_DEBUG !== '0'
+}
 
 /** The process environment; tests pass their own. */
 export function environment (): Env {
@@ -226,6 +232,10 @@ function loginName (env: Env): string {
 /** Resolves every setting. Throws ConfigError (exit 2) for a malformed file or value. */
 export function loadSettings (overrides: SettingsOverrides = {}, env: Env = environment()): Settings {
   const configPath = defaultConfigPath(env)
+  // The default file may be absent (defaults apply); one the user named must exist, or their settings are lost.
+  if (env.RUSTORY_CONFIG != null && env.RUSTORY_CONFIG !== '' && !existsSync(configPath)) {
+    throw new ConfigError(`config file ${configPath} (named by --config or RUSTORY_CONFIG) does not exist: create it, or leave --config out to use ${join(home(env), '.config', 'rustory', 'config.toml')}`)
+  }
   const file = readConfigFile(configPath)
   const str = (key: FileKey): string | undefined => file[key] as string | undefined
   const configDir = join(home(env), '.config', 'rustory')

@@ -2,6 +2,7 @@
  * The entry model: one recorded shell command. Pure — no I/O.
  * Field names are the spec's and are the wire format and the SQLite column names.
  */
+import { RustoryError } from './errors.js'
 
 export interface Entry {
   /** UUID, generated on the recording device; the dedup/idempotency key. */
@@ -62,7 +63,7 @@ export const maxExitCode = 2 ** 31 - 1
 const uuidPattern = /^[0-9a-f]{8}-[0-9a-f]{4}-[1-8][0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/i
 const rfc3339Pattern = /^(\d{4})-(\d{2})-(\d{2})[Tt ](\d{2}):(\d{2}):(\d{2})(\.\d{1,9})?([Zz]|[+-]\d{2}:\d{2})$/
 
-export class InvalidEntryError extends Error {
+export class InvalidEntryError extends RustoryError {
   static override readonly name = 'InvalidEntryError'
   override readonly name = 'InvalidEntryError'
   constructor (readonly entryId: string | undefined, readonly field: string, readonly reason: string) {

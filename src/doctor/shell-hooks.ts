@@ -3,6 +3,7 @@
  */
 import { existsSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
+import { isSea } from 'node:sea'
 import { fileURLToPath } from 'node:url'
 
 export const shells = ['zsh', 'bash'] as const
@@ -24,7 +25,10 @@ export function shellQuote (word: string): string {
 }
 
 export interface RenderOptions {
-  /** The program to run as rr (RUSTORY_BIN). @default node (this one) + this installation's bin/rr */
+  /**
+   * The program to run as rr (RUSTORY_BIN). @default node (this one) + this installation's bin/rr; the executable
+   * itself in the single-file binary (dist/rr-linux-x64)
+   */
   rrBin?: string
   /** @default process.execPath */
   nodePath?: string
@@ -37,7 +41,7 @@ export interface RenderOptions {
 export function renderHook (shell: Shell, options: RenderOptions = {}): string {
   const command = options.rrBin != null && options.rrBin !== ''
     ? [options.rrBin]
-    : [options.nodePath ?? process.execPath, rrBinPath]
+    : isSea() ? [process.execPath] : [options.nodePath ?? process.execPath, rrBinPath]
   const script = readFileSync(hookPath(shell), 'utf8')
   return script.replaceAll('__RUSTORY_RR__', command.map(shellQuote).join(' '))
 }

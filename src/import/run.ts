@@ -14,11 +14,12 @@ import type { WorkerPool } from '../../workers/pool.js'
 import { ImportIds } from './ids.js'
 import { readLines } from './lines.js'
 import { parserFor, type ParsedCommand, type Shell } from './parsers.js'
+import { RustoryError } from '../core/errors.js'
 
-export class ImportError extends Error {
+export class ImportError extends RustoryError {
   static override readonly name = 'ImportError'
   override readonly name = 'ImportError'
-  readonly exitCode = 1
+  override readonly exitCode = 1
 }
 
 export interface ImportInit {

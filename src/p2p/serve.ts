@@ -2,6 +2,7 @@
  * The long-running servers behind `rr p2p-serve` and `rr relay-serve`: load keys, start the node, print its
  * addresses, serve until SIGINT/SIGTERM, then close everything once.
  */
+import { AddressInUseError, isAddressInUse } from '../core/errors.js'
 import '../polyfill.js'
 import { entrySignerOf, loadOrCreateIdentity, loadOrCreateSwarmKey, loadSwarmKey, swarmDiscoveryId, swarmKeyBytes, type SwarmKey } from '../config/keys.js'
 import { errorMessage } from '../protocol/errors.js'
@@ -76,6 +77,14 @@ export function stopSignal (): { until: (close: () => Promise<void>) => Promise<
   }
 }
 
+/** libp2p's "Some configured addresses failed to be listened on …" for a port in use, as one line naming --listen. */
+function listenError (err: unknown, listen: readonly string[]): unknown {
+  if (!isAddressInUse(err)) return err
+  const message = err instanceof Error ? err.message : ''
+  const address = /(\/ip[46]\/[^\s/]+\/tcp\/\d+)/.exec(message)?.[1] ?? listen.join(', ')
+  return new AddressInUseError(address, '--listen', err)
+}
+
 export async function runP2PServe (init: P2PServeInit, io: ServeOutput): Promise<void> {
   const stop = stopSignal()
   // Never created here: a key made on this machine alone would be a network of one.
@@ -99,7 +108,7 @@ export async function runP2PServe (init: P2PServeInit, io: ServeOutput): Promise
     await node?.stop()
     await pool.close()
     db.close()
-    throw err
+    throw listenError(err, init.listen)
   }
   const started = node
   let registrar: Registrar | undefined
@@ -166,7 +175,7 @@ export async function runRelayServe (init: RelayServeInit, io: ServeOutput): Pro
     ...(init.reservationTtlMs != null ? { reservationTtlMs: init.reservationTtlMs } : {}),
     ...(init.dataLimitBytes != null ? { dataLimitBytes: init.dataLimitBytes } : {}),
     ...(init.durationLimitMs != null ? { durationLimitMs: init.durationLimitMs } : {})
-  })
+  }).catch((err: unknown) => { throw listenError(err, init.listen) })
   for (const addr of announcedAddrs(node)) io.out(`relay listen: ${addr}`)
   await stop.until(async () => { await node.stop() })
   io.out('relay-serve stopped')

@@ -2,15 +2,14 @@
  * Sync errors carry `permanent`: whether retrying can help (atuin's is_permanent). The machine's retry guard
  * reads it. Matched by `.name`, never by instanceof across workers/processes.
  */
+import { RustoryError } from '../core/errors.js'
 
-export class SyncError extends Error {
+export class SyncError extends RustoryError {
   static override readonly name: string = 'SyncError'
   override readonly name: string = 'SyncError'
-  /** True when retrying cannot help (wrong swarm key, bad token, protocol violation). */
-  readonly permanent: boolean
-  constructor (message: string, options: { permanent?: boolean, cause?: unknown } = {}) {
-    super(message, options.cause !== undefined ? { cause: options.cause } : undefined)
-    this.permanent = options.permanent ?? false
+  /** `permanent`: true when retrying cannot help (wrong swarm key, bad token, protocol violation). */
+  constructor (message: string, options: { permanent?: boolean | undefined, cause?: unknown } = {}) {
+    super(message, { permanent: options.permanent ?? false, cause: options.cause })
   }
 }
 

@@ -9,14 +9,12 @@
  */
 import { environment, loadSettings, type Settings, type SettingsOverrides } from '../config/settings.js'
 import type { FeedFilters } from '../store/search.js'
+import { reportError } from '../cli/report.js'
 import { FzfMissingError } from './errors.js'
 import { openFeed, resolveSelection } from './feed.js'
 import { filterFeed } from './filter.js'
 import { findFzf, fzfArgs, startFzf } from './fzf.js'
 import { parseSearchArgs, resolveFilters, type GlobalOptions } from './options.js'
-
-/** Errors that print as one line (their message says the fix). */
-const knownErrors = new Set(['UsageError', 'FzfMissingError', 'ConfigError', 'DatabaseOpenError', 'SchemaTooNewError'])
 
 export function settingsFor (globals: GlobalOptions): Settings {
   const overrides: SettingsOverrides = {}
@@ -40,8 +38,12 @@ export interface SearchIo {
 async function writeOut (stream: NodeJS.WritableStream, data: Uint8Array | string): Promise<void> {
   if (data.length === 0) return
   await new Promise<void>((resolve) => {
-    stream.once('error', () => resolve())
-    stream.write(data, () => resolve())
+    const done = (): void => {
+      stream.off('error', done)
+      resolve()
+    }
+    stream.once('error', done)
+    stream.write(data, done)
   })
 }
 
@@ -84,17 +86,13 @@ export async function runSearch (argv: readonly string[], io: SearchIo): Promise
   return code
 }
 
-/** The bin/rr entry: never throws; known errors print one line. */
+/** The bin/rr entry: never throws; an error prints as every rr command prints it (src/cli/report.ts). */
 export async function runSearchFast (argv: string[]): Promise<number> {
   try {
     return await runSearch(argv, { stdout: process.stdout, stderr: process.stderr })
   } catch (err) {
-    const e = err as Error & { exitCode?: number }
-    if (knownErrors.has(e.name)) {
-      process.stderr.write(`rr: ${e.message}\n`)
-      return e.exitCode ?? 1
-    }
-    process.stderr.write(`rr search: ${e.stack ?? e.message}\n`)
-    return 1
+    const { line, exitCode } = reportError(err, { id: 'search' })
+    process.stderr.write(`${line}\n`)
+    return exitCode
   }
 }

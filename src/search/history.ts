@@ -3,6 +3,7 @@
  * of a multi-line command indented under it) or JSON Lines (one whole entry per line). Streams with backpressure,
  * and stops quietly when the reader goes away (`rr history | head`).
  */
+import { once } from 'node:events'
 import type { Entry } from '../core/entry.js'
 import { jsonForTerminal, showControls } from '../core/escape.js'
 import { iterateHistory, openForSearch, type FeedFilters } from '../store/search.js'
@@ -49,7 +50,9 @@ export async function writeHistory (init: HistoryInit, out: NodeJS.WritableStrea
       if (buffer.length >= flushChars) {
         const ok = out.write(buffer)
         buffer = ''
-        if (!ok) await new Promise<void>((resolve) => { out.once('drain', resolve); out.once('error', () => resolve()) })
+        // events.once removes its error listener when drain comes: a listener per wait would pile up (20k entries
+        // through a pipe wait ~100 times, past MaxListeners' 10).
+        if (!ok) await once(out, 'drain').catch(() => {})
         if (broken) break
       }
     }

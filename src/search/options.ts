@@ -5,6 +5,7 @@
 import { resolve } from 'node:path'
 import { parseArgs } from 'node:util'
 import type { FeedFilters } from '../store/search.js'
+import { didYouMean } from '../cli/suggest.js'
 import { UsageError } from './errors.js'
 import { parseTimeBound } from './time.js'
 
@@ -91,17 +92,34 @@ function globalsOf (values: Record<string, string | boolean | undefined>): Globa
   return globals
 }
 
-function parse (argv: readonly string[], specs: readonly FlagSpec[]): Record<string, string | boolean | undefined> {
+function parse (argv: readonly string[], specs: readonly FlagSpec[], command: string): Record<string, string | boolean | undefined> {
   try {
     return parseArgs({ args: [...argv], options: parseOptions(specs), strict: true, allowPositionals: false }).values as Record<string, string | boolean | undefined>
   } catch (err) {
-    throw new UsageError((err as Error).message)
+    throw usageErrorOf(err as Error & { code?: string }, specs, command)
   }
+}
+
+/** node:util parseArgs's errors in the words every rr command uses (src/cli/report.ts). */
+function usageErrorOf (err: Error & { code?: string }, specs: readonly FlagSpec[], command: string): UsageError {
+  const help = `\`rr ${command} --help\``
+  const option = /'(-[^' ]+)/.exec(err.message)?.[1]
+  if (err.code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION' && option != null) {
+    const name = option.split('=')[0]!
+    return new UsageError(`unknown flag ${option}${didYouMean(name, specs.map((s) => `--${s.name}`))}; ${help} lists the flags`)
+  }
+  if (err.code === 'ERR_PARSE_ARGS_UNEXPECTED_POSITIONAL') {
+    const word = /'([^']*)'/.exec(err.message)?.[1] ?? ''
+    return new UsageError(`unexpected argument '${word}' (quote a query and give it with --query or --filter); ${help} shows the usage`)
+  }
+  if (option != null && /argument missing/.test(err.message)) return new UsageError(`flag ${option} expects a value; ${help} shows the usage`)
+  const first = err.message.split('. ')[0] ?? err.message
+  return new UsageError(`${first.charAt(0).toLowerCase()}${first.slice(1)}; ${help} shows the usage`)
 }
 
 /** Parses `rr search` arguments (without the subcommand word). Throws UsageError. */
 export function parseSearchArgs (argv: readonly string[]): SearchArgs {
-  const v = parse(argv, searchFlagSpecs)
+  const v = parse(argv, searchFlagSpecs, 'search')
   const limit = integerFlag('limit', v.limit as string | undefined, 1)
   const args: SearchArgs = {
     query: (v.query as string | undefined) ?? '',

@@ -28,7 +28,12 @@ export function renderStats (stats: HistoryStats): string {
   lines.push(`total: ${stats.total} entries${stats.firstTs != null ? ` (${stats.firstTs} … ${stats.lastTs ?? ''})` : ''}`)
   lines.push(`failure rate: ${percent(stats.failureRate)} (${stats.failed} with a non-zero exit code)`)
   lines.push('', 'per device:')
-  for (const d of stats.devices) lines.push(`  ${String(d.count).padStart(9)}  ${showControls(d.deviceId)}  (last ${d.lastTs})`)
+  for (const d of stats.devices) {
+    const notes = [`last ${d.lastTs}`]
+    if (d.unverified > 0) notes.push(`${d.unverified} unverified`)
+    if (d.keys > 1) notes.push(`signed by ${d.keys} different keys: this name is claimed by more than one device`)
+    lines.push(`  ${String(d.count).padStart(9)}  ${showControls(d.deviceId)}  (${notes.join('; ')})`)
+  }
   if (stats.devices.length === 0) lines.push('  (none)')
   lines.push('', 'top commands:')
   for (const c of stats.topCommands) lines.push(`  ${String(c.count).padStart(9)}  ${oneLine(c.cmd)}`)

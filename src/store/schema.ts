@@ -3,6 +3,7 @@
  * Never edit a released migration: add a new one.
  */
 import type { Database } from 'better-sqlite3'
+import { RustoryError } from '../core/errors.js'
 
 interface Migration {
   version: number
@@ -145,7 +146,7 @@ const migrations: readonly Migration[] = [
 
 export const schemaVersion = migrations[migrations.length - 1]!.version
 
-export class SchemaTooNewError extends Error {
+export class SchemaTooNewError extends RustoryError {
   static override readonly name = 'SchemaTooNewError'
   override readonly name = 'SchemaTooNewError'
   constructor (readonly path: string, readonly found: number) {

@@ -146,7 +146,11 @@ export interface HistoryStats {
   firstTs: string | null
   lastTs: string | null
   /** lastTs: the ts of the device's most recently stored entry. */
-  devices: Array<{ deviceId: string, count: number, lastTs: string }>
+  /**
+   * keys: how many identity keys signed entries under this device_id (more than one: a name claimed by several
+   * devices, see docs/TRUST.md); unverified: entries with no checked signature (older peers, 1.0.0, before v7).
+   */
+  devices: Array<{ deviceId: string, count: number, lastTs: string, keys: number, unverified: number }>
   topCommands: Array<{ cmd: string, count: number }>
   /** Known working directories only (imported entries have cwd ''). */
   topDirectories: Array<{ cwd: string, count: number }>
@@ -160,11 +164,15 @@ export function collectStats (db: Database, top = 10): HistoryStats {
   const firstTs = (db.prepare('SELECT MIN(ts) FROM entries').pluck().get() as string | null) ?? null
   const lastTs = (db.prepare('SELECT MAX(ts) FROM entries').pluck().get() as string | null) ?? null
   // Counts come from the (device_id, ingest_seq) index alone; lastTs is the device's most recently stored entry.
+  const trustOf = new Map((db.prepare(`SELECT device_id AS deviceId, COUNT(DISTINCT NULLIF(origin, '')) AS keys, COALESCE(SUM(trust = 0), 0) AS unverified
+                                       FROM entries GROUP BY device_id`).all() as Array<{ deviceId: string, keys: number, unverified: number }>).map((r) => [r.deviceId, r]))
   const devices = (db.prepare('SELECT device_id AS deviceId, COUNT(*) AS count FROM entries GROUP BY device_id ORDER BY count DESC, device_id')
     .all() as Array<{ deviceId: string, count: number }>)
     .map((d) => ({
       ...d,
-      lastTs: db.prepare('SELECT ts FROM entries WHERE device_id = ? ORDER BY ingest_seq DESC LIMIT 1').pluck().get(d.deviceId) as string
+      lastTs: db.prepare('SELECT ts FROM entries WHERE device_id = ? ORDER BY ingest_seq DESC LIMIT 1').pluck().get(d.deviceId) as string,
+      keys: trustOf.get(d.deviceId)?.keys ?? 0,
+      unverified: trustOf.get(d.deviceId)?.unverified ?? 0
     }))
   const topCommands = db.prepare(`SELECT cmd, COUNT(*) AS count FROM entries GROUP BY cmd
                                   ORDER BY count DESC, cmd LIMIT ?`).all(top) as HistoryStats['topCommands']

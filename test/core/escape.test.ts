@@ -22,7 +22,6 @@ test('every control character a terminal acts on is shown as text; tab and newli
   t.is(showControls('for i in 1 2\n\tdo echo $i; done'), 'for i in 1 2\n\tdo echo $i; done')
   for (let code = 0; code < 0x20; code++) {
     if (code === 9 || code === 10) continue
-    // eslint-disable-next-line no-control-regex
     t.false(/[\u0000-\u001f]/.test(showControls(`a${String.fromCharCode(code)}b`).replace(/\t|\n/g, '')), `U+${code.toString(16)}`)
   }
   t.false(hasControls('plain ünïcode ✓'))
@@ -32,7 +31,6 @@ test('JSON for a terminal parses to exactly the same value, with no raw control 
   const value = { cmd: `${clear}${title}${clipboard}${c1}\u007f` }
   const text = jsonForTerminal(value)
   t.deepEqual(JSON.parse(text), value)
-  // eslint-disable-next-line no-control-regex
   t.false(/[\u0000-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]/.test(text))
 })
 
@@ -40,9 +38,10 @@ test('history text, stats and fzf records show escapes; history JSON keeps the c
   const e = entry({ cmd: title })
   t.is(formatEntry(e, 'text'), `${e.ts}  ls␛]0;PWNED␇\n`)
   t.is(JSON.parse(formatEntry(e, 'jsonl')).cmd, title)
-  const stats = renderStats({ total: 1, failed: 0, failureRate: 0, firstTs: e.ts, lastTs: e.ts, devices: [{ deviceId: 'd\u001b]0;x\u0007', count: 1, lastTs: e.ts }], topCommands: [{ cmd: clipboard, count: 1 }], topDirectories: [{ cwd: '/\u001b[2J', count: 1 }] })
+  const stats = renderStats({ total: 1, failed: 0, failureRate: 0, firstTs: e.ts, lastTs: e.ts, devices: [{ deviceId: 'd\u001b]0;x\u0007', count: 1, lastTs: e.ts, keys: 2, unverified: 1 }], topCommands: [{ cmd: clipboard, count: 1 }], topDirectories: [{ cwd: '/\u001b[2J', count: 1 }] })
   t.false(stats.includes('\u001b'))
   t.false(stats.includes('\u0007'))
+  t.regex(stats, /1 unverified; signed by 2 different keys/)
   t.is(new TextDecoder().decode(encodeRecords([clear, 'plain'])), 'echo hi␛[2J␛[H\0plain\0')
 })
 

@@ -88,6 +88,14 @@ test('on 2.0.0 a bad signature is refused, an unsigned entry kept; on 1.0.0 sign
   t.true(v1.entries.every((e) => e.sig === undefined && e.origin === undefined))
 })
 
+test('an entry from the authenticated peer itself is taken as verified without its signature checked; from anyone else it is checked', async (t) => {
+  const a = await signer()
+  const bad = { ...signEntry(entry(), a), cmd: 'changed after signing' }
+  t.is(admitReceived([bad], { wire: 2, now: Date.now(), authenticatedPeer: a.origin }).entries.length, 1)
+  const other = await signer()
+  t.is(admitReceived([bad], { wire: 2, now: Date.now(), authenticatedPeer: other.origin }).rejected.length, 1)
+})
+
 test('a stamp more than a day ahead is clamped to the receive time and the original kept', (t) => {
   const now = Date.parse('2026-06-01T00:00:00.000Z')
   const far = entry({ ts: '9999-12-31T23:59:59.999Z' })
