@@ -9,6 +9,7 @@ import { appendFileSync, mkdirSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import test, { type ExecutionContext } from 'ava'
 import Database from 'better-sqlite3'
+import { loadSwarmKey, trackerUserId } from '../../src/config/keys.js'
 import { isolatedEnv, repoRoot, rr, rrBin, rrSpawn, stop } from '../helpers/cli.js'
 import { ensureSwarmKey } from '../helpers/keys.js'
 import { seedEntries } from '../helpers/peers.js'
@@ -137,10 +138,16 @@ test('three devices paired by invite/join with different login names sync every 
   t.false(sets[0]!.includes(strangerId))
 
   // Registered under the swarm's id, not the login names; the stranger's swarm has its own.
-  const answer = await (await fetch(`${trackerUrl}/api/v1/peers`)).json() as { peers: Array<{ peer_id: string, meta: { user_id: string } }> }
-  const userIds = new Set(answer.peers.map((p) => p.meta.user_id))
-  t.is(userIds.size, 2, JSON.stringify(answer))
-  for (const id of userIds) t.regex(id, /^swarm-[0-9a-f]{32}$/)
+  // (A listing names one user_id: the tracker never lists every user's peers.)
+  const swarmIdOf = (path: string): string => trackerUserId({ userId: '', userIdConfigured: false }, loadSwarmKey(path))
+  const ours = swarmIdOf(join(devices[0]!.home, '.config', 'rustory', 'swarm.key'))
+  const theirs = swarmIdOf(join(stranger.home, '.config', 'rustory', 'swarm.key'))
+  t.not(ours, theirs)
+  for (const id of [ours, theirs]) t.regex(id, /^swarm-[0-9a-f]{32}$/)
+  const listed = async (userId: string): Promise<Array<{ peer_id: string, meta: { user_id: string } }>> =>
+    ((await (await fetch(`${trackerUrl}/api/v1/peers?user_id=${encodeURIComponent(userId)}`)).json()) as { peers: Array<{ peer_id: string, meta: { user_id: string } }> }).peers
+  t.is((await listed(ours)).length, 3)
+  t.is((await listed(theirs)).length, 1)
 
   // sync-status reports the running daemon.
   const status = await rr(['sync-status'], { env: devices[0]!.env })
