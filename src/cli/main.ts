@@ -43,6 +43,11 @@ async function dispatch (argv: string[]): Promise<void> {
     process.exitCode = await runSearchFast(args.slice(1))
     return
   }
+  if (command === 'init' && !wantsHelp) {
+    const { runInitFast } = await import('../init/run.js')
+    process.exitCode = runInitFast(args.slice(1))
+    return
+  }
   const { polyfill } = await import('../polyfill.js')
   polyfill()
   const { flush, run, settings } = await import('@oclif/core')
