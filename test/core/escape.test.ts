@@ -22,7 +22,6 @@ test('every control character a terminal acts on is shown as text; tab and newli
   t.is(showControls('for i in 1 2\n\tdo echo $i; done'), 'for i in 1 2\n\tdo echo $i; done')
   for (let code = 0; code < 0x20; code++) {
     if (code === 9 || code === 10) continue
-    // eslint-disable-next-line no-control-regex
     t.false(/[\u0000-\u001f]/.test(showControls(`a${String.fromCharCode(code)}b`).replace(/\t|\n/g, '')), `U+${code.toString(16)}`)
   }
   t.false(hasControls('plain ünïcode ✓'))
@@ -32,7 +31,6 @@ test('JSON for a terminal parses to exactly the same value, with no raw control 
   const value = { cmd: `${clear}${title}${clipboard}${c1}\u007f` }
   const text = jsonForTerminal(value)
   t.deepEqual(JSON.parse(text), value)
-  // eslint-disable-next-line no-control-regex
   t.false(/[\u0000-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]/.test(text))
 })
 
