@@ -43,9 +43,17 @@ async function dispatch (argv: string[]): Promise<void> {
     process.exitCode = await runSearchFast(args.slice(1))
     return
   }
+  if (command === 'init' && !wantsHelp) {
+    const { runInitFast } = await import('../init/run.js')
+    process.exitCode = runInitFast(args.slice(1))
+    return
+  }
   const { polyfill } = await import('../polyfill.js')
   polyfill()
-  const { flush, run } = await import('@oclif/core')
+  const { flush, run, settings } = await import('@oclif/core')
+  // rustory runs its compiled JS only: without this, NODE_ENV=development or test makes oclif look for TypeScript
+  // and warn "Could not find typescript" in every installed copy.
+  settings.enableAutoTranspile = false
   await run(args, import.meta.url)
   await flush()
 }

@@ -53,18 +53,32 @@ export interface Settings {
   relayIdentityKeyPath: string
   /** @default undefined */
   trackerToken?: string
-  /** Rows ctrl+r loads. @default 100000 */
+  /** Distinct commands ctrl+r loads at most; 0 means no cap (the whole history). @default 0 */
   searchLimitDefault: number
+  /** The filter ctrl+r starts in (ctrl-r inside fzf cycles through them). @default 'global' */
+  filterModeDefault: FilterMode
+  /** The token `rr http-serve` requires and `rr http-sync` sends. @default undefined (http-serve makes one up) */
+  httpToken?: string
+  /** Entries pulled from one peer in one round at most; the rest follows next round. @default 1000000 */
+  syncRoundMaxEntries: number
+  /** Bytes pulled from one peer in one round at most; the rest follows next round. @default 1 GiB */
+  syncRoundMaxBytes: number
   /** Commands matching this are not recorded. @default undefined */
   recordIgnoreRegex?: string
   /** The built-in secrets filter. @default true */
   secretsFilter: boolean
   /** Where logs go (record errors, daemon logs). @default ~/.rustory */
   dataDir: string
+  /** This shell's session (RUSTORY_SHELL_SESSION, exported by the hooks): recorded with each entry. @default undefined */
+  sessionId?: string
 }
 
+/** ctrl+r's filter modes, in the order ctrl-r cycles through them. */
+export const filterModes = ['global', 'host', 'session', 'directory'] as const
+export type FilterMode = typeof filterModes[number]
+
 /** What flags may override; undefined means "not given". */
-export type SettingsOverrides = { [K in keyof Omit<Settings, 'configPath' | 'dataDir' | 'userIdConfigured'>]?: Settings[K] | undefined }
+export type SettingsOverrides = { [K in keyof Omit<Settings, 'configPath' | 'dataDir' | 'userIdConfigured' | 'sessionId'>]?: Settings[K] | undefined }
 
 export class ConfigError extends RustoryError {
   static override readonly name = 'ConfigError'
@@ -102,7 +116,8 @@ export function defaultConfigPath (env: Env = environment()): string {
 
 type FileKey = 'db_path' | 'user_id' | 'device_id' | 'trackers' | 'relay_addr' | 'swarm_key_path' |
   'p2p_identity_key_path' | 'relay_identity_key_path' | 'tracker_token' | 'search_limit_default' |
-  'record_ignore_regex' | 'secrets_filter'
+  'record_ignore_regex' | 'secrets_filter' | 'filter_mode_default' | 'http_token' | 'sync_round_max_entries' |
+  'sync_round_max_bytes'
 
 const fileKeys: Record<FileKey, 'string' | 'string[]' | 'integer' | 'boolean'> = {
   db_path: 'string',
@@ -116,7 +131,11 @@ const fileKeys: Record<FileKey, 'string' | 'string[]' | 'integer' | 'boolean'> =
   tracker_token: 'string',
   search_limit_default: 'integer',
   record_ignore_regex: 'string',
-  secrets_filter: 'boolean'
+  secrets_filter: 'boolean',
+  filter_mode_default: 'string',
+  http_token: 'string',
+  sync_round_max_entries: 'integer',
+  sync_round_max_bytes: 'integer'
 }
 
 function lineOfKey (text: string, key: string): number | undefined {
@@ -242,8 +261,13 @@ export function loadSettings (overrides: SettingsOverrides = {}, env: Env = envi
       throw new ConfigError(`record_ignore_regex ${JSON.stringify(ignoreRegex)} is not a valid regular expression: ${(err as Error).message}`)
     }
   }
+  const filterMode = pick(overrides.filterModeDefault, env.RUSTORY_FILTER_MODE, str('filter_mode_default')) ?? 'global'
+  if (!(filterModes as readonly string[]).includes(filterMode)) {
+    throw new ConfigError(`filter_mode_default ${JSON.stringify(filterMode)} is not a filter mode; use one of ${filterModes.join(', ')}`)
+  }
   const relayAddr = pick(overrides.relayAddr, env.RUSTORY_RELAY_ADDR, str('relay_addr'))
   const trackerToken = pick(overrides.trackerToken, env.RUSTORY_TRACKER_TOKEN, str('tracker_token'))
+  const httpToken = pick(overrides.httpToken, env.RUSTORY_HTTP_TOKEN, str('http_token'))
   const flagTrackers = overrides.trackers?.length === 0 ? undefined : overrides.trackers
   const envTrackers = envList(env.RUSTORY_TRACKERS)
   const fileTrackers = file.trackers as string[] | undefined
@@ -265,11 +289,17 @@ export function loadSettings (overrides: SettingsOverrides = {}, env: Env = envi
     swarmKeyPath: path(pick(overrides.swarmKeyPath, env.RUSTORY_SWARM_KEY_PATH, str('swarm_key_path')), join(configDir, 'swarm.key')),
     p2pIdentityKeyPath: path(pick(overrides.p2pIdentityKeyPath, env.RUSTORY_P2P_IDENTITY_KEY_PATH, str('p2p_identity_key_path')), join(configDir, 'identity.key')),
     relayIdentityKeyPath: path(pick(overrides.relayIdentityKeyPath, env.RUSTORY_RELAY_IDENTITY_KEY_PATH, str('relay_identity_key_path')), join(configDir, 'relay.key')),
-    searchLimitDefault: pick(overrides.searchLimitDefault, envInt(env, 'RUSTORY_SEARCH_LIMIT'), file.search_limit_default as number | undefined) ?? 100_000,
+    searchLimitDefault: pick(overrides.searchLimitDefault, envInt(env, 'RUSTORY_SEARCH_LIMIT'), file.search_limit_default as number | undefined) ?? 0,
+    filterModeDefault: filterMode as FilterMode,
+    syncRoundMaxEntries: pick(overrides.syncRoundMaxEntries, envInt(env, 'RUSTORY_SYNC_ROUND_MAX_ENTRIES'), file.sync_round_max_entries as number | undefined) ?? 1_000_000,
+    syncRoundMaxBytes: pick(overrides.syncRoundMaxBytes, envInt(env, 'RUSTORY_SYNC_ROUND_MAX_BYTES'), file.sync_round_max_bytes as number | undefined) ?? 1024 * 1024 * 1024,
     secretsFilter: pick(overrides.secretsFilter, envBool(env, 'RUSTORY_SECRETS_FILTER'), file.secrets_filter as boolean | undefined) ?? true
   }
   if (relayAddr != null) settings.relayAddr = relayAddr
   if (trackerToken != null) settings.trackerToken = trackerToken
+  if (httpToken != null && httpToken !== '') settings.httpToken = httpToken
   if (ignoreRegex != null) settings.recordIgnoreRegex = ignoreRegex
+  const session = env.RUSTORY_SHELL_SESSION
+  if (session != null && session !== '') settings.sessionId = session
   return settings
 }

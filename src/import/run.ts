@@ -120,6 +120,10 @@ export async function importHistory (init: ImportInit, components: ImportCompone
     if (inFlight.length >= maxInFlight) await inFlight.shift()
   }
 
+  // Same-second order: history files time commands to the second, so the n-th command of one second (in file order)
+  // gets n ms: the list shows them in the order they were typed (ts, not the random entry_id, decides).
+  let lastSec: number | undefined
+  let sameSec = 0
   const onCommand = (parsed: ParsedCommand): void => {
     summary.read++
     if (parsed.repaired) summary.repaired++
@@ -134,7 +138,11 @@ export async function importHistory (init: ImportInit, components: ImportCompone
     if (reason != null) { skip(reason); return }
     const stored = truncateCmd(cmd)
     if (stored !== cmd || parsed.clipped) summary.truncated++
-    const tsMs = parsed.epochSec != null ? parsed.epochSec * second : Math.max(0, mtimeMs - (totalBytes - parsed.end))
+    if (parsed.epochSec != null) {
+      sameSec = parsed.epochSec === lastSec ? sameSec + 1 : 0
+      lastSec = parsed.epochSec
+    }
+    const tsMs = parsed.epochSec != null ? parsed.epochSec * second + Math.min(sameSec, 999) : Math.max(0, mtimeMs - (totalBytes - parsed.end))
     batch.push({
       entry_id: ids.next(cmd, parsed.epochSec),
       device_id: init.deviceId,

@@ -31,7 +31,7 @@ export interface ServeSyncInit {
   exchangeTimeoutMs?: number
   /** Concurrent streams per connection and protocol. @default 8 */
   maxInboundStreams?: number
-  /** Request bytes held at once across all streams and connections (see ByteBudget). @default 64 MiB */
+  /** Request bytes held at once across all streams and connections (see ByteBudget). @default 48 MiB */
   requestBudgetBytes?: number
   /** This device's identity key: its own entries are signed (lazily) before they are served. */
   signer?: EntrySigner
@@ -68,7 +68,7 @@ export async function serveSync (node: Libp2p, init: ServeSyncInit): Promise<() 
   const budget = new ByteBudget(init.requestBudgetBytes ?? defaultRequestBudgetBytes)
 
   /** Runs one exchange: read the request, answer, half-close; refusals become error documents. */
-  const exchange = (what: string, requestCap: number, requestTimeoutMs: number, answer: (request: Uint8Array) => Promise<Uint8Array>) =>
+  const exchange = (what: string, requestCap: number, requestTimeoutMs: number, answer: (request: Uint8Array, peerId: string) => Promise<Uint8Array>) =>
     async (stream: Stream, connection: Connection): Promise<void> => {
       const peer = connection.remotePeer.toString()
       const disarm = armDeadline(stream, exchangeTimeoutMs, what)
@@ -83,7 +83,7 @@ export async function serveSync (node: Libp2p, init: ServeSyncInit): Promise<() 
           } finally {
             disarmRead()
           }
-          reply = await answer(request)
+          reply = await answer(request, peer)
           hold.release()
         } catch (err) {
           hold.release()
@@ -114,8 +114,8 @@ export async function serveSync (node: Libp2p, init: ServeSyncInit): Promise<() 
     return page.payload
   })
 
-  const push = (wire: WireVersion) => exchange('entries-push', maxPushRequestBytes, init.pushRequestTimeoutMs ?? 2 * minute, async (request) => {
-    const result = await init.pool.run({ tag: 'ingest-push', dbPath: init.dbPath, payload: request, wire })
+  const push = (wire: WireVersion) => exchange('entries-push', maxPushRequestBytes, init.pushRequestTimeoutMs ?? 2 * minute, async (request, peerId) => {
+    const result = await init.pool.run({ tag: 'ingest-push', dbPath: init.dbPath, payload: request, wire, peerId })
     if (result.error != null) throw new RefusedError({ error: result.error, code: 'malformed' })
     if (result.rejected.length > 0) log(`p2p: entries-push: rejected ${result.rejected.length} invalid entries (first: ${result.rejected[0]!.reason})`)
     if ((result.clamped ?? 0) > 0) log(`p2p: entries-push: ${result.clamped!} entries stamped more than a day ahead stored at the receive time (marked)`)

@@ -34,13 +34,25 @@ export async function findFzf (fzfPath = 'fzf'): Promise<FzfInfo | undefined> {
   })
 }
 
+export interface FzfUi {
+  /** sh command printing the next filter mode's records (bound to ctrl-r). */
+  reload?: string
+  /** sh command printing the preview of the record under the cursor ({2}, {4..}: see rows.ts). */
+  preview?: string
+}
+
 /**
- * fzf's arguments: NUL-separated records in and out (multi-line commands stay whole), input order kept on equal
- * scores (newest first), the history scoring scheme where supported (fzf ≥ 0.33), ctrl-r toggles sorting by
- * score (as fzf's own ctrl+r binding does). The user's FZF_DEFAULT_OPTS still apply. Pure.
+ * fzf's arguments: NUL-separated records in and out (multi-line commands stay whole), the first record is the
+ * header (mode and keys), rows show fields 3.. (metadata, command) and the query matches the command only (see
+ * rows.ts), input order kept on equal scores (newest first), the history scoring scheme where supported
+ * (fzf ≥ 0.33); ctrl-r reloads the list in the next filter mode; alt-s toggles sorting by score. The user's
+ * FZF_DEFAULT_OPTS still apply. Pure.
  */
-export function fzfArgs (info: FzfInfo, query: string): string[] {
-  const args = ['--read0', '--print0', '--no-multi', '--height=40%', '--tiebreak=index', '--bind=ctrl-r:toggle-sort']
+export function fzfArgs (info: FzfInfo, query: string, ui: FzfUi = {}): string[] {
+  const args = ['--read0', '--print0', '--no-multi', '--height=40%', '--tiebreak=index', '--delimiter=\t',
+    '--with-nth=3..', '--nth=2..', '--header-lines=1', '--bind=alt-s:toggle-sort']
+  if (ui.reload != null) args.push(`--bind=ctrl-r:reload(${ui.reload})`)
+  if (ui.preview != null) args.push(`--preview=${ui.preview}`, '--preview-window=right:45%:wrap')
   if (atLeast(info.version, [0, 33, 0])) args.push('--scheme=history')
   args.push(`--query=${query}`)
   return args
@@ -56,7 +68,8 @@ export interface FzfSession {
 
 /** Starts fzf; its UI goes to /dev/tty, its stdout (the selection) is captured. */
 export function startFzf (args: string[], fzfPath = 'fzf'): FzfSession {
-  const child = spawn(fzfPath, args, { stdio: ['pipe', 'pipe', 'inherit'] })
+  // fzf runs reload and preview commands with $SHELL -c; they are written for sh (fish quotes differently).
+  const child = spawn(fzfPath, args, { stdio: ['pipe', 'pipe', 'inherit'], env: { ...process.env, SHELL: '/bin/sh' } })
   const out: Buffer[] = []
   let open = true
   child.stdin.on('error', () => { open = false }) // EPIPE once fzf has exited: the rest of the feed is not needed

@@ -8,7 +8,7 @@ import { dirname, join } from 'node:path'
 import type BetterSqlite3Type from 'better-sqlite3'
 import type { Database } from 'better-sqlite3'
 import { migrate } from './schema.js'
-import { candidates, drainSpool, emptyDrain, type DrainOptions, type DrainResult } from './spool.js'
+import { candidates, drainSpool, emptyDrain, promoteAbandoned, type DrainOptions, type DrainResult } from './spool.js'
 import { listSpool, readyName, spoolDirOf } from './spool-files.js'
 import { RustoryError } from '../core/errors.js'
 
@@ -160,6 +160,7 @@ export interface SpoolDrainOutcome extends DrainResult {
 export function drainSpoolFor (dbPath: string, options: SpoolDrainOptions = {}): SpoolDrainOutcome {
   const dir = spoolDirOf(dbPath)
   if (dir == null) return { ...emptyDrain }
+  promoteAbandoned(dir)
   if (candidates(dir, listSpool(dir), options).length === 0) return { ...emptyDrain }
   const locked = (): SpoolDrainOutcome => ({ ...emptyDrain, pending: listSpool(dir).filter((n) => readyName.test(n)).length, skipped: 'locked' })
   let db: Database

@@ -141,6 +141,13 @@ const migrations: readonly Migration[] = [
       DROP INDEX IF EXISTS entries_entry_id;
       CREATE INDEX IF NOT EXISTS entries_unsigned_local ON entries (ingest_seq) WHERE trust = 2;
     `
+  },
+  {
+    // session_id: the shell session that recorded an entry (optional; NULL on older entries). Adding a nullable
+    // column only rewrites the schema, not the rows: instant on any size, and safe beside a running reader.
+    version: 8,
+    addColumns: [{ table: 'entries', column: 'session_id', decl: 'TEXT' }],
+    sql: ''
   }
 ]
 
