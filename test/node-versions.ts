@@ -1,8 +1,9 @@
 /**
  * The second half of `npm test`: after the full suite ran on the default Node, the fast subset runs on every other
  * Node named in RUSTORY_TEST_NODES (space-separated paths to `node` binaries; .ci/run installs 22 and 24 from the npm
- * registry and builds better-sqlite3 for each, with tools/node-for.sh). The fast subset is every test outside test/integration,
- * test/package and test/fuzz, plus the two-process pnet sync of test/integration/p2p-sync.test.ts.
+ * registry and builds better-sqlite3 for each, with tools/node-for.sh). The fast subset is every test outside
+ * test/integration, test/package, test/fuzz, test/chaos and test/deploy (the container image), plus the two-process pnet sync
+ * of test/integration/p2p-sync.test.ts.
  */
 import { spawnSync } from 'node:child_process'
 import { copyFileSync, existsSync, readFileSync, renameSync } from 'node:fs'
@@ -41,6 +42,8 @@ export const fastSubset = [
   '!dist/test/integration/**',
   '!dist/test/package/**',
   '!dist/test/fuzz/**',
+  '!dist/test/deploy/**',
+  '!dist/test/chaos/**',
   'dist/test/integration/p2p-sync.test.js'
 ]
 

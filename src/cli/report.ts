@@ -39,7 +39,8 @@ export function reportError (err: unknown, command: CommandShape = {}, debug = d
   if (debug) return { line: errorReport(err, true), exitCode: exitCodeOf(err) }
   if (isUserFacing(err)) return { line: errorReport(err, false), exitCode: exitCodeOf(err) }
   if (isOclifParseError(err)) {
-    if (err.constructor.name === 'NonExistentFlagsError' && Array.isArray(err.flags)) {
+    // NonExistentFlagsError, told by its shape (a bundler may rename classes).
+    if (Array.isArray(err.flags) && err.message.startsWith('Nonexistent flag')) {
       const known = (command.flags ?? []).map((f) => `--${f}`)
       const each = err.flags.map((f) => `${f}${didYouMean(f.split('=')[0]!, known)}`)
       return { line: `rr: unknown flag${each.length === 1 ? '' : 's'} ${each.join(', ')}; \`${help}\` lists the flags`, exitCode: 2 }

@@ -42,9 +42,14 @@ interface Window {
   timer: NodeJS.Timeout
 }
 
-/** The IP address of a TCP multiaddr, or the whole address for anything else (a relayed connection). */
+/**
+ * The IP address of a TCP multiaddr. A relayed connection counts as its own source (the whole address): every peer
+ * behind one relay shares the relay's IP, and reaching us through the relay took the swarm key already.
+ */
 export function sourceOf (addr: Multiaddr): string {
-  const ip = addr.getComponents().find((c) => c.name === 'ip4' || c.name === 'ip6')
+  const parts = addr.getComponents()
+  if (parts.some((c) => c.name === 'p2p-circuit')) return addr.toString()
+  const ip = parts.find((c) => c.name === 'ip4' || c.name === 'ip6')
   return ip?.value ?? addr.toString()
 }
 

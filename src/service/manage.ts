@@ -5,12 +5,13 @@
 import { execFileSync } from 'node:child_process'
 import { existsSync, mkdirSync, readFileSync, realpathSync, renameSync, rmSync, writeFileSync } from 'node:fs'
 import { dirname } from 'node:path'
+import { RustoryError } from '../core/errors.js'
 import { launchdLabel, renderService, servicePath, systemdUnitName, type ServicePlatform, type ServiceSpec } from './unit.js'
 
-export class ServiceError extends Error {
+export class ServiceError extends RustoryError {
   static override readonly name = 'ServiceError'
   override readonly name = 'ServiceError'
-  readonly exitCode = 1
+  override readonly exitCode = 1
 }
 
 export interface ServiceInit {

@@ -124,7 +124,7 @@ for (const shell of ['bash', 'zsh', 'fish'] as const) {
     t.is(r.stdout, `source '${file}'\n`)
     t.true(readFileSync(file, 'utf8').includes(join(repoRoot, 'hooks', `rr.${shell}`)), 'it sources the installed hook, which upgrades replace in place')
     // Sourced in a real interactive shell: the hook is loaded and runs this node and this bin/rr.
-    const show = shell === 'fish' ? 'printf "%s\\n" $_rustory_rr; functions -q _rustory_search; and echo bound' : 'printf "%s\\n" "${_rustory_rr[@]}"; typeset -f _rustory_exec >/dev/null && echo bound'
+    const show = shell === 'fish' ? 'printf "%s\\n" $_rustory_rr; functions -q _rustory_search; and echo bound' : 'printf "%s\\n" "$' + '{_rustory_rr[@]}"; typeset -f _rustory_exec >/dev/null && echo bound'
     const args = shell === 'bash' ? ['--norc', '--noprofile', '-i', '-c'] : shell === 'zsh' ? ['-f', '-i', '-c'] : ['--no-config', '-i', '-c']
     const out = await sh(shell, [...args, `${r.stdout.trim()}; ${show}`], env)
     t.is(out.code, 0, out.stderr)

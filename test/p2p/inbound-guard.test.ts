@@ -16,6 +16,8 @@ test('a dial rejected with a bare close event gets a reason, never [object Event
 test('refusals are summed into one line per source', (t) => {
   t.is(sourceOf(multiaddr('/ip4/127.0.0.2/tcp/5000')), '127.0.0.2')
   t.is(sourceOf(multiaddr('/ip6/::1/tcp/5000')), '::1')
+  const relayed = '/ip4/10.0.0.1/tcp/4001/p2p/12D3KooWLeRSiA9vM22fUedungBGiRPQpUzetZi9YhsPYYEkjrp3/p2p-circuit/p2p/12D3KooWNmXjs6gZ9zBgGn58fYdFQqiWYHbaaTEoWQTK9rcmxkLQ'
+  t.is(sourceOf(multiaddr(relayed)), relayed, 'peers behind one relay are not one source')
   const line = refusalLine('127.0.0.2', new Map([['too-many-from-address', 40], ['timed-out', 17]]), 10_000)
   t.is(line, 'p2p: refused 57 inbound connections from 127.0.0.2 in the last 10 s: 40 over the per-address limit of handshakes in progress, 17 no complete handshake within the deadline')
 })
