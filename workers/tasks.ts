@@ -87,7 +87,54 @@ export interface ExportSearchResult {
   rows: number
 }
 
-export type Task = IngestPulledTask | IngestPushTask | IngestEntriesTask | ExportBatchTask | ExportPushTask | ExportSearchTask
+/** Serialize a TombstoneBatch page (the serving side of tombstone-pull), trimmed to fit maxBytes. */
+export interface ExportTombstonesTask {
+  tag: 'export-tombstones'
+  dbPath: string
+  cursor: number
+  limit: number
+  maxBytes: number
+  /** Serialize as a TombstonePush (no next_cursor) for the pushing side. @default false */
+  asPush?: boolean
+}
+export interface ExportTombstonesResult {
+  payload: Uint8Array
+  count: number
+  lastSeq: number
+}
+
+/** Parse, validate and apply a pulled TombstoneBatch, advancing tombstone_peer_state in the same transaction. */
+export interface IngestTombstonesPulledTask {
+  tag: 'ingest-tombstones-pulled'
+  dbPath: string
+  peerId: string
+  payload: Uint8Array
+}
+export interface IngestTombstonesPulledResult {
+  received: number
+  added: number
+  deleted: number
+  rejected: Array<{ index: number, entry_id?: string, reason: string }>
+  nextCursor: number | null
+}
+
+/** Parse, validate and apply a TombstonePush (the serving side of tombstone-push). */
+export interface IngestTombstonesPushTask {
+  tag: 'ingest-tombstones-push'
+  dbPath: string
+  payload: Uint8Array
+}
+export interface IngestTombstonesPushResult {
+  ok: boolean
+  added: number
+  ignored: number
+  deleted: number
+  rejected: Array<{ index: number, entry_id?: string, reason: string }>
+  error?: string
+}
+
+export type Task = IngestPulledTask | IngestPushTask | IngestEntriesTask | ExportBatchTask | ExportPushTask | ExportSearchTask |
+  ExportTombstonesTask | IngestTombstonesPulledTask | IngestTombstonesPushTask
 
 export type TaskResult<T extends Task> =
   T extends IngestPulledTask ? IngestPulledResult
@@ -96,7 +143,10 @@ export type TaskResult<T extends Task> =
         : T extends ExportBatchTask ? ExportBatchResult
           : T extends ExportPushTask ? ExportPushResult
             : T extends ExportSearchTask ? ExportSearchResult
-              : never
+              : T extends ExportTombstonesTask ? ExportTombstonesResult
+                : T extends IngestTombstonesPulledTask ? IngestTombstonesPulledResult
+                  : T extends IngestTombstonesPushTask ? IngestTombstonesPushResult
+                    : never
 
 /** An error as it crosses from a worker to the main thread (see toWorkerFailure / fromWorkerFailure). */
 export interface WorkerFailure {

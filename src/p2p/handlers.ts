@@ -32,7 +32,7 @@ export interface ServeSyncInit {
 }
 
 /** A request we refuse, with what to tell the peer. */
-class RefusedError extends Error {
+export class RefusedError extends Error {
   constructor (readonly doc: ErrorDocument) {
     super(doc.error)
   }
@@ -46,19 +46,15 @@ function refusal (err: unknown): RefusedError | undefined {
   return undefined
 }
 
-/** Keeps the PushAck under its 64 KiB cap by listing only as many rejected entries as fit. */
+/** What to do with one request document: the answer bytes, or a thrown refusal. */
+export type Answer = (request: Uint8Array) => Promise<Uint8Array>
 
 /**
- * Registers the sync-pull and entries-push handlers on the node. Resolves once both are registered; the returned
- * function unregisters them.
+ * Builds a stream handler that runs one exchange: read the request under its cap and deadline, answer,
+ * half-close; refusals become error documents and one log line.
  */
-export async function serveSync (node: Libp2p, init: ServeSyncInit): Promise<() => Promise<void>> {
-  const log = init.log ?? (() => {})
-  const exchangeTimeoutMs = init.exchangeTimeoutMs ?? 5 * minute
-  const options = { maxInboundStreams: init.maxInboundStreams ?? 8, runOnLimitedConnection: true }
-
-  /** Runs one exchange: read the request, answer, half-close; refusals become error documents. */
-  const exchange = (what: string, requestCap: number, requestTimeoutMs: number, answer: (request: Uint8Array) => Promise<Uint8Array>) =>
+export function exchangeHandler (log: (line: string) => void, exchangeTimeoutMs: number) {
+  return (what: string, requestCap: number, requestTimeoutMs: number, answer: Answer) =>
     async (stream: Stream, connection: Connection): Promise<void> => {
       const peer = connection.remotePeer.toString()
       const disarm = armDeadline(stream, exchangeTimeoutMs, what)
@@ -89,6 +85,16 @@ export async function serveSync (node: Libp2p, init: ServeSyncInit): Promise<() 
         disarm()
       }
     }
+}
+
+/**
+ * Registers the sync-pull and entries-push handlers on the node. Resolves once both are registered; the returned
+ * function unregisters them.
+ */
+export async function serveSync (node: Libp2p, init: ServeSyncInit): Promise<() => Promise<void>> {
+  const log = init.log ?? (() => {})
+  const options = { maxInboundStreams: init.maxInboundStreams ?? 8, runOnLimitedConnection: true }
+  const exchange = exchangeHandler(log, init.exchangeTimeoutMs ?? 5 * minute)
 
   const pull = exchange('sync-pull', maxPullRequestBytes, init.pullRequestTimeoutMs ?? 30 * second, async (request) => {
     const { cursor, limit } = parseSyncPull(decodeJson(request, 'SyncPull'))

@@ -4,9 +4,10 @@
  */
 import type { Connection, Libp2p, Stream } from '@libp2p/interface'
 import { multiaddr, type Multiaddr } from '@multiformats/multiaddr'
-import { entriesPushProtocol, maxPullResponseBytes, maxPushRequestBytes, maxPushResponseBytes, syncPullProtocol } from '../protocol/constants.js'
-import { DialError, errorMessage, MessageTooLargeError, ProtocolError, SwarmKeyMismatchError, SyncError } from '../protocol/errors.js'
+import { entriesPushProtocol, maxPullResponseBytes, maxPushRequestBytes, maxPushResponseBytes, syncPullProtocol, tombstonePullProtocol, tombstonePushProtocol } from '../protocol/constants.js'
+import { DialError, errorMessage, MessageTooLargeError, SwarmKeyMismatchError, SyncError, UnsupportedProtocolError } from '../protocol/errors.js'
 import { decodeJson, encodeMessage, parsePushAck, type PushAck, type SyncPull } from '../protocol/messages.js'
+import { parseTombstoneAck, type TombstoneAck } from '../protocol/tombstones.js'
 import type { DialPath, SyncTransport } from '../protocol/transport.js'
 import { armDeadline, errorFromReply, readDocument, writeAll } from './stream-io.js'
 
@@ -57,6 +58,21 @@ export class P2PTransport implements SyncTransport {
     const rejected = (value as { rejected?: unknown }).rejected
     if (Array.isArray(rejected)) ack.rejected = rejected.filter((r): r is NonNullable<PushAck['rejected']>[number] => r != null && typeof r === 'object' && typeof (r as { reason?: unknown }).reason === 'string')
     return ack
+  }
+
+  async pullTombstones (request: SyncPull, signal?: AbortSignal): Promise<Uint8Array> {
+    const reply = await this.#exchange(tombstonePullProtocol, encodeMessage(request), maxPullResponseBytes, 'tombstone pull response', signal)
+    const refused = errorFromReply(reply, 'tombstone pull', maxPullResponseBytes)
+    if (refused != null) throw refused
+    return reply
+  }
+
+  async pushTombstones (payload: Uint8Array, signal?: AbortSignal): Promise<TombstoneAck> {
+    if (payload.byteLength > maxPushRequestBytes) throw new MessageTooLargeError('tombstone push request', maxPushRequestBytes)
+    const reply = await this.#exchange(tombstonePushProtocol, payload, maxPushResponseBytes, 'tombstone push response', signal)
+    const refused = errorFromReply(reply, 'tombstone push', maxPushRequestBytes)
+    if (refused != null) throw refused
+    return parseTombstoneAck(decodeJson(reply, 'TombstoneAck'))
   }
 
   async close (): Promise<void> {
@@ -111,7 +127,7 @@ function streamFailure (err: unknown, what: string, signal?: AbortSignal): Error
   if (err instanceof SyncError) return err
   if (signal?.aborted === true) return signal.reason instanceof Error ? signal.reason : new SyncError(`${what}: aborted`)
   const name = (err as { name?: string })?.name ?? 'Error'
-  if (name === 'UnsupportedProtocolError') return new ProtocolError(`${what}: the peer does not speak this protocol (is it a rustory p2p-serve of a compatible version?)`)
+  if (name === 'UnsupportedProtocolError') return new UnsupportedProtocolError(`${what}: the peer does not speak this protocol (is it a rustory p2p-serve of a compatible version?)`)
   return new SyncError(`${what} failed: ${name}: ${errorMessage(err)}`, { cause: err })
 }
 

@@ -54,3 +54,12 @@ export function isPermanent (err: unknown): boolean {
 export function errorMessage (err: unknown): string {
   return err instanceof Error ? err.message : String(err)
 }
+
+/** The peer does not serve a protocol (an older release): callers may skip what needs it. Retrying cannot help. */
+export class UnsupportedProtocolError extends SyncError {
+  static override readonly name = 'UnsupportedProtocolError'
+  override readonly name = 'UnsupportedProtocolError'
+  constructor (message: string) {
+    super(message, { permanent: true })
+  }
+}

@@ -102,3 +102,13 @@ export function updateSyncStatus (db: Database, peerId: string, update: SyncStat
 export function readSyncStatus (db: Database): SyncStatusRow[] {
   return db.prepare('SELECT * FROM sync_status ORDER BY peer_id').all() as SyncStatusRow[]
 }
+
+/**
+ * Counts entries (or tombstones) a peer sent that were refused (invalid, over a cap), so no refusal is silent:
+ * `rr sync-status` and `rr doctor` show the total and the last reason.
+ */
+export function noteRefused (db: Database, peerId: string, count: number, reason: string, unix: number): void {
+  db.prepare('INSERT OR IGNORE INTO sync_status (peer_id) VALUES (?)').run(peerId)
+  db.prepare(`UPDATE sync_status SET refused_total = refused_total + ?, last_refused_count = ?, last_refused_reason = ?, last_refused_unix = ?
+              WHERE peer_id = ?`).run(count, count, reason.slice(0, 500), unix, peerId)
+}
