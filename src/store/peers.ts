@@ -108,7 +108,23 @@ export function readSyncStatus (db: Database): SyncStatusRow[] {
  * `rr sync-status` and `rr doctor` show the total and the last reason.
  */
 export function noteRefused (db: Database, peerId: string, count: number, reason: string, unix: number): void {
-  db.prepare('INSERT OR IGNORE INTO sync_status (peer_id) VALUES (?)').run(peerId)
-  db.prepare(`UPDATE sync_status SET refused_total = refused_total + ?, last_refused_count = ?, last_refused_reason = ?, last_refused_unix = ?
-              WHERE peer_id = ?`).run(count, count, reason.slice(0, 500), unix, peerId)
+  db.prepare(`INSERT INTO sync_refusals (peer_id, refused_total, last_refused_count, last_refused_reason, last_refused_unix)
+              VALUES (@peer_id, @count, @count, @reason, @unix)
+              ON CONFLICT(peer_id) DO UPDATE SET refused_total = refused_total + excluded.refused_total,
+                last_refused_count = excluded.last_refused_count, last_refused_reason = excluded.last_refused_reason,
+                last_refused_unix = excluded.last_refused_unix`).run({ peer_id: peerId, count, reason: reason.slice(0, 500), unix })
+}
+
+export interface RefusalRow {
+  peer_id: string
+  refused_total: number
+  last_refused_count: number | null
+  last_refused_reason: string | null
+  last_refused_unix: number | null
+}
+
+/** Refusal counts per peer (none on a database older than schema v6). */
+export function readRefusals (db: Database): RefusalRow[] {
+  if (db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'sync_refusals'").get() == null) return []
+  return db.prepare('SELECT * FROM sync_refusals ORDER BY peer_id').all() as RefusalRow[]
 }

@@ -120,7 +120,8 @@ const migrations: ReadonlyArray<{ version: number, sql: string }> = [
     // tombstoned entry_id on every insert path (record spool, import, pull, push, HTTP, and an older rustory
     // writing to this file), so a deleted entry never comes back. Import batches list the entry_ids an import
     // inserted (`rr delete --import <batch>`), and which of them had no timestamp of their own (untimed).
-    // sync_status counts entries refused while pulling (over the cap, invalid), so no refusal is silent.
+    // sync_refusals counts entries refused while pulling (over the cap, invalid), so no refusal is silent.
+    // Every statement is IF NOT EXISTS: the migration is safe to run again.
     version: 6,
     sql: `
       CREATE TABLE IF NOT EXISTS tombstones (
@@ -155,10 +156,13 @@ const migrations: ReadonlyArray<{ version: number, sql: string }> = [
         PRIMARY KEY (batch_id, entry_id)
       ) WITHOUT ROWID;
       CREATE INDEX IF NOT EXISTS import_batch_entries_untimed ON import_batch_entries (entry_id) WHERE untimed = 1;
-      ALTER TABLE sync_status ADD COLUMN refused_total INTEGER NOT NULL DEFAULT 0;
-      ALTER TABLE sync_status ADD COLUMN last_refused_count INTEGER;
-      ALTER TABLE sync_status ADD COLUMN last_refused_reason TEXT;
-      ALTER TABLE sync_status ADD COLUMN last_refused_unix INTEGER;
+      CREATE TABLE IF NOT EXISTS sync_refusals (
+        peer_id             TEXT    PRIMARY KEY,
+        refused_total       INTEGER NOT NULL DEFAULT 0,
+        last_refused_count  INTEGER,
+        last_refused_reason TEXT,
+        last_refused_unix   INTEGER
+      );
     `
   }
 ]
