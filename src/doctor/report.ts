@@ -10,7 +10,8 @@ import type { Settings } from '../config/settings.js'
 import { drainSpoolFor, openDatabase, type Database, type SpoolDrainOutcome } from '../store/db.js'
 import { countReady, listSpool, rejectedDir, spoolDirOf } from '../store/spool-files.js'
 import { schemaVersion } from '../store/schema.js'
-import { readCounters, readSyncStatus } from '../store/peers.js'
+import { readCounters, readRefusals, readSyncStatus } from '../store/peers.js'
+import { countTombstones } from '../store/tombstones.js'
 import { syncStatusLine } from '../status/sync-status.js'
 import { detectHooks, type HookStatus } from './shell-hooks.js'
 
@@ -37,6 +38,8 @@ export interface DoctorReport {
   database: {
     exists: boolean
     entries?: number
+    /** Deleted entries remembered so they never come back: made here, and received from peers. */
+    tombstones?: { total: number, own: number, received: number }
     sizeBytes?: number
     walBytes?: number
     schemaVersion?: number
@@ -103,14 +106,18 @@ export interface SyncSummary {
   peersWithErrors: number
   /** `rr sync-status` in one line: "sync: 3 peers, 1 stale, 0 failing" (src/status/sync-status.ts). */
   line?: string
+  /** Entries peers sent that were refused (invalid, over a cap), in total. */
+  refused?: number
 }
 
 /** The sync part of the report. Issue 6: turn this into the one-line sync-status summary. */
 export function syncSummary (db: Database | undefined): SyncSummary {
   if (db == null) return { peers: 0, peersWithErrors: 0 }
   const rows = readSyncStatus(db)
+  const refused = readRefusals(db).reduce((n, r) => n + r.refused_total, 0)
   return {
     line: syncStatusLine(db),
+    ...(refused > 0 ? { refused } : {}),
     peers: rows.length,
     peersWithErrors: rows.filter((r) => r.last_error != null && (r.last_error_unix ?? 0) >= Math.max(r.last_pull_unix ?? 0, r.last_push_unix ?? 0)).length
   }
@@ -161,6 +168,7 @@ export function collectReport (settings: Settings, env: DoctorEnvironment): Doct
       if (tableExists(db, 'entries')) {
         database.entries = (db.prepare('SELECT COUNT(*) AS n FROM entries').get() as { n: number }).n
       }
+      if (tableExists(db, 'tombstones')) database.tombstones = countTombstones(db, settings.deviceId)
       if (tableExists(db, 'counters')) {
         for (const [name, value] of Object.entries(readCounters(db))) {
           if (name.startsWith('skipped.')) {
@@ -172,6 +180,7 @@ export function collectReport (settings: Settings, env: DoctorEnvironment): Doct
         }
       }
       if (tableExists(db, 'sync_status')) sync = syncSummary(db)
+      if (sync.refused != null) warnings.push(`${sync.refused} entries sent by peers were refused (invalid or over a cap) and are not in this database: see rr sync-status`)
     } catch (err) {
       const message = err instanceof Error ? err.message : String(err)
       database.error = message.includes(settings.dbPath) ? message : `cannot read database ${settings.dbPath}: ${message}`
@@ -247,6 +256,7 @@ export function renderReport (r: DoctorReport): string {
     row('status', `BROKEN: ${r.database.error}`)
   } else {
     row('entries', String(r.database.entries ?? 0))
+    if (r.database.tombstones != null) row('tombstones', `${r.database.tombstones.total} (${r.database.tombstones.own} deleted here, ${r.database.tombstones.received} received from peers)`)
     row('size', `${bytes(r.database.sizeBytes)} (+ ${bytes(r.database.walBytes)} WAL)`)
     row('schema', `version ${r.database.schemaVersion ?? '?'} (this rustory: ${r.database.expectedSchemaVersion})`)
   }
@@ -264,6 +274,7 @@ export function renderReport (r: DoctorReport): string {
   lines.push('sync')
   row('peers', r.sync.peers === 0 ? 'none synced yet' : `${r.sync.peers}${r.sync.peersWithErrors > 0 ? ` (${r.sync.peersWithErrors} with errors on the last attempt)` : ''}`)
   if (r.sync.line != null) row('status', `${r.sync.line.replace(/^sync: /, '')} (details: rr sync-status)`)
+  if (r.sync.refused != null) row('refused', `${r.sync.refused} entries from peers were refused (invalid or over a cap) and are not here (details: rr sync-status)`)
   for (const w of r.warnings) lines.push(`warning: ${w}`)
   for (const p of r.problems) lines.push(`problem: ${p}`)
   lines.push(r.ok ? 'ok' : 'BROKEN')
