@@ -175,9 +175,9 @@ function logFailure (err: unknown, what = 'record failed'): void {
   try {
     const env = environment()
     const dir = env.RUSTORY_DATA_DIR != null && env.RUSTORY_DATA_DIR !== '' ? env.RUSTORY_DATA_DIR : join(home(env), '.rustory')
-    mkdirSync(dir, { recursive: true })
+    mkdirSync(dir, { recursive: true, mode: 0o700 })
     const message = err instanceof Error ? err.message : String(err)
-    appendFileSync(join(dir, 'record.log'), `${new Date().toISOString()} ${what}: ${message.replace(/\n/g, ' ')}\n`)
+    appendFileSync(join(dir, 'record.log'), `${new Date().toISOString()} ${what}: ${message.replace(/\n/g, ' ')}\n`, { mode: 0o600 })
   } catch {
     // Nowhere left to report; the shell must still not fail.
   }

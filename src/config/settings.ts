@@ -2,7 +2,8 @@
  * Settings: built-in defaults ← config.toml ← RUSTORY_* environment ← command-line flags.
  * The only module that reads process.env (through `environment`) and the config file.
  */
-import { join, resolve } from 'node:path'
+import { dirname, join, resolve } from 'node:path'
+import { isRustoryDir, tighten } from './private-files.js'
 
 // node:fs and node:os through process.getBuiltinModule rather than `import`: importing them as ES modules evaluates
 // every lazy export (fs: the stream classes and their modules), ~4 ms of each `rr record` start, a hot path this
@@ -124,6 +125,13 @@ function typeName (value: unknown): string {
 export function readConfigFile (path: string): Partial<Record<FileKey, unknown>> {
   // Most users have no config file: checked without the cost of an ENOENT error on every `rr record`.
   if (!existsSync(path)) return {}
+  try {
+    // config.toml may hold tracker_token: 0600, its folder 0700 (only ever tightened).
+    tighten(path)
+    if (isRustoryDir(dirname(path))) tighten(dirname(path))
+  } catch {
+    // Not ours to change; `rr doctor` reports it.
+  }
   let text: string
   try {
     text = readFileSync(path, 'utf8')

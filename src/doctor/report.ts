@@ -6,6 +6,8 @@
  */
 import { execFileSync } from 'node:child_process'
 import { existsSync, statSync } from 'node:fs'
+import { dirname } from 'node:path'
+import { databaseFiles, isRustoryDir, looseAmong, tighten, tightenedSoFar, type LooseFile } from '../config/private-files.js'
 import type { Settings } from '../config/settings.js'
 import { drainSpoolFor, openDatabase, type Database, type SpoolDrainOutcome } from '../store/db.js'
 import { countReady, listSpool, rejectedDir, spoolDirOf } from '../store/spool-files.js'
@@ -67,6 +69,8 @@ export interface DoctorReport {
   fzf: { found: boolean, version?: string }
   keys: { swarmKey: boolean, identityKey: boolean, relayKey: boolean }
   sync: SyncSummary
+  /** Private files and folders found readable by group or others (tightened by this run when possible). */
+  looseFiles: LooseFile[]
 }
 
 /** Inputs doctor takes from the environment, passed in so collecting stays testable. */
@@ -129,9 +133,42 @@ function tableExists (db: Database, name: string): boolean {
   return db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?").get(name) != null
 }
 
+/** Every file rustory keeps private (0600) and its own folders (0700). */
+function privatePaths (settings: Settings, recordLog: string): string[] {
+  const files = [...databaseFiles(settings.dbPath), settings.configPath, settings.swarmKeyPath, settings.p2pIdentityKeyPath, settings.relayIdentityKeyPath, recordLog]
+  const dirs = [dirname(settings.dbPath), settings.dataDir, ...files.map((f) => dirname(f))].filter(isRustoryDir)
+  return [...new Set([...dirs, ...files])]
+}
+
+/**
+ * Files and folders group or others could read: each is tightened now (only ever removing bits) and reported, so
+ * the user learns their history was exposed; one that cannot be changed (another owner) is reported with the fix.
+ */
+export function checkPermissions (paths: readonly string[]): { warnings: string[], loose: LooseFile[] } {
+  const warnings: string[] = []
+  // Loading the settings already tightened config.toml and its folder: report those too.
+  const loose = [...tightenedSoFar().filter((l) => paths.includes(l.path)), ...looseAmong(paths)]
+  for (const l of loose) {
+    const octal = (l.mode & 0o777).toString(8).padStart(3, '0')
+    try {
+      tighten(l.path)
+    } catch {
+      // Reported below as still loose.
+    }
+    const still = looseAmong([l.path]).length > 0
+    warnings.push(still
+      ? `${l.path} is ${octal}: other users can read it; run: chmod ${l.kind === 'dir' ? '700' : '600'} ${l.path}`
+      : `${l.path} was ${octal}, readable by other users; tightened to ${((l.mode & ~0o077) & 0o777).toString(8).padStart(3, '0')}`)
+  }
+  return { warnings, loose }
+}
+
 export function collectReport (settings: Settings, env: DoctorEnvironment): DoctorReport {
   const problems: string[] = []
-  const warnings: string[] = []
+  const recordLog0 = `${settings.dataDir}/record.log`
+  // Before anything opens (and so tightens) the database: what was exposed.
+  const permissions = checkPermissions(privatePaths(settings, recordLog0))
+  const warnings: string[] = [...permissions.warnings]
   const recordLog = `${settings.dataDir}/record.log`
   const database: DoctorReport['database'] = { exists: existsSync(settings.dbPath), expectedSchemaVersion: schemaVersion }
   const recorder: DoctorReport['recorder'] = { skipped: {}, skippedTotal: 0, truncated: 0, logExists: existsSync(recordLog) }
@@ -224,7 +261,8 @@ export function collectReport (settings: Settings, env: DoctorEnvironment): Doct
       identityKey: existsSync(settings.p2pIdentityKeyPath),
       relayKey: existsSync(settings.relayIdentityKeyPath)
     },
-    sync
+    sync,
+    looseFiles: permissions.loose
   }
 }
 
