@@ -37,6 +37,16 @@ export interface IngestEntriesTask {
   tag: 'ingest-entries'
   dbPath: string
   entries: Entry[]
+  /** The import batch these belong to: the inserted ones are listed under it (`rr delete --import`). */
+  batch?: ImportBatchInfo
+}
+export interface ImportBatchInfo {
+  id: string
+  shell: string
+  path: string
+  createdAt: string
+  /** Entries of this task that had no timestamp in the file. */
+  untimed: string[]
 }
 export interface IngestEntriesResult {
   inserted: number

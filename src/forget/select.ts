@@ -5,7 +5,7 @@
 import type { Database } from 'better-sqlite3'
 import { skipReason } from '../core/filters.js'
 import { compileQuery } from '../search/match.js'
-import { filterClause, type FeedFilters } from '../store/search.js'
+import { filterClause, untimedAware, type FeedFilters } from '../store/search.js'
 
 export interface Doomed {
   entry_id: string
@@ -22,7 +22,7 @@ export interface Doomed {
  */
 export function selectByFilter (db: Database, query: string, filters: FeedFilters): Doomed[] {
   const match = compileQuery(query)
-  const where = filterClause(filters)
+  const where = filterClause(untimedAware(db, filters))
   const rows = db.prepare(`SELECT entry_id, ts, cmd FROM entries ${where.sql} ORDER BY ts DESC, device_id DESC, entry_id DESC`)
     .raw().iterate(...where.params) as Iterable<[string, string, string]>
   const out: Doomed[] = []
