@@ -3,6 +3,7 @@
  * push loops (bulk JSON and SQLite work in the worker pool), round summaries and sync status in SQLite.
  */
 import type { Database } from 'better-sqlite3'
+import type { EntrySigner } from '../src/core/signature.js'
 import type { PeerSyncDependencies, PeerSyncEvent, LoopInput, DialInput } from '../machines/peer-sync.machine.js'
 import { toFailure, type Link, type PeerOutcome } from '../machines/types.js'
 import { maxPullResponseBytes, maxPushRequestBytes } from '../src/protocol/constants.js'
@@ -30,6 +31,8 @@ export interface PeerActorComponents {
   connector: Connector
   /** This device's id: --push sends only entries with this device_id. */
   deviceId: string
+  /** This device's identity key: its entries are signed before they are pushed. */
+  signer?: EntrySigner
   log: SyncLog
   /** Called after every round of every peer (summaries, tests). */
   onRound?: (outcome: PeerOutcome, extras: RoundExtras) => void
@@ -243,7 +246,7 @@ export function createPeerDependencies (c: PeerActorComponents): PeerSyncDepende
             prefetch = { cursor: hint, limit, bytes }
           }
           const owned = ownedBuffer(payload)
-          const result = await pool.run({ tag: 'ingest-pulled', dbPath: c.dbPath, peerId, payload: owned }, [owned.buffer as ArrayBuffer])
+          const result = await pool.run({ tag: 'ingest-pulled', dbPath: c.dbPath, peerId, payload: owned, wire: link.transport.wire ?? 1 }, [owned.buffer as ArrayBuffer])
           if (result.rejected.length > 0) {
             const first = result.rejected[0]!
             extras.refused += result.rejected.length
@@ -251,6 +254,8 @@ export function createPeerDependencies (c: PeerActorComponents): PeerSyncDepende
             noteRefused(db, peerId, result.rejected.length, first.reason, unixNow())
             log.info(`pull: peer=${peerId} sent ${result.rejected.length} invalid entries (refused, not stored), first: ${first.reason}`)
           }
+          if (result.clamped > 0) log.info(`pull: peer=${peerId} sent ${result.clamped} entries stamped more than a day ahead: stored at the receive time, marked`)
+          if ((result.replaced ?? 0) > 0) log.info(`pull: peer=${peerId}: ${result.replaced!} unverified entries replaced by their signed copies`)
           if (result.received === 0 || result.nextCursor == null) break
           if (!cursorAdvances(cursor, result.nextCursor, result.received)) {
             throw new ProtocolError(`pull from ${peerId}: next_cursor ${result.nextCursor} does not advance past ${cursor}`)
@@ -281,7 +286,7 @@ export function createPeerDependencies (c: PeerActorComponents): PeerSyncDepende
       let pushed = 0
       try {
         for (;;) {
-          const page = await pool.run({ tag: 'export-push', dbPath: c.dbPath, deviceId: c.deviceId, afterSeq: seq, limit, maxBytes: maxPushRequestBytes })
+          const page = await pool.run({ tag: 'export-push', dbPath: c.dbPath, deviceId: c.deviceId, afterSeq: seq, limit, maxBytes: maxPushRequestBytes, ...(c.signer != null ? { signer: c.signer } : {}) })
           if (page.count === 0) {
             if (page.tooLarge != null) {
               throw new SyncError(`push to ${peerId}: entry ${page.tooLarge.entry_id} is ${page.tooLarge.bytes} bytes, over the ${maxPushRequestBytes} byte push cap`, { permanent: true })

@@ -2,14 +2,15 @@
  * `rr p2p-sync` and `rr http-sync` as one flow: open the store and the worker pool, build the connector for the
  * transport, start the supervised actors, print one summary line per peer per round, stop cleanly on SIGINT.
  */
-import { generateKeyPair } from '@libp2p/crypto/keys'
 import type { InspectionEvent } from 'xstate'
 import type { PeerOutcome, PeerTarget, SyncOptions } from '../machines/types.js'
 import type { Settings } from '../src/config/settings.js'
 import { HttpTransport } from '../src/http/index.js'
 import type { Database } from 'better-sqlite3'
-import { identityPeerIdIfPresent } from '../src/config/keys.js'
-import { createPeerNode, loadOrCreateSwarmKey, peerIdOf, type PeerNode } from '../src/p2p/index.js'
+import { entrySignerOf, loadOrCreateIdentity, trackerUserId } from '../src/config/keys.js'
+import { showControls } from '../src/core/escape.js'
+import type { EntrySigner } from '../src/core/signature.js'
+import { createPeerNode, loadSwarmKey, peerIdOf, type PeerNode } from '../src/p2p/index.js'
 import { DialError } from '../src/protocol/errors.js'
 import { openDatabase } from '../src/store/db.js'
 import { migratePullCursorKey } from '../src/store/peers.js'
@@ -60,15 +61,16 @@ function makeLog (io: SyncRunOutput): SyncLog & { summary: (line: string) => voi
   const clear = (): void => {
     if (progressShown) { process.stderr.write('\r\x1b[K'); progressShown = false }
   }
+  // Log lines carry what peers sent (error documents, rejected entry ids): shown with control characters escaped.
   return {
-    info: (line) => { clear(); io.err(line) },
-    summary: (line) => { clear(); io.out(line) },
+    info: (line) => { clear(); io.err(showControls(line)) },
+    summary: (line) => { clear(); io.out(showControls(line)) },
     clear,
     ...(io.tty ? { progress: (_key: string, text: string) => { process.stderr.write(`\r\x1b[K${text}`); progressShown = true } } : {})
   }
 }
 
-async function runWith (init: SyncRunInit, io: SyncRunOutput, connector: Connector, targets: PeerTarget[], log: ReturnType<typeof makeLog>): Promise<number> {
+async function runWith (init: SyncRunInit, io: SyncRunOutput, connector: Connector, targets: PeerTarget[], log: ReturnType<typeof makeLog>, signer?: EntrySigner): Promise<number> {
   // Opening writable drains the record spool, so this round pushes what was recorded up to now; under --watch the
   // spool is watched too, so every later round has the commands recorded meanwhile.
   const db = openDatabase(init.settings.dbPath)
@@ -86,6 +88,7 @@ async function runWith (init: SyncRunInit, io: SyncRunOutput, connector: Connect
     pool,
     connector,
     deviceId: init.settings.deviceId,
+    ...(signer != null ? { signer } : {}),
     log: { info: log.info, summary: log.summary, ...(log.progress != null ? { progress: log.progress } : {}) },
     onRound: (outcome) => {
       if (outcome.ok) failures.delete(outcome.key)
@@ -115,20 +118,24 @@ async function runWith (init: SyncRunInit, io: SyncRunOutput, connector: Connect
 
 /** `rr p2p-sync`: returns the exit code (non-zero when any peer failed). */
 export async function runP2PSync (init: SyncRunInit, io: SyncRunOutput): Promise<number> {
-  const swarm = loadOrCreateSwarmKey(init.settings.swarmKeyPath)
-  if (swarm.created) io.err(`created swarm key ${swarm.path}: copy this same file to every machine that should sync`)
+  // Never created here: a key made on this machine alone would be a network of one.
+  const swarm = loadSwarmKey(init.settings.swarmKeyPath)
+  // The persistent identity: peers (and DCUtR) can dial back a PeerId they have seen before, and it signs this
+  // device's entries.
+  const identity = await loadOrCreateIdentity(init.settings.p2pIdentityKeyPath)
+  if (identity.created) io.err(`created identity key ${identity.path} (PeerId ${identity.peerId}): it signs the commands this device records`)
+  const signer = entrySignerOf(identity)
   const targets = targetsFromMultiaddrs(init.peers, init.relayAddr)
   let discovery: Discovery | undefined
   let discoveryDb: Database | undefined
   if (init.peers.length === 0) {
     // No --peers: the trackers (and the peer book when they fail) say who to sync with.
-    const self = await identityPeerIdIfPresent(init.settings.p2pIdentityKeyPath)
     discoveryDb = openDatabase(init.settings.dbPath)
     discovery = createDiscovery({
       trackers: init.settings.trackers,
       ...(init.settings.trackerToken != null ? { token: init.settings.trackerToken } : {}),
-      userId: init.settings.userId,
-      self: new Set(self != null ? [self] : []),
+      userId: trackerUserId(init.settings, swarm),
+      self: new Set([identity.peerId]),
       ...(init.relayAddr != null ? { relayAddr: init.relayAddr } : {}),
       db: discoveryDb,
       log: io.err
@@ -146,14 +153,13 @@ export async function runP2PSync (init: SyncRunInit, io: SyncRunOutput): Promise
     }
   }
   const log = makeLog(io)
-  // An ephemeral identity: a long-running p2p-serve on this machine keeps the persisted one, and two live nodes
-  // with one PeerId would make peers confuse their connections.
+  // The persisted identity, as p2p-serve and the daemon use: a peer that saw this PeerId can dial it back.
   // With a relay in play, listen too: DCUtR needs addresses of ours to offer for hole punching.
   const listen = init.relayAddr != null ? ['/ip4/0.0.0.0/tcp/0'] : []
-  const node: PeerNode = await createPeerNode({ privateKey: await generateKeyPair('Ed25519'), psk: swarm.psk, listen })
+  const node: PeerNode = await createPeerNode({ privateKey: identity.privateKey, psk: swarm.psk, listen })
   try {
     const connector: Connector = { ...createP2PConnector({ node, log: log.info }), ...(discovery != null ? { refresh: discovery.refresh } : {}) }
-    return await runWith(discovery != null ? { ...init, discover: discovery.discoverPeers } : init, io, connector, targets, log)
+    return await runWith(discovery != null ? { ...init, discover: discovery.discoverPeers } : init, io, connector, targets, log, signer)
   } finally {
     await node.stop()
     discoveryDb?.close()

@@ -21,8 +21,10 @@ export interface SyncSystem {
   done: Promise<RootOutput>
   /** Stops every actor (SIGINT under --watch); `done` then resolves with what finished so far. */
   stop: () => void
-  /** Starts a round on every waiting peer now. */
+  /** Starts a round on every waiting peer now (a peer mid-round starts another one right after). */
   syncNow: () => void
+  /** Asks for the peers again now (a new peer showed up). */
+  rediscover: () => void
 }
 
 export function startSyncSystem (init: SyncSystemInit, components: PeerActorComponents): SyncSystem {
@@ -46,6 +48,7 @@ export function startSyncSystem (init: SyncSystemInit, components: PeerActorComp
       actor.stop()
       resolveStopped({ outcomes })
     },
-    syncNow: () => actor.send({ type: 'sync.now' })
+    syncNow: () => actor.send({ type: 'sync.now' }),
+    rediscover: () => actor.send({ type: 'peers.rediscover' })
   }
 }

@@ -72,6 +72,7 @@ _rustory_prompt() {
 # PS0 part: sets the start time (µs from EPOCHREALTIME, seconds as a fallback) and the directory, prints nothing:
 # an indexed-array subscript is arithmetic (assignments happen), an associative one is a string (${x:=…} happens),
 # and both arrays stay empty, so each reference expands to nothing.
+# shellcheck disable=SC2016 # expanded later, by bash, each time PS0 is shown
 _rustory_ps0='${_rustory_void[_rustory_start_s=SECONDS+1,_rustory_start_us=${EPOCHREALTIME//[!0-9]/}+0,0]-}${_rustory_vmap[${_rustory_cwd:=$PWD}]-}'
 if [[ ${PS0-} != *_rustory_start_us* ]]; then
   PS0="${PS0-}${_rustory_ps0}"
@@ -83,6 +84,7 @@ if [[ $(declare -p PROMPT_COMMAND 2>/dev/null) == "declare -a"* ]]; then
     PROMPT_COMMAND=(_rustory_prompt "${PROMPT_COMMAND[@]}")
   fi
 elif [[ ${PROMPT_COMMAND-} != *_rustory_prompt* ]]; then
+  # shellcheck disable=SC2128,SC2178 # this branch is the string form
   PROMPT_COMMAND="_rustory_prompt${PROMPT_COMMAND:+; $PROMPT_COMMAND}"
 fi
 

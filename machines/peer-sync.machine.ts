@@ -69,12 +69,14 @@ export interface PeerSyncContext {
   link?: Link
   dialAttempt: number
   syncAttempt: number
-  error?: SyncFailure
+  error?: SyncFailure | undefined
   stats: PeerStats
   roundStartedAt: number
   roundPulled: number
   roundInserted: number
   roundPushed: number
+  /** 'sync.now' arrived during a round: start the next one as soon as this one ends (daemon: fresh local entries). */
+  syncRequested?: boolean
 }
 
 const emptyStats: PeerStats = { pulled: 0, inserted: 0, pushed: 0, rounds: 0, lastRoundMs: 0 }
@@ -115,7 +117,8 @@ export function createPeerSyncMachine (deps: PeerSyncDependencies) {
       permanentError: ({ context }) => context.error?.permanent === true,
       pushEnabled: ({ context }) => context.options.push,
       watching: ({ context }) => context.options.watch,
-      relayed: ({ context }) => context.link?.path === 'relay'
+      relayed: ({ context }) => context.link?.path === 'relay',
+      syncRequested: ({ context }) => context.syncRequested === true
     },
     actions: {
       startRound: assign({
@@ -125,7 +128,8 @@ export function createPeerSyncMachine (deps: PeerSyncDependencies) {
         roundPushed: 0,
         dialAttempt: 0,
         syncAttempt: 0,
-        error: undefined
+        error: undefined,
+        syncRequested: false
       }),
       nextDialAttempt: assign({ dialAttempt: ({ context }) => context.dialAttempt + 1 }),
       resetDialAttempts: assign({ dialAttempt: 0 }),
@@ -166,6 +170,8 @@ export function createPeerSyncMachine (deps: PeerSyncDependencies) {
     }),
     initial: 'discovering',
     output: ({ context }) => outcomeOf(context, context.error == null),
+    // Asked to sync while a round runs: remembered, and the next round starts right after this one.
+    on: { 'sync.now': { actions: assign({ syncRequested: true }) } },
     states: {
       // Resolve who the peer is and where it can be reached now (addresses move between rounds).
       discovering: {
@@ -314,6 +320,7 @@ export function createPeerSyncMachine (deps: PeerSyncDependencies) {
       },
       // Between --watch rounds ('sync.now' skips the wait).
       waiting: {
+        always: [{ guard: 'syncRequested', target: 'discovering' }],
         after: { watchInterval: 'discovering' },
         on: { 'sync.now': 'discovering' }
       },

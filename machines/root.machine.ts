@@ -24,7 +24,7 @@ export interface RootContext {
   options: SyncOptions
   peers: Record<string, ActorRefFrom<PeerSyncMachine>>
   outcomes: Record<string, PeerOutcome>
-  error?: SyncFailure
+  error?: SyncFailure | undefined
 }
 
 export interface RootOutput {

@@ -17,7 +17,7 @@ export function polyfill (): void {
     value: function withResolvers<T> (): Resolvers<T> {
       let resolve!: Resolvers<T>['resolve']
       let reject!: Resolvers<T>['reject']
-      const promise = new Promise<T>((res, rej) => { resolve = res; reject = rej })
+      const promise = new Promise<T>((_resolve, _reject) => { resolve = _resolve; reject = _reject })
       return { promise, resolve, reject }
     }
   })

@@ -1,5 +1,6 @@
 /** Serializes pages of entries for the wire in a worker thread, trimmed to the response cap. */
 import { entryFields } from '../src/core/entry.js'
+import { signPending } from '../src/store/entries.js'
 import { workerDb } from './db-cache.js'
 import type { ExportBatchResult, ExportBatchTask, ExportPushResult, ExportPushTask } from './tasks.js'
 
@@ -9,6 +10,12 @@ import type { ExportBatchResult, ExportBatchTask, ExportPushResult, ExportPushTa
  * of serving a pull. Keys in entryFields order; integers stay numbers.
  */
 const entryJsonSql = `json_object(${entryFields.map((f) => `'${f}', ${f}`).join(', ')})`
+/**
+ * The 2.0.0 form: the stamp as the origin signed it (ts_orig when it was clamped here), then origin and sig when
+ * the row is signed. A verified row is served with its signature, so every hop checks it again.
+ */
+const signedFieldsSql = entryFields.map((f) => `'${f}', ${f === 'ts' ? 'COALESCE(ts_orig, ts)' : f}`).join(', ')
+const entryJsonV2Sql = `CASE WHEN origin = '' THEN json_object(${signedFieldsSql}) ELSE json_object(${signedFieldsSql}, 'origin', origin, 'sig', sig) END`
 /** Room for the envelope around the entries. */
 const envelopeBytes = 64
 
@@ -37,8 +44,10 @@ function collect (rows: Iterable<[string, number]>, maxBytes: number): Page {
 }
 
 export function exportBatch (task: ExportBatchTask): ExportBatchResult {
-  const rows = workerDb(task.dbPath)
-    .prepare(`SELECT ${entryJsonSql}, ingest_seq FROM entries WHERE ingest_seq > ? ORDER BY ingest_seq LIMIT ?`)
+  const db = workerDb(task.dbPath)
+  if (task.signer != null) signPending(db, task.signer)
+  const rows = db
+    .prepare(`SELECT ${task.wire === 2 ? entryJsonV2Sql : entryJsonSql}, ingest_seq FROM entries WHERE ingest_seq > ? ORDER BY ingest_seq LIMIT ?`)
     .raw().iterate(task.cursor, task.limit) as Iterable<[string, number]>
   const page = collect(rows, task.maxBytes)
   const next = page.parts.length > 0 ? page.lastSeq : null
@@ -46,10 +55,16 @@ export function exportBatch (task: ExportBatchTask): ExportBatchResult {
   return { payload, count: page.parts.length, ...(page.tooLarge != null ? { tooLarge: page.tooLarge } : {}) }
 }
 
+/**
+ * Always in the 2.0.0 form: a 1.0.0 server reads the spec's fields and ignores origin and sig. Only entries this
+ * device vouches for go: signed by its key, or unsigned (from before signing); never one signed by another key.
+ */
 export function exportPush (task: ExportPushTask): ExportPushResult {
-  const rows = workerDb(task.dbPath)
-    .prepare(`SELECT ${entryJsonSql}, ingest_seq FROM entries WHERE device_id = ? AND ingest_seq > ? ORDER BY ingest_seq LIMIT ?`)
-    .raw().iterate(task.deviceId, task.afterSeq, task.limit) as Iterable<[string, number]>
+  const db = workerDb(task.dbPath)
+  if (task.signer != null) signPending(db, task.signer)
+  const rows = db
+    .prepare(`SELECT ${entryJsonV2Sql}, ingest_seq FROM entries WHERE device_id = ? AND ingest_seq > ? AND origin IN ('', ?) ORDER BY ingest_seq LIMIT ?`)
+    .raw().iterate(task.deviceId, task.afterSeq, task.signer?.origin ?? '', task.limit) as Iterable<[string, number]>
   const page = collect(rows, task.maxBytes)
   const payload = Buffer.from(`{"entries":[${page.parts.join(',')}]}`)
   return { payload, count: page.parts.length, lastSeq: page.lastSeq, ...(page.tooLarge != null ? { tooLarge: page.tooLarge } : {}) }

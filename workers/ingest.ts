@@ -1,4 +1,5 @@
-/** Bulk ingest in a worker thread: JSON parsing, validation and the insert transaction stay off the network loop. */
+/** Bulk ingest in a worker thread: JSON parsing, validation, signature checks and the insert transaction stay off the network loop. */
+import { admitReceived } from '../src/core/admit.js'
 import { validateBatch } from '../src/core/entry.js'
 import { decodeJson, parseEntriesPush, parseSyncBatch } from '../src/protocol/messages.js'
 import { ingestPulledBatch, insertEntries, insertEntriesNoTx } from '../src/store/entries.js'
@@ -8,10 +9,11 @@ import type { IngestEntriesResult, IngestEntriesTask, IngestPulledResult, Ingest
 
 export function ingestPulled (task: IngestPulledTask): IngestPulledResult {
   const batch = parseSyncBatch(decodeJson(task.payload, 'SyncBatch'))
-  const { valid, rejected } = validateBatch(batch.entries)
-  if (batch.next_cursor == null) return { received: 0, inserted: 0, ignored: 0, rejected, nextCursor: null }
-  const result = ingestPulledBatch(workerDb(task.dbPath), task.peerId, valid, batch.next_cursor)
-  return { received: batch.entries.length, ...result, rejected, nextCursor: batch.next_cursor }
+  const { valid, indexes, rejected } = validateBatch(batch.entries)
+  if (batch.next_cursor == null) return { received: 0, inserted: 0, ignored: 0, clamped: 0, rejected, nextCursor: null }
+  const admitted = admitReceived(valid, { wire: task.wire, now: Date.now() }, indexes)
+  const result = ingestPulledBatch(workerDb(task.dbPath), task.peerId, admitted.entries, batch.next_cursor)
+  return { received: batch.entries.length, ...result, clamped: admitted.clamped, rejected: [...rejected, ...admitted.rejected], nextCursor: batch.next_cursor }
 }
 
 export function ingestPush (task: IngestPushTask): IngestPushResult {
@@ -21,9 +23,11 @@ export function ingestPush (task: IngestPushTask): IngestPushResult {
   } catch (err) {
     return { ok: false, inserted: 0, ignored: 0, rejected: [], error: (err as Error).message }
   }
-  const { valid, rejected } = validateBatch(entries)
-  const result = insertEntries(workerDb(task.dbPath), valid)
-  return { ok: rejected.length === 0, ...result, rejected }
+  const { valid, indexes, rejected } = validateBatch(entries)
+  const admitted = admitReceived(valid, { wire: task.wire ?? 1, now: Date.now() }, indexes)
+  const all = [...rejected, ...admitted.rejected]
+  const result = insertEntries(workerDb(task.dbPath), admitted.entries, 'received')
+  return { ok: all.length === 0, ...result, clamped: admitted.clamped, rejected: all }
 }
 
 export function ingestEntries (task: IngestEntriesTask): IngestEntriesResult {

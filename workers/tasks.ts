@@ -1,6 +1,8 @@
 /** The tasks the worker entry understands, one tag each. Only plain data and transferred buffers cross. */
 import type { MessagePort } from 'node:worker_threads'
+import type { WireVersion } from '../src/core/admit.js'
 import type { Entry } from '../src/core/entry.js'
+import type { EntrySigner } from '../src/core/signature.js'
 
 /** Parse, validate and store a pulled SyncBatch, advancing peer_state in the same transaction. */
 export interface IngestPulledTask {
@@ -9,11 +11,17 @@ export interface IngestPulledTask {
   peerId: string
   /** The SyncBatch JSON as received. */
   payload: Uint8Array
+  /** The protocol it came over: signatures are checked on 2, dropped on 1 (all unverified). */
+  wire: WireVersion
 }
 export interface IngestPulledResult {
   received: number
   inserted: number
   ignored: number
+  /** Unverified rows a signed copy took the place of. */
+  replaced?: number
+  /** Entries stamped more than a day ahead, stored at the receive time. */
+  clamped: number
   rejected: Array<{ index: number, entry_id?: string, reason: string }>
   nextCursor: number | null
 }
@@ -23,11 +31,15 @@ export interface IngestPushTask {
   tag: 'ingest-push'
   dbPath: string
   payload: Uint8Array
+  /** The protocol it came over (see IngestPulledTask.wire). @default 1 (the HTTP debug transport) */
+  wire?: WireVersion
 }
 export interface IngestPushResult {
   ok: boolean
   inserted: number
   ignored: number
+  replaced?: number
+  clamped?: number
   rejected: Array<{ index: number, entry_id?: string, reason: string }>
   error?: string
 }
@@ -60,6 +72,10 @@ export interface ExportBatchTask {
   cursor: number
   limit: number
   maxBytes: number
+  /** 2: entries carry origin and sig when signed; 1: exactly the 1.0.0 fields. @default 1 */
+  wire?: WireVersion
+  /** This device's key: its unsigned entries are signed before the page is read. */
+  signer?: EntrySigner
 }
 export interface ExportBatchResult {
   /** The SyncBatch JSON. */
@@ -77,6 +93,8 @@ export interface ExportPushTask {
   afterSeq: number
   limit: number
   maxBytes: number
+  /** This device's key: unsigned entries are signed first, and entries signed by other keys are never pushed. */
+  signer?: EntrySigner
 }
 export interface ExportPushResult {
   payload: Uint8Array

@@ -17,7 +17,7 @@ export const globalFlags = {
 const knownErrors = new Set([
   'ConfigError', 'DatabaseOpenError', 'SchemaTooNewError', 'KeyFileError', 'UsageError', 'InvalidEntryError',
   'TrackerError', 'SwarmKeyMismatchError', 'MessageTooLargeError', 'ProtocolError', 'SyncError', 'FzfMissingError',
-  'ImportError', 'DialError', 'BindError'
+  'ImportError', 'DialError', 'BindError', 'InviteCodeError', 'SwarmKeyConflictError', 'DaemonRunningError', 'ServiceError'
 ])
 
 export abstract class RrCommand extends Command {

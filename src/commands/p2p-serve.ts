@@ -1,5 +1,6 @@
 import { Flags } from '@oclif/core'
 import { RrCommand } from '../cli/base.js'
+import { showControls } from '../core/escape.js'
 import { runP2PServe } from '../p2p/serve.js'
 import { rustoryVersion } from '../version.js'
 
@@ -32,10 +33,11 @@ export default class P2PServe extends RrCommand {
       // The token comes from tracker_token / RUSTORY_TRACKER_TOKEN only, so it never shows in `ps`.
       ...(settings.trackerToken != null ? { trackerToken: settings.trackerToken } : {}),
       meta: { device_id: settings.deviceId, hostname: settings.hostname, user_id: settings.userId, version: rustoryVersion() },
+      swarmUserId: !settings.userIdConfigured,
       ...(settings.relayAddr != null ? { relay: settings.relayAddr } : {})
     }, {
       out: (line) => { process.stdout.write(`${line}\n`) },
-      log: (line) => { process.stderr.write(`${line}\n`) }
+      log: (line) => { process.stderr.write(`${showControls(line)}\n`) }
     })
   }
 }

@@ -1,5 +1,6 @@
 import { Flags } from '@oclif/core'
 import { RrCommand } from '../cli/base.js'
+import { jsonForTerminal } from '../core/escape.js'
 import { readStats, renderStats } from '../search/stats.js'
 
 export default class Stats extends RrCommand {
@@ -14,6 +15,6 @@ export default class Stats extends RrCommand {
     const { flags } = await this.parse(Stats)
     const settings = this.settingsFrom(flags)
     const stats = readStats(settings.dbPath, flags.top)
-    process.stdout.write(flags.json ? JSON.stringify(stats, null, 2) + '\n' : renderStats(stats))
+    process.stdout.write(flags.json ? jsonForTerminal(stats, 2) + '\n' : renderStats(stats))
   }
 }

@@ -10,7 +10,7 @@ export default class SwarmKey extends RrCommand {
     const { flags } = await this.parse(SwarmKey)
     const settings = this.settingsFrom(flags)
     const key = loadOrCreateSwarmKey(settings.swarmKeyPath)
-    if (key.created) process.stdout.write(`created a new swarm key (copy this file to every machine of your network)\n`)
+    if (key.created) process.stdout.write('created a new swarm key (copy this file to every machine of your network)\n')
     process.stdout.write(`swarm key: ${key.path}\nfingerprint: ${key.fingerprint}\n`)
     if (key.looseMode) process.stderr.write(`warning: ${key.path} is readable by other users; run: chmod 600 ${key.path}\n`)
   }

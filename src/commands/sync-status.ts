@@ -2,6 +2,8 @@ import { existsSync } from 'node:fs'
 import { Flags } from '@oclif/core'
 import { RrCommand } from '../cli/base.js'
 import { drainSpoolFor, openDatabase } from '../store/db.js'
+import { daemonState } from '../store/daemon-lock.js'
+import { daemonSummary } from '../status/daemon-status.js'
 import { defaultStaleHours, exitCodeOf, renderSyncStatus, syncStatusReport, summarize } from '../status/sync-status.js'
 
 export default class SyncStatus extends RrCommand {
@@ -26,7 +28,10 @@ export default class SyncStatus extends RrCommand {
           try { return syncStatusReport(db, now, staleHours) } finally { db.close() }
         })()
       : { now_unix: now, stale_hours: staleHours, summary: summarize([]), peers: [] }
-    process.stdout.write(flags.json ? `${JSON.stringify(report, null, 2)}\n` : renderSyncStatus(report))
+    const daemon = daemonState(settings.dbPath)
+    process.stdout.write(flags.json
+      ? `${JSON.stringify({ ...report, daemon: { running: daemon.running, ...daemon.status } }, null, 2)}\n`
+      : `daemon: ${daemonSummary(daemon)}\n${renderSyncStatus(report)}`)
     process.exitCode = exitCodeOf(report.summary)
   }
 }

@@ -24,7 +24,7 @@ export class KeyFileError extends Error {
 
 const swarmKeyHeader = '/key/swarm/psk/1.0.0/'
 const swarmKeyCodec = '/base16/'
-const swarmKeyBytes = 32
+const swarmKeyLength = 32
 const fileMode = 0o600
 const dirMode = 0o700
 
@@ -115,7 +115,7 @@ export function loadOrCreateSwarmKey (path: string): SwarmKey {
   let created = false
   let bytes = readIfExists(path, 'swarm key')
   if (bytes == null) {
-    created = createExclusive(path, formatSwarmKey(randomBytes(swarmKeyBytes)), 'swarm key')
+    created = createExclusive(path, formatSwarmKey(randomBytes(swarmKeyLength)), 'swarm key')
     bytes = readFileSync(path)
   }
   const key = parseSwarmKey(bytes.toString('utf8'), path)
@@ -131,9 +131,26 @@ export function loadOrCreateSwarmKey (path: string): SwarmKey {
 /** Loads an existing swarm key; a missing file is a KeyFileError too (for callers that must not create one). */
 export function loadSwarmKey (path: string): SwarmKey {
   const bytes = readIfExists(path, 'swarm key')
-  if (bytes == null) throw new KeyFileError(path, 'no swarm key here: copy swarm.key from another machine of your network, or run `rr swarm-key` to create one')
+  if (bytes == null) throw new KeyFileError(path, missingSwarmKeyFix)
   const key = parseSwarmKey(bytes.toString('utf8'), path)
   return { path, psk: new TextEncoder().encode(formatSwarmKey(key)), fingerprint: swarmKeyFingerprint(key), created: false, looseMode: isLoose(path) }
+}
+
+/** What a node that needs the swarm key says when there is none (it never creates one: a new key means a new network). */
+export const missingSwarmKeyFix = 'no swarm key here: run `rr invite` on your first device and `rr join <code>` here'
+
+/** The raw 32 key bytes back from the normalized psk of a SwarmKey. */
+export function swarmKeyBytes (swarm: Pick<SwarmKey, 'psk' | 'path'>): Uint8Array {
+  return parseSwarmKey(new TextDecoder().decode(swarm.psk), swarm.path)
+}
+
+/**
+ * The id a device gives the trackers when no user_id is configured: derived from the swarm key (a domain-separated
+ * SHA-256, so neither the key nor its printed fingerprint can be read back from it). Devices of one swarm share
+ * it whatever their login names; two swarms on one tracker never list each other's peers.
+ */
+export function swarmDiscoveryId (key: Uint8Array): string {
+  return `swarm-${createHash('sha256').update('rustory/swarm-discovery-id/v1\0').update(key).digest('hex').slice(0, 32)}`
 }
 
 function decodeIdentity (bytes: Uint8Array, path: string): PrivateKey {
@@ -161,4 +178,17 @@ export async function loadOrCreateIdentity (path: string): Promise<Identity> {
 export async function identityPeerIdIfPresent (path: string): Promise<string | undefined> {
   if (!existsSync(path)) return undefined
   return (await loadOrCreateIdentity(path)).peerId
+}
+
+/** The user id this device gives the trackers: the configured user_id, else the swarm's discovery id. */
+export function trackerUserId (settings: { userId: string, userIdConfigured: boolean }, swarm: Pick<SwarmKey, 'psk' | 'path'>): string {
+  return settings.userIdConfigured ? settings.userId : swarmDiscoveryId(swarmKeyBytes(swarm))
+}
+
+/** The identity as an entry signer: its PeerId and the 64-byte Ed25519 secret key (src/core/signature.ts). */
+export function entrySignerOf (identity: Identity): { origin: string, secretKey: Uint8Array } {
+  if (identity.privateKey.type !== 'Ed25519' || identity.privateKey.raw.byteLength !== 64) {
+    throw new KeyFileError(identity.path, `is a ${identity.privateKey.type} key; signing entries needs an Ed25519 identity: move it away to create a new one (the PeerId will change)`)
+  }
+  return { origin: identity.peerId, secretKey: Uint8Array.from(identity.privateKey.raw) }
 }

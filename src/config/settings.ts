@@ -4,6 +4,7 @@
  */
 import { dirname, join, resolve } from 'node:path'
 import { isRustoryDir, tighten } from './private-files.js'
+import { parseTrackerAddress, TrackerAddressError } from './tracker-address.js'
 
 // node:fs and node:os through process.getBuiltinModule rather than `import`: importing them as ES modules evaluates
 // every lazy export (fs: the stream classes and their modules), ~4 ms of each `rr record` start, a hot path this
@@ -32,10 +33,15 @@ export interface Settings {
   dbPath: string
   /** @default the login name */
   userId: string
+  /**
+   * Whether user_id was set (flag, RUSTORY_USER_ID or config). When it was not, trackers are asked by an id derived
+   * from the swarm key instead (see swarmDiscoveryId), so devices with different login names still meet.
+   */
+  userIdConfigured: boolean
   /** @default the hostname */
   deviceId: string
   hostname: string
-  /** Tracker base URLs. @default [] */
+  /** Tracker base URLs, normalized from any accepted address form (tracker-address.ts). @default [] */
   trackers: string[]
   /** Circuit relay multiaddr (with /p2p/<id>). @default undefined */
   relayAddr?: string
@@ -58,7 +64,7 @@ export interface Settings {
 }
 
 /** What flags may override; undefined means "not given". */
-export type SettingsOverrides = Partial<Omit<Settings, 'configPath' | 'dataDir'>>
+export type SettingsOverrides = { [K in keyof Omit<Settings, 'configPath' | 'dataDir' | 'userIdConfigured'>]?: Settings[K] | undefined }
 
 export class ConfigError extends Error {
   static override readonly name = 'ConfigError'
@@ -193,7 +199,22 @@ function pick<T> (...values: Array<T | undefined>): T | undefined {
   return undefined
 }
 
-function loginName (): string {
+/** Every tracker address in the accepted forms, as base URLs; a malformed one is a ConfigError naming where it came from. */
+function trackerUrls (values: string[], where: string): string[] {
+  return values.map((value) => {
+    try {
+      return parseTrackerAddress(value)
+    } catch (err) {
+      if (err instanceof TrackerAddressError) throw new ConfigError(`${where}: ${err.message}`)
+      throw err
+    }
+  })
+}
+
+/** The login name: $LOGNAME or $USER as shells and getpass read it, else the account of this process. */
+function loginName (env: Env): string {
+  const named = pick(env.LOGNAME, env.USER)
+  if (named != null) return named
   try {
     return userInfo().username
   } catch {
@@ -221,14 +242,24 @@ export function loadSettings (overrides: SettingsOverrides = {}, env: Env = envi
   }
   const relayAddr = pick(overrides.relayAddr, env.RUSTORY_RELAY_ADDR, str('relay_addr'))
   const trackerToken = pick(overrides.trackerToken, env.RUSTORY_TRACKER_TOKEN, str('tracker_token'))
+  const flagTrackers = overrides.trackers?.length === 0 ? undefined : overrides.trackers
+  const envTrackers = envList(env.RUSTORY_TRACKERS)
+  const fileTrackers = file.trackers as string[] | undefined
+  const trackers = flagTrackers != null
+    ? trackerUrls(flagTrackers, '--trackers')
+    : envTrackers != null
+      ? trackerUrls(envTrackers, 'environment RUSTORY_TRACKERS')
+      : fileTrackers != null ? trackerUrls(fileTrackers, `config ${configPath}: key "trackers"`) : []
+  const configuredUserId = pick(overrides.userId, env.RUSTORY_USER_ID, str('user_id'))
   const settings: Settings = {
     configPath,
     dataDir,
     dbPath: path(pick(overrides.dbPath, env.RUSTORY_DB_PATH, str('db_path')), join(dataDir, 'history.db')),
-    userId: pick(overrides.userId, env.RUSTORY_USER_ID, str('user_id')) ?? loginName(),
+    userId: configuredUserId ?? loginName(env),
+    userIdConfigured: configuredUserId != null,
     deviceId: pick(overrides.deviceId, env.RUSTORY_DEVICE_ID, str('device_id')) ?? hostname,
     hostname,
-    trackers: pick(overrides.trackers?.length === 0 ? undefined : overrides.trackers, envList(env.RUSTORY_TRACKERS), file.trackers as string[] | undefined) ?? [],
+    trackers,
     swarmKeyPath: path(pick(overrides.swarmKeyPath, env.RUSTORY_SWARM_KEY_PATH, str('swarm_key_path')), join(configDir, 'swarm.key')),
     p2pIdentityKeyPath: path(pick(overrides.p2pIdentityKeyPath, env.RUSTORY_P2P_IDENTITY_KEY_PATH, str('p2p_identity_key_path')), join(configDir, 'identity.key')),
     relayIdentityKeyPath: path(pick(overrides.relayIdentityKeyPath, env.RUSTORY_RELAY_IDENTITY_KEY_PATH, str('relay_identity_key_path')), join(configDir, 'relay.key')),

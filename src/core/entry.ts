@@ -17,6 +17,13 @@ export interface Entry {
   shell: string
   hostname: string
   version: string
+  /**
+   * PeerId (Ed25519, `12D3KooW…`) of the device whose identity key signed this entry; with `sig`, or neither.
+   * Absent on unsigned entries (recorded before 2.0.0, or received over the 1.0.0 protocols). See docs/TRUST.md.
+   */
+  origin?: string
+  /** Base64 Ed25519 signature by `origin`'s key over canonicalEntryBytes (src/core/signature.ts). */
+  sig?: string
 }
 
 /** An entry as stored locally: plus the local database's insertion cursor. */
@@ -28,6 +35,15 @@ export const entryFields = [
   'entry_id', 'device_id', 'user_id', 'ts', 'cmd', 'cwd',
   'exit_code', 'duration_ms', 'shell', 'hostname', 'version'
 ] as const satisfies ReadonlyArray<keyof Entry>
+
+/**
+ * Optional content fields other branches add to the model (e.g. `session_id`): covered by the signature when
+ * present (src/core/signature.ts), absent from the 1.0.0 wire. Append here; never reorder.
+ */
+export const optionalEntryFields: ReadonlyArray<string> = []
+
+/** The signature envelope of the 2.0.0 wire: who signed, and the signature (never part of the signed content). */
+export const signatureFields = ['origin', 'sig'] as const satisfies ReadonlyArray<keyof Entry>
 
 const KiB = 1024
 
@@ -151,6 +167,7 @@ export function validateEntry (raw: unknown): Entry {
   const tsText = checkString(entry, 'ts', 64, false)
   const ts = canonicalTs(tsText)
   if (ts == null) throw new InvalidEntryError(entryId, 'ts', `must be an RFC3339 timestamp, got ${JSON.stringify(tsText.slice(0, 40))}`)
+  const signature = checkSignatureFields(entry, entryId)
   return {
     entry_id: entryId.toLowerCase(),
     device_id: checkString(entry, 'device_id', maxShortFieldBytes, false),
@@ -162,29 +179,49 @@ export function validateEntry (raw: unknown): Entry {
     duration_ms: checkInteger(entry, 'duration_ms', 0, maxDurationMs),
     shell: checkString(entry, 'shell', maxShortFieldBytes, true),
     hostname: checkString(entry, 'hostname', maxShortFieldBytes, true),
-    version: checkString(entry, 'version', maxShortFieldBytes, true)
+    version: checkString(entry, 'version', maxShortFieldBytes, true),
+    ...signature
   }
+}
+
+/** Ed25519 PeerIds as libp2p prints them: identity multihash of the protobuf public key, base58btc. */
+const ed25519PeerIdPattern = /^12D3KooW[1-9A-HJ-NP-Za-km-z]{44}$/
+/** 64 bytes in standard base64. */
+const signaturePattern = /^[A-Za-z0-9+/]{86}==$/
+
+/** origin and sig: both or neither, each in its one accepted form. Their cryptographic check is signature.ts's. */
+function checkSignatureFields (entry: Record<string, unknown>, entryId: string): { origin: string, sig: string } | Record<string, never> {
+  const { origin, sig } = entry
+  if (origin === undefined && sig === undefined) return {}
+  if (typeof origin !== 'string' || typeof sig !== 'string') throw new InvalidEntryError(entryId, origin === undefined || typeof origin === 'string' ? 'sig' : 'origin', 'must be a string, given together with ' + (origin === undefined ? 'origin' : 'sig'))
+  if (!ed25519PeerIdPattern.test(origin)) throw new InvalidEntryError(entryId, 'origin', 'must be an Ed25519 PeerId (12D3KooW…)')
+  if (!signaturePattern.test(sig)) throw new InvalidEntryError(entryId, 'sig', 'must be a 64-byte signature in base64')
+  return { origin, sig }
 }
 
 export interface ValidatedBatch {
   valid: Entry[]
+  /** Where each valid entry was in the batch. */
+  indexes: number[]
   rejected: Array<{ index: number, entry_id?: string, reason: string }>
 }
 
 /** Validates a batch: valid entries are kept, invalid ones are listed with a reason (never all-or-nothing). */
 export function validateBatch (raw: readonly unknown[]): ValidatedBatch {
   const valid: Entry[] = []
+  const indexes: number[] = []
   const rejected: ValidatedBatch['rejected'] = []
   raw.forEach((item, index) => {
     try {
       valid.push(validateEntry(item))
+      indexes.push(index)
     } catch (err) {
       const reason = err instanceof Error ? err.message : String(err)
       const id = err instanceof InvalidEntryError ? err.entryId : undefined
       rejected.push(id != null ? { index, entry_id: id, reason } : { index, reason })
     }
   })
-  return { valid, rejected }
+  return { valid, indexes, rejected }
 }
 
 /**

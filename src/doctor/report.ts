@@ -15,6 +15,8 @@ import { schemaVersion } from '../store/schema.js'
 import { readCounters, readRefusals, readSyncStatus } from '../store/peers.js'
 import { countTombstones } from '../store/tombstones.js'
 import { syncStatusLine } from '../status/sync-status.js'
+import { daemonSummary } from '../status/daemon-status.js'
+import { daemonState, type DaemonState } from '../store/daemon-lock.js'
 import { detectHooks, type HookStatus } from './shell-hooks.js'
 
 export interface DoctorReport {
@@ -69,6 +71,7 @@ export interface DoctorReport {
   fzf: { found: boolean, version?: string }
   keys: { swarmKey: boolean, identityKey: boolean, relayKey: boolean }
   sync: SyncSummary
+  daemon: DaemonState & { summary: string }
   /** Private files and folders found readable by group or others (tightened by this run when possible). */
   looseFiles: LooseFile[]
 }
@@ -164,6 +167,7 @@ export function checkPermissions (paths: readonly string[]): { warnings: string[
 }
 
 export function collectReport (settings: Settings, env: DoctorEnvironment): DoctorReport {
+  const daemon = daemonState(settings.dbPath)
   const problems: string[] = []
   const recordLog0 = `${settings.dataDir}/record.log`
   // Before anything opens (and so tightens) the database: what was exposed.
@@ -262,6 +266,7 @@ export function collectReport (settings: Settings, env: DoctorEnvironment): Doct
       relayKey: existsSync(settings.relayIdentityKeyPath)
     },
     sync,
+    daemon: { ...daemon, summary: daemonSummary(daemon) },
     looseFiles: permissions.loose
   }
 }
@@ -310,6 +315,7 @@ export function renderReport (r: DoctorReport): string {
     : 'not detected')
   row('fzf', r.fzf.found ? `found (${r.fzf.version ?? '?'})` : 'not found')
   lines.push('sync')
+  row('daemon', r.daemon.summary)
   row('peers', r.sync.peers === 0 ? 'none synced yet' : `${r.sync.peers}${r.sync.peersWithErrors > 0 ? ` (${r.sync.peersWithErrors} with errors on the last attempt)` : ''}`)
   if (r.sync.line != null) row('status', `${r.sync.line.replace(/^sync: /, '')} (details: rr sync-status)`)
   if (r.sync.refused != null) row('refused', `${r.sync.refused} entries from peers were refused (invalid or over a cap) and are not here (details: rr sync-status)`)

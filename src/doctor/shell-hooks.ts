@@ -20,7 +20,7 @@ export function hookPath (shell: Shell): string {
 
 /** Quotes one word for bash and zsh: 'it'\''s'. */
 export function shellQuote (word: string): string {
-  return `'${word.replace(/'/g, `'\\''`)}'`
+  return `'${word.replace(/'/g, '\'\\\'\'')}'`
 }
 
 export interface RenderOptions {

@@ -10,7 +10,6 @@ import { encodePushAck } from '../protocol/messages.js'
 import { openDatabase } from '../store/db.js'
 import { watchSpool } from '../store/spool-watch.js'
 import { WorkerPool } from '../../workers/pool.js'
-import type { IngestPushResult } from '../../workers/tasks.js'
 import { applyTimeouts, BodyTooLargeError, closeServer, httpUrl, listen, readBody, route, sendJson, sendRawJson, sendTooLarge, serverOptions, type BindAddress, type ServerTimeouts } from './server-util.js'
 
 export interface HttpServerInit extends ServerTimeouts {

@@ -110,8 +110,21 @@ export async function importHistory (init: ImportInit, components: ImportCompone
   const ids = new ImportIds(init.deviceId, init.shell)
   const secretsFilter = init.secretsFilter ?? true
   const summary: ImportSummary = {
-    path: init.path, shell: init.shell, lines: 0, read: 0, inserted: 0, alreadyPresent: 0, skipped: 0,
-    skippedReasons: {}, truncated: 0, repaired: 0, untimed: 0, secrets: 0, secretsFilter, batchId: randomUUID(), elapsedMs: 0
+    path: init.path,
+    shell: init.shell,
+    lines: 0,
+    read: 0,
+    inserted: 0,
+    alreadyPresent: 0,
+    skipped: 0,
+    skippedReasons: {},
+    truncated: 0,
+    repaired: 0,
+    untimed: 0,
+    secrets: 0,
+    secretsFilter,
+    batchId: randomUUID(),
+    elapsedMs: 0
   }
   const createdAt = new Date().toISOString()
   const skip = (reason: string): void => {

@@ -168,10 +168,15 @@ export function machineGraph (machine: AnyStateMachine): MachineGraph {
     const id = local(box.node.id)
     const parentId = local(parent.id)
     nodes.push({
-      id, key: box.node.key, type: box.node.type,
+      id,
+      key: box.node.key,
+      type: box.node.type,
       ...(parentId !== '' ? { parent: parentId } : {}),
       initial: parent.initial?.target?.some((t) => t.id === box.node.id) === true,
-      x, y, w: box.w, h: box.h
+      x,
+      y,
+      w: box.w,
+      h: box.h
     })
     for (const c of box.children) place(c.box, x + c.dx, y + c.dy, box.node)
   }

@@ -54,7 +54,7 @@ interface PeerContextLike {
   error?: { message?: string, step?: string }
   dialAttempt?: number
 }
-interface TransitionLike { source?: { id?: string }, target?: Array<{ id?: string }> }
+interface TransitionLike { source?: { id?: string }, target?: ReadonlyArray<{ id?: string }> | undefined }
 
 function actorId (ref: unknown): string {
   const actor = ref as ActorLike | undefined

@@ -5,11 +5,12 @@
  * the node keeps serving everyone else.
  */
 import type { Connection, Libp2p, Stream } from '@libp2p/interface'
-import { entriesPushProtocol, maxPullRequestBytes, maxPullResponseBytes, maxPushRequestBytes, syncPullProtocol } from '../protocol/constants.js'
+import type { WireVersion } from '../core/admit.js'
+import type { EntrySigner } from '../core/signature.js'
+import { entriesPushProtocol, entriesPushProtocolV2, maxPullRequestBytes, maxPullResponseBytes, maxPushRequestBytes, syncPullProtocol, syncPullProtocolV2 } from '../protocol/constants.js'
 import { errorMessage } from '../protocol/errors.js'
-import { decodeJson, encodeMessage, encodePushAck, parseSyncPull } from '../protocol/messages.js'
+import { decodeJson, encodePushAck, parseSyncPull } from '../protocol/messages.js'
 import type { WorkerPool } from '../../workers/pool.js'
-import type { IngestPushResult } from '../../workers/tasks.js'
 import { armDeadline, encodeError, readDocument, writeAll, type ErrorDocument } from './stream-io.js'
 
 const second = 1000
@@ -29,6 +30,10 @@ export interface ServeSyncInit {
   exchangeTimeoutMs?: number
   /** Concurrent streams per connection and protocol. @default 8 */
   maxInboundStreams?: number
+  /** This device's identity key: its own entries are signed (lazily) before they are served. */
+  signer?: EntrySigner
+  /** Protocol versions to serve; [1] makes a server like one from before signed entries (tests). @default [1, 2] */
+  wireVersions?: WireVersion[]
 }
 
 /** A request we refuse, with what to tell the peer. */
@@ -96,9 +101,9 @@ export async function serveSync (node: Libp2p, init: ServeSyncInit): Promise<() 
   const options = { maxInboundStreams: init.maxInboundStreams ?? 8, runOnLimitedConnection: true }
   const exchange = exchangeHandler(log, init.exchangeTimeoutMs ?? 5 * minute)
 
-  const pull = exchange('sync-pull', maxPullRequestBytes, init.pullRequestTimeoutMs ?? 30 * second, async (request) => {
+  const pull = (wire: WireVersion) => exchange('sync-pull', maxPullRequestBytes, init.pullRequestTimeoutMs ?? 30 * second, async (request) => {
     const { cursor, limit } = parseSyncPull(decodeJson(request, 'SyncPull'))
-    const page = await init.pool.run({ tag: 'export-batch', dbPath: init.dbPath, cursor, limit, maxBytes: maxPullResponseBytes })
+    const page = await init.pool.run({ tag: 'export-batch', dbPath: init.dbPath, cursor, limit, maxBytes: maxPullResponseBytes, wire, ...(init.signer != null ? { signer: init.signer } : {}) })
     if (page.count === 0 && page.tooLarge != null) {
       const { entry_id: entryId, bytes } = page.tooLarge
       throw new RefusedError({ error: `entry ${entryId} is ${bytes} bytes, over the ${maxPullResponseBytes}-byte pull response cap`, code: 'entry_too_large', entry_id: entryId })
@@ -106,17 +111,23 @@ export async function serveSync (node: Libp2p, init: ServeSyncInit): Promise<() 
     return page.payload
   })
 
-  const push = exchange('entries-push', maxPushRequestBytes, init.pushRequestTimeoutMs ?? 2 * minute, async (request) => {
-    const result = await init.pool.run({ tag: 'ingest-push', dbPath: init.dbPath, payload: request })
+  const push = (wire: WireVersion) => exchange('entries-push', maxPushRequestBytes, init.pushRequestTimeoutMs ?? 2 * minute, async (request) => {
+    const result = await init.pool.run({ tag: 'ingest-push', dbPath: init.dbPath, payload: request, wire })
     if (result.error != null) throw new RefusedError({ error: result.error, code: 'malformed' })
     if (result.rejected.length > 0) log(`p2p: entries-push: rejected ${result.rejected.length} invalid entries (first: ${result.rejected[0]!.reason})`)
+    if ((result.clamped ?? 0) > 0) log(`p2p: entries-push: ${result.clamped!} entries stamped more than a day ahead stored at the receive time (marked)`)
     return encodePushAck(result)
   })
 
-  await node.handle(syncPullProtocol, pull, options)
-  await node.handle(entriesPushProtocol, push, options)
+  const protocols: string[] = []
+  for (const wire of init.wireVersions ?? [1, 2]) {
+    const [pullId, pushId] = wire === 2 ? [syncPullProtocolV2, entriesPushProtocolV2] : [syncPullProtocol, entriesPushProtocol]
+    await node.handle(pullId, pull(wire), options)
+    await node.handle(pushId, push(wire), options)
+    protocols.push(pullId, pushId)
+  }
   return async () => {
-    await node.unhandle([syncPullProtocol, entriesPushProtocol])
+    await node.unhandle(protocols)
   }
 }
 

@@ -36,11 +36,11 @@ export class RelayReservation {
   readonly #node: PeerNode
   readonly #init: RelayReservationInit
   readonly #relayId: string
-  #timer?: NodeJS.Timeout
+  #timer?: NodeJS.Timeout | undefined
   #periodic?: NodeJS.Timeout
   #attempting = false
   #failures = 0
-  #lostAt?: number
+  #lostAt?: number | undefined
   #everHeld = false
   #stopped = false
 

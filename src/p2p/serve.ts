@@ -3,7 +3,7 @@
  * addresses, serve until SIGINT/SIGTERM, then close everything once.
  */
 import '../polyfill.js'
-import { loadOrCreateIdentity, loadOrCreateSwarmKey, type SwarmKey } from '../config/keys.js'
+import { entrySignerOf, loadOrCreateIdentity, loadOrCreateSwarmKey, loadSwarmKey, swarmDiscoveryId, swarmKeyBytes, type SwarmKey } from '../config/keys.js'
 import { errorMessage } from '../protocol/errors.js'
 import { openDatabase } from '../store/db.js'
 import { watchSpool, type SpoolWatcher } from '../store/spool-watch.js'
@@ -36,6 +36,8 @@ export interface P2PServeInit {
   trackerToken?: string
   /** What the trackers show about this device. */
   meta?: PeerMeta
+  /** meta.user_id was not configured: the trackers get the swarm's discovery id instead. @default false */
+  swarmUserId?: boolean
 }
 
 export interface RelayServeInit {
@@ -77,7 +79,8 @@ export function stopSignal (): { until: (close: () => Promise<void>) => Promise<
 
 export async function runP2PServe (init: P2PServeInit, io: ServeOutput): Promise<void> {
   const stop = stopSignal()
-  const swarm = loadOrCreateSwarmKey(init.swarmKeyPath)
+  // Never created here: a key made on this machine alone would be a network of one.
+  const swarm = loadSwarmKey(init.swarmKeyPath)
   noteNewSwarmKey(swarm, io)
   const identity = await loadOrCreateIdentity(init.identityKeyPath)
   if (identity.created) io.log(`created identity key ${identity.path} (PeerId ${identity.peerId})`)
@@ -89,7 +92,7 @@ export async function runP2PServe (init: P2PServeInit, io: ServeOutput): Promise
   let spool: SpoolWatcher | undefined
   try {
     node = await createPeerNode({ privateKey: identity.privateKey, psk: swarm.psk, listen: init.listen })
-    await serveSync(node, { dbPath: init.dbPath, pool, log: io.log })
+    await serveSync(node, { dbPath: init.dbPath, pool, log: io.log, signer: entrySignerOf(identity) })
     await serveTombstones(node, { dbPath: init.dbPath, pool, log: io.log })
     // Commands recorded on this device while serving reach the database (and so the pulling peers) in moments.
     spool = watchSpool({ dbPath: init.dbPath }, { log: io.log })
@@ -118,7 +121,7 @@ export async function runP2PServe (init: P2PServeInit, io: ServeOutput): Promise
       trackers,
       ...(init.trackerToken != null ? { token: init.trackerToken } : {}),
       peerId: started.peerId.toString(),
-      meta: init.meta ?? { device_id: '', hostname: '', user_id: '', version: '' },
+      meta: { ...(init.meta ?? { device_id: '', hostname: '', user_id: '', version: '' }), ...(init.swarmUserId === true ? { user_id: swarmDiscoveryId(swarmKeyBytes(swarm)) } : {}) },
       addrs: () => registrableAddrs(started),
       listenPorts: () => tcpListenPorts(started),
       onObservedAddr: (addr) => {

@@ -4,7 +4,8 @@
  */
 import type { Connection, Libp2p, Stream } from '@libp2p/interface'
 import { multiaddr, type Multiaddr } from '@multiformats/multiaddr'
-import { entriesPushProtocol, maxPullResponseBytes, maxPushRequestBytes, maxPushResponseBytes, syncPullProtocol, tombstonePullProtocol, tombstonePushProtocol } from '../protocol/constants.js'
+import type { WireVersion } from '../core/admit.js'
+import { entriesPushProtocol, entriesPushProtocolV2, maxPullResponseBytes, maxPushRequestBytes, maxPushResponseBytes, syncPullProtocol, syncPullProtocolV2, tombstonePullProtocol, tombstonePushProtocol } from '../protocol/constants.js'
 import { DialError, errorMessage, MessageTooLargeError, SwarmKeyMismatchError, SyncError, UnsupportedProtocolError } from '../protocol/errors.js'
 import { decodeJson, encodeMessage, parsePushAck, type PushAck, type SyncPull } from '../protocol/messages.js'
 import { parseTombstoneAck, type TombstoneAck } from '../protocol/tombstones.js'
@@ -17,6 +18,17 @@ const minute = 60 * second
 export interface P2PTransportInit {
   /** How long one exchange (request and answer) may take. @default 5 min */
   exchangeTimeoutMs?: number
+  /** Protocol versions to offer, preferred first; [1] behaves like a client from before signed entries. @default [2, 1] */
+  wireVersions?: WireVersion[]
+}
+
+const pullIds: Record<WireVersion, string> = { 1: syncPullProtocol, 2: syncPullProtocolV2 }
+const pushIds: Record<WireVersion, string> = { 1: entriesPushProtocol, 2: entriesPushProtocolV2 }
+
+const entryProtocols = new Set([...Object.values(pullIds), ...Object.values(pushIds)])
+
+function wireOf (protocol: string): WireVersion {
+  return protocol === syncPullProtocolV2 || protocol === entriesPushProtocolV2 ? 2 : 1
 }
 
 export class P2PTransport implements SyncTransport {
@@ -24,12 +36,28 @@ export class P2PTransport implements SyncTransport {
   readonly remoteAddr: string
   readonly #connection: Connection
   readonly #exchangeTimeoutMs: number
+  #offered: WireVersion[]
+  #wire: WireVersion | undefined
 
   constructor (connection: Connection, init: P2PTransportInit = {}) {
     this.#connection = connection
     this.peerId = connection.remotePeer.toString()
     this.remoteAddr = connection.remoteAddr.toString()
     this.#exchangeTimeoutMs = init.exchangeTimeoutMs ?? 5 * minute
+    this.#offered = init.wireVersions ?? [2, 1]
+  }
+
+  /**
+   * The protocol version the peer answered with (2 when it speaks 2.0.0); undefined before the first exchange.
+   * The first exchange offers every version (multistream-select picks the first the peer knows); later ones ask
+   * for that one alone, which negotiates without the extra round trip.
+   */
+  get wire (): WireVersion | undefined {
+    return this.#wire
+  }
+
+  #protocols (ids: Record<WireVersion, string>): string[] {
+    return (this.#wire != null ? [this.#wire] : this.#offered).map((v) => ids[v])
   }
 
   get connection (): Connection {
@@ -42,7 +70,7 @@ export class P2PTransport implements SyncTransport {
   }
 
   async pull (request: SyncPull, signal?: AbortSignal): Promise<Uint8Array> {
-    const reply = await this.#exchange(syncPullProtocol, encodeMessage(request), maxPullResponseBytes, 'pull response', signal)
+    const reply = await this.#exchange(this.#protocols(pullIds), encodeMessage(request), maxPullResponseBytes, 'pull response', signal)
     const refused = errorFromReply(reply, 'pull', maxPullResponseBytes)
     if (refused != null) throw refused
     return reply
@@ -50,7 +78,7 @@ export class P2PTransport implements SyncTransport {
 
   async push (payload: Uint8Array, signal?: AbortSignal): Promise<PushAck> {
     if (payload.byteLength > maxPushRequestBytes) throw new MessageTooLargeError('push request', maxPushRequestBytes)
-    const reply = await this.#exchange(entriesPushProtocol, payload, maxPushResponseBytes, 'push response', signal)
+    const reply = await this.#exchange(this.#protocols(pushIds), payload, maxPushResponseBytes, 'push response', signal)
     const refused = errorFromReply(reply, 'push', maxPushRequestBytes)
     if (refused != null) throw refused
     const value = decodeJson(reply, 'PushAck')
@@ -61,7 +89,7 @@ export class P2PTransport implements SyncTransport {
   }
 
   async pullTombstones (request: SyncPull, signal?: AbortSignal): Promise<Uint8Array> {
-    const reply = await this.#exchange(tombstonePullProtocol, encodeMessage(request), maxPullResponseBytes, 'tombstone pull response', signal)
+    const reply = await this.#exchange([tombstonePullProtocol], encodeMessage(request), maxPullResponseBytes, 'tombstone pull response', signal)
     const refused = errorFromReply(reply, 'tombstone pull', maxPullResponseBytes)
     if (refused != null) throw refused
     return reply
@@ -69,7 +97,7 @@ export class P2PTransport implements SyncTransport {
 
   async pushTombstones (payload: Uint8Array, signal?: AbortSignal): Promise<TombstoneAck> {
     if (payload.byteLength > maxPushRequestBytes) throw new MessageTooLargeError('tombstone push request', maxPushRequestBytes)
-    const reply = await this.#exchange(tombstonePushProtocol, payload, maxPushResponseBytes, 'tombstone push response', signal)
+    const reply = await this.#exchange([tombstonePushProtocol], payload, maxPushResponseBytes, 'tombstone push response', signal)
     const refused = errorFromReply(reply, 'tombstone push', maxPushRequestBytes)
     if (refused != null) throw refused
     return parseTombstoneAck(decodeJson(reply, 'TombstoneAck'))
@@ -84,15 +112,19 @@ export class P2PTransport implements SyncTransport {
    * Opens a stream, writes the request and half-closes, while reading the answer to end of stream. Reading starts
    * before writing so a peer that refuses early (an error document) is heard even if it stops reading.
    */
-  async #exchange (protocol: string, request: Uint8Array, answerCap: number, what: string, signal?: AbortSignal): Promise<Uint8Array> {
+  async #exchange (protocols: string[], request: Uint8Array, answerCap: number, what: string, signal?: AbortSignal): Promise<Uint8Array> {
     signal?.throwIfAborted()
+    const protocol = protocols[0]!
     let stream: Stream
     try {
       // The signal must outlive the call: with one protocol, multistream-select finishes lazily on the first read.
-      stream = await this.#connection.newStream(protocol, { runOnLimitedConnection: true, signal: withTimeout(signal, this.#exchangeTimeoutMs) })
+      stream = await this.#connection.newStream(protocols, { runOnLimitedConnection: true, signal: withTimeout(signal, this.#exchangeTimeoutMs) })
     } catch (err) {
-      throw streamFailure(err, `opening ${protocol} to ${this.peerId}`, signal)
+      throw streamFailure(err, `opening ${protocols.join(' or ')} to ${this.peerId}`, signal)
     }
+    // Only the entry protocols settle the entry wire version (a tombstone exchange runs first and says nothing of it).
+    if (protocols.length > 1) this.#wire = wireOf(stream.protocol)
+    else if (entryProtocols.has(protocol)) this.#wire ??= wireOf(protocol)
     const disarm = armDeadline(stream, this.#exchangeTimeoutMs, `${protocol} with ${this.peerId}`, signal)
     try {
       const answer = readDocument(stream, answerCap, what)
@@ -163,6 +195,8 @@ export interface DialOptions {
    * and closing the returned transport closes it for everyone using it. @default false
    */
   newConnection?: boolean
+  /** Protocol versions to offer (see P2PTransportInit). @default [2, 1] */
+  wireVersions?: WireVersion[]
 }
 
 export interface Dialed {
@@ -221,7 +255,10 @@ async function dialAddr (node: Libp2p, target: Multiaddr, expectedPeer: string, 
     await connection.close().catch(() => {})
     throw new DialError(`dial ${address}: reached peer ${connection.remotePeer.toString()}, not ${expectedPeer}`, { permanent: true })
   }
-  const transport = new P2PTransport(connection, options.exchangeTimeoutMs != null ? { exchangeTimeoutMs: options.exchangeTimeoutMs } : {})
+  const transport = new P2PTransport(connection, {
+    ...(options.exchangeTimeoutMs != null ? { exchangeTimeoutMs: options.exchangeTimeoutMs } : {}),
+    ...(options.wireVersions != null ? { wireVersions: options.wireVersions } : {})
+  })
   return { transport, connection }
 }
 

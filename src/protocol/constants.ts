@@ -4,6 +4,9 @@ const MiB = 1024 * KiB
 
 export const syncPullProtocol = '/rustory/sync-pull/1.0.0'
 export const entriesPushProtocol = '/rustory/entries-push/1.0.0'
+/** 2.0.0: the same messages, entries may carry origin and sig, which the receiver verifies (docs/PROTOCOL.md). */
+export const syncPullProtocolV2 = '/rustory/sync-pull/2.0.0'
+export const entriesPushProtocolV2 = '/rustory/entries-push/2.0.0'
 
 export const maxPullRequestBytes = 64 * KiB
 export const maxPullResponseBytes = 32 * MiB

@@ -2,6 +2,7 @@
  * The transport interface the sync engine talks to. Two implementations: libp2p streams (src/p2p) and the HTTP
  * debug transport (src/http). Payloads stay raw bytes so JSON parsing happens in a worker, off the network loop.
  */
+import type { WireVersion } from '../core/admit.js'
 import type { PushAck, SyncPull } from './messages.js'
 import type { TombstoneAck } from './tombstones.js'
 
@@ -15,6 +16,11 @@ export interface SyncTransport {
   readonly remoteAddr: string
   /** How we reached it; may change (relay → dcutr) while the transport lives. */
   readonly path: DialPath
+  /**
+   * The sync protocol version the last exchange ran on: 2 means entries carry signatures that are checked;
+   * 1 (or undefined: the HTTP transport) means every received entry is stored unverified.
+   */
+  readonly wire?: WireVersion | undefined
   /**
    * Sends SyncPull and returns the SyncBatch document as received, at most maxPullResponseBytes.
    * Throws MessageTooLargeError past the cap, ProtocolError when the peer answers an error document.

@@ -10,7 +10,7 @@
 import { environment, loadSettings, type Settings, type SettingsOverrides } from '../config/settings.js'
 import type { FeedFilters } from '../store/search.js'
 import { FzfMissingError } from './errors.js'
-import { openFeed } from './feed.js'
+import { openFeed, resolveSelection } from './feed.js'
 import { filterFeed } from './filter.js'
 import { findFzf, fzfArgs, startFzf } from './fzf.js'
 import { parseSearchArgs, resolveFilters, type GlobalOptions } from './options.js'
@@ -53,7 +53,10 @@ export async function runSearch (argv: readonly string[], io: SearchIo): Promise
   const limit = args.limit ?? settings.searchLimitDefault
 
   if (args.filter != null) {
-    const out = filterFeed({ dbPath: settings.dbPath, limit, filters, query: args.filter, separator: args.print0 ? '\0' : '\n' })
+    // Lines for people are shown with control characters escaped; --print0 is for programs and stays exact, unless
+    // it goes to a terminal.
+    const exact = args.print0 && (io.stdout as { isTTY?: boolean }).isTTY !== true
+    const out = filterFeed({ dbPath: settings.dbPath, limit, filters, query: args.filter, separator: args.print0 ? '\0' : '\n', escape: !exact })
     await writeOut(io.stdout, out)
     return 0
   }
@@ -77,7 +80,7 @@ export async function runSearch (argv: readonly string[], io: SearchIo): Promise
     await streaming
   }
   const { code, selection } = result
-  if (code === 0) await writeOut(io.stdout, selection)
+  if (code === 0) await writeOut(io.stdout, resolveSelection(settings.dbPath, filters, selection.toString('utf8')))
   return code
 }
 

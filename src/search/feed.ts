@@ -13,7 +13,8 @@
  * read-only, every entry newest first, deduplicated here.
  */
 import { MessageChannel, type MessagePort } from 'node:worker_threads'
-import { feedSource, iterateFeedKeyed, openForSearch, type FeedFilters, type FeedKey, type FeedSource } from '../store/search.js'
+import { hasControls, showControls } from '../core/escape.js'
+import { feedSource, iterateFeedCmds, iterateFeedKeyed, openForSearch, type FeedFilters, type FeedKey, type FeedSource } from '../store/search.js'
 import type { WorkerPool } from '../../workers/pool.js'
 
 /** What the worker is asked for (ExportSearchTask.query). */
@@ -62,10 +63,30 @@ export interface Feed {
 
 const encoder = new TextEncoder()
 
-/** Encodes records as `cmd\0cmd\0…` in a buffer of its own (safe to transfer). */
+/**
+ * Encodes records as `cmd\0cmd\0…` in a buffer of its own (safe to transfer). fzf is shown each command with its
+ * control characters escaped (src/core/escape.ts); resolveSelection turns the chosen line back into the command.
+ */
 export function encodeRecords (cmds: readonly string[]): Uint8Array {
-  return cmds.length === 0 ? new Uint8Array(0) : encoder.encode(cmds.join('\0') + '\0')
+  return cmds.length === 0 ? new Uint8Array(0) : encoder.encode(cmds.map(showControls).join('\0') + '\0')
 }
+
+/**
+ * The command behind the line fzf returned: itself, unless it shows escaped control characters, then the newest
+ * command in the same list that is shown that way (one pass over the list; only for such a selection).
+ */
+export function resolveSelection (dbPath: string, filters: FeedFilters, shown: string): string {
+  if (!mayBeEscaped.test(shown)) return shown
+  const db = openForSearch(dbPath, { drainSpool: false })
+  if (db == null) return shown
+  try {
+    for (const cmd of iterateFeedCmds(db, filters)) if (hasControls(cmd) && showControls(cmd) === shown) return cmd
+    return shown
+  } finally {
+    db.close()
+  }
+}
+const mayBeEscaped = /[\u2400-\u241f\u2421]|<U\+[0-9A-F]{4}>/
 
 /** Keeps the first (most recent) use of each command. */
 export class Distinct {

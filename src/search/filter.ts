@@ -3,6 +3,7 @@
  * fzf-style query (see match.ts), in list order rather than by score. Runs on the calling thread: a script wants
  * the answer, not a first screen.
  */
+import { showControls } from '../core/escape.js'
 import { iterateFeedCmds, openForSearch, type FeedFilters } from '../store/search.js'
 import { Distinct } from './feed.js'
 import { compileQuery } from './match.js'
@@ -14,6 +15,8 @@ export interface FilterInit {
   query: string
   /** Written after each command. @default '\n' */
   separator?: string
+  /** Show control characters escaped (src/core/escape.ts); the query still matches the command itself. @default true */
+  escape?: boolean
 }
 
 /** The matching commands, each followed by the separator. */
@@ -23,12 +26,13 @@ export function filterFeed (init: FilterInit): string {
   try {
     const matches = compileQuery(init.query)
     const separator = init.separator ?? '\n'
+    const escape = init.escape ?? true
     const distinct = new Distinct()
     const out: string[] = []
     let listed = 0
     for (const cmd of iterateFeedCmds(db, init.filters)) {
       if (!distinct.offer(cmd)) continue
-      if (matches(cmd)) out.push(cmd, separator)
+      if (matches(cmd)) out.push(escape ? showControls(cmd) : cmd, separator)
       if (++listed >= init.limit) break
     }
     return out.join('')

@@ -4,6 +4,7 @@
  * and stops quietly when the reader goes away (`rr history | head`).
  */
 import type { Entry } from '../core/entry.js'
+import { jsonForTerminal, showControls } from '../core/escape.js'
 import { iterateHistory, openForSearch, type FeedFilters } from '../store/search.js'
 import { UsageError } from './errors.js'
 
@@ -17,9 +18,9 @@ export function parseFormat (value: string | undefined): HistoryFormat {
 
 /** One rendered entry, with its line end. Pure. */
 export function formatEntry (entry: Entry, format: HistoryFormat): string {
-  if (format === 'jsonl') return JSON.stringify(entry) + '\n'
+  if (format === 'jsonl') return jsonForTerminal(entry) + '\n'
   const indent = ' '.repeat(entry.ts.length + 2)
-  return `${entry.ts}  ${entry.cmd.replace(/\n/g, `\n${indent}`)}\n`
+  return `${entry.ts}  ${showControls(entry.cmd).replace(/\n/g, `\n${indent}`)}\n`
 }
 
 export interface HistoryInit {

@@ -2,7 +2,6 @@
 import { Flags } from '@oclif/core'
 import type { FlagSpec } from './options.js'
 
-// eslint-disable-next-line @typescript-eslint/explicit-function-return-type
 function flagOf (spec: FlagSpec) {
   switch (spec.kind) {
     case 'boolean': return Flags.boolean({ description: spec.description })
@@ -12,7 +11,7 @@ function flagOf (spec: FlagSpec) {
 }
 
 // oclif's flag types are generic per flag; a list built at run time is typed loosely on purpose.
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
+
 export function oclifFlags (specs: readonly FlagSpec[]): Record<string, any> {
   return Object.fromEntries(specs.map((s) => [s.name, flagOf(s)]))
 }

@@ -1,4 +1,5 @@
 /** `rr stats`: the aggregates from the store, rendered as text or JSON. Rendering is pure. */
+import { showControls } from '../core/escape.js'
 import { collectStats, openForSearch, type HistoryStats } from '../store/search.js'
 
 const emptyStats: HistoryStats = { total: 0, failed: 0, failureRate: 0, firstTs: null, lastTs: null, devices: [], topCommands: [], topDirectories: [] }
@@ -14,7 +15,7 @@ export function readStats (dbPath: string, top = 10): HistoryStats {
 }
 
 function oneLine (cmd: string, max = 60): string {
-  const flat = cmd.replace(/\s*\n\s*/g, ' ⏎ ')
+  const flat = showControls(cmd.replace(/\s*\n\s*/g, ' ⏎ ')).replace(/\t/g, ' ')
   return flat.length > max ? `${flat.slice(0, max - 1)}…` : flat
 }
 
@@ -27,13 +28,13 @@ export function renderStats (stats: HistoryStats): string {
   lines.push(`total: ${stats.total} entries${stats.firstTs != null ? ` (${stats.firstTs} … ${stats.lastTs ?? ''})` : ''}`)
   lines.push(`failure rate: ${percent(stats.failureRate)} (${stats.failed} with a non-zero exit code)`)
   lines.push('', 'per device:')
-  for (const d of stats.devices) lines.push(`  ${String(d.count).padStart(9)}  ${d.deviceId}  (last ${d.lastTs})`)
+  for (const d of stats.devices) lines.push(`  ${String(d.count).padStart(9)}  ${showControls(d.deviceId)}  (last ${d.lastTs})`)
   if (stats.devices.length === 0) lines.push('  (none)')
   lines.push('', 'top commands:')
   for (const c of stats.topCommands) lines.push(`  ${String(c.count).padStart(9)}  ${oneLine(c.cmd)}`)
   if (stats.topCommands.length === 0) lines.push('  (none)')
   lines.push('', 'busiest directories:')
-  for (const c of stats.topDirectories) lines.push(`  ${String(c.count).padStart(9)}  ${c.cwd}`)
+  for (const c of stats.topDirectories) lines.push(`  ${String(c.count).padStart(9)}  ${showControls(c.cwd)}`)
   if (stats.topDirectories.length === 0) lines.push('  (none recorded)')
   return lines.join('\n') + '\n'
 }

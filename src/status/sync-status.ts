@@ -5,6 +5,7 @@
  * command exits non-zero when any peer is stale or failing, so cron or a prompt segment can alert on it.
  */
 import type { Database } from 'better-sqlite3'
+import { showControls } from '../core/escape.js'
 import { readPeerOverview, type PeerOverviewRow } from '../store/sync-overview.js'
 
 const minute = 60
@@ -117,9 +118,9 @@ export function renderSyncStatus (report: SyncStatusReport): string {
     row('last push', `${p.last_push_unix != null ? `${when(p.last_push_unix, now)}, ${p.last_push_count ?? 0} entries` : 'never'} · pushed up to seq ${p.last_pushed_seq ?? 0}`)
     if (p.last_path != null || p.last_addr != null) row('path', [p.last_path, p.last_addr].filter((x) => x != null).join(' '))
     if ((p.refused_total ?? 0) > 0) {
-      row('refused', `${p.refused_total} entries in total, not stored (invalid or over a cap)${p.last_refused_unix != null ? `; last ${when(p.last_refused_unix, now)}: ${p.last_refused_count ?? 0}, first reason: ${p.last_refused_reason ?? '?'}` : ''}`)
+      row('refused', `${p.refused_total} entries in total, not stored (invalid or over a cap)${p.last_refused_unix != null ? `; last ${when(p.last_refused_unix, now)}: ${p.last_refused_count ?? 0}, first reason: ${showControls(p.last_refused_reason ?? '?')}` : ''}`)
     }
-    if (p.last_error != null) row('last error', `${p.last_error_unix != null ? `${when(p.last_error_unix, now)}: ` : ''}${p.last_error}`)
+    if (p.last_error != null) row('last error', `${p.last_error_unix != null ? `${when(p.last_error_unix, now)}: ` : ''}${showControls(p.last_error)}`)
     if (p.reason != null) row('why', p.reason)
   }
   if (report.peers.length === 0) lines.push('no peers known yet: nothing has synced with this database (run rr p2p-sync)')

@@ -4,7 +4,14 @@
  */
 import type { Database } from 'better-sqlite3'
 
-const migrations: ReadonlyArray<{ version: number, sql: string }> = [
+interface Migration {
+  version: number
+  /** Columns to add first, each skipped when the table has it already (so the migration can run twice). */
+  addColumns?: ReadonlyArray<{ table: string, column: string, decl: string }>
+  sql: string
+}
+
+const migrations: readonly Migration[] = [
   {
     version: 1,
     sql: `
@@ -114,15 +121,36 @@ const migrations: ReadonlyArray<{ version: number, sql: string }> = [
     `
   },
   {
-    // Forgetting (src/store/tombstones.ts). A tombstone names a deleted entry_id, when and by which device; it never
-    // carries command text. seq is this database's own tombstone order, the cursor peers pull tombstones by
+    // Signed entries (docs/TRUST.md). origin: the signing device's PeerId, '' when unsigned. sig: its signature.
+    // trust: 0 unverified (received unsigned, or stored before this version), 1 verified (signature checked, or
+    // signed here), 2 recorded here and not signed yet (signed lazily before it is served; see signPendingNoTx).
+    // ts_orig: the stamp as received when it was more than a day in the future (then ts is the receive time).
+    // Dedup becomes (entry_id, origin): a copy signed by another key, or an unsigned one, can never take the place
+    // of the genuine entry (an unsigned row gives way to a signed one; see insertEntriesNoTx). The old unique index
+    // on entry_id alone goes; (entry_id, origin) serves lookups by entry_id as its prefix.
+    version: 7,
+    addColumns: [
+      { table: 'entries', column: 'origin', decl: "TEXT NOT NULL DEFAULT ''" },
+      { table: 'entries', column: 'sig', decl: 'TEXT' },
+      { table: 'entries', column: 'trust', decl: 'INTEGER NOT NULL DEFAULT 0' },
+      { table: 'entries', column: 'ts_orig', decl: 'TEXT' }
+    ],
+    sql: `
+      CREATE UNIQUE INDEX IF NOT EXISTS entries_entry_origin ON entries (entry_id, origin);
+      DROP INDEX IF EXISTS entries_entry_id;
+      CREATE INDEX IF NOT EXISTS entries_unsigned_local ON entries (ingest_seq) WHERE trust = 2;
+    `
+  },
+  {
+    // Forgetting (src/store/tombstones.ts). (Assigned 6; numbered 8, after main's 7, so a database already at 7 gets
+    // it.) A tombstone names a deleted entry_id, when and by which device; it never carries command text. seq is this database's own tombstone order, the cursor peers pull tombstones by
     // (/rustory/tombstone-pull/1.0.0), as ingest_seq is for entries. The BEFORE INSERT trigger refuses a
     // tombstoned entry_id on every insert path (record spool, import, pull, push, HTTP, and an older rustory
     // writing to this file), so a deleted entry never comes back. Import batches list the entry_ids an import
     // inserted (`rr delete --import <batch>`), and which of them had no timestamp of their own (untimed).
     // sync_refusals counts entries refused while pulling (over the cap, invalid), so no refusal is silent.
     // Every statement is IF NOT EXISTS: the migration is safe to run again.
-    version: 6,
+    version: 8,
     sql: `
       CREATE TABLE IF NOT EXISTS tombstones (
         seq        INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -187,6 +215,10 @@ export function migrate (db: Database, path: string): void {
     const now = db.pragma('user_version', { simple: true }) as number
     for (const m of migrations) {
       if (m.version <= now) continue
+      for (const { table, column, decl } of m.addColumns ?? []) {
+        const present = (db.pragma(`table_info(${table})`) as Array<{ name: string }>).some((c) => c.name === column)
+        if (!present) db.exec(`ALTER TABLE ${table} ADD COLUMN ${column} ${decl}`)
+      }
       db.exec(m.sql)
       db.pragma(`user_version = ${m.version}`)
     }

@@ -34,10 +34,11 @@ export function applyTombstonesNoTx (db: Database, tombstones: readonly Tombston
   const stale = new Set<string>()
   for (const t of tombstones) {
     added += insert.run(t.entry_id, t.deleted_at, t.device_id, t.peer_id ?? null).changes
-    const row = remove.get(t.entry_id) as { cmd: string } | undefined
-    if (row == null) continue
+    // Since signed entries (schema v7) one entry_id may have rows from several origins: every copy goes.
+    const rows = remove.all(t.entry_id) as Array<{ cmd: string }>
+    if (rows.length === 0) continue
     deleted++
-    if (latestOf.get(row.cmd) === t.entry_id) stale.add(row.cmd)
+    for (const row of rows) if (latestOf.get(row.cmd) === t.entry_id) stale.add(row.cmd)
   }
   if (stale.size > 0) recomputeLatest(db, [...stale])
   return { added, deleted }

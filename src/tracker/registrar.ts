@@ -40,7 +40,7 @@ export interface RegistrarInit {
 interface TrackerState {
   client: TrackerClient
   timer?: NodeJS.Timeout
-  running?: Promise<void>
+  running?: Promise<void> | undefined
   /** Another registration was asked for while one was running. */
   again: boolean
   failures: number

@@ -11,6 +11,7 @@ import { fileURLToPath } from 'node:url'
 import { loadOrCreateIdentity, loadOrCreateSwarmKey } from '../../src/config/keys.js'
 import { createPeerNode, dialDirect } from '../../src/p2p/index.js'
 import { seedDb } from '../p2p/fixtures.js'
+import { ensureSwarmKey } from '../helpers/keys.js'
 
 const rrBin = fileURLToPath(new URL('../../../bin/rr', import.meta.url))
 
@@ -31,6 +32,7 @@ export interface ServingPeer {
  * missing) and resolves once it prints its address.
  */
 export async function startServingPeer (dbPath: string, home: string, env: NodeJS.ProcessEnv = process.env): Promise<ServingPeer> {
+  ensureSwarmKey(join(home, '.config', 'rustory', 'swarm.key'))
   const childEnv: NodeJS.ProcessEnv = { ...env, HOME: home }
   for (const key of Object.keys(childEnv)) if (key.startsWith('RUSTORY_')) delete childEnv[key]
   const child = spawn(process.execPath, [rrBin, '--db-path', dbPath, 'p2p-serve', '--listen', '/ip4/127.0.0.1/tcp/0'], { env: childEnv, stdio: ['ignore', 'pipe', 'pipe'] })

@@ -179,10 +179,8 @@ async function feedInProcess (dbPath: string, limit: number): Promise<{ firstMs:
   const feed = openFeed({ dbPath, limit, filters: {} })
   const firstMs = performance.now() - started
   let workerFirstMs = 0
-  let bytes = feed.head.length
-  const rest = await feed.rest((chunk) => {
+  const rest = await feed.rest(() => {
     if (workerFirstMs === 0) workerFirstMs = performance.now() - started
-    bytes += chunk.length
   })
   return { firstMs, wholeMs: performance.now() - started, rows: feed.headRows + rest.rows, workerFirstMs }
 }

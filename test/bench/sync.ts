@@ -12,6 +12,7 @@ import Database from 'better-sqlite3'
 import { openDatabase } from '../../src/store/db.js'
 import { bareLoop, freshTarget } from './bare.js'
 import { entryFields } from '../../src/core/entry.js'
+import { ensureSwarmKey } from '../helpers/keys.js'
 
 const rrBin = fileURLToPath(new URL('../../../bin/rr', import.meta.url))
 
@@ -61,6 +62,7 @@ export async function benchSync (entries = Number(process.env.BENCH_SYNC_ENTRIES
   const dir = mkdtempSync(join(tmpdir(), 'rustory-bench-sync-'))
   try {
     const swarm = join(dir, 'swarm.key')
+    ensureSwarmKey(swarm)
     const homeA = join(dir, 'a')
     const homeB = join(dir, 'b')
     mkdirSync(homeA)

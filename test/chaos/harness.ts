@@ -38,7 +38,7 @@ export interface ChaosOptions {
   quiesceTimeoutSec?: number
   /** Keep the run directory (databases, homes) for inspection. @default false */
   keep?: boolean
-  log?: (line: string) => void
+  log?: ((line: string) => void) | undefined
 }
 
 export interface ChaosResult extends Verdict {

@@ -36,8 +36,17 @@ test('a huge command stays bounded, so it cannot bloat the database', (t) => {
   const stored = truncateCmd('z'.repeat(10 * 1024 * 1024))
   t.is(bytes(stored), maxCmdBytes + bytes(truncationMarker))
   t.notThrows(() => validateEntry({
-    entry_id: '5f0b8f5e-7a4b-4c39-9d0e-2b1f6c1e9a10', device_id: 'd', user_id: 'u', ts: '2026-01-01T00:00:00Z',
-    cmd: stored, cwd: '/', exit_code: 0, duration_ms: 0, shell: 'zsh', hostname: 'h', version: '0.1.0'
+    entry_id: '5f0b8f5e-7a4b-4c39-9d0e-2b1f6c1e9a10',
+    device_id: 'd',
+    user_id: 'u',
+    ts: '2026-01-01T00:00:00Z',
+    cmd: stored,
+    cwd: '/',
+    exit_code: 0,
+    duration_ms: 0,
+    shell: 'zsh',
+    hostname: 'h',
+    version: '0.1.0'
   }))
 })
 

@@ -112,7 +112,7 @@ export function generateCase (random: () => number, i: number, options: CaseOpti
         : `{"entries":[${JSON.stringify(validEntry(random, i)).replace(/"exit_code":0/, `"exit_code":${n}`)}]}`)
     }
     case 4: {
-      const wrong = [`{"cursor":"0","limit":"10"}`, '{"cursor":null}', '[]', '"SyncPull"', 'null', 'true', '{"entries":5}', '{"entries":{"0":{}}}',
+      const wrong = ['{"cursor":"0","limit":"10"}', '{"cursor":null}', '[]', '"SyncPull"', 'null', 'true', '{"entries":5}', '{"entries":{"0":{}}}',
         '{"entries":[1,null,"x",[]]}', '{"entries":null}', '{}', '{"cursor":[],"limit":{}}', '{"__proto__":{"cursor":1},"limit":1}']
       return as('wrong-types', wrong[Math.floor(random() * wrong.length)]!)
     }

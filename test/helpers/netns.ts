@@ -44,14 +44,12 @@ export interface Spawned {
 }
 
 export class NetLab {
-  readonly #t: ExecutionContext
   readonly #prefix: string
   readonly #namespaces: string[] = []
   readonly #children: ChildProcess[] = []
   #links = 0
 
-  constructor (t: ExecutionContext) {
-    this.#t = t
+  constructor (_t: ExecutionContext) {
     this.#prefix = `rrt${process.pid % 100_000}x${counter++}`
   }
 

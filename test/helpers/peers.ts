@@ -6,6 +6,7 @@ import type { ExecutionContext } from 'ava'
 import Database from 'better-sqlite3'
 import { openDatabase } from '../../src/store/db.js'
 import { drainForTest } from './db.js'
+import { ensureSwarmKey } from './keys.js'
 import { isolatedEnv, rr, rrSpawn, stop, type RunResult } from './cli.js'
 
 export interface Device {
@@ -27,6 +28,7 @@ export function device (t: ExecutionContext, dir: string, name: string, swarmKey
   const home = join(dir, name)
   mkdirSync(home, { recursive: true })
   const dbPath = join(home, 'history.db')
+  ensureSwarmKey(swarmKeyPath)
   const env = isolatedEnv(home, { RUSTORY_SWARM_KEY_PATH: swarmKeyPath, RUSTORY_DEVICE_ID: name, ...extraEnv })
   const children: ChildProcess[] = []
   t.teardown(async () => { await Promise.all(children.map(async (c) => await stop(c))) })

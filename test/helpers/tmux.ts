@@ -163,4 +163,3 @@ export async function waitForProcessesIn (dir: string, timeoutMs = 10_000): Prom
     await sleep(50)
   }
 }
-

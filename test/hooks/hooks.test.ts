@@ -41,7 +41,7 @@ for (const shell of ['zsh', 'bash'] as const) {
 
   test(`rr init ${shell} uses RUSTORY_BIN when it is set`, async (t) => {
     const { text } = await hookFile(t, shell, { RUSTORY_BIN: "/opt/it's/rr" })
-    t.true(text.includes(`_rustory_rr=('/opt/it'\\''s/rr')`))
+    t.true(text.includes('_rustory_rr=(\'/opt/it\'\\\'\'s/rr\')'))
   })
 }
 
@@ -56,7 +56,7 @@ test('bash: a string PROMPT_COMMAND and PS0 are kept, the hook goes first, and l
   const r = await sh('bash', ['--norc', '--noprofile', '-c', `PROMPT_COMMAND='mine "$?"'; PS0='ps0-mine'; source ${path}; source ${path}; declare -p PROMPT_COMMAND; printf '%s\\n' "$PS0"`], env)
   t.is(r.code, 0, r.stderr)
   const [pc, ps0] = r.stdout.trim().split('\n')
-  t.is(pc, `declare -- PROMPT_COMMAND="_rustory_prompt; mine \\"\\$?\\""`)
+  t.is(pc, 'declare -- PROMPT_COMMAND="_rustory_prompt; mine \\"\\$?\\""')
   t.true(ps0!.startsWith('ps0-mine${_rustory_void['))
   t.is(ps0!.split('_rustory_start_us').length, 2)
 })

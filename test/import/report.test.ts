@@ -2,9 +2,21 @@ import test from 'ava'
 import { renderProgress, renderSummary, type ImportSummary } from '../../src/import/run.js'
 
 const summary: ImportSummary = {
-  path: '/h/.zsh_history', shell: 'zsh', lines: 1200, read: 1000, inserted: 900, alreadyPresent: 80, skipped: 20,
-  skippedReasons: { empty: 5, secret_github_token: 15 }, truncated: 1, repaired: 2, elapsedMs: 2000,
-  untimed: 7, secrets: 15, secretsFilter: true, batchId: '11111111-2222-4333-8444-555555555555'
+  path: '/h/.zsh_history',
+  shell: 'zsh',
+  lines: 1200,
+  read: 1000,
+  inserted: 900,
+  alreadyPresent: 80,
+  skipped: 20,
+  skippedReasons: { empty: 5, secret_github_token: 15 },
+  truncated: 1,
+  repaired: 2,
+  elapsedMs: 2000,
+  untimed: 7,
+  secrets: 15,
+  secretsFilter: true,
+  batchId: '11111111-2222-4333-8444-555555555555'
 }
 
 test('the summary names read, inserted, already present and skipped with reasons (most frequent first)', (t) => {

@@ -28,7 +28,6 @@ function deps (dialDirect: PeerSyncDependencies['dialDirect']): PeerSyncDependen
   }
 }
 
-
 async function runTraced (file: string, dialDirect: PeerSyncDependencies['dialDirect']): Promise<TraceRecord[]> {
   const target: PeerTarget = { key: peerId, peerId, addrs: ['/ip4/127.0.0.1/tcp/9/p2p/' + peerId], source: 'peers', relayAddr: '/ip4/127.0.0.1/tcp/7/p2p/12D3KooWRelay' }
   const root = createRootMachine({ discoverPeers: async () => [target], peerMachine: createPeerSyncMachine(deps(dialDirect)), random: () => 0 })

@@ -9,11 +9,13 @@ import { dialDirect } from '../../src/p2p/index.js'
 import { maxPullRequestBytes, maxPullResponseBytes, syncPullProtocol } from '../../src/protocol/constants.js'
 import { isolatedEnv, rr, rrSpawn, stop } from '../helpers/cli.js'
 import { tempDir } from '../helpers/tmp.js'
+import { ensureSwarmKey } from '../helpers/keys.js'
 import { seedDb, startPeer } from '../p2p/fixtures.js'
 
 const listenLine = /p2p listen: (\/ip4\/127\.0\.0\.1\/tcp\/\d+\/p2p\/(\w+))\n/
 
 async function serve (t: ExecutionContext, home: string, dbPath: string) {
+  ensureSwarmKey(join(home, '.config', 'rustory', 'swarm.key'))
   const env = isolatedEnv(home)
   const server = await rrSpawn(['--db-path', dbPath, 'p2p-serve', '--listen', '/ip4/127.0.0.1/tcp/0'], { env, ready: listenLine, timeoutMs: 60_000 })
   t.teardown(async () => { await stop(server.child) })

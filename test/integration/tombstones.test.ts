@@ -35,7 +35,7 @@ test('an entry deleted on A while B is offline is gone from every byte of A, B a
   const c = device(t, dir, 'devC', swarm)
   const marker = `forget-me-${randomBytes(8).toString('hex')}`
   // One short command and one long enough to live in overflow pages.
-  const short = `mysql -u root -p${marker}`
+  const short = `echo short ${marker}`
   const long = `echo ${marker}-long ${'x'.repeat(6000)}`
   await a.record(3, 'keep on A')
   const doomedShort = (await a.rr(['record', '--cmd', short, '--cwd', '/tmp', '--exit-code', '0', '--duration-ms', '1', '--shell', 'zsh', '--print-id'])).stdout.trim()
@@ -98,7 +98,8 @@ test('an entry deleted on A while B is offline is gone from every byte of A, B a
   t.deepEqual(c.entryIds(), survivors)
 
   // A stale peer that still has the entry pushes it back to A: refused, A stays clean.
-  await servedA.child.kill('SIGTERM')
+  servedA.child.kill('SIGTERM')
+  await new Promise((resolve) => servedA.child.once('exit', resolve))
   servedA = await a.serve()
   const old = await startPeer(t, { dir, swarmKeyPath: swarm, name: 'stale' })
   const { transport } = await dialDirect(old.node, servedA.addr)

@@ -187,3 +187,29 @@ test('with no address and no relay the round fails with a reason', async (t) => 
   t.is(actor.getSnapshot().value, 'gaveUp')
   t.regex(actor.getSnapshot().output?.error?.message ?? '', /no address to dial/)
 })
+
+test('sync.now during a round starts the next round as soon as this one ends, without waiting the interval', async (t) => {
+  const clock = new SimulatedClock()
+  const { deps, rounds } = fakes({})
+  let finishPush: (() => void) | undefined
+  deps.pushLoop = (_input, sendBack) => {
+    finishPush = () => sendBack({ type: 'push.done', pushed: 1 })
+    return () => {}
+  }
+  const actor = createActor(createPeerSyncMachine(deps), { input: { target, options: { ...once, watch: true, intervalSec: 60 } }, clock })
+  actor.start()
+  await settle()
+  t.deepEqual(actor.getSnapshot().value, { connected: { sync: 'pushing', upgrade: 'direct' } })
+  // A command recorded while the first round was pushing.
+  actor.send({ type: 'sync.now' })
+  finishPush!()
+  await settle()
+  t.is(rounds.length, 1)
+  // The second round started at once (the simulated clock did not move): it is pushing again.
+  t.deepEqual(actor.getSnapshot().value, { connected: { sync: 'pushing', upgrade: 'direct' } })
+  finishPush!()
+  await settle()
+  t.is(rounds.length, 2)
+  t.is(actor.getSnapshot().value, 'waiting')
+  actor.stop()
+})

@@ -122,7 +122,7 @@ test('a peer that trickles its request is cut off at the deadline and does not h
   const started = Date.now()
   const stream = await connection.newStream(syncPullProtocol)
   const reading = (async () => {
-    for await (const _ of stream) { /* nothing comes */ } // eslint-disable-line no-unused-vars
+    for await (const _ of stream) { /* nothing comes */ }
   })()
   // 30 s of trickling: a deadline that each byte pushed back (an idle timeout) would end it only after ≥ 31.5 s.
   let cutOff = false

@@ -23,7 +23,7 @@ function expectedRows (entries: readonly Entry[]): LatestRow[] {
 
 /** The most recent use of each command, computed from entries alone with GROUP BY (fixed-width ts, printable ids). */
 function groupByLatest (db: Database): LatestRow[] {
-  return (db.prepare(`SELECT cmd, MAX(ts || char(1) || device_id || char(1) || entry_id) AS k FROM entries GROUP BY cmd ORDER BY cmd`)
+  return (db.prepare('SELECT cmd, MAX(ts || char(1) || device_id || char(1) || entry_id) AS k FROM entries GROUP BY cmd ORDER BY cmd')
     .all() as Array<{ cmd: string, k: string }>)
     .map(({ cmd, k }) => {
       const [ts, deviceId, entryId] = k.split('\u0001') as [string, string, string]

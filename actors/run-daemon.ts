@@ -1,0 +1,216 @@
+/**
+ * `rr daemon`: one process per device. ONE libp2p node with the persistent identity serves pull/push (like
+ * p2p-serve) and dials every known peer (like p2p-sync --push --watch) under the same supervised actors; the
+ * spool is drained as commands arrive and each drain that brought fresh entries starts a round at once; the
+ * trackers keep this device registered and the relay reservation is kept. One daemon per database (a lock held
+ * for the process's life); `<db>.daemon.json` says what it does for sync-status and doctor.
+ */
+import '../src/polyfill.js'
+import type { Connection } from '@libp2p/interface'
+import type { InspectionEvent } from 'xstate'
+import type { Link, PeerOutcome } from '../machines/types.js'
+import type { Settings } from '../src/config/settings.js'
+import { entrySignerOf, loadOrCreateIdentity, loadSwarmKey, trackerUserId } from '../src/config/keys.js'
+import { createQuietLog } from '../src/daemon/quiet-log.js'
+import { announcedAddrs, confirmObservedAddr, createPeerNode, registrableAddrs, tcpListenPorts, type PeerNode } from '../src/p2p/node.js'
+import { serveSync } from '../src/p2p/handlers.js'
+import { serveTombstones } from '../src/p2p/tombstone-handlers.js'
+import { RelayReservation } from '../src/p2p/relay-reservation.js'
+import { stopSignal } from '../src/p2p/serve.js'
+import { errorMessage } from '../src/protocol/errors.js'
+import { acquireDaemonLock, writeDaemonStatusFile, type DaemonStatusFile } from '../src/store/daemon-lock.js'
+import { openDatabase } from '../src/store/db.js'
+import { watchSpool } from '../src/store/spool-watch.js'
+import { Registrar } from '../src/tracker/registrar.js'
+import { rustoryVersion } from '../src/version.js'
+import { WorkerPool } from '../workers/pool.js'
+import type { Connector } from './connector.js'
+import { createDiscovery } from './discovery.js'
+import { createP2PConnector } from './p2p-connector.js'
+import { startSyncSystem } from './system.js'
+
+const second = 1000
+
+export interface DaemonInit {
+  settings: Settings
+  /** @default ['/ip4/0.0.0.0/tcp/8845'] */
+  listen: string[]
+  /** Seconds between rounds when nothing happens. @default 60 */
+  intervalSec: number
+  /** Entries per batch. @default 1000 */
+  limit: number
+  inspect?: (event: InspectionEvent) => void
+}
+
+export interface DaemonOutput {
+  /** Addresses and the start/stop lines (stdout). */
+  out: (line: string) => void
+  /** The log (stderr). */
+  log: (line: string) => void
+}
+
+/**
+ * Keeps the connection open at the end of a round: the same connection also carries the other side's rounds and
+ * our serving of them, and an idle libp2p connection costs nothing; the connection manager prunes it if needed.
+ */
+function keepOpen (link: Link): Link {
+  const t = link.transport
+  return {
+    ...link,
+    transport: {
+      get peerId () { return t.peerId },
+      get remoteAddr () { return t.remoteAddr },
+      get path () { return t.path },
+      pull: async (request, signal) => await t.pull(request, signal),
+      push: async (payload, signal) => await t.push(payload, signal),
+      close: async () => {}
+    }
+  }
+}
+
+export async function runDaemon (init: DaemonInit, io: DaemonOutput): Promise<void> {
+  const { settings } = init
+  const stop = stopSignal()
+  const swarm = loadSwarmKey(settings.swarmKeyPath)
+  if (swarm.looseMode) io.log(`warning: ${swarm.path} is readable by other users; run: chmod 600 ${swarm.path}`)
+  const lock = acquireDaemonLock(settings.dbPath)
+  const quiet = createQuietLog()
+  const log = (line: string): void => { if (quiet.accept(line)) io.log(line) }
+  const identity = await loadOrCreateIdentity(settings.p2pIdentityKeyPath)
+  if (identity.created) io.log(`created identity key ${identity.path} (PeerId ${identity.peerId})`)
+  // The identity also signs the commands this device records (docs/TRUST.md).
+  const signer = entrySignerOf(identity)
+  const userId = trackerUserId(settings, swarm)
+  const db = openDatabase(settings.dbPath)
+  const pool = new WorkerPool()
+  let node: PeerNode | undefined
+  try {
+    node = await createPeerNode({ privateKey: identity.privateKey, psk: swarm.psk, listen: init.listen })
+    await serveSync(node, { dbPath: settings.dbPath, pool, log, signer })
+    await serveTombstones(node, { dbPath: settings.dbPath, pool, log })
+  } catch (err) {
+    await node?.stop()
+    await pool.close()
+    db.close()
+    lock.release()
+    throw err
+  }
+  const started: PeerNode = node
+  const self = started.peerId.toString()
+
+  let reservation: RelayReservation | undefined
+  let registrar: Registrar | undefined
+  if (settings.relayAddr != null) {
+    try {
+      reservation = new RelayReservation(started, { relay: settings.relayAddr, log, onRenewed: () => registrar?.changed() })
+      await reservation.start()
+    } catch (err) {
+      io.log(`warning: not using relay ${settings.relayAddr}: ${errorMessage(err)} (direct connections only)`)
+      reservation = undefined
+    }
+  }
+  const listenAddrs = announcedAddrs(started)
+  for (const addr of listenAddrs) io.out(`p2p listen: ${addr}`)
+  if (settings.trackers.length > 0) {
+    registrar = new Registrar({
+      trackers: settings.trackers,
+      ...(settings.trackerToken != null ? { token: settings.trackerToken } : {}),
+      peerId: self,
+      meta: { device_id: settings.deviceId, hostname: settings.hostname, user_id: userId, version: rustoryVersion() },
+      addrs: () => registrableAddrs(started),
+      listenPorts: () => tcpListenPorts(started),
+      onObservedAddr: (addr) => {
+        try {
+          confirmObservedAddr(started, addr)
+          log(`p2p: external address candidate from a tracker: ${addr}`)
+        } catch (err) {
+          log(`warning: cannot use the tracker's observed address ${addr}: ${errorMessage(err)}`)
+        }
+      },
+      log
+    })
+    registrar.start()
+  } else {
+    io.log('warning: no trackers configured (trackers in config.toml, RUSTORY_TRACKERS or --trackers): syncing only with peers in the peer book')
+  }
+
+  const status: DaemonStatusFile = { pid: process.pid, started_unix: Math.floor(Date.now() / 1000), peer_id: self, listen: listenAddrs }
+  const outcomes = new Map<string, boolean>()
+  const saveStatus = (): void => {
+    try { writeDaemonStatusFile(settings.dbPath, status) } catch (err) { log(`warning: cannot write the daemon status file: ${errorMessage(err)}`) }
+  }
+  saveStatus()
+
+  const discovery = createDiscovery({
+    trackers: settings.trackers,
+    ...(settings.trackerToken != null ? { token: settings.trackerToken } : {}),
+    userId,
+    self: new Set([self]),
+    ...(settings.relayAddr != null ? { relayAddr: settings.relayAddr } : {}),
+    db,
+    log
+  })
+  const p2p = createP2PConnector({ node: started, log })
+  const connector: Connector = {
+    dialDirect: async (target, addr, signal) => keepOpen(await p2p.dialDirect(target, addr, signal)),
+    dialRelay: async (target, signal) => keepOpen(await p2p.dialRelay(target, signal)),
+    watchUpgrade: p2p.watchUpgrade,
+    refresh: discovery.refresh
+  }
+  const system = startSyncSystem({
+    options: { push: true, watch: true, intervalSec: init.intervalSec, limit: init.limit },
+    discoverPeers: discovery.discoverPeers,
+    ...(init.inspect != null ? { inspect: init.inspect } : {})
+  }, {
+    dbPath: settings.dbPath,
+    db,
+    pool,
+    connector,
+    deviceId: settings.deviceId,
+    signer,
+    log: { info: log, summary: log },
+    onRound: (outcome: PeerOutcome) => {
+      outcomes.set(outcome.key, outcome.ok)
+      status.last_round_unix = Math.floor(Date.now() / 1000)
+      status.peers_ok = [...outcomes.values()].filter((ok) => ok).length
+      status.peers_failed = outcomes.size - status.peers_ok
+      saveStatus()
+    }
+  })
+
+  // A command recorded here: drained into the database, then pushed to every peer at once.
+  const spool = watchSpool({ dbPath: settings.dbPath }, {
+    log,
+    onDrain: (outcome) => { if (outcome.inserted > 0) system.syncNow() }
+  })
+  // A peer we do not supervise yet connected (a device that just joined): ask the trackers again, soon.
+  let rediscoverTimer: NodeJS.Timeout | undefined
+  const relayId = settings.relayAddr?.split('/p2p/').pop()
+  const onConnect = (event: CustomEvent<Connection>): void => {
+    const peer = event.detail.remotePeer.toString()
+    if (outcomes.has(peer) || peer === relayId || rediscoverTimer != null || settings.trackers.length === 0) return
+    rediscoverTimer = setTimeout(() => { rediscoverTimer = undefined; system.rediscover() }, 1 * second)
+    rediscoverTimer.unref()
+  }
+  started.addEventListener('connection:open', onConnect)
+  const onUpdate = (): void => { registrar?.changed() }
+  started.addEventListener('self:peer:update', onUpdate)
+  io.out(`daemon: started peer=${self} db=${settings.dbPath} trackers=${settings.trackers.length} relay=${settings.relayAddr ?? '-'} interval=${init.intervalSec}s`)
+
+  await stop.until(async () => {
+    started.removeEventListener('connection:open', onConnect)
+    started.removeEventListener('self:peer:update', onUpdate)
+    if (rediscoverTimer != null) clearTimeout(rediscoverTimer)
+    spool.close()
+    system.stop()
+    reservation?.stop()
+    await registrar?.stop()
+    await started.stop()
+    await pool.close()
+    db.close()
+    status.stopped_unix = Math.floor(Date.now() / 1000)
+    saveStatus()
+    lock.release()
+  })
+  io.out('daemon: stopped')
+}

