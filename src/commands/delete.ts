@@ -44,6 +44,7 @@ export default class Delete extends RrCommand {
   static override flags = {
     filter: Flags.string({ description: 'delete every entry whose command matches this fzf-style query (with the filters below)' }),
     import: Flags.string({ description: 'delete every entry an import batch inserted (the id `rr import` printed)' }),
+    exact: Flags.string({ description: 'delete every use of exactly this command (what ctrl-d in ctrl+r runs)' }),
     yes: Flags.boolean({ description: 'do not ask for confirmation' }),
     'dry-run': Flags.boolean({ description: 'only list what would be deleted' }),
     ...oclifFlags(filterFlagSpecs)
@@ -58,12 +59,14 @@ export default class Delete extends RrCommand {
     for (const k of ['cwd', 'host', 'device', 'since', 'until'] as const) if (typeof raw[k] === 'string') rawFilters[k] = raw[k]
     if (raw.exit != null && typeof raw.exit !== 'boolean') rawFilters.exit = raw.exit
     const filterGiven = Object.keys(rawFilters).length > 0
-    const modes = [ids.length > 0, flags.filter != null, flags.import != null].filter(Boolean).length
-    if (modes !== 1) throw new UsageError('delete: give entry ids, or --filter QUERY, or --import BATCH (exactly one of them)')
+    const modes = [ids.length > 0, flags.filter != null, flags.import != null, flags.exact != null].filter(Boolean).length
+    if (modes !== 1) throw new UsageError('delete: give entry ids, or --filter QUERY, or --import BATCH, or --exact COMMAND (exactly one of them)')
     if (filterGiven && flags.filter == null) throw new UsageError('delete: --cwd --host --device --exit --since --until narrow --filter; add --filter QUERY (\'\' matches every command)')
     let selection: Selection
     if (flags.filter != null) {
       selection = { kind: 'filter', query: flags.filter, filters: resolveFilters(rawFilters, new Date(), process.cwd()) }
+    } else if (flags.exact != null) {
+      selection = { kind: 'exact', cmd: flags.exact }
     } else if (flags.import != null) {
       selection = { kind: 'import', batchId: flags.import }
     } else {

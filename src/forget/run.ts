@@ -7,11 +7,12 @@ import { UsageError } from '../search/errors.js'
 import { openDatabase } from '../store/db.js'
 import type { FeedFilters } from '../store/search.js'
 import { deleteEntries, type DeleteResult } from '../store/tombstones.js'
-import { selectByFilter, selectByImport, selectSecrets, type Doomed } from './select.js'
+import { selectByFilter, selectByImport, selectExact, selectSecrets, type Doomed } from './select.js'
 
 export type Selection =
   | { kind: 'ids', ids: string[] }
   | { kind: 'filter', query: string, filters: FeedFilters }
+  | { kind: 'exact', cmd: string }
   | { kind: 'import', batchId: string }
   | { kind: 'secrets' }
 
@@ -71,6 +72,7 @@ export async function runForget (init: ForgetInit, io: ForgetIo): Promise<Forget
         break
       }
       case 'filter': doomed = selectByFilter(db, s.query, s.filters); break
+      case 'exact': doomed = selectExact(db, s.cmd); break
       case 'import': doomed = selectByImport(db, s.batchId); break
       case 'secrets': doomed = selectSecrets(db); break
     }

@@ -63,3 +63,8 @@ export function selectSecrets (db: Database): Doomed[] {
   }
   return out
 }
+
+/** Every use of exactly this command (ctrl-d in ctrl+r deletes the highlighted command), newest first. */
+export function selectExact (db: Database, cmd: string): Doomed[] {
+  return db.prepare('SELECT entry_id, ts, cmd FROM entries WHERE cmd = ? ORDER BY ts DESC, device_id DESC, entry_id DESC').all(cmd) as Doomed[]
+}

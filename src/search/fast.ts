@@ -12,8 +12,26 @@ import type { FeedFilters } from '../store/search.js'
 import { FzfMissingError } from './errors.js'
 import { openFeed, resolveSelection } from './feed.js'
 import { filterFeed } from './filter.js'
-import { findFzf, fzfArgs, startFzf } from './fzf.js'
-import { parseSearchArgs, resolveFilters, type GlobalOptions } from './options.js'
+import { deleteKeyArgs, findFzf, fzfArgs, startFzf } from './fzf.js'
+import { parseSearchArgs, resolveFilters, type GlobalOptions, type SearchArgs } from './options.js'
+
+/** The global options as flags again, for the commands fzf runs (ctrl-d). */
+function globalArgv (g: GlobalOptions): string[] {
+  return [
+    ...(g.dbPath != null ? ['--db-path', g.dbPath] : []),
+    ...(g.config != null ? ['--config', g.config] : []),
+    ...(g.deviceId != null ? ['--device-id', g.deviceId] : []),
+    ...(g.userId != null ? ['--user-id', g.userId] : [])
+  ]
+}
+
+/** The filter options and --limit as flags again, so ctrl-d's reload shows the same list. */
+function filterArgv (args: SearchArgs): string[] {
+  const out: string[] = []
+  for (const [name, value] of Object.entries(args.filters)) if (value != null) out.push(`--${name}`, String(value))
+  if (args.limit != null) out.push('--limit', String(args.limit))
+  return out
+}
 
 /** Errors that print as one line (their message says the fix). */
 const knownErrors = new Set(['UsageError', 'FzfMissingError', 'ConfigError', 'DatabaseOpenError', 'SchemaTooNewError'])
@@ -34,6 +52,8 @@ export interface SearchIo {
   fzfPath?: string
   /** @default process.cwd() */
   cwd?: string
+  /** The argv that runs rustory, for the commands fzf runs on ctrl-d. @default [node, bin/rr] of this process */
+  rr?: string[]
   now?: Date
 }
 
@@ -66,7 +86,7 @@ export async function runSearch (argv: readonly string[], io: SearchIo): Promise
   const feed = openFeed({ dbPath: settings.dbPath, limit, filters })
   const fzf = await fzfLookup
   if (fzf == null) throw new FzfMissingError()
-  const session = startFzf(fzfArgs(fzf, args.query), io.fzfPath)
+  const session = startFzf([...fzfArgs(fzf, args.query), ...deleteKeyArgs(io.rr ?? [process.execPath, process.argv[1] ?? 'rr'], globalArgv(args.globals), filterArgv(args))], io.fzfPath)
   session.write(feed.head)
   const abort = new AbortController()
   const streaming = feed.rest((chunk) => session.write(chunk), { signal: abort.signal })

@@ -46,6 +46,25 @@ export function fzfArgs (info: FzfInfo, query: string): string[] {
   return args
 }
 
+/** A word for `sh -c`: single-quoted, with embedded single quotes closed, escaped and reopened. Pure. */
+export function shellQuote (word: string): string {
+  return /^[A-Za-z0-9_./:=@%+-]+$/.test(word) ? word : `'${word.replace(/'/g, "'\\''")}'`
+}
+
+/**
+ * ctrl-d in ctrl+r: fzf hands the terminal to `rr delete --exact {}` (every use of the highlighted command; it
+ * lists them and asks y/N on the terminal), then reloads the list from `rr search --filter '' --print0`. Shown in
+ * fzf's header. `rr`: the argv that runs rustory (node and bin/rr); `globals`: --db-path/--config/… as given;
+ * `filters`: the filter options this search was opened with (the reload keeps them). Pure.
+ */
+export function deleteKeyArgs (rr: readonly string[], globals: readonly string[], filters: readonly string[]): string[] {
+  const words = (list: readonly string[]): string => list.map(shellQuote).join(' ')
+  const base = words([...rr, ...globals])
+  const del = `${base} delete --exact {}`
+  const reload = `${base} search --filter '' --print0${filters.length > 0 ? ` ${words(filters)}` : ''}`
+  return [`--bind=ctrl-d:execute(${del})+reload(${reload})`, '--header=ctrl-d: delete the highlighted command on every device (asks first)']
+}
+
 export interface FzfSession {
   /** Feed input (ignores writes after fzf has exited). */
   write: (chunk: Uint8Array) => void
