@@ -1,9 +1,10 @@
 /**
  * `npm run bench`: every figure the issues ask for, printed, in one run on this machine.
- * Set BENCH_ONLY=record,search,p2p,sync,daemon to run a subset (BENCH_DAEMON_IDLE_SEC shortens the daemon's idle window). Never part of `npm test`.
+ * Set BENCH_ONLY=record,search,p2p,sync,daemon,forget to run a subset (BENCH_DAEMON_IDLE_SEC shortens the daemon's idle window). Never part of `npm test`.
  */
 import { execFileSync } from 'node:child_process'
 import { benchDaemon } from './daemon.js'
+import { benchForget } from './forget.js'
 import { benchP2P } from './p2p.js'
 import { benchRecord } from './record.js'
 import { benchSearch } from './search.js'
@@ -14,7 +15,8 @@ const benches: Record<string, () => Promise<Record<string, unknown>>> = {
   search: async () => await benchSearch(),
   p2p: async () => ({ ...(await benchP2P()) }),
   sync: async () => await benchSync(),
-  daemon: async () => await benchDaemon()
+  daemon: async () => await benchDaemon(),
+  forget: async () => await benchForget()
 }
 
 const only = process.env.BENCH_ONLY?.split(',').map((s) => s.trim()).filter((s) => s !== '')
