@@ -45,6 +45,7 @@ export function createDiscovery (init: DiscoveryInit): Discovery {
           signal,
           ...(init.token != null ? { token: init.token } : {}),
           ...(init.userId != null ? { userId: init.userId } : {}),
+          onDropped: ({ count, reason }) => init.log(`tracker: ${url}: dropped ${count} peer record(s) or address set(s): ${reason}`),
           onRetry: ({ attempt, delayMs, reason }) => init.log(`tracker: ${url} attempt ${attempt} failed (${reason}); retrying in ${delayMs} ms`)
         })
         trackersAnswered++

@@ -85,7 +85,7 @@ export async function runDaemon (init: DaemonInit, io: DaemonOutput): Promise<vo
   const pool = new WorkerPool()
   let node: PeerNode | undefined
   try {
-    node = await createPeerNode({ privateKey: identity.privateKey, psk: swarm.psk, listen: init.listen })
+    node = await createPeerNode({ privateKey: identity.privateKey, psk: swarm.psk, listen: init.listen, inbound: { log } })
     await serveSync(node, { dbPath: settings.dbPath, pool, log, signer })
     await serveTombstones(node, { dbPath: settings.dbPath, pool, log })
   } catch (err) {
@@ -116,6 +116,7 @@ export async function runDaemon (init: DaemonInit, io: DaemonOutput): Promise<vo
       trackers: settings.trackers,
       ...(settings.trackerToken != null ? { token: settings.trackerToken } : {}),
       peerId: self,
+      sign: async (bytes) => await identity.privateKey.sign(bytes),
       meta: { device_id: settings.deviceId, hostname: settings.hostname, user_id: userId, version: rustoryVersion() },
       addrs: () => registrableAddrs(started),
       listenPorts: () => tcpListenPorts(started),

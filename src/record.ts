@@ -5,10 +5,10 @@
  * small file; every rr command that opens the database, and p2p-serve / http-serve as files arrive, move it in.
  */
 import { join } from 'node:path'
-import { canonicalTs, truncateCmd, validateEntry, type Entry } from './core/entry.js'
+import { canonicalTs, isUuid, truncateCmd, unknownExitCode, validateEntry, type Entry } from './core/entry.js'
 import { skipReason } from './core/filters.js'
 import { loadSettings, environment, home } from './config/settings.js'
-import { countReady, randomBytes16, spoolDirOf, writeSpoolRecord } from './store/spool-files.js'
+import { countReady, randomBytes16, removePendingRecord, spoolDirOf, writePendingRecord, writeSpoolRecord } from './store/spool-files.js'
 import { rustoryVersion } from './version.js'
 
 // node:fs through process.getBuiltinModule rather than `import`: importing it as an ES module evaluates every lazy
@@ -29,6 +29,11 @@ export const recordOptions = {
   'duration-ms': { type: 'string' },
   shell: { type: 'string' },
   ts: { type: 'string' },
+  'session-id': { type: 'string' },
+  start: { type: 'boolean' },
+  'ended-now': { type: 'boolean' },
+  'entry-id': { type: 'string' },
+  pid: { type: 'string' },
   'print-id': { type: 'boolean' },
   'db-path': { type: 'string' },
   'device-id': { type: 'string' },
@@ -124,17 +129,27 @@ export function record (argv: string[], stdinText?: () => string): RecordOutcome
   })
   const dir = spoolDirOf(settings.dbPath)
   if (dir == null) throw new Error(`cannot record into ${settings.dbPath}: it is not a file path`)
+  // --entry-id and --pid come from the hooks: the same id when the command starts (--start) and when it ends.
+  const pid = values.pid != null ? integer('pid', values.pid, 0) : undefined
+  const givenId = values['entry-id']
+  if (givenId != null && !isUuid(givenId)) throw new Error(`--entry-id must be a UUID, got ${JSON.stringify(givenId)}`)
+  const entryId = givenId?.toLowerCase() ?? uuidV4(randomBytes16())
   let outcome: RecordOutcome
-  if (reason != null) {
+  if (reason != null && values.start === true) {
+    // Not recorded at all: the end of the command counts the skip.
+    outcome = { skipped: reason }
+  } else if (reason != null) {
     // Counted by the drain, so doctor's skip counts stay exact; the file carries the reason only.
     writeSpoolRecord(dir, uuidV4(randomBytes16()), { counters: [`skipped.${reason}`] })
     outcome = { skipped: reason }
   } else {
-    const ts = values.ts != null ? parseTs(values.ts) : new Date().toISOString()
+    // --ended-now (fish: it has the duration but no clock): the command started --duration-ms before now.
+    const endedAgo = values['ended-now'] === true ? Math.max(0, integer('duration-ms', values['duration-ms'], 0)) : 0
+    const ts = values.ts != null ? parseTs(values.ts) : new Date(Date.now() - endedAgo).toISOString()
     if (ts == null) throw new Error(`--ts must be an RFC3339 timestamp or Unix seconds, got ${JSON.stringify(values.ts)}`)
     const stored = truncateCmd(cmd)
     const entry: Entry = {
-      entry_id: uuidV4(randomBytes16()),
+      entry_id: entryId,
       device_id: settings.deviceId,
       user_id: settings.userId,
       ts,
@@ -146,9 +161,22 @@ export function record (argv: string[], stdinText?: () => string): RecordOutcome
       hostname: settings.hostname,
       version: rustoryVersion()
     }
+    const sessionId = values['session-id'] ?? settings.sessionId
+    if (sessionId != null && sessionId !== '') entry.session_id = sessionId
+    if (values.start === true) {
+      // Started, not finished: pending until the shell records its end (or goes away with it still running).
+      entry.exit_code = unknownExitCode
+      entry.duration_ms = 0
+    }
     // The drain validates every file; an entry it would refuse fails here, where record.log says why.
     validateEntry(entry)
+    if (values.start === true) {
+      if (pid == null || pid <= 0) throw new Error('--start needs --pid (the shell\'s pid)')
+      writePendingRecord(dir, pid, entry)
+      return { entryId: entry.entry_id, dbPath: settings.dbPath }
+    }
     writeSpoolRecord(dir, entry.entry_id, stored !== cmd ? { entry, counters: ['truncated'] } : { entry })
+    if (pid != null && givenId != null) removePendingRecord(dir, pid, entry.entry_id)
     outcome = { entryId: entry.entry_id }
   }
   outcome.pending = countReady(dir)
@@ -171,12 +199,21 @@ async function drainIfFull (dbPath: string, pending: number | undefined): Promis
   }
 }
 
+/** The line record.log gets: for a directory rr may not write, which one and the fix. */
+function failureText (err: unknown): string {
+  const e = err as NodeJS.ErrnoException | undefined
+  if ((e?.code === 'EACCES' || e?.code === 'EPERM' || e?.code === 'EROFS') && e.path != null) {
+    return `cannot write to ${e.path} (${e.code}): give this user write access to its directory, or point --db-path (or db_path in config.toml) at a writable place`
+  }
+  return err instanceof Error ? err.message : String(err)
+}
+
 function logFailure (err: unknown, what = 'record failed'): void {
   try {
+    const message = failureText(err)
     const env = environment()
     const dir = env.RUSTORY_DATA_DIR != null && env.RUSTORY_DATA_DIR !== '' ? env.RUSTORY_DATA_DIR : join(home(env), '.rustory')
     mkdirSync(dir, { recursive: true, mode: 0o700 })
-    const message = err instanceof Error ? err.message : String(err)
     appendFileSync(join(dir, 'record.log'), `${new Date().toISOString()} ${what}: ${message.replace(/\n/g, ' ')}\n`, { mode: 0o600 })
   } catch {
     // Nowhere left to report; the shell must still not fail.

@@ -1,5 +1,5 @@
 /** Serializes pages of entries for the wire in a worker thread, trimmed to the response cap. */
-import { entryFields } from '../src/core/entry.js'
+import { entryFields, optionalEntryFields } from '../src/core/entry.js'
 import { signPending } from '../src/store/entries.js'
 import { workerDb } from './db-cache.js'
 import type { ExportBatchResult, ExportBatchTask, ExportPushResult, ExportPushTask } from './tasks.js'
@@ -9,13 +9,17 @@ import type { ExportBatchResult, ExportBatchTask, ExportPushResult, ExportPushTa
  * building it from the columns in JS (4–5 vs 16 µs per entry, measured), which on a small server is the whole cost
  * of serving a pull. Keys in entryFields order; integers stay numbers.
  */
-const entryJsonSql = `json_object(${entryFields.map((f) => `'${f}', ${f}`).join(', ')})`
+/** Optional content fields (session_id) are added only when set: absent, not null, on old entries. */
+function withOptional (json: string): string {
+  return optionalEntryFields.reduce((acc, f) => `CASE WHEN ${f} IS NULL THEN ${acc} ELSE json_set(${acc}, '$.${f}', ${f}) END`, json)
+}
+const entryJsonSql = withOptional(`json_object(${entryFields.map((f) => `'${f}', ${f}`).join(', ')})`)
 /**
  * The 2.0.0 form: the stamp as the origin signed it (ts_orig when it was clamped here), then origin and sig when
  * the row is signed. A verified row is served with its signature, so every hop checks it again.
  */
 const signedFieldsSql = entryFields.map((f) => `'${f}', ${f === 'ts' ? 'COALESCE(ts_orig, ts)' : f}`).join(', ')
-const entryJsonV2Sql = `CASE WHEN origin = '' THEN json_object(${signedFieldsSql}) ELSE json_object(${signedFieldsSql}, 'origin', origin, 'sig', sig) END`
+const entryJsonV2Sql = withOptional(`CASE WHEN origin = '' THEN json_object(${signedFieldsSql}) ELSE json_object(${signedFieldsSql}, 'origin', origin, 'sig', sig) END`)
 /** Room for the envelope around the entries. */
 const envelopeBytes = 64
 

@@ -4,9 +4,11 @@
  * The head (first screen) was read on the main thread; this continues after it from the same source (see
  * src/search/feed.ts): command_latest rows go out as they come, entries rows are deduplicated here.
  */
-import { Distinct, encodeRecords, type FeedMessage, type FeedQuery } from '../src/search/feed.js'
+import { Distinct, encodeRaw, type FeedMessage, type FeedQuery } from '../src/search/feed.js'
+import { showControls } from '../src/core/escape.js'
 import type { Database } from '../src/store/db.js'
-import { iterateFeedCmds, openForSearch } from '../src/store/search.js'
+import { formatRecord } from '../src/search/rows.js'
+import { iterateFeedRows, openForSearch } from '../src/store/search.js'
 import type { ExportSearchResult, ExportSearchTask } from './tasks.js'
 
 const defaultChunkRows = 8192
@@ -41,15 +43,15 @@ export async function exportSearch (task: ExportSearchTask): Promise<ExportSearc
     let threshold = Math.min(firstChunkRows, chunkRows)
     const flush = (): void => {
       if (pending.length === 0) return
-      const chunk = encodeRecords(pending)
+      const chunk = encodeRaw(pending)
       port.postMessage({ chunk } satisfies FeedMessage, [chunk.buffer as ArrayBuffer])
       pending = []
       threshold = chunkRows
     }
     if (db != null) {
-      for (const cmd of iterateFeedCmds(db, query.filters, query.after, source)) {
-        if (distinct != null && !distinct.offer(cmd)) continue
-        pending.push(cmd)
+      for (const row of iterateFeedRows(db, query.filters, query.after, source)) {
+        if (distinct != null && !distinct.offer(row[0])) continue
+        pending.push(query.view != null ? formatRecord(row, query.view) : showControls(row[0]))
         rows++
         if (rows >= query.limit) break
         if (pending.length >= threshold) flush()

@@ -11,7 +11,7 @@ export function ingestPulled (task: IngestPulledTask): IngestPulledResult {
   const batch = parseSyncBatch(decodeJson(task.payload, 'SyncBatch'))
   const { valid, indexes, rejected } = validateBatch(batch.entries)
   if (batch.next_cursor == null) return { received: 0, inserted: 0, ignored: 0, clamped: 0, rejected, nextCursor: null }
-  const admitted = admitReceived(valid, { wire: task.wire, now: Date.now() }, indexes)
+  const admitted = admitReceived(valid, { wire: task.wire, now: Date.now(), authenticatedPeer: task.peerId }, indexes)
   const result = ingestPulledBatch(workerDb(task.dbPath), task.peerId, admitted.entries, batch.next_cursor)
   return { received: batch.entries.length, ...result, clamped: admitted.clamped, rejected: [...rejected, ...admitted.rejected], nextCursor: batch.next_cursor }
 }
@@ -24,7 +24,7 @@ export function ingestPush (task: IngestPushTask): IngestPushResult {
     return { ok: false, inserted: 0, ignored: 0, rejected: [], error: (err as Error).message }
   }
   const { valid, indexes, rejected } = validateBatch(entries)
-  const admitted = admitReceived(valid, { wire: task.wire ?? 1, now: Date.now() }, indexes)
+  const admitted = admitReceived(valid, { wire: task.wire ?? 1, now: Date.now(), ...(task.peerId != null ? { authenticatedPeer: task.peerId } : {}) }, indexes)
   const all = [...rejected, ...admitted.rejected]
   const result = insertEntries(workerDb(task.dbPath), admitted.entries, 'received')
   return { ok: all.length === 0, ...result, clamped: admitted.clamped, rejected: all }

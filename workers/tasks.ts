@@ -31,6 +31,8 @@ export interface IngestPushTask {
   tag: 'ingest-push'
   dbPath: string
   payload: Uint8Array
+  /** The pushing peer's PeerId, as its connection authenticated it (see admitReceived). */
+  peerId?: string
   /** The protocol it came over (see IngestPulledTask.wire). @default 1 (the HTTP debug transport) */
   wire?: WireVersion
 }

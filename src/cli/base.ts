@@ -4,6 +4,9 @@
  */
 import { Command, Flags } from '@oclif/core'
 import { loadSettings, type Settings, type SettingsOverrides } from '../config/settings.js'
+import { isExit, reportError } from './report.js'
+
+export { UsageError } from '../core/errors.js'
 
 export const globalFlags = {
   'db-path': Flags.string({ description: 'SQLite database file [env: RUSTORY_DB_PATH, config: db_path, default: ~/.rustory/history.db]', helpGroup: 'GLOBAL' }),
@@ -12,13 +15,6 @@ export const globalFlags = {
   'user-id': Flags.string({ description: 'user id [env: RUSTORY_USER_ID, config: user_id, default: login name]', helpGroup: 'GLOBAL' }),
   'swarm-key': Flags.string({ description: 'swarm key file [env: RUSTORY_SWARM_KEY_PATH, config: swarm_key_path, default: ~/.config/rustory/swarm.key]', helpGroup: 'GLOBAL' })
 }
-
-/** Errors with these names are expected; they print as one line (their message says the fix). */
-const knownErrors = new Set([
-  'ConfigError', 'DatabaseOpenError', 'SchemaTooNewError', 'KeyFileError', 'UsageError', 'InvalidEntryError',
-  'TrackerError', 'SwarmKeyMismatchError', 'MessageTooLargeError', 'ProtocolError', 'SyncError', 'FzfMissingError',
-  'ImportError', 'DialError', 'BindError', 'InviteCodeError', 'SwarmKeyConflictError', 'DaemonRunningError', 'ServiceError'
-])
 
 export abstract class RrCommand extends Command {
   static override baseFlags = globalFlags
@@ -37,16 +33,10 @@ export abstract class RrCommand extends Command {
   }
 
   protected override async catch (err: Error & { exitCode?: number, oclif?: { exit?: number } }): Promise<unknown> {
-    if (knownErrors.has(err.name)) {
-      process.stderr.write(`rr: ${err.message}\n`)
-      process.exit(err.exitCode ?? 1)
-    }
-    return super.catch(err)
+    if (isExit(err)) return await super.catch(err)
+    const flags = Object.keys({ ...this.ctor.baseFlags, ...this.ctor.flags })
+    const { line, exitCode } = reportError(err, { id: this.id, flags })
+    process.stderr.write(`${line}\n`)
+    process.exit(exitCode)
   }
-}
-
-export class UsageError extends Error {
-  static override readonly name = 'UsageError'
-  override readonly name = 'UsageError'
-  readonly exitCode = 2
 }

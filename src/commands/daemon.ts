@@ -1,7 +1,7 @@
 import { Flags } from '@oclif/core'
 import { RrCommand } from '../cli/base.js'
 import { runDaemon } from '../../actors/run-daemon.js'
-import { defaultPullLimit, maxPullLimit } from '../protocol/constants.js'
+import { defaultPullLimit } from '../protocol/constants.js'
 
 function splitList (values: string[] | undefined): string[] {
   return (values ?? []).flatMap((v) => v.split(',')).map((v) => v.trim()).filter((v) => v !== '')
@@ -20,7 +20,6 @@ export default class Daemon extends RrCommand {
     trackers: Flags.string({ description: 'tracker addresses: http(s)://host:port, host:port or a multiaddr (comma-separated or repeated) [env: RUSTORY_TRACKERS, config: trackers]', multiple: true }),
     relay: Flags.string({ description: 'relay multiaddr (…/p2p/<relay_peer_id>): be reachable through it and fall back to it [env: RUSTORY_RELAY_ADDR, config: relay_addr]' }),
     'interval-sec': Flags.integer({ description: 'seconds between sync rounds when nothing is recorded here', default: 60, min: 1 }),
-    limit: Flags.integer({ description: 'entries per batch', default: defaultPullLimit, min: 1, max: maxPullLimit }),
     inspect: Flags.string({ description: 'write every actor event and state transition as JSON Lines to FILE (--inspect=- for stderr)' })
   }
 
@@ -34,7 +33,7 @@ export default class Daemon extends RrCommand {
         settings,
         listen: flags.listen,
         intervalSec: flags['interval-sec'],
-        limit: flags.limit,
+        limit: defaultPullLimit,
         ...(inspect != null ? { inspect: inspect.observe } : {})
       }, {
         out: (line) => { process.stdout.write(`${line}\n`) },

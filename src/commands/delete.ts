@@ -44,7 +44,8 @@ export default class Delete extends RrCommand {
   static override flags = {
     filter: Flags.string({ description: 'delete every entry whose command matches this fzf-style query (with the filters below)' }),
     import: Flags.string({ description: 'delete every entry an import batch inserted (the id `rr import` printed)' }),
-    exact: Flags.string({ description: 'delete every use of exactly this command (what ctrl-d in ctrl+r runs)' }),
+    exact: Flags.string({ description: 'delete every use of exactly this command' }),
+    'command-of': Flags.string({ description: 'delete every use of the command of this entry id (what ctrl-d in ctrl+r runs)' }),
     yes: Flags.boolean({ description: 'do not ask for confirmation' }),
     'dry-run': Flags.boolean({ description: 'only list what would be deleted' }),
     ...oclifFlags(filterFlagSpecs)
@@ -59,7 +60,7 @@ export default class Delete extends RrCommand {
     for (const k of ['cwd', 'host', 'device', 'since', 'until'] as const) if (typeof raw[k] === 'string') rawFilters[k] = raw[k]
     if (raw.exit != null && typeof raw.exit !== 'boolean') rawFilters.exit = raw.exit
     const filterGiven = Object.keys(rawFilters).length > 0
-    const modes = [ids.length > 0, flags.filter != null, flags.import != null, flags.exact != null].filter(Boolean).length
+    const modes = [ids.length > 0, flags.filter != null, flags.import != null, flags.exact != null, flags['command-of'] != null].filter(Boolean).length
     if (modes !== 1) throw new UsageError('delete: give entry ids, or --filter QUERY, or --import BATCH, or --exact COMMAND (exactly one of them)')
     if (filterGiven && flags.filter == null) throw new UsageError('delete: --cwd --host --device --exit --since --until narrow --filter; add --filter QUERY (\'\' matches every command)')
     let selection: Selection
@@ -67,6 +68,8 @@ export default class Delete extends RrCommand {
       selection = { kind: 'filter', query: flags.filter, filters: resolveFilters(rawFilters, new Date(), process.cwd()) }
     } else if (flags.exact != null) {
       selection = { kind: 'exact', cmd: flags.exact }
+    } else if (flags['command-of'] != null) {
+      selection = { kind: 'command-of', entryId: flags['command-of'] }
     } else if (flags.import != null) {
       selection = { kind: 'import', batchId: flags.import }
     } else {

@@ -11,7 +11,10 @@ export default class TrackerServe extends RrCommand {
     bind: Flags.string({ description: 'address to listen on, host:port', default: '127.0.0.1:8850' }),
     'ttl-sec': Flags.integer({ description: 'seconds a registration lives without renewal', default: 60, min: 1 }),
     token: Flags.string({ description: 'shared token every request must carry [env: RUSTORY_TRACKER_TOKEN, config: tracker_token]' }),
-    'max-peers': Flags.integer({ description: 'live registrations kept at most', default: 10_000, min: 1 })
+    'max-peers': Flags.integer({ description: 'live registrations kept at most', default: 10_000, min: 1 }),
+    'max-peers-per-user': Flags.integer({ description: 'live registrations under one user_id at most', default: 64, min: 1 }),
+    'max-peers-per-source': Flags.integer({ description: 'live registrations made from one IP address at most', default: 64, min: 1 }),
+    'allow-unsigned': Flags.boolean({ description: 'also accept unsigned registrations (peers on a release before signed registrations), marked unverified; they never replace a signed one', default: false })
   }
 
   async run (): Promise<void> {
@@ -23,6 +26,9 @@ export default class TrackerServe extends RrCommand {
       bind,
       ttlSec: flags['ttl-sec'],
       maxPeers: flags['max-peers'],
+      maxPeersPerUser: flags['max-peers-per-user'],
+      maxPeersPerSource: flags['max-peers-per-source'],
+      allowUnsigned: flags['allow-unsigned'],
       ...(settings.trackerToken != null ? { token: settings.trackerToken } : {})
     }, { log })
     log(`tracker listen: ${server.url}`)

@@ -6,6 +6,7 @@
  */
 import { createHash } from 'node:crypto'
 import { parseTrackerAddress, TrackerAddressError } from './tracker-address.js'
+import { RustoryError } from '../core/errors.js'
 
 export const invitePrefix = 'rr1-'
 const checksumBytes = 4
@@ -25,10 +26,10 @@ export interface Invite {
 }
 
 /** A code that is not a complete rustory invite. The message says what is wrong and how to get a good one. */
-export class InviteCodeError extends Error {
+export class InviteCodeError extends RustoryError {
   static override readonly name = 'InviteCodeError'
   override readonly name = 'InviteCodeError'
-  readonly exitCode = 2
+  override readonly exitCode = 2
 }
 
 interface Wire {

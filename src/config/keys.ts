@@ -5,18 +5,19 @@
  * naming it, and is never replaced.
  */
 import { createHash, randomBytes } from 'node:crypto'
-import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs'
+import { existsSync, linkSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs'
 import { isRustoryDir, tighten } from './private-files.js'
 import { dirname } from 'node:path'
 import { generateKeyPair, privateKeyFromProtobuf, privateKeyToProtobuf } from '@libp2p/crypto/keys'
 import type { PrivateKey } from '@libp2p/interface'
 import { peerIdFromPrivateKey } from '@libp2p/peer-id'
+import { RustoryError } from '../core/errors.js'
 
 /** A key file that cannot be read or is not a key. Never fixed silently: the message names the file and the fix. */
-export class KeyFileError extends Error {
+export class KeyFileError extends RustoryError {
   static override readonly name = 'KeyFileError'
   override readonly name = 'KeyFileError'
-  readonly exitCode = 2
+  override readonly exitCode = 2
   constructor (readonly path: string, message: string) {
     super(`${path}: ${message}`)
   }
@@ -100,13 +101,20 @@ function readIfExists (path: string, what: string): Buffer | undefined {
 
 /** Creates the file exclusively (never overwrites); false when another process created it first. */
 function createExclusive (path: string, content: Uint8Array | string, what: string): boolean {
+  // Written whole under a temporary name, then linked into place (fails if the file exists): a process starting at
+  // the same moment (the daemon and a p2p-sync, say) either creates the file or reads a complete one, never a
+  // half-written one.
+  const tmp = `${path}.tmp-${process.pid}-${randomBytes(4).toString('hex')}`
   try {
     mkdirSync(dirname(path), { recursive: true, mode: dirMode })
-    writeFileSync(path, content, { mode: fileMode, flag: 'wx' })
+    writeFileSync(tmp, content, { mode: fileMode, flag: 'wx' })
+    linkSync(tmp, path)
     return true
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'EEXIST') return false
     throw new KeyFileError(path, `cannot create the ${what}: ${(err as Error).message}`)
+  } finally {
+    rmSync(tmp, { force: true })
   }
 }
 

@@ -10,6 +10,7 @@ import { parse as parseToml, stringify as stringifyToml } from 'smol-toml'
 import { decodeInvite, encodeInvite, type Invite } from './invite.js'
 import { formatSwarmKey, loadOrCreateSwarmKey, parseSwarmKey, swarmKeyBytes, swarmKeyFingerprint, KeyFileError } from './keys.js'
 import { readConfigFile, type Settings } from './settings.js'
+import { RustoryError } from '../core/errors.js'
 
 const fileMode = 0o600
 const dirMode = 0o700
@@ -53,10 +54,10 @@ export interface JoinOptions {
 }
 
 /** A join that would replace this device's network without --force. */
-export class SwarmKeyConflictError extends Error {
+export class SwarmKeyConflictError extends RustoryError {
   static override readonly name = 'SwarmKeyConflictError'
   override readonly name = 'SwarmKeyConflictError'
-  readonly exitCode = 1
+  override readonly exitCode = 1
 }
 
 /** Joins the network of an invite code; returns the lines to print. Throws before writing anything when the code or the files are wrong. */

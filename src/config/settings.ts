@@ -3,6 +3,7 @@
  * The only module that reads process.env (through `environment`) and the config file.
  */
 import { dirname, join, resolve } from 'node:path'
+import { RustoryError } from '../core/errors.js'
 import { isRustoryDir, tighten } from './private-files.js'
 import { parseTrackerAddress, TrackerAddressError } from './tracker-address.js'
 
@@ -53,26 +54,39 @@ export interface Settings {
   relayIdentityKeyPath: string
   /** @default undefined */
   trackerToken?: string
-  /** Rows ctrl+r loads. @default 100000 */
+  /** Distinct commands ctrl+r loads at most; 0 means no cap (the whole history). @default 0 */
   searchLimitDefault: number
+  /** The filter ctrl+r starts in (ctrl-r inside fzf cycles through them). @default 'global' */
+  filterModeDefault: FilterMode
   /** Commands matching this are not recorded. @default undefined */
   recordIgnoreRegex?: string
   /** The built-in secrets filter. @default true */
   secretsFilter: boolean
   /** Where logs go (record errors, daemon logs). @default ~/.rustory */
   dataDir: string
+  /** This shell's session (RUSTORY_SHELL_SESSION, exported by the hooks): recorded with each entry. @default undefined */
+  sessionId?: string
 }
 
-/** What flags may override; undefined means "not given". */
-export type SettingsOverrides = { [K in keyof Omit<Settings, 'configPath' | 'dataDir' | 'userIdConfigured'>]?: Settings[K] | undefined }
+/** ctrl+r's filter modes, in the order ctrl-r cycles through them. */
+export const filterModes = ['global', 'host', 'session', 'directory'] as const
+export type FilterMode = typeof filterModes[number]
 
-export class ConfigError extends Error {
+/** What flags may override; undefined means "not given". */
+export type SettingsOverrides = { [K in keyof Omit<Settings, 'configPath' | 'dataDir' | 'userIdConfigured' | 'sessionId'>]?: Settings[K] | undefined }
+
+export class ConfigError extends RustoryError {
   static override readonly name = 'ConfigError'
   override readonly name = 'ConfigError'
-  readonly exitCode = 2
+  override readonly exitCode = 2
 }
 
 type Env = Record<string, string | undefined>
+
+/** RUSTORY_DEBUG=1: errors print their stack trace. */
+export function debugEnabled (env: Env = environment()): boolean {
+  return env.RUSTORY_DEBUG != null && env.RUSTORY_DEBUG !== '' && env.RUSTORY_DEBUG !== '0'
+}
 
 /** The process environment; tests pass their own. */
 export function environment (): Env {
@@ -97,7 +111,7 @@ export function defaultConfigPath (env: Env = environment()): string {
 
 type FileKey = 'db_path' | 'user_id' | 'device_id' | 'trackers' | 'relay_addr' | 'swarm_key_path' |
   'p2p_identity_key_path' | 'relay_identity_key_path' | 'tracker_token' | 'search_limit_default' |
-  'record_ignore_regex' | 'secrets_filter'
+  'record_ignore_regex' | 'secrets_filter' | 'filter_mode_default'
 
 const fileKeys: Record<FileKey, 'string' | 'string[]' | 'integer' | 'boolean'> = {
   db_path: 'string',
@@ -111,7 +125,8 @@ const fileKeys: Record<FileKey, 'string' | 'string[]' | 'integer' | 'boolean'> =
   tracker_token: 'string',
   search_limit_default: 'integer',
   record_ignore_regex: 'string',
-  secrets_filter: 'boolean'
+  secrets_filter: 'boolean',
+  filter_mode_default: 'string'
 }
 
 function lineOfKey (text: string, key: string): number | undefined {
@@ -225,6 +240,10 @@ function loginName (env: Env): string {
 /** Resolves every setting. Throws ConfigError (exit 2) for a malformed file or value. */
 export function loadSettings (overrides: SettingsOverrides = {}, env: Env = environment()): Settings {
   const configPath = defaultConfigPath(env)
+  // The default file may be absent (defaults apply); one the user named must exist, or their settings are lost.
+  if (env.RUSTORY_CONFIG != null && env.RUSTORY_CONFIG !== '' && !existsSync(configPath)) {
+    throw new ConfigError(`config file ${configPath} (named by --config or RUSTORY_CONFIG) does not exist: create it, or leave --config out to use ${join(home(env), '.config', 'rustory', 'config.toml')}`)
+  }
   const file = readConfigFile(configPath)
   const str = (key: FileKey): string | undefined => file[key] as string | undefined
   const configDir = join(home(env), '.config', 'rustory')
@@ -239,6 +258,10 @@ export function loadSettings (overrides: SettingsOverrides = {}, env: Env = envi
     } catch (err) {
       throw new ConfigError(`record_ignore_regex ${JSON.stringify(ignoreRegex)} is not a valid regular expression: ${(err as Error).message}`)
     }
+  }
+  const filterMode = pick(overrides.filterModeDefault, env.RUSTORY_FILTER_MODE, str('filter_mode_default')) ?? 'global'
+  if (!(filterModes as readonly string[]).includes(filterMode)) {
+    throw new ConfigError(`filter_mode_default ${JSON.stringify(filterMode)} is not a filter mode; use one of ${filterModes.join(', ')}`)
   }
   const relayAddr = pick(overrides.relayAddr, env.RUSTORY_RELAY_ADDR, str('relay_addr'))
   const trackerToken = pick(overrides.trackerToken, env.RUSTORY_TRACKER_TOKEN, str('tracker_token'))
@@ -263,11 +286,14 @@ export function loadSettings (overrides: SettingsOverrides = {}, env: Env = envi
     swarmKeyPath: path(pick(overrides.swarmKeyPath, env.RUSTORY_SWARM_KEY_PATH, str('swarm_key_path')), join(configDir, 'swarm.key')),
     p2pIdentityKeyPath: path(pick(overrides.p2pIdentityKeyPath, env.RUSTORY_P2P_IDENTITY_KEY_PATH, str('p2p_identity_key_path')), join(configDir, 'identity.key')),
     relayIdentityKeyPath: path(pick(overrides.relayIdentityKeyPath, env.RUSTORY_RELAY_IDENTITY_KEY_PATH, str('relay_identity_key_path')), join(configDir, 'relay.key')),
-    searchLimitDefault: pick(overrides.searchLimitDefault, envInt(env, 'RUSTORY_SEARCH_LIMIT'), file.search_limit_default as number | undefined) ?? 100_000,
+    searchLimitDefault: pick(overrides.searchLimitDefault, envInt(env, 'RUSTORY_SEARCH_LIMIT'), file.search_limit_default as number | undefined) ?? 0,
+    filterModeDefault: filterMode as FilterMode,
     secretsFilter: pick(overrides.secretsFilter, envBool(env, 'RUSTORY_SECRETS_FILTER'), file.secrets_filter as boolean | undefined) ?? true
   }
   if (relayAddr != null) settings.relayAddr = relayAddr
   if (trackerToken != null) settings.trackerToken = trackerToken
   if (ignoreRegex != null) settings.recordIgnoreRegex = ignoreRegex
+  const session = env.RUSTORY_SHELL_SESSION
+  if (session != null && session !== '') settings.sessionId = session
   return settings
 }

@@ -3,11 +3,13 @@
  * `http(s)://host:port[/prefix]`, a bare `host:port` (meaning http), and a multiaddr
  * `/ip4|ip6|dns|dns4|dns6/<host>/tcp/<port>[/http|/https|/tls/http]`. Pure; no I/O.
  */
+import { RustoryError } from '../core/errors.js'
 
 /** A tracker address that is none of the accepted forms. The message names the address and the forms. */
-export class TrackerAddressError extends Error {
+export class TrackerAddressError extends RustoryError {
   static override readonly name = 'TrackerAddressError'
   override readonly name = 'TrackerAddressError'
+  override readonly exitCode = 2
 }
 
 const forms = 'expected http(s)://host:port, host:port, or /ip4|ip6|dns4|dns6/<host>/tcp/<port>'

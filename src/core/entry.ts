@@ -2,6 +2,7 @@
  * The entry model: one recorded shell command. Pure — no I/O.
  * Field names are the spec's and are the wire format and the SQLite column names.
  */
+import { RustoryError } from './errors.js'
 
 export interface Entry {
   /** UUID, generated on the recording device; the dedup/idempotency key. */
@@ -17,6 +18,11 @@ export interface Entry {
   shell: string
   hostname: string
   version: string
+  /**
+   * The shell session that recorded it (the hooks make one per shell). Optional: absent on entries recorded before
+   * rustory knew sessions, on imported ones, and on entries from peers that do not send it.
+   */
+  session_id?: string
   /**
    * PeerId (Ed25519, `12D3KooW…`) of the device whose identity key signed this entry; with `sig`, or neither.
    * Absent on unsigned entries (recorded before 2.0.0, or received over the 1.0.0 protocols). See docs/TRUST.md.
@@ -37,13 +43,18 @@ export const entryFields = [
 ] as const satisfies ReadonlyArray<keyof Entry>
 
 /**
- * Optional content fields other branches add to the model (e.g. `session_id`): covered by the signature when
- * present (src/core/signature.ts), absent from the 1.0.0 wire. Append here; never reorder.
+ * Optional content fields added after the first release (session_id): stored as nullable columns, absent on old
+ * entries, covered by the signature when present (src/core/signature.ts). On the 1.0.0 wire they are sent only when
+ * set: a 1.0.0 peer ignores fields it does not know (validateEntry there keeps its own fields). Append here; never
+ * reorder.
  */
-export const optionalEntryFields: ReadonlyArray<string> = []
+export const optionalEntryFields = ['session_id'] as const satisfies ReadonlyArray<keyof Entry>
 
 /** The signature envelope of the 2.0.0 wire: who signed, and the signature (never part of the signed content). */
 export const signatureFields = ['origin', 'sig'] as const satisfies ReadonlyArray<keyof Entry>
+
+/** The content columns of an entry row: the v1 fields, then the optional ones. */
+export const entryColumns = [...entryFields, ...optionalEntryFields] as const
 
 const KiB = 1024
 
@@ -57,12 +68,17 @@ export const maxCwdBytes = 4 * KiB
 export const maxShortFieldBytes = 256
 export const maxDurationMs = Number.MAX_SAFE_INTEGER
 export const minExitCode = -(2 ** 31)
+/**
+ * The exit status of a command that was still running when its shell went away (terminal closed, shell killed):
+ * recorded when it started, never completed. Shells report 0–255, so no real status is negative.
+ */
+export const unknownExitCode = -1
 export const maxExitCode = 2 ** 31 - 1
 
 const uuidPattern = /^[0-9a-f]{8}-[0-9a-f]{4}-[1-8][0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/i
 const rfc3339Pattern = /^(\d{4})-(\d{2})-(\d{2})[Tt ](\d{2}):(\d{2}):(\d{2})(\.\d{1,9})?([Zz]|[+-]\d{2}:\d{2})$/
 
-export class InvalidEntryError extends Error {
+export class InvalidEntryError extends RustoryError {
   static override readonly name = 'InvalidEntryError'
   override readonly name = 'InvalidEntryError'
   constructor (readonly entryId: string | undefined, readonly field: string, readonly reason: string) {
@@ -168,7 +184,7 @@ export function validateEntry (raw: unknown): Entry {
   const ts = canonicalTs(tsText)
   if (ts == null) throw new InvalidEntryError(entryId, 'ts', `must be an RFC3339 timestamp, got ${JSON.stringify(tsText.slice(0, 40))}`)
   const signature = checkSignatureFields(entry, entryId)
-  return {
+  const entryOut: Entry = {
     entry_id: entryId.toLowerCase(),
     device_id: checkString(entry, 'device_id', maxShortFieldBytes, false),
     user_id: checkString(entry, 'user_id', maxShortFieldBytes, true),
@@ -182,6 +198,16 @@ export function validateEntry (raw: unknown): Entry {
     version: checkString(entry, 'version', maxShortFieldBytes, true),
     ...signature
   }
+  // Optional fields: absent or null means not set.
+  if (entry.session_id != null) entryOut.session_id = checkString(entry, 'session_id', maxShortFieldBytes, false)
+  return entryOut
+}
+
+/** Drops optional fields that are null (a row read from SQLite) so they are absent, as on the wire. */
+export function withoutNulls<T extends object> (row: T): T {
+  const fields = row as Record<string, unknown>
+  for (const field of optionalEntryFields) if (fields[field] == null) delete fields[field]
+  return row
 }
 
 /** Ed25519 PeerIds as libp2p prints them: identity multihash of the protobuf public key, base58btc. */

@@ -9,9 +9,7 @@
  * and isolates (U+202A–U+202E, U+2066–U+2069, which reorder what is shown) as `<U+XXXX>`.
  */
 
-// eslint-disable-next-line no-control-regex
 const unsafe = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]/g
-// eslint-disable-next-line no-control-regex
 const unsafeTest = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]/
 
 function picture (ch: string): string {

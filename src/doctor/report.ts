@@ -9,7 +9,7 @@ import { existsSync, statSync } from 'node:fs'
 import { dirname } from 'node:path'
 import { databaseFiles, isRustoryDir, looseAmong, tighten, tightenedSoFar, type LooseFile } from '../config/private-files.js'
 import type { Settings } from '../config/settings.js'
-import { drainSpoolFor, openDatabase, type Database, type SpoolDrainOutcome } from '../store/db.js'
+import { describeOpenFailure, drainSpoolFor, openDatabase, writable, type Database, type SpoolDrainOutcome } from '../store/db.js'
 import { countReady, listSpool, rejectedDir, spoolDirOf } from '../store/spool-files.js'
 import { schemaVersion } from '../store/schema.js'
 import { readCounters, readRefusals, readSyncStatus } from '../store/peers.js'
@@ -228,6 +228,16 @@ export function collectReport (settings: Settings, env: DoctorEnvironment): Doct
       problems.push(database.error)
     } finally {
       db?.close()
+    }
+  }
+
+  // rr record writes into the spool beside the database, and every writer needs the directory (WAL and -shm files).
+  if (database.error == null) {
+    const dir = dirname(settings.dbPath)
+    const denied = !writable(dir) || (database.exists && !writable(settings.dbPath))
+    if (denied) {
+      database.error = describeOpenFailure(settings.dbPath, Object.assign(new Error('permission denied'), { code: 'EACCES' }))
+      problems.push(`${database.error}; until then rr record cannot store commands`)
     }
   }
 

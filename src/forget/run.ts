@@ -13,6 +13,7 @@ export type Selection =
   | { kind: 'ids', ids: string[] }
   | { kind: 'filter', query: string, filters: FeedFilters }
   | { kind: 'exact', cmd: string }
+  | { kind: 'command-of', entryId: string }
   | { kind: 'import', batchId: string }
   | { kind: 'secrets' }
 
@@ -73,6 +74,11 @@ export async function runForget (init: ForgetInit, io: ForgetIo): Promise<Forget
       }
       case 'filter': doomed = selectByFilter(db, s.query, s.filters); break
       case 'exact': doomed = selectExact(db, s.cmd); break
+      case 'command-of': {
+        const cmd = db.prepare('SELECT cmd FROM entries WHERE entry_id = ?').pluck().get(s.entryId.toLowerCase()) as string | undefined
+        doomed = cmd != null ? selectExact(db, cmd) : []
+        break
+      }
       case 'import': doomed = selectByImport(db, s.batchId); break
       case 'secrets': doomed = selectSecrets(db); break
     }

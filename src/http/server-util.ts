@@ -5,6 +5,7 @@
 import { concatBytes } from '../protocol/framing.js'
 import type { IncomingMessage, Server, ServerResponse } from 'node:http'
 import { isIP } from 'node:net'
+import { AddressInUseError, isAddressInUse, RustoryError } from '../core/errors.js'
 
 const second = 1000
 
@@ -15,10 +16,10 @@ export interface BindAddress {
 
 /** A `--bind` value that is not `host:port`. */
 /** A --bind value that is not host:port; a usage error (exit 2) at the command boundary. */
-export class BindError extends Error {
+export class BindError extends RustoryError {
   static override readonly name = 'BindError'
   override readonly name = 'BindError'
-  readonly exitCode = 2
+  override readonly exitCode = 2
 }
 
 /**
@@ -161,12 +162,15 @@ export function applyTimeouts (server: Server, timeouts: ServerTimeouts = {}): v
   server.maxHeadersCount = 100
 }
 
-/** Listens and resolves with the bound address (the real port when asked for 0). */
+/** Listens and resolves with the bound address (the real port when asked for 0); a port in use names --bind. */
 export async function listen (server: Server, bind: BindAddress): Promise<BindAddress> {
   await new Promise<void>((resolve, reject) => {
-    server.once('error', reject)
+    const failed = (err: Error): void => {
+      reject(isAddressInUse(err) ? new AddressInUseError(`${isIP(bind.host) === 6 ? `[${bind.host}]` : bind.host}:${bind.port}`, '--bind', err) : err)
+    }
+    server.once('error', failed)
     server.listen(bind.port, bind.host, () => {
-      server.off('error', reject)
+      server.off('error', failed)
       resolve()
     })
   })

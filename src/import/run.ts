@@ -24,11 +24,12 @@ import { ImportIds } from './ids.js'
 import { readLines } from './lines.js'
 import { parserFor, type ParsedCommand, type Shell } from './parsers.js'
 import { sniffBytes, sniffHistory } from './sniff.js'
+import { RustoryError } from '../core/errors.js'
 
-export class ImportError extends Error {
+export class ImportError extends RustoryError {
   static override readonly name = 'ImportError'
   override readonly name = 'ImportError'
-  readonly exitCode = 1
+  override readonly exitCode = 1
 }
 
 export interface ImportInit {
@@ -161,6 +162,10 @@ export async function importHistory (init: ImportInit, components: ImportCompone
     if (inFlight.length >= maxInFlight) await inFlight.shift()
   }
 
+  // Same-second order: history files time commands to the second, so the n-th command of one second (in file order)
+  // gets n ms: the list shows them in the order they were typed (ts, not the random entry_id, decides).
+  let lastSec: number | undefined
+  let sameSec = 0
   const onCommand = (parsed: ParsedCommand): void => {
     summary.read++
     if (parsed.repaired) summary.repaired++
@@ -177,7 +182,9 @@ export async function importHistory (init: ImportInit, components: ImportCompone
     if (stored !== cmd || parsed.clipped) summary.truncated++
     let tsMs: number
     if (parsed.epochSec != null) {
-      tsMs = parsed.epochSec * second
+      sameSec = parsed.epochSec === lastSec ? sameSec + 1 : 0
+      lastSec = parsed.epochSec
+      tsMs = parsed.epochSec * second + Math.min(sameSec, 999)
       lastTimedMs = tsMs
       sinceTimed = 0
     } else if (lastTimedMs != null) {

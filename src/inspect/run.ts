@@ -6,8 +6,9 @@ import { existsSync } from 'node:fs'
 import { resolve } from 'node:path'
 import { findLiveTraces, liveTraceDir } from './sink.js'
 import { startInspector } from './server.js'
+import { RustoryError } from '../core/errors.js'
 
-export class InspectError extends Error {
+export class InspectError extends RustoryError {
   static override readonly name = 'InspectError'
   override readonly name = 'InspectError'
 }

@@ -11,6 +11,7 @@ import { entriesPushProtocol, entriesPushProtocolV2, maxPullRequestBytes, maxPul
 import { errorMessage } from '../protocol/errors.js'
 import { decodeJson, encodePushAck, parseSyncPull } from '../protocol/messages.js'
 import type { WorkerPool } from '../../workers/pool.js'
+import { ByteBudget, defaultRequestBudgetBytes } from './byte-budget.js'
 import { armDeadline, encodeError, readDocument, writeAll, type ErrorDocument } from './stream-io.js'
 
 const second = 1000
@@ -30,6 +31,8 @@ export interface ServeSyncInit {
   exchangeTimeoutMs?: number
   /** Concurrent streams per connection and protocol. @default 8 */
   maxInboundStreams?: number
+  /** Request bytes held at once across all streams and connections (see ByteBudget). @default 64 MiB */
+  requestBudgetBytes?: number
   /** This device's identity key: its own entries are signed (lazily) before they are served. */
   signer?: EntrySigner
   /** Protocol versions to serve; [1] makes a server like one from before signed entries (tests). @default [1, 2] */
@@ -48,33 +51,36 @@ function refusal (err: unknown): RefusedError | undefined {
   const name = (err as { name?: unknown })?.name
   if (name === 'MessageTooLargeError') return new RefusedError({ error: errorMessage(err), code: 'too_large' })
   if (name === 'ProtocolError') return new RefusedError({ error: errorMessage(err), code: 'malformed' })
+  if (name === 'BusyError') return new RefusedError({ error: errorMessage(err), code: 'busy' })
   return undefined
 }
 
-/** What to do with one request document: the answer bytes, or a thrown refusal. */
-export type Answer = (request: Uint8Array) => Promise<Uint8Array>
+/** Keeps the PushAck under its 64 KiB cap by listing only as many rejected entries as fit. */
 
 /**
- * Builds a stream handler that runs one exchange: read the request under its cap and deadline, answer,
- * half-close; refusals become error documents and one log line.
+ * Builds the stream handler of one exchange: read the request under its cap, deadline and the shared byte budget,
+ * answer, half-close; refusals become error documents and one log line. Shared by the entry and tombstone protocols.
  */
-export function exchangeHandler (log: (line: string) => void, exchangeTimeoutMs: number) {
-  return (what: string, requestCap: number, requestTimeoutMs: number, answer: Answer) =>
+export function exchangeHandler (log: (line: string) => void, exchangeTimeoutMs: number, budget: ByteBudget) {
+  return (what: string, requestCap: number, requestTimeoutMs: number, answer: (request: Uint8Array, peerId: string) => Promise<Uint8Array>) =>
     async (stream: Stream, connection: Connection): Promise<void> => {
       const peer = connection.remotePeer.toString()
       const disarm = armDeadline(stream, exchangeTimeoutMs, what)
+      const hold = budget.hold(`${what} request`)
       try {
         let reply: Uint8Array
         try {
           const disarmRead = armDeadline(stream, requestTimeoutMs, `${what} request`)
           let request: Uint8Array
           try {
-            request = await readDocument(stream, requestCap, `${what} request`)
+            request = await readDocument(stream, requestCap, `${what} request`, hold)
           } finally {
             disarmRead()
           }
-          reply = await answer(request)
+          reply = await answer(request, peer)
+          hold.release()
         } catch (err) {
+          hold.release()
           const refused = refusal(err)
           if (refused == null) throw err
           log(`p2p: refused ${what} from ${peer}: ${refused.message}`)
@@ -87,6 +93,7 @@ export function exchangeHandler (log: (line: string) => void, exchangeTimeoutMs:
         log(`p2p: ${what} with ${peer} failed: ${errorMessage(err)}`)
         stream.abort(err instanceof Error ? err : new Error(String(err)))
       } finally {
+        hold.release()
         disarm()
       }
     }
@@ -98,8 +105,11 @@ export function exchangeHandler (log: (line: string) => void, exchangeTimeoutMs:
  */
 export async function serveSync (node: Libp2p, init: ServeSyncInit): Promise<() => Promise<void>> {
   const log = init.log ?? (() => {})
+  const exchangeTimeoutMs = init.exchangeTimeoutMs ?? 5 * minute
   const options = { maxInboundStreams: init.maxInboundStreams ?? 8, runOnLimitedConnection: true }
-  const exchange = exchangeHandler(log, init.exchangeTimeoutMs ?? 5 * minute)
+  const budget = new ByteBudget(init.requestBudgetBytes ?? defaultRequestBudgetBytes)
+
+  const exchange = exchangeHandler(log, exchangeTimeoutMs, budget)
 
   const pull = (wire: WireVersion) => exchange('sync-pull', maxPullRequestBytes, init.pullRequestTimeoutMs ?? 30 * second, async (request) => {
     const { cursor, limit } = parseSyncPull(decodeJson(request, 'SyncPull'))
@@ -111,8 +121,8 @@ export async function serveSync (node: Libp2p, init: ServeSyncInit): Promise<() 
     return page.payload
   })
 
-  const push = (wire: WireVersion) => exchange('entries-push', maxPushRequestBytes, init.pushRequestTimeoutMs ?? 2 * minute, async (request) => {
-    const result = await init.pool.run({ tag: 'ingest-push', dbPath: init.dbPath, payload: request, wire })
+  const push = (wire: WireVersion) => exchange('entries-push', maxPushRequestBytes, init.pushRequestTimeoutMs ?? 2 * minute, async (request, peerId) => {
+    const result = await init.pool.run({ tag: 'ingest-push', dbPath: init.dbPath, payload: request, wire, peerId })
     if (result.error != null) throw new RefusedError({ error: result.error, code: 'malformed' })
     if (result.rejected.length > 0) log(`p2p: entries-push: rejected ${result.rejected.length} invalid entries (first: ${result.rejected[0]!.reason})`)
     if ((result.clamped ?? 0) > 0) log(`p2p: entries-push: ${result.clamped!} entries stamped more than a day ahead stored at the receive time (marked)`)

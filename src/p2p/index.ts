@@ -4,7 +4,7 @@
  */
 import '../polyfill.js'
 
-export { createPeerNode, createRelayNode, listenOnRelay, confirmObservedAddr, announcedAddrs, pnetCipherModule } from './node.js'
+export { createPeerNode, createRelayNode, listenOnRelay, confirmObservedAddr, announcedAddrs, pnetCipher, checkInternals, Libp2pInternalsError } from './node.js'
 export type { PeerNode, PeerNodeInit, RelayNode, RelayNodeInit } from './node.js'
 export { serveSync } from './handlers.js'
 export { serveTombstones } from './tombstone-handlers.js'

@@ -3,19 +3,19 @@
  * the private network) and a relay (`rr relay-serve`). See LIBP2P.md for why each setting is what it is.
  */
 import '../polyfill.js'
-import { realpathSync } from 'node:fs'
-import { createRequire } from 'node:module'
-import { pathToFileURL } from 'node:url'
 import { noise } from '@chainsafe/libp2p-noise'
 import { yamux } from '@chainsafe/libp2p-yamux'
 import { circuitRelayServer, circuitRelayTransport } from '@libp2p/circuit-relay-v2'
 import { dcutr } from '@libp2p/dcutr'
 import { identify } from '@libp2p/identify'
 import type { ComponentLogger, Libp2p, PrivateKey } from '@libp2p/interface'
-import { preSharedKey } from '@libp2p/pnet'
 import { tcp } from '@libp2p/tcp'
 import { multiaddr, type Multiaddr } from '@multiformats/multiaddr'
 import { createLibp2p, type Libp2pOptions } from 'libp2p'
+import { RustoryError } from '../core/errors.js'
+import { InboundGuard, type InboundGuardInit } from './inbound-guard.js'
+import { privateNetwork } from './pnet.js'
+import { cipherImplementation, type CipherImplementation } from './xsalsa20.js'
 
 const second = 1000
 const minute = 60 * second
@@ -42,10 +42,47 @@ interface InternalListener {
   reservationStore?: unknown
 }
 
-/** Captures the transport and address managers so relay listening and observed addresses work after start. */
+/**
+ * libp2p's internals rustory relies on changed shape: the installed libp2p is not the release rustory pins and was
+ * tested with. Permanent; the fix is to reinstall rustory so it gets its own versions.
+ */
+export class Libp2pInternalsError extends RustoryError {
+  static override readonly name = 'Libp2pInternalsError'
+  override readonly name = 'Libp2pInternalsError'
+  constructor (what: string) {
+    super(`libp2p's internals changed: ${what}; rustory pins libp2p ${testedLibp2p} and was tested with it (reinstall rustory, e.g. npm install -g rustory, rather than upgrading libp2p under it)`, { exitCode: 2, permanent: true })
+  }
+}
+
+/** The libp2p release the suite ran (package.json pins it exactly). */
+export const testedLibp2p = '3.3.11'
+
+/** The methods rustory calls on libp2p's components, which are not part of libp2p's public API. */
+const requiredInternals: Array<[keyof InternalComponents, string[]]> = [
+  ['transportManager', ['listen', 'getListeners', 'getAddrs']],
+  ['addressManager', ['confirmObservedAddr', 'getObservedAddrs']]
+]
+
+/** Throws Libp2pInternalsError naming the first internal that is missing or not a function. */
+export function checkInternals (components: unknown): void {
+  for (const [component, methods] of requiredInternals) {
+    const value = (components as Record<string, unknown> | undefined)?.[component] as Record<string, unknown> | undefined
+    if (value == null) throw new Libp2pInternalsError(`components.${component} is missing`)
+    for (const method of methods) {
+      if (typeof value[method] !== 'function') throw new Libp2pInternalsError(`components.${component}.${method}() is missing`)
+    }
+  }
+}
+
+/**
+ * Captures the transport and address managers so relay listening and observed addresses work after start; checks
+ * them when the node is created, so a changed libp2p fails at start-up with a named error, not mid-sync.
+ */
 class Internals {
   readonly [Symbol.toStringTag] = '@rustory/internals'
-  constructor (readonly components: InternalComponents) {}
+  constructor (readonly components: InternalComponents) {
+    checkInternals(components)
+  }
 }
 
 export type PeerServices = {
@@ -73,6 +110,22 @@ export interface PeerNodeInit {
   dialTimeoutMs?: number
   /** A stream with no traffic for this long is reset. @default 60 s */
   streamInactivityMs?: number
+  /**
+   * Replaces rustory's pnet protector (src/p2p/pnet.ts); tests pass @libp2p/pnet's own `preSharedKey({ psk })` to
+   * stand for a device on rustory 0.1.0. @default privateNetwork({ psk })
+   */
+  connectionProtector?: Libp2pOptions['connectionProtector']
+  /** Limits on inbound handshakes and where refusals are logged (see InboundGuard). @default its defaults */
+  inbound?: InboundLimits
+}
+
+/** How a listening node treats connections still in their handshake. */
+export interface InboundLimits extends Omit<InboundGuardInit, 'handshakeTimeoutMs' | 'now'> {
+  /**
+   * An inbound connection that has not finished pnet, Noise and yamux within this time is dropped. A loopback
+   * handshake takes 70 ms; a loaded 2-vCPU machine was seen near 1 s. @default 5 s
+   */
+  handshakeTimeoutMs?: number
 }
 
 export interface RelayNodeInit {
@@ -93,6 +146,8 @@ export interface RelayNodeInit {
   /** How long a relayed connection may last; 0 lifts the limit. @default 0 (unlimited) */
   durationLimitMs?: number
   logger?: ComponentLogger
+  /** @default InboundGuard's defaults */
+  inbound?: InboundLimits
 }
 
 /**
@@ -109,20 +164,24 @@ export const streamWindowBytes = 256 * 1024
  * Settings shared by peers and relays. On loopback every test peer shares one source IP, so the per-IP inbound
  * rate (default 5/s) and pending-connection limits are raised.
  */
-function baseOptions (privateKey: PrivateKey, psk: Uint8Array, dialTimeoutMs: number, streamInactivityMs: number, logger?: ComponentLogger): Libp2pOptions {
-  warnIfOriginalCipher()
+function baseOptions (privateKey: PrivateKey, psk: Uint8Array, dialTimeoutMs: number, streamInactivityMs: number, logger?: ComponentLogger, inbound: InboundLimits = {}): Libp2pOptions {
+  const implementation = pnetCipher()
+  const handshakeTimeoutMs = inbound.handshakeTimeoutMs ?? 5 * second
+  const guard = new InboundGuard({ ...inbound, handshakeTimeoutMs })
   return {
+    connectionGater: guard.gater(),
     privateKey,
     connectionEncrypters: [noise()],
     streamMuxers: [yamux({ streamOptions: { inactivityTimeout: streamInactivityMs, initialStreamWindowSize: streamWindowBytes, maxStreamWindowSize: streamWindowBytes } })],
-    connectionProtector: preSharedKey({ psk }),
+    connectionProtector: privateNetwork({ psk, implementation }),
     connectionManager: {
       maxConnections: 512,
       inboundConnectionThreshold: 200,
-      maxIncomingPendingConnections: 64,
+      // The guard enforces the per-address and total limits (and logs them); libp2p's own total only backs it up.
+      maxIncomingPendingConnections: 2 * (inbound.maxPending ?? 64),
       dialTimeout: dialTimeoutMs * 2,
       addressDialTimeout: dialTimeoutMs,
-      inboundUpgradeTimeout: 10 * second
+      inboundUpgradeTimeout: handshakeTimeoutMs
     },
     // The monitor pings every connection every 10 s and by default aborts it when a ping takes longer than its
     // adaptive timeout (≥ 5 s). A ping queues behind a 32 MiB batch in flight, so on a slow link or a busy machine
@@ -133,9 +192,10 @@ function baseOptions (privateKey: PrivateKey, psk: Uint8Array, dialTimeoutMs: nu
 }
 
 export async function createPeerNode (init: PeerNodeInit): Promise<PeerNode> {
-  const base = baseOptions(init.privateKey, init.psk, init.dialTimeoutMs ?? 5 * second, init.streamInactivityMs ?? minute, init.logger)
+  const base = baseOptions(init.privateKey, init.psk, init.dialTimeoutMs ?? 5 * second, init.streamInactivityMs ?? minute, init.logger, init.inbound)
   const node = await createLibp2p({
     ...base,
+    ...(init.connectionProtector != null ? { connectionProtector: init.connectionProtector } : {}),
     addresses: { listen: init.listen ?? [] },
     transports: [tcp(), circuitRelayTransport()],
     services: {
@@ -167,9 +227,19 @@ export async function listenOnRelay (node: PeerNode, relay: string): Promise<voi
   if (addr.getComponents().find((c) => c.name === 'p2p') == null) throw new Error(`relay address ${relay} must end with /p2p/<relay_peer_id>`)
   const circuit = addr.encapsulate('/p2p-circuit')
   const { transportManager } = node.services.internals.components
-  const idle = transportManager.getListeners().find((l) => l.reservationStore != null && typeof l.listen === 'function' && l.getAddrs().length === 0)
-  if (idle != null) await idle.listen(circuit)
-  else await transportManager.listen([circuit])
+  const idle = transportManager.getListeners().find((l) => isCircuitListener(l) && l.getAddrs().length === 0)
+  if (idle != null) {
+    await idle.listen(circuit)
+    return
+  }
+  await transportManager.listen([circuit])
+  // The reuse above finds circuit listeners by their shape: if a release changed it, say so rather than pile them up.
+  if (!transportManager.getListeners().some(isCircuitListener)) throw new Libp2pInternalsError('the circuit-relay listener no longer has reservationStore and listen()')
+}
+
+/** A circuit-relay transport listener, recognised by shape (libp2p does not export its class). */
+function isCircuitListener (listener: InternalListener): boolean {
+  return listener.reservationStore != null && typeof listener.listen === 'function'
 }
 
 /** Whether the node currently has a `/p2p-circuit` address through this relay (i.e. holds a reservation there). */
@@ -218,7 +288,7 @@ export async function createRelayNode (init: RelayNodeInit): Promise<RelayNode> 
   const dataLimit = init.dataLimitBytes ?? 0
   const durationLimit = init.durationLimitMs ?? 0
   const unlimited = dataLimit === 0 && durationLimit === 0
-  const base = baseOptions(init.privateKey, init.psk, 5 * second, 2 * minute, init.logger)
+  const base = baseOptions(init.privateKey, init.psk, 5 * second, 2 * minute, init.logger, init.inbound)
   const node = await createLibp2p({
     ...base,
     addresses: { listen: init.listen, announce: init.announce ?? [] },
@@ -266,43 +336,19 @@ export function announcedAddrs (node: Libp2p): string[] {
   return node.getMultiaddrs().map((a) => a.toString())
 }
 
-let cipherChecked = false
+let noted = false
 
 /**
- * @libp2p/pnet's xsalsa20@1.2.0 (WASM) breaks after large writes; package.json overrides it with our replacement
- * (src/p2p/xsalsa20-compat: libsodium through sodium-native, @noble/ciphers as the fallback). When rustory is
- * installed somewhere that ignored the override, or the addon could not load, say so once.
+ * The cipher the private network runs on (src/p2p/pnet.ts): libsodium through sodium-native, or @noble/ciphers when
+ * the addon cannot load or `RUSTORY_XSALSA20=noble` asks for it. The pure-JS one is said once, since it is slower.
  */
-export function pnetCipherModule (): string | undefined {
-  try {
-    const require = createRequire(import.meta.url)
-    const pnetEntry = require.resolve('@libp2p/pnet')
-    return realpathSync(createRequire(pnetEntry).resolve('xsalsa20'))
-  } catch {
-    return undefined
+export function pnetCipher (): CipherImplementation {
+  const forced = process.env.RUSTORY_XSALSA20 === 'noble'
+  const implementation = cipherImplementation(forced)
+  if (implementation !== 'sodium-native' && !noted) {
+    noted = true
+    const why = forced ? ' (RUSTORY_XSALSA20=noble)' : ': sodium-native did not load on this platform'
+    process.stderr.write(`rr: note: the private-network cipher runs on ${implementation}, pure JS and about 15x slower than libsodium${why}\n`)
   }
-}
-
-/** Which XSalsa20 the private network runs on: 'sodium-native', '@noble/ciphers', or undefined (not ours). */
-export async function pnetCipherImplementation (): Promise<string | undefined> {
-  const path = pnetCipherModule()
-  if (path == null || !path.includes('xsalsa20-compat')) return undefined
-  const module = await import(pathToFileURL(path).href) as { default?: { implementation?: string } }
-  return module.default?.implementation
-}
-
-function warnIfOriginalCipher (): void {
-  if (cipherChecked) return
-  cipherChecked = true
-  const path = pnetCipherModule()
-  if (path != null && !path.includes('xsalsa20-compat')) {
-    process.stderr.write(`rr: warning: @libp2p/pnet uses ${path}, not rustory's replacement cipher; large transfers may fail (reinstall rustory with its npm overrides)\n`)
-    return
-  }
-  void pnetCipherImplementation().then((implementation) => {
-    if (implementation != null && implementation !== 'sodium-native') {
-      const forced = process.env.RUSTORY_XSALSA20 === 'noble' ? ' (RUSTORY_XSALSA20=noble)' : ': sodium-native did not load on this platform'
-      process.stderr.write(`rr: note: the private-network cipher runs on ${implementation}, pure JS and about 15x slower than libsodium${forced}\n`)
-    }
-  }, () => {})
+  return implementation
 }

@@ -2,6 +2,7 @@
  * The long-running servers behind `rr p2p-serve` and `rr relay-serve`: load keys, start the node, print its
  * addresses, serve until SIGINT/SIGTERM, then close everything once.
  */
+import { AddressInUseError, isAddressInUse } from '../core/errors.js'
 import '../polyfill.js'
 import { entrySignerOf, loadOrCreateIdentity, loadOrCreateSwarmKey, loadSwarmKey, swarmDiscoveryId, swarmKeyBytes, type SwarmKey } from '../config/keys.js'
 import { errorMessage } from '../protocol/errors.js'
@@ -77,6 +78,14 @@ export function stopSignal (): { until: (close: () => Promise<void>) => Promise<
   }
 }
 
+/** libp2p's "Some configured addresses failed to be listened on …" for a port in use, as one line naming --listen. */
+function listenError (err: unknown, listen: readonly string[]): unknown {
+  if (!isAddressInUse(err)) return err
+  const message = err instanceof Error ? err.message : ''
+  const address = /(\/ip[46]\/[^\s/]+\/tcp\/\d+)/.exec(message)?.[1] ?? listen.join(', ')
+  return new AddressInUseError(address, '--listen', err)
+}
+
 export async function runP2PServe (init: P2PServeInit, io: ServeOutput): Promise<void> {
   const stop = stopSignal()
   // Never created here: a key made on this machine alone would be a network of one.
@@ -91,7 +100,7 @@ export async function runP2PServe (init: P2PServeInit, io: ServeOutput): Promise
   let node
   let spool: SpoolWatcher | undefined
   try {
-    node = await createPeerNode({ privateKey: identity.privateKey, psk: swarm.psk, listen: init.listen })
+    node = await createPeerNode({ privateKey: identity.privateKey, psk: swarm.psk, listen: init.listen, inbound: { log: io.log } })
     await serveSync(node, { dbPath: init.dbPath, pool, log: io.log, signer: entrySignerOf(identity) })
     await serveTombstones(node, { dbPath: init.dbPath, pool, log: io.log })
     // Commands recorded on this device while serving reach the database (and so the pulling peers) in moments.
@@ -101,7 +110,7 @@ export async function runP2PServe (init: P2PServeInit, io: ServeOutput): Promise
     await node?.stop()
     await pool.close()
     db.close()
-    throw err
+    throw listenError(err, init.listen)
   }
   const started = node
   let registrar: Registrar | undefined
@@ -121,6 +130,7 @@ export async function runP2PServe (init: P2PServeInit, io: ServeOutput): Promise
       trackers,
       ...(init.trackerToken != null ? { token: init.trackerToken } : {}),
       peerId: started.peerId.toString(),
+      sign: async (bytes) => await identity.privateKey.sign(bytes),
       meta: { ...(init.meta ?? { device_id: '', hostname: '', user_id: '', version: '' }), ...(init.swarmUserId === true ? { user_id: swarmDiscoveryId(swarmKeyBytes(swarm)) } : {}) },
       addrs: () => registrableAddrs(started),
       listenPorts: () => tcpListenPorts(started),
@@ -161,12 +171,13 @@ export async function runRelayServe (init: RelayServeInit, io: ServeOutput): Pro
     privateKey: identity.privateKey,
     psk: swarm.psk,
     listen: init.listen,
+    inbound: { log: io.log },
     ...(init.announce != null ? { announce: init.announce } : {}),
     ...(init.maxReservations != null ? { maxReservations: init.maxReservations } : {}),
     ...(init.reservationTtlMs != null ? { reservationTtlMs: init.reservationTtlMs } : {}),
     ...(init.dataLimitBytes != null ? { dataLimitBytes: init.dataLimitBytes } : {}),
     ...(init.durationLimitMs != null ? { durationLimitMs: init.durationLimitMs } : {})
-  })
+  }).catch((err: unknown) => { throw listenError(err, init.listen) })
   for (const addr of announcedAddrs(node)) io.out(`relay listen: ${addr}`)
   await stop.until(async () => { await node.stop() })
   io.out('relay-serve stopped')

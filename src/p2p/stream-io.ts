@@ -5,7 +5,8 @@
 import type { Stream } from '@libp2p/interface'
 import { maxPushResponseBytes } from '../protocol/constants.js'
 import { MessageTooLargeError, ProtocolError, SyncError } from '../protocol/errors.js'
-import { readAllCapped } from '../protocol/framing.js'
+import { readAllCapped, type Chunk } from '../protocol/framing.js'
+import type { BudgetHold } from './byte-budget.js'
 import { encodeMessage } from '../protocol/messages.js'
 
 /** Bytes handed to the stream per send(): big enough to keep the pipe full, small enough to honor backpressure. */
@@ -30,16 +31,25 @@ export async function writeAll (stream: Stream, bytes: Uint8Array, signal?: Abor
  * drops mid-document also ends the stream without an error, so the document only counts as complete when the peer
  * half-closed (FIN); otherwise this is a transient SyncError, never a truncated document.
  */
-export async function readDocument (stream: Stream, capBytes: number, what: string): Promise<Uint8Array> {
+export async function readDocument (stream: Stream, capBytes: number, what: string, hold?: BudgetHold): Promise<Uint8Array> {
   let finished = stream.remoteWriteStatus === 'closed' && stream.status === 'open'
   const onFin = (): void => { finished = true }
   stream.addEventListener('remoteCloseWrite', onFin, { once: true })
   try {
-    const bytes = await readAllCapped(stream, capBytes, what)
+    const bytes = await readAllCapped(hold != null ? counted(stream, hold) : stream, capBytes, what)
     if (!finished) throw new SyncError(`${what}: the connection closed after ${bytes.byteLength} bytes, before the whole document arrived`)
     return bytes
   } finally {
     stream.removeEventListener('remoteCloseWrite', onFin)
+  }
+}
+
+/** The stream's chunks, each counted against the budget hold before it is kept. */
+async function * counted (source: AsyncIterable<Chunk>, hold: BudgetHold): AsyncGenerator<Uint8Array> {
+  for await (const chunk of source) {
+    const bytes = chunk instanceof Uint8Array ? chunk : chunk.subarray()
+    hold.take(bytes.byteLength)
+    yield bytes
   }
 }
 
@@ -60,7 +70,7 @@ export function armDeadline (stream: Stream, ms: number, what: string, signal?: 
 }
 
 /** Machine-readable reasons in an error document, so the caller can react (halve `limit` on too_large). */
-export type ErrorCode = 'too_large' | 'entry_too_large' | 'malformed' | 'internal'
+export type ErrorCode = 'too_large' | 'entry_too_large' | 'malformed' | 'internal' | 'busy'
 
 export interface ErrorDocument {
   error: string
@@ -87,6 +97,7 @@ export function errorFromReply (bytes: Uint8Array, what: string, capBytes: numbe
   if (value == null || typeof value !== 'object' || Array.isArray(value)) return undefined
   const doc = value as Partial<ErrorDocument> & { entries?: unknown, ok?: unknown }
   if (typeof doc.error !== 'string' || doc.entries !== undefined || doc.ok === true) return undefined
+  if (doc.code === 'busy') return new SyncError(`peer is busy with the ${what}: ${doc.error.slice(0, 300)}`)
   if (doc.code === 'too_large' || doc.code === 'entry_too_large') {
     const err = new MessageTooLargeError(`${what} (peer says: ${doc.error.slice(0, 300)})`, capBytes)
     return Object.assign(err, { entryId: typeof doc.entry_id === 'string' ? doc.entry_id : undefined })

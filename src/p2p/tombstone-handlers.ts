@@ -6,6 +6,7 @@ import type { Libp2p } from '@libp2p/interface'
 import { maxPullRequestBytes, maxPullResponseBytes, maxPushRequestBytes, tombstonePullProtocol, tombstonePushProtocol } from '../protocol/constants.js'
 import { decodeJson, parseSyncPull } from '../protocol/messages.js'
 import { encodeTombstoneAck } from '../protocol/tombstones.js'
+import { ByteBudget, defaultRequestBudgetBytes } from './byte-budget.js'
 import { exchangeHandler, RefusedError, type ServeSyncInit } from './handlers.js'
 
 const second = 1000
@@ -15,7 +16,7 @@ const minute = 60 * second
 export async function serveTombstones (node: Libp2p, init: ServeSyncInit): Promise<() => Promise<void>> {
   const log = init.log ?? (() => {})
   const options = { maxInboundStreams: init.maxInboundStreams ?? 8, runOnLimitedConnection: true }
-  const exchange = exchangeHandler(log, init.exchangeTimeoutMs ?? 5 * minute)
+  const exchange = exchangeHandler(log, init.exchangeTimeoutMs ?? 5 * minute, new ByteBudget(init.requestBudgetBytes ?? defaultRequestBudgetBytes))
 
   const pull = exchange('tombstone-pull', maxPullRequestBytes, init.pullRequestTimeoutMs ?? 30 * second, async (request) => {
     const { cursor, limit } = parseSyncPull(decodeJson(request, 'TombstonePull'))

@@ -238,6 +238,10 @@ function dialFailure (err: unknown, address: string, timedOut: boolean, signal?:
   if (timedOut || names.some((n) => n === 'TimeoutError' || n === 'AbortError')) {
     return new DialError(`dial ${address} timed out (peer offline, firewalled, or — if it is running — a different swarm key)`, { cause: err })
   }
+  const reset = (err instanceof Event) || chain.some((e) => /ECONNRESET|EPIPE|Connection denied/.test(e.message))
+  if (reset) {
+    return new DialError(`dial ${address} failed: the peer closed the connection during the handshake (${errorMessage(err)}); it may be refusing connections for now (overloaded, or busy with other handshakes), retry later`, { cause: err })
+  }
   return new DialError(`dial ${address} failed: ${errorMessage(err)}`, { cause: err })
 }
 

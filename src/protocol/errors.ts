@@ -2,15 +2,14 @@
  * Sync errors carry `permanent`: whether retrying can help (atuin's is_permanent). The machine's retry guard
  * reads it. Matched by `.name`, never by instanceof across workers/processes.
  */
+import { RustoryError } from '../core/errors.js'
 
-export class SyncError extends Error {
+export class SyncError extends RustoryError {
   static override readonly name: string = 'SyncError'
   override readonly name: string = 'SyncError'
-  /** True when retrying cannot help (wrong swarm key, bad token, protocol violation). */
-  readonly permanent: boolean
-  constructor (message: string, options: { permanent?: boolean, cause?: unknown } = {}) {
-    super(message, options.cause !== undefined ? { cause: options.cause } : undefined)
-    this.permanent = options.permanent ?? false
+  /** `permanent`: true when retrying cannot help (wrong swarm key, bad token, protocol violation). */
+  constructor (message: string, options: { permanent?: boolean | undefined, cause?: unknown } = {}) {
+    super(message, { permanent: options.permanent ?? false, cause: options.cause })
   }
 }
 
@@ -51,8 +50,24 @@ export function isPermanent (err: unknown): boolean {
   return typeof err === 'object' && err != null && (err as { permanent?: unknown }).permanent === true
 }
 
+/**
+ * A readable reason for anything thrown. libp2p sometimes rejects a dial with the stream's close *event* (a
+ * StreamAbortEvent without an error when the other side resets the connection mid-handshake), which String()
+ * turns into `[object Event]`; such an event is described by what it means.
+ */
 export function errorMessage (err: unknown): string {
-  return err instanceof Error ? err.message : String(err)
+  if (err instanceof Error) return err.message !== '' ? err.message : err.name
+  if (isEventLike(err)) {
+    const inner = (err as { error?: unknown }).error
+    if (inner != null && inner !== err) return errorMessage(inner)
+    return `the connection was closed by the other side with no reason given (${err.constructor.name} '${err.type}')`
+  }
+  const text = String(err)
+  return /^\[object \w+\]$/.test(text) ? `an unexpected ${text.slice(8, -1)} value was thrown` : text
+}
+
+function isEventLike (value: unknown): value is { type: string, constructor: { name: string } } {
+  return typeof value === 'object' && value != null && (typeof Event === 'function' && value instanceof Event)
 }
 
 /** The peer does not serve a protocol (an older release): callers may skip what needs it. Retrying cannot help. */

@@ -1,22 +1,17 @@
 /**
- * Errors of search, history and import, matched by `.name` at the command boundary (src/cli/base.ts lists them);
- * each message says what to do.
+ * Errors of search, history and import; each message says what to do. The base (exit code, one-line printing)
+ * is src/core/errors.ts.
  */
+import { RustoryError } from '../core/errors.js'
 
-/** A bad flag value; exit 2. */
-export class UsageError extends Error {
-  static override readonly name = 'UsageError'
-  override readonly name = 'UsageError'
-  readonly exitCode = 2
-}
+export { UsageError } from '../core/errors.js'
 
 /** fzf is not on PATH; interactive search needs it (`--filter` does not). */
-export class FzfMissingError extends Error {
+export class FzfMissingError extends RustoryError {
   static override readonly name = 'FzfMissingError'
   override readonly name = 'FzfMissingError'
-  readonly exitCode = 2
   constructor () {
     super('fzf not found on PATH; ctrl+r search needs it. Install it: apt-get install fzf / brew install fzf / ' +
-      'https://github.com/junegunn/fzf#installation (`rr search --filter QUERY` works without it)')
+      'https://github.com/junegunn/fzf#installation (`rr search --filter QUERY` works without it)', { exitCode: 2 })
   }
 }

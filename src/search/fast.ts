@@ -7,34 +7,20 @@
  * Esc / ctrl-c prints nothing, exit 130 (fzf's code; 1 when nothing matched). Missing fzf: exit 2 with how to
  * install it. `--filter Q`: no fzf, prints matching commands newest first, one per line (`--print0`: NUL-ended).
  */
-import { environment, loadSettings, type Settings, type SettingsOverrides } from '../config/settings.js'
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { environment, filterModes, home, loadSettings, type FilterMode, type Settings, type SettingsOverrides } from '../config/settings.js'
 import type { FeedFilters } from '../store/search.js'
-import { FzfMissingError } from './errors.js'
-import { openFeed, resolveSelection } from './feed.js'
+import { reportError } from '../cli/report.js'
+import { FzfMissingError, UsageError } from './errors.js'
+import { openFeed, resolveSelection, type Feed } from './feed.js'
 import { filterFeed } from './filter.js'
 import { deleteKeyArgs, findFzf, fzfArgs, startFzf } from './fzf.js'
-import { parseSearchArgs, resolveFilters, type GlobalOptions, type SearchArgs } from './options.js'
-
-/** The global options as flags again, for the commands fzf runs (ctrl-d). */
-function globalArgv (g: GlobalOptions): string[] {
-  return [
-    ...(g.dbPath != null ? ['--db-path', g.dbPath] : []),
-    ...(g.config != null ? ['--config', g.config] : []),
-    ...(g.deviceId != null ? ['--device-id', g.deviceId] : []),
-    ...(g.userId != null ? ['--user-id', g.userId] : [])
-  ]
-}
-
-/** The filter options and --limit as flags again, so ctrl-d's reload shows the same list. */
-function filterArgv (args: SearchArgs): string[] {
-  const out: string[] = []
-  for (const [name, value] of Object.entries(args.filters)) if (value != null) out.push(`--${name}`, String(value))
-  if (args.limit != null) out.push('--limit', String(args.limit))
-  return out
-}
-
-/** Errors that print as one line (their message says the fix). */
-const knownErrors = new Set(['UsageError', 'FzfMissingError', 'ConfigError', 'DatabaseOpenError', 'SchemaTooNewError'])
+import { parseSearchArgs, resolveFilters, type GlobalOptions } from './options.js'
+import { previewCommand, selectedCommand, selectedEntryId, type RowView } from './rows.js'
+import { commandById, openForSearch } from '../store/search.js'
 
 export function settingsFor (globals: GlobalOptions): Settings {
   const overrides: SettingsOverrides = {}
@@ -52,25 +38,99 @@ export interface SearchIo {
   fzfPath?: string
   /** @default process.cwd() */
   cwd?: string
-  /** The argv that runs rustory, for the commands fzf runs on ctrl-d. @default [node, bin/rr] of this process */
-  rr?: string[]
   now?: Date
+  /** This shell's session; undefined: from the settings (RUSTORY_SHELL_SESSION). */
+  sessionId?: string
 }
 
 async function writeOut (stream: NodeJS.WritableStream, data: Uint8Array | string): Promise<void> {
   if (data.length === 0) return
   await new Promise<void>((resolve) => {
-    stream.once('error', () => resolve())
-    stream.write(data, () => resolve())
+    const done = (): void => {
+      stream.off('error', done)
+      resolve()
+    }
+    stream.once('error', done)
+    stream.write(data, done)
   })
+}
+
+/** The next filter mode after `mode`, skipping session when there is none. Pure. */
+export function nextMode (mode: FilterMode, hasSession: boolean): FilterMode {
+  let i = filterModes.indexOf(mode)
+  do i = (i + 1) % filterModes.length
+  while (filterModes[i] === 'session' && !hasSession)
+  return filterModes[i]!
+}
+
+const modeNames: Record<FilterMode, string> = { global: 'all hosts', host: 'this host', session: 'this session', directory: 'this directory' }
+
+/** fzf's header: the mode and the keys. Pure. */
+export function headerText (mode: FilterMode): string {
+  return `${mode.toUpperCase()} (${modeNames[mode]}) · ctrl-r: next mode · enter: to the prompt · esc: cancel · alt-s: sort`
+}
+
+/** The filters of a mode on top of the flags' filters. */
+export function modeFilters (base: FeedFilters, mode: FilterMode, here: { hostname: string, cwd: string, sessionId?: string }): FeedFilters {
+  switch (mode) {
+    case 'global': return base
+    case 'host': return { ...base, hostname: here.hostname }
+    case 'session': return here.sessionId != null ? { ...base, sessionId: here.sessionId } : base
+    case 'directory': return { ...base, cwd: here.cwd }
+  }
+}
+
+function parseMode (text: string | undefined, fallback: FilterMode): FilterMode {
+  if (text == null) return fallback
+  if (!(filterModes as readonly string[]).includes(text)) throw new UsageError(`--mode ${JSON.stringify(text)}: use one of ${filterModes.join(', ')}`)
+  return text as FilterMode
+}
+
+/** What ctrl-r inside fzf reloads from: the mode shown now. Lives in a private temp dir for one `rr search`. */
+interface ReloadState {
+  mode: FilterMode
+}
+
+/** `sh -c` words for the reload binding: this node, this rr, the state file. */
+function reloadCommand (statePath: string, argv: readonly string[], keep = false): string {
+  const rrBin = fileURLToPath(new URL('../../../bin/rr', import.meta.url))
+  return [process.execPath, rrBin, 'search', ...argv, '--reload-state', statePath, ...(keep ? ['--reload-keep'] : [])].map(shellQuote).join(' ')
+}
+
+/** `sh -c` words for ctrl-d: this node, this rr, `delete`, and the global options this search was given. */
+function deleteCommand (g: GlobalOptions): string {
+  const rrBin = fileURLToPath(new URL('../../../bin/rr', import.meta.url))
+  const globals = [
+    ...(g.dbPath != null ? ['--db-path', g.dbPath] : []),
+    ...(g.config != null ? ['--config', g.config] : []),
+    ...(g.deviceId != null ? ['--device-id', g.deviceId] : []),
+    ...(g.userId != null ? ['--user-id', g.userId] : [])
+  ]
+  return [process.execPath, rrBin, 'delete', ...globals].map(shellQuote).join(' ')
+}
+
+function shellQuote (word: string): string {
+  return `'${word.replace(/'/g, "'\\''")}'`
+}
+
+async function pipeFeed (feed: Feed, out: NodeJS.WritableStream, stderr: NodeJS.WritableStream): Promise<void> {
+  await writeOut(out, feed.head)
+  let broken = false
+  out.on('error', () => { broken = true })
+  const abort = new AbortController()
+  await feed.rest((chunk) => { if (!broken) out.write(chunk) }, { signal: abort.signal })
+    .catch((err: unknown) => { stderr.write(`rr: search feed stopped early: ${(err as Error).message}\n`) })
 }
 
 /** Runs `rr search` and returns the exit code. */
 export async function runSearch (argv: readonly string[], io: SearchIo): Promise<number> {
   const args = parseSearchArgs(argv)
-  const filters: FeedFilters = resolveFilters(args.filters, io.now ?? new Date(), io.cwd ?? process.cwd())
   const settings = settingsFor(args.globals)
-  const limit = args.limit ?? settings.searchLimitDefault
+  const now = io.now ?? new Date()
+  const cwd = io.cwd ?? process.cwd()
+  const sessionId = io.sessionId !== undefined ? io.sessionId : settings.sessionId
+  const filters: FeedFilters = resolveFilters(args.filters, now, cwd, sessionId)
+  const limit = args.limit ?? (settings.searchLimitDefault > 0 ? settings.searchLimitDefault : Number.MAX_SAFE_INTEGER)
 
   if (args.filter != null) {
     // Lines for people are shown with control characters escaped; --print0 is for programs and stays exact, unless
@@ -81,12 +141,34 @@ export async function runSearch (argv: readonly string[], io: SearchIo): Promise
     return 0
   }
 
+  const view: RowView = { nowMs: now.getTime(), cwd, hostname: settings.hostname, home: home(), utc: args.utc }
+  const here = { hostname: settings.hostname, cwd, ...(sessionId != null ? { sessionId } : {}) }
+  const feedFor = (mode: FilterMode): Feed =>
+    openFeed({ dbPath: settings.dbPath, limit, filters: modeFilters(filters, mode, here), view, header: headerText(mode) })
+
+  if (args.reloadState != null) {
+    // ctrl-r inside fzf: the next mode's feed to stdout, which fzf reads in place of the list.
+    const state = JSON.parse(readFileSync(args.reloadState, 'utf8')) as ReloadState
+    // ctrl-d reloads the same mode (--reload-keep); ctrl-r moves to the next one.
+    const mode = args.reloadKeep === true ? state.mode : nextMode(state.mode, sessionId != null)
+    if (mode !== state.mode) writeFileSync(args.reloadState, JSON.stringify({ mode } satisfies ReloadState))
+    await pipeFeed(feedFor(mode), io.stdout, io.stderr)
+    return 0
+  }
+
+  const mode = parseMode(args.mode, settings.filterModeDefault)
   // fzf is looked up while the head of the feed is read.
   const fzfLookup = findFzf(io.fzfPath)
-  const feed = openFeed({ dbPath: settings.dbPath, limit, filters })
+  const feed = feedFor(mode)
   const fzf = await fzfLookup
   if (fzf == null) throw new FzfMissingError()
-  const session = startFzf([...fzfArgs(fzf, args.query), ...deleteKeyArgs(io.rr ?? [process.execPath, process.argv[1] ?? 'rr'], globalArgv(args.globals), filterArgv(args))], io.fzfPath)
+  const stateDir = mkdtempSync(join(tmpdir(), 'rustory-search-'))
+  const statePath = join(stateDir, 'mode.json')
+  writeFileSync(statePath, JSON.stringify({ mode } satisfies ReloadState))
+  const session = startFzf([
+    ...fzfArgs(fzf, args.query, { reload: reloadCommand(statePath, dropQuery(argv)), preview: previewCommand }),
+    ...deleteKeyArgs(deleteCommand(args.globals), reloadCommand(statePath, dropQuery(argv), true))
+  ], io.fzfPath)
   session.write(feed.head)
   const abort = new AbortController()
   const streaming = feed.rest((chunk) => session.write(chunk), { signal: abort.signal })
@@ -98,23 +180,52 @@ export async function runSearch (argv: readonly string[], io: SearchIo): Promise
   } finally {
     abort.abort()
     await streaming
+    rmSync(stateDir, { recursive: true, force: true })
   }
   const { code, selection } = result
-  if (code === 0) await writeOut(io.stdout, resolveSelection(settings.dbPath, filters, selection.toString('utf8')))
+  if (code === 0) await writeOut(io.stdout, chosenCommand(settings.dbPath, filters, selection.toString('utf8')))
   return code
 }
 
-/** The bin/rr entry: never throws; known errors print one line. */
+/**
+ * The command behind the record fzf printed, exactly (its control characters as stored): looked up by the record's
+ * entry_id; else the shown text, unescaped as main's resolveSelection does.
+ */
+function chosenCommand (dbPath: string, filters: FeedFilters, record: string): string {
+  const id = selectedEntryId(record)
+  if (id !== '') {
+    const db = openForSearch(dbPath)
+    if (db != null) {
+      try {
+        const cmd = commandById(db, id)
+        if (cmd != null) return cmd
+      } finally {
+        db.close()
+      }
+    }
+  }
+  return resolveSelection(dbPath, filters, selectedCommand(record))
+}
+
+/** The arguments without --query/--mode (the reload passes the mode in its state file; fzf keeps the query). Pure. */
+export function dropQuery (argv: readonly string[]): string[] {
+  const out: string[] = []
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]!
+    if (a === '--query' || a === '--mode') { i++; continue }
+    if (a.startsWith('--query=') || a.startsWith('--mode=')) continue
+    out.push(a)
+  }
+  return out
+}
+
+/** The bin/rr entry: never throws; an error prints as every rr command prints it (src/cli/report.ts). */
 export async function runSearchFast (argv: string[]): Promise<number> {
   try {
     return await runSearch(argv, { stdout: process.stdout, stderr: process.stderr })
   } catch (err) {
-    const e = err as Error & { exitCode?: number }
-    if (knownErrors.has(e.name)) {
-      process.stderr.write(`rr: ${e.message}\n`)
-      return e.exitCode ?? 1
-    }
-    process.stderr.write(`rr search: ${e.stack ?? e.message}\n`)
-    return 1
+    const { line, exitCode } = reportError(err, { id: 'search' })
+    process.stderr.write(`${line}\n`)
+    return exitCode
   }
 }

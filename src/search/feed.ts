@@ -14,8 +14,9 @@
  */
 import { MessageChannel, type MessagePort } from 'node:worker_threads'
 import { hasControls, showControls } from '../core/escape.js'
-import { feedSource, iterateFeedCmds, iterateFeedKeyed, openForSearch, type FeedFilters, type FeedKey, type FeedSource } from '../store/search.js'
+import { feedSource, iterateFeedCmds, iterateFeedRows, openForSearch, type FeedFilters, type FeedKey, type FeedSource } from '../store/search.js'
 import type { WorkerPool } from '../../workers/pool.js'
+import { formatRecord, headerRecord, type RowView } from './rows.js'
 
 /** What the worker is asked for (ExportSearchTask.query). */
 export type FeedQuery = {
@@ -30,6 +31,8 @@ export type FeedQuery = {
   exclude?: string[]
   /** Records per posted chunk. @default 8192 */
   chunkRows?: number
+  /** How rows are drawn (see rows.ts); without it a record is the bare command. */
+  view?: RowView
 }
 
 /** Messages on the feed port, worker → main. */
@@ -41,6 +44,10 @@ export interface FeedInit {
   filters: FeedFilters
   /** Distinct commands read on the calling thread before the worker takes over. @default 1000 */
   headRows?: number
+  /** How rows are drawn (see rows.ts); without it a record is the bare command. */
+  view?: RowView
+  /** A first record for fzf's `--header-lines=1` (the mode and the keys). */
+  header?: string
 }
 
 export interface FeedRest {
@@ -69,6 +76,11 @@ const encoder = new TextEncoder()
  */
 export function encodeRecords (cmds: readonly string[]): Uint8Array {
   return cmds.length === 0 ? new Uint8Array(0) : encoder.encode(cmds.map(showControls).join('\0') + '\0')
+}
+
+/** Encodes records that are safe to show already (rows.ts escapes what it shows) as `record\0record\0…`. */
+export function encodeRaw (records: readonly string[]): Uint8Array {
+  return records.length === 0 ? new Uint8Array(0) : encoder.encode(records.join('\0') + '\0')
 }
 
 /**
@@ -108,6 +120,7 @@ export function openFeed (init: FeedInit): Feed {
   const headLimit = Math.min(init.limit, init.headRows ?? 1000)
   const db = openForSearch(init.dbPath, { drainSpool: true })
   const cmds: string[] = []
+  const records: string[] = init.header != null ? [headerRecord(init.header)] : []
   let last: FeedKey | undefined
   let exhausted = true
   let source: FeedSource = 'entries'
@@ -115,10 +128,12 @@ export function openFeed (init: FeedInit): Feed {
     try {
       source = feedSource(db, init.filters)
       const distinct = source === 'entries' ? new Distinct() : undefined
-      for (const [cmd, ts, deviceId, entryId] of iterateFeedKeyed(db, init.filters, undefined, source)) {
+      for (const row of iterateFeedRows(db, init.filters, undefined, source)) {
+        const [cmd, ts, deviceId, entryId] = row
         last = [ts, deviceId, entryId]
         if (distinct != null && !distinct.offer(cmd)) continue
         cmds.push(cmd)
+        records.push(init.view != null ? formatRecord(row, init.view) : showControls(cmd))
         if (cmds.length >= headLimit) { exhausted = false; break }
       }
     } finally {
@@ -129,13 +144,14 @@ export function openFeed (init: FeedInit): Feed {
   const rest: Feed['rest'] = async (sink, options = {}) => {
     if (complete || last == null) return { rows: 0 }
     const query: FeedQuery = { limit: init.limit - cmds.length, filters: init.filters, source, after: last }
+    if (init.view != null) query.view = init.view
     // A command in the head has a key at or above `last`, and command_latest keys only move up: nothing to skip.
     // (The worker reads a later snapshot: a command used again meanwhile moves above `last` and waits for the next
     // ctrl+r, where it is on top; the entries scan would still list its older use.)
     if (source === 'entries') query.exclude = cmds
     return await streamFromWorker(init.dbPath, query, sink, options)
   }
-  return { head: encodeRecords(cmds), headRows: cmds.length, complete, rest }
+  return { head: encodeRaw(records), headRows: cmds.length, complete, rest }
 }
 
 async function streamFromWorker (dbPath: string, query: FeedQuery, sink: (chunk: Uint8Array) => void,

@@ -34,35 +34,38 @@ export async function findFzf (fzfPath = 'fzf'): Promise<FzfInfo | undefined> {
   })
 }
 
+export interface FzfUi {
+  /** sh command printing the next filter mode's records (bound to ctrl-r). */
+  reload?: string
+  /** sh command printing the preview of the record under the cursor ({2}, {4..}: see rows.ts). */
+  preview?: string
+}
+
 /**
- * fzf's arguments: NUL-separated records in and out (multi-line commands stay whole), input order kept on equal
- * scores (newest first), the history scoring scheme where supported (fzf ≥ 0.33), ctrl-r toggles sorting by
- * score (as fzf's own ctrl+r binding does). The user's FZF_DEFAULT_OPTS still apply. Pure.
+ * fzf's arguments: NUL-separated records in and out (multi-line commands stay whole), the first record is the
+ * header (mode and keys), rows show fields 3.. (metadata, command) and the query matches the command only (see
+ * rows.ts), input order kept on equal scores (newest first), the history scoring scheme where supported
+ * (fzf ≥ 0.33); ctrl-r reloads the list in the next filter mode; alt-s toggles sorting by score. The user's
+ * FZF_DEFAULT_OPTS still apply. Pure.
  */
-export function fzfArgs (info: FzfInfo, query: string): string[] {
-  const args = ['--read0', '--print0', '--no-multi', '--height=40%', '--tiebreak=index', '--bind=ctrl-r:toggle-sort']
+export function fzfArgs (info: FzfInfo, query: string, ui: FzfUi = {}): string[] {
+  const args = ['--read0', '--print0', '--no-multi', '--height=40%', '--tiebreak=index', '--delimiter=\t',
+    '--with-nth=3..', '--nth=2..', '--header-lines=1', '--bind=alt-s:toggle-sort']
+  if (ui.reload != null) args.push(`--bind=ctrl-r:reload(${ui.reload})`)
+  if (ui.preview != null) args.push(`--preview=${ui.preview}`, '--preview-window=right:45%:wrap')
   if (atLeast(info.version, [0, 33, 0])) args.push('--scheme=history')
   args.push(`--query=${query}`)
   return args
 }
 
-/** A word for `sh -c`: single-quoted, with embedded single quotes closed, escaped and reopened. Pure. */
-export function shellQuote (word: string): string {
-  return /^[A-Za-z0-9_./:=@%+-]+$/.test(word) ? word : `'${word.replace(/'/g, "'\\''")}'`
-}
-
 /**
- * ctrl-d in ctrl+r: fzf hands the terminal to `rr delete --exact {}` (every use of the highlighted command; it
- * lists them and asks y/N on the terminal), then reloads the list from `rr search --filter '' --print0`. Shown in
- * fzf's header. `rr`: the argv that runs rustory (node and bin/rr); `globals`: --db-path/--config/… as given;
- * `filters`: the filter options this search was opened with (the reload keeps them). Pure.
+ * ctrl-d in ctrl+r: fzf hands the terminal to `rr delete --command-of {1}` (field 1 of a row is its entry_id; every
+ * use of that command goes, after a y/N question on the terminal), then reloads the list in the same mode. Shown in
+ * fzf's header. `rr`: the sh words that run rustory's `delete` with this search's global options; `reload`: the
+ * reload command. Pure.
  */
-export function deleteKeyArgs (rr: readonly string[], globals: readonly string[], filters: readonly string[]): string[] {
-  const words = (list: readonly string[]): string => list.map(shellQuote).join(' ')
-  const base = words([...rr, ...globals])
-  const del = `${base} delete --exact {}`
-  const reload = `${base} search --filter '' --print0${filters.length > 0 ? ` ${words(filters)}` : ''}`
-  return [`--bind=ctrl-d:execute(${del})+reload(${reload})`, '--header=ctrl-d: delete the highlighted command on every device (asks first)']
+export function deleteKeyArgs (rr: string, reload: string): string[] {
+  return [`--bind=ctrl-d:execute(${rr} --command-of {1})+reload(${reload})`, '--header=ctrl-d: delete the highlighted command on every device (asks first)']
 }
 
 export interface FzfSession {
@@ -75,7 +78,8 @@ export interface FzfSession {
 
 /** Starts fzf; its UI goes to /dev/tty, its stdout (the selection) is captured. */
 export function startFzf (args: string[], fzfPath = 'fzf'): FzfSession {
-  const child = spawn(fzfPath, args, { stdio: ['pipe', 'pipe', 'inherit'] })
+  // fzf runs reload and preview commands with $SHELL -c; they are written for sh (fish quotes differently).
+  const child = spawn(fzfPath, args, { stdio: ['pipe', 'pipe', 'inherit'], env: { ...process.env, SHELL: '/bin/sh' } })
   const out: Buffer[] = []
   let open = true
   child.stdin.on('error', () => { open = false }) // EPIPE once fzf has exited: the rest of the feed is not needed

@@ -3,10 +3,12 @@
  * of a multi-line command indented under it) or JSON Lines (one whole entry per line). Streams with backpressure,
  * and stops quietly when the reader goes away (`rr history | head`).
  */
+import { once } from 'node:events'
 import type { Entry } from '../core/entry.js'
 import { jsonForTerminal, showControls } from '../core/escape.js'
 import { iterateHistory, openForSearch, type FeedFilters } from '../store/search.js'
 import { UsageError } from './errors.js'
+import { formatLocal } from './time.js'
 
 export type HistoryFormat = 'text' | 'jsonl'
 
@@ -16,11 +18,12 @@ export function parseFormat (value: string | undefined): HistoryFormat {
   throw new UsageError(`--format must be text or jsonl, got ${JSON.stringify(value)}`)
 }
 
-/** One rendered entry, with its line end. Pure. */
-export function formatEntry (entry: Entry, format: HistoryFormat): string {
+/** One rendered entry, with its line end: text in local time (UTC with `utc`), jsonl as stored. Pure. */
+export function formatEntry (entry: Entry, format: HistoryFormat, utc = false): string {
   if (format === 'jsonl') return jsonForTerminal(entry) + '\n'
-  const indent = ' '.repeat(entry.ts.length + 2)
-  return `${entry.ts}  ${showControls(entry.cmd).replace(/\n/g, `\n${indent}`)}\n`
+  const time = formatLocal(entry.ts, utc)
+  const indent = ' '.repeat(time.length + 2)
+  return `${time}  ${showControls(entry.cmd).replace(/\n/g, `\n${indent}`)}\n`
 }
 
 export interface HistoryInit {
@@ -29,6 +32,8 @@ export interface HistoryInit {
   format: HistoryFormat
   /** 0 = all. */
   limit: number
+  /** Text times in UTC instead of local time. @default false */
+  utc?: boolean
 }
 
 const flushChars = 64 * 1024
@@ -44,12 +49,14 @@ export async function writeHistory (init: HistoryInit, out: NodeJS.WritableStrea
   try {
     let buffer = ''
     for (const entry of iterateHistory(db, init.filters, init.limit)) {
-      buffer += formatEntry(entry, init.format)
+      buffer += formatEntry(entry, init.format, init.utc === true)
       count++
       if (buffer.length >= flushChars) {
         const ok = out.write(buffer)
         buffer = ''
-        if (!ok) await new Promise<void>((resolve) => { out.once('drain', resolve); out.once('error', () => resolve()) })
+        // events.once removes its error listener when drain comes: a listener per wait would pile up (20k entries
+        // through a pipe wait ~100 times, past MaxListeners' 10).
+        if (!ok) await once(out, 'drain').catch(() => {})
         if (broken) break
       }
     }

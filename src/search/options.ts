@@ -5,6 +5,7 @@
 import { resolve } from 'node:path'
 import { parseArgs } from 'node:util'
 import type { FeedFilters } from '../store/search.js'
+import { didYouMean } from '../cli/suggest.js'
 import { UsageError } from './errors.js'
 import { parseTimeBound } from './time.js'
 
@@ -20,13 +21,18 @@ export const filterFlagSpecs: readonly FlagSpec[] = [
   { name: 'host', kind: 'string', description: 'only commands recorded on this hostname' },
   { name: 'device', kind: 'string', description: 'only commands from this device_id' },
   { name: 'exit', kind: 'integer', description: 'only commands that exited with this status' },
-  { name: 'since', kind: 'string', description: 'only commands at or after: RFC3339, a date, or a duration back from now (30m, 12h, 7d)' },
-  { name: 'until', kind: 'string', description: 'only commands at or before: RFC3339, a date, or a duration back from now' }
+  { name: 'since', kind: 'string', description: 'only commands at or after: RFC3339, a local date or time (2026-11-20 15:00), today, yesterday, a weekday, or a duration back from now (30m, 12h, 7d)' },
+  { name: 'until', kind: 'string', description: 'only commands at or before (same forms as --since)' },
+  { name: 'session', kind: 'boolean', description: 'only commands recorded by this shell session (the hook sets RUSTORY_SHELL_SESSION)' },
+  { name: 'utc', kind: 'boolean', description: 'print times in UTC instead of local time' }
 ]
 
 export const searchFlagSpecs: readonly FlagSpec[] = [
   { name: 'query', kind: 'string', description: 'initial fzf query (what is already typed on the prompt)' },
-  { name: 'limit', kind: 'integer', description: 'how many distinct commands to load, newest first [default: search_limit_default, 100000]' },
+  { name: 'limit', kind: 'integer', description: 'at most this many distinct commands, newest first [default: search_limit_default, or all]' },
+  { name: 'mode', kind: 'string', description: 'filter mode ctrl+r starts in: global, host, session or directory [default: filter_mode_default, global]; ctrl-r inside fzf cycles them' },
+  { name: 'reload-state', kind: 'string', description: 'internal: what ctrl-r inside fzf runs to switch to the next filter mode' },
+  { name: 'reload-keep', kind: 'boolean', description: 'internal: with --reload-state, reload the same filter mode (after ctrl-d deleted a command)' },
   { name: 'filter', kind: 'string', description: 'non-interactive: print the commands matching this fzf-style query, newest first (no fzf needed)' },
   { name: 'print0', kind: 'boolean', description: 'with --filter: end each command with NUL instead of a newline (multi-line commands stay whole)' },
   ...filterFlagSpecs
@@ -57,6 +63,7 @@ export interface RawFilters {
   exit?: string | number | undefined
   since?: string | undefined
   until?: string | undefined
+  session?: boolean | undefined
 }
 
 export interface GlobalOptions {
@@ -68,6 +75,10 @@ export interface GlobalOptions {
 
 export interface SearchArgs {
   query: string
+  mode?: string
+  reloadState?: string
+  reloadKeep?: boolean
+  utc: boolean
   limit?: number
   filter?: string
   print0: boolean
@@ -91,31 +102,55 @@ function globalsOf (values: Record<string, string | boolean | undefined>): Globa
   return globals
 }
 
-function parse (argv: readonly string[], specs: readonly FlagSpec[]): Record<string, string | boolean | undefined> {
+function parse (argv: readonly string[], specs: readonly FlagSpec[], command: string): Record<string, string | boolean | undefined> {
   try {
     return parseArgs({ args: [...argv], options: parseOptions(specs), strict: true, allowPositionals: false }).values as Record<string, string | boolean | undefined>
   } catch (err) {
-    throw new UsageError((err as Error).message)
+    throw usageErrorOf(err as Error & { code?: string }, specs, command)
   }
+}
+
+/** node:util parseArgs's errors in the words every rr command uses (src/cli/report.ts). */
+function usageErrorOf (err: Error & { code?: string }, specs: readonly FlagSpec[], command: string): UsageError {
+  const help = `\`rr ${command} --help\``
+  const option = /'(-[^' ]+)/.exec(err.message)?.[1]
+  if (err.code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION' && option != null) {
+    const name = option.split('=')[0]!
+    return new UsageError(`unknown flag ${option}${didYouMean(name, specs.map((s) => `--${s.name}`))}; ${help} lists the flags`)
+  }
+  if (err.code === 'ERR_PARSE_ARGS_UNEXPECTED_POSITIONAL') {
+    const word = /'([^']*)'/.exec(err.message)?.[1] ?? ''
+    return new UsageError(`unexpected argument '${word}' (quote a query and give it with --query or --filter); ${help} shows the usage`)
+  }
+  if (option != null && /argument missing/.test(err.message)) return new UsageError(`flag ${option} expects a value; ${help} shows the usage`)
+  const first = err.message.split('. ')[0] ?? err.message
+  return new UsageError(`${first.charAt(0).toLowerCase()}${first.slice(1)}; ${help} shows the usage`)
 }
 
 /** Parses `rr search` arguments (without the subcommand word). Throws UsageError. */
 export function parseSearchArgs (argv: readonly string[]): SearchArgs {
-  const v = parse(argv, searchFlagSpecs)
+  const v = parse(argv, searchFlagSpecs, 'search')
   const limit = integerFlag('limit', v.limit as string | undefined, 1)
   const args: SearchArgs = {
     query: (v.query as string | undefined) ?? '',
     print0: v.print0 === true,
-    filters: { cwd: v.cwd as string | undefined, host: v.host as string | undefined, device: v.device as string | undefined, exit: v.exit as string | undefined, since: v.since as string | undefined, until: v.until as string | undefined },
+    utc: v.utc === true,
+    filters: { cwd: v.cwd as string | undefined, host: v.host as string | undefined, device: v.device as string | undefined, exit: v.exit as string | undefined, since: v.since as string | undefined, until: v.until as string | undefined, session: v.session === true },
     globals: globalsOf(v)
   }
   if (limit != null) args.limit = limit
   if (typeof v.filter === 'string') args.filter = v.filter
+  if (typeof v.mode === 'string') args.mode = v.mode
+  if (typeof v['reload-state'] === 'string') args.reloadState = v['reload-state']
+  if (v['reload-keep'] === true) args.reloadKeep = true
   return args
 }
 
-/** Turns flag values into store filters. `now` anchors relative times, `base` relative --cwd paths. Pure. */
-export function resolveFilters (raw: RawFilters, now: Date, base: string): FeedFilters {
+/**
+ * Turns flag values into store filters. `now` anchors relative times, `base` relative --cwd paths, `sessionId` is
+ * this shell's session (for --session). Pure.
+ */
+export function resolveFilters (raw: RawFilters, now: Date, base: string, sessionId?: string): FeedFilters {
   const filters: FeedFilters = {}
   if (raw.cwd != null) filters.cwd = raw.cwd === '' ? '' : resolve(base, raw.cwd)
   if (raw.host != null) filters.hostname = raw.host
@@ -124,6 +159,10 @@ export function resolveFilters (raw: RawFilters, now: Date, base: string): FeedF
   if (exit != null) filters.exitCode = exit
   if (raw.since != null) filters.since = parseTimeBound(raw.since, now, '--since')
   if (raw.until != null) filters.until = parseTimeBound(raw.until, now, '--until')
+  if (raw.session === true) {
+    if (sessionId == null || sessionId === '') throw new UsageError('--session needs the shell session that the rr hook sets (RUSTORY_SHELL_SESSION); load the hook with `rr init <shell>`')
+    filters.sessionId = sessionId
+  }
   if (filters.since != null && filters.until != null && filters.since > filters.until) {
     throw new UsageError(`--since ${raw.since} is after --until ${raw.until}`)
   }

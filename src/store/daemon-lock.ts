@@ -7,6 +7,7 @@
 import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs'
 import { dirname } from 'node:path'
 import Database from 'better-sqlite3'
+import { RustoryError } from '../core/errors.js'
 
 const millisecond = 1
 
@@ -39,10 +40,10 @@ export interface DaemonState {
 }
 
 /** Another daemon holds the lock of this database. */
-export class DaemonRunningError extends Error {
+export class DaemonRunningError extends RustoryError {
   static override readonly name = 'DaemonRunningError'
   override readonly name = 'DaemonRunningError'
-  readonly exitCode = 1
+  override readonly exitCode = 1
 }
 
 export interface DaemonLock {

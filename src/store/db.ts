@@ -2,15 +2,16 @@
  * Opening the local SQLite database: WAL, busy timeout, migrations, clear errors; a writable open also drains the
  * record spool (spool.ts), and drainSpoolFor lets read-only users drain it first without waiting on a lock.
  */
-import { existsSync, mkdirSync } from 'node:fs'
+import { accessSync, constants, existsSync, mkdirSync, statSync } from 'node:fs'
 import { createPrivateFile, privateDirMode, tightenDatabase } from '../config/private-files.js'
 import { createRequire } from 'node:module'
 import { dirname, join } from 'node:path'
 import type BetterSqlite3Type from 'better-sqlite3'
 import type { Database } from 'better-sqlite3'
 import { migrate } from './schema.js'
-import { candidates, drainSpool, emptyDrain, type DrainOptions, type DrainResult } from './spool.js'
+import { candidates, drainSpool, emptyDrain, promoteAbandoned, type DrainOptions, type DrainResult } from './spool.js'
 import { listSpool, readyName, spoolDirOf } from './spool-files.js'
+import { RustoryError } from '../core/errors.js'
 
 export type { Database }
 
@@ -28,15 +29,54 @@ export interface OpenOptions {
   drainSpool?: boolean
 }
 
-export class DatabaseOpenError extends Error {
+export class DatabaseOpenError extends RustoryError {
   static override readonly name = 'DatabaseOpenError'
   override readonly name = 'DatabaseOpenError'
   constructor (readonly path: string, cause: unknown) {
-    const detail = cause instanceof Error ? cause.message : String(cause)
-    const hint = /locked|busy/i.test(detail)
-      ? ' (another process holds a lock on it; retry, or find the process with `fuser`)'
-      : /not a database|malformed/i.test(detail) ? ' (the file is not a rustory database or is corrupt)' : ''
-    super(`cannot open database ${path}: ${detail}${hint}`, { cause })
+    super(describeOpenFailure(path, cause), { cause })
+  }
+}
+
+/**
+ * One line naming the file and the fix, from what SQLite said and what the path is: a directory, a file that is
+ * not a database, a directory rr may not write to, a lock held by another process.
+ */
+export function describeOpenFailure (path: string, cause: unknown): string {
+  const detail = cause instanceof Error ? cause.message : String(cause)
+  const code = (cause as { code?: unknown } | undefined)?.code
+  const choose = 'point --db-path (or db_path in config.toml) at another file'
+  if (isDirectory(path)) return `database path ${path} is a directory, not a file: ${choose}, e.g. ${join(path, 'history.db')}`
+  if (/not a database|malformed|encrypted/i.test(detail)) {
+    return `database ${path} is not a SQLite database or is corrupt (${detail}): move it aside (mv ${path} ${path}.bad) and rr starts a new one, or ${choose}`
+  }
+  if (/locked|busy/i.test(detail)) return `cannot open database ${path}: ${detail} (another process holds a lock on it; retry, or find the process with \`fuser ${path}\`)`
+  const dir = dirname(path)
+  if (code === 'EACCES' || code === 'EPERM' || code === 'EROFS' || /unable to open|readonly|read-only|permission/i.test(detail)) {
+    const blocked = !writable(dir) ? dir : existsSync(path) && !writable(path) ? path : undefined
+    if (blocked != null) {
+      return `cannot write to ${blocked === dir ? `directory ${dir}` : path} (database ${path}): give this user write access to it, or ${choose}`
+    }
+  }
+  return `cannot open database ${path}: ${detail}`
+}
+
+function isDirectory (path: string): boolean {
+  try {
+    return statSync(path).isDirectory()
+  } catch {
+    return false
+  }
+}
+
+/** Whether this process may write `path` (a directory: create files in it). A missing path: its nearest parent. */
+export function writable (path: string): boolean {
+  let at = path
+  while (!existsSync(at) && dirname(at) !== at) at = dirname(at)
+  try {
+    accessSync(at, constants.W_OK)
+    return true
+  } catch {
+    return false
   }
 }
 
@@ -77,6 +117,8 @@ export function openDatabase (path: string, options: OpenOptions = {}): Database
     const { BetterSqlite3, nativeBinding } = sqliteDriver()
     db = new BetterSqlite3(path, { readonly, fileMustExist: readonly, ...(nativeBinding != null ? { nativeBinding } : {}) })
     db.pragma(`busy_timeout = ${options.busyTimeoutMs ?? 10 * second}`)
+    // SQLite reads the file only at the first statement: a file that is not a database fails here, as an open error.
+    db.prepare('SELECT 1 FROM sqlite_master LIMIT 1').get()
     if (!readonly) {
       // journal_mode=WAL needs a write lock the first time only; later opens see WAL already set.
       if ((db.pragma('journal_mode', { simple: true }) as string) !== 'wal') db.pragma('journal_mode = WAL')
@@ -125,6 +167,7 @@ export interface SpoolDrainOutcome extends DrainResult {
 export function drainSpoolFor (dbPath: string, options: SpoolDrainOptions = {}): SpoolDrainOutcome {
   const dir = spoolDirOf(dbPath)
   if (dir == null) return { ...emptyDrain }
+  promoteAbandoned(dir)
   if (candidates(dir, listSpool(dir), options).length === 0) return { ...emptyDrain }
   const locked = (): SpoolDrainOutcome => ({ ...emptyDrain, pending: listSpool(dir).filter((n) => readyName.test(n)).length, skipped: 'locked' })
   let db: Database

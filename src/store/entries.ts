@@ -1,6 +1,6 @@
 /** The append-only entries table: batch ingest with dedup, cursor pages, own-device pages. */
 import type { Database, Statement } from 'better-sqlite3'
-import { entryFields, type Entry, type StoredEntry } from '../core/entry.js'
+import { entryColumns, withoutNulls, type Entry, type StoredEntry } from '../core/entry.js'
 import { signEntry, type EntrySigner } from '../core/signature.js'
 
 export interface InsertResult {
@@ -10,7 +10,7 @@ export interface InsertResult {
   replaced?: number
 }
 
-const columns = entryFields.join(', ')
+const columns = entryColumns.join(', ')
 
 /** Entries as the store takes them: received ones may carry the stamp they came with when it was clamped. */
 export type StorableEntry = Entry & { ts_orig?: string }
@@ -30,8 +30,8 @@ const rowsPerStatement = 16
 
 const unsignedColumns = `${columns}, trust, ts_orig`
 const signedColumns = `${columns}, origin, sig, trust, ts_orig`
-const unsignedWidth = entryFields.length + 2
-const signedWidth = entryFields.length + 4
+const unsignedWidth = entryColumns.length + 2
+const signedWidth = entryColumns.length + 4
 
 /**
  * Dedup is (entry_id, origin) (schema v7). An unsigned entry goes in only when no row has its entry_id at all, so
@@ -71,7 +71,8 @@ function signedStatement (db: Database, rows: number): Statement {
 }
 
 function pushRow (params: unknown[], e: StorableEntry, rowTrust: number, signed: boolean): void {
-  params.push(e.entry_id, e.device_id, e.user_id, e.ts, e.cmd, e.cwd, e.exit_code, e.duration_ms, e.shell, e.hostname, e.version)
+  params.push(e.entry_id, e.device_id, e.user_id, e.ts, e.cmd, e.cwd, e.exit_code, e.duration_ms, e.shell, e.hostname, e.version,
+    e.session_id ?? null)
   if (signed) params.push(e.origin, e.sig)
   params.push(rowTrust, e.ts_orig ?? null)
 }
@@ -194,13 +195,13 @@ export function ingestPulledBatch (db: Database, peerId: string, entries: readon
 /** Entries with ingest_seq > cursor, ascending, at most limit (the serving side of SyncPull). */
 export function entriesAfter (db: Database, cursor: number, limit: number): StoredEntry[] {
   return db.prepare(`SELECT ingest_seq, ${columns} FROM entries WHERE ingest_seq > ? ORDER BY ingest_seq LIMIT ?`)
-    .all(cursor, limit) as StoredEntry[]
+    .all(cursor, limit).map((row) => withoutNulls(row as StoredEntry))
 }
 
 /** This device's own entries after a local seq (the push side). */
 export function ownEntriesAfter (db: Database, deviceId: string, seq: number, limit: number): StoredEntry[] {
   return db.prepare(`SELECT ingest_seq, ${columns} FROM entries WHERE device_id = ? AND ingest_seq > ? ORDER BY ingest_seq LIMIT ?`)
-    .all(deviceId, seq, limit) as StoredEntry[]
+    .all(deviceId, seq, limit).map((row) => withoutNulls(row as StoredEntry))
 }
 
 export function countEntries (db: Database): number {
@@ -227,7 +228,7 @@ export function signPending (db: Database, signer: EntrySigner): number {
   if (probe.get() == null) return 0
   return db.transaction(() => {
     const rows = cached(db, 'pending-rows', () => `SELECT ingest_seq, ${columns} FROM entries WHERE trust = ${trust.localUnsigned} ORDER BY ingest_seq`)
-      .all() as StoredEntry[]
+      .all().map((row) => withoutNulls(row as StoredEntry))
     const update = cached(db, 'pending-sign', () => `UPDATE OR IGNORE entries SET origin = ?, sig = ?, trust = ${trust.verified} WHERE ingest_seq = ?`)
     const drop = cached(db, 'delete-row', () => 'DELETE FROM entries WHERE ingest_seq = ?')
     let signed = 0

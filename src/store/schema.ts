@@ -3,6 +3,7 @@
  * Never edit a released migration: add a new one.
  */
 import type { Database } from 'better-sqlite3'
+import { RustoryError } from '../core/errors.js'
 
 interface Migration {
   version: number
@@ -142,15 +143,22 @@ const migrations: readonly Migration[] = [
     `
   },
   {
-    // Forgetting (src/store/tombstones.ts). (Assigned 6; numbered 8, after main's 7, so a database already at 7 gets
-    // it.) A tombstone names a deleted entry_id, when and by which device; it never carries command text. seq is this database's own tombstone order, the cursor peers pull tombstones by
+    // session_id: the shell session that recorded an entry (optional; NULL on older entries). Adding a nullable
+    // column only rewrites the schema, not the rows: instant on any size, and safe beside a running reader.
+    version: 8,
+    addColumns: [{ table: 'entries', column: 'session_id', decl: 'TEXT' }],
+    sql: ''
+  },
+  {
+    // Forgetting (src/store/tombstones.ts). (Assigned 6; numbered 9, after main's 7 and 8, so a database already
+    // at 8 gets it.) A tombstone names a deleted entry_id, when and by which device; it never carries command text. seq is this database's own tombstone order, the cursor peers pull tombstones by
     // (/rustory/tombstone-pull/1.0.0), as ingest_seq is for entries. The BEFORE INSERT trigger refuses a
     // tombstoned entry_id on every insert path (record spool, import, pull, push, HTTP, and an older rustory
     // writing to this file), so a deleted entry never comes back. Import batches list the entry_ids an import
     // inserted (`rr delete --import <batch>`), and which of them had no timestamp of their own (untimed).
     // sync_refusals counts entries refused while pulling (over the cap, invalid), so no refusal is silent.
     // Every statement is IF NOT EXISTS: the migration is safe to run again.
-    version: 8,
+    version: 9,
     sql: `
       CREATE TABLE IF NOT EXISTS tombstones (
         seq        INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -197,7 +205,7 @@ const migrations: readonly Migration[] = [
 
 export const schemaVersion = migrations[migrations.length - 1]!.version
 
-export class SchemaTooNewError extends Error {
+export class SchemaTooNewError extends RustoryError {
   static override readonly name = 'SchemaTooNewError'
   override readonly name = 'SchemaTooNewError'
   constructor (readonly path: string, readonly found: number) {

@@ -6,7 +6,7 @@
  */
 import { existsSync } from 'node:fs'
 import type { Database } from 'better-sqlite3'
-import { entryFields, type Entry } from '../core/entry.js'
+import { entryColumns, withoutNulls, type Entry } from '../core/entry.js'
 import { drainSpoolFor, openDatabase } from './db.js'
 
 /** Resolved filters; every field is optional and they combine with AND. */
@@ -22,6 +22,8 @@ export type FeedFilters = {
   since?: string
   /** Canonical RFC3339; ts <= until. */
   until?: string
+  /** Exact session_id (entries recorded by one shell). */
+  sessionId?: string
   /**
    * With `since`: leave out imported commands that had no timestamp of their own (their ts is a guess). Set by
    * the functions below when the database has import batches (schema v6). @default false
@@ -78,6 +80,7 @@ export function filterClause (filters: FeedFilters, after?: FeedKey): SqlPart {
   if (filters.hostname != null) { terms.push('hostname = ?'); params.push(filters.hostname) }
   if (filters.deviceId != null) { terms.push('device_id = ?'); params.push(filters.deviceId) }
   if (filters.exitCode != null) { terms.push('exit_code = ?'); params.push(filters.exitCode) }
+  if (filters.sessionId != null) { terms.push('session_id = ?'); params.push(filters.sessionId) }
   if (filters.since != null && filters.timedOnly === true) terms.push('entry_id NOT IN (SELECT entry_id FROM import_batch_entries WHERE untimed = 1)')
   if (after != null) { terms.push('(ts, device_id, entry_id) < (?, ?, ?)'); params.push(...after) }
   return { sql: terms.length === 0 ? '' : `WHERE ${terms.join(' AND ')}`, params }
@@ -93,6 +96,35 @@ function feedSql (columns: string, filters: FeedFilters, after: FeedKey | undefi
 /** The feed with its keys (for the head page, which hands its position to the worker). Pure. */
 export function feedKeyedSql (filters: FeedFilters, after?: FeedKey, source: FeedSource = 'entries'): SqlPart {
   return feedSql('cmd, ts, device_id, entry_id', filters, after, source)
+}
+
+/**
+ * The feed with what a ctrl+r row shows (FeedRow). command_latest keeps only the key and the command: the rest comes
+ * from the entry it points at, one unique-index lookup per row (CROSS JOIN keeps command_latest's ts index as the
+ * outer loop, so rows still come newest first without a sort). Pure.
+ */
+export function feedRowsSql (filters: FeedFilters, after?: FeedKey, source: FeedSource = 'entries'): SqlPart {
+  const meta = 'cwd, exit_code, duration_ms, hostname'
+  if (source === 'entries') return feedSql(`cmd, ts, device_id, entry_id, ${meta}`, filters, after, source)
+  if (hasFilters(filters)) throw new Error('command_latest serves the unfiltered feed only')
+  const where = after != null ? 'WHERE (c.ts, c.device_id, c.entry_id) < (?, ?, ?)' : ''
+  return {
+    sql: `SELECT c.cmd, c.ts, c.device_id, c.entry_id, e.cwd, e.exit_code, e.duration_ms, e.hostname
+          FROM command_latest c CROSS JOIN entries e ON e.entry_id = c.entry_id ${where}
+          ORDER BY c.ts DESC, c.device_id DESC, c.entry_id DESC`,
+    params: after != null ? [...after] : []
+  }
+}
+
+/** One ctrl+r row: the key (ts, device_id, entry_id), the command, and what the row and the preview show. */
+export type FeedRow = [cmd: string, ts: string, deviceId: string, entryId: string, cwd: string, exitCode: number, durationMs: number, hostname: string]
+
+/** Rows newest first, with their metadata (see feedRowsSql). */
+export function iterateFeedRows (db: Database, filters: FeedFilters, after?: FeedKey,
+  source: FeedSource = feedSource(db, filters)): IterableIterator<FeedRow> {
+  if (matchesNothing(db, filters)) return [][Symbol.iterator]()
+  const { sql, params } = feedRowsSql(filters, after, source)
+  return db.prepare(sql).raw().iterate(...params) as IterableIterator<FeedRow>
 }
 
 /** The feed's commands only (the worker's bulk scan). Pure. */
@@ -126,6 +158,24 @@ export function openForSearch (path: string, options: SearchOpenOptions = {}): D
   return db
 }
 
+/** The command of an entry, or undefined. */
+export function commandById (db: Database, entryId: string): string | undefined {
+  return db.prepare('SELECT cmd FROM entries WHERE entry_id = ? LIMIT 1').pluck().get(entryId) as string | undefined
+}
+
+/** True when entries has the session_id column (schema v8). */
+export function hasSessionColumn (db: Database): boolean {
+  return (db.prepare('SELECT 1 FROM pragma_table_info(\'entries\') WHERE name = \'session_id\'').get()) != null
+}
+
+/**
+ * True when the filters can match nothing on this database without asking it: a session filter on a database from
+ * before schema v8 (read-only opens do not migrate), where no entry has a session.
+ */
+export function matchesNothing (db: Database, filters: FeedFilters): boolean {
+  return filters.sessionId != null && !hasSessionColumn(db)
+}
+
 /** Rows [cmd, ts, device_id, entry_id] newest first (from `source`: see FeedSource for whether they repeat). */
 export function iterateFeedKeyed (db: Database, filters: FeedFilters, after?: FeedKey,
   source: FeedSource = feedSource(db, filters)): IterableIterator<[string, string, string, string]> {
@@ -139,15 +189,18 @@ export function iterateFeedKeyed (db: Database, filters: FeedFilters, after?: Fe
  */
 export function iterateFeedCmds (db: Database, filters: FeedFilters, after?: FeedKey,
   source: FeedSource = feedSource(db, filters)): IterableIterator<string> {
+  if (matchesNothing(db, filters)) return [][Symbol.iterator]()
   const { sql, params } = feedCmdSql(untimedAware(db, filters), after, source)
   return db.prepare(sql).pluck().iterate(...params) as IterableIterator<string>
 }
 
 /** Whole entries newest first, for `rr history`; limit 0 means all. */
-export function iterateHistory (db: Database, filters: FeedFilters, limit = 0): IterableIterator<Entry> {
+export function * iterateHistory (db: Database, filters: FeedFilters, limit = 0): IterableIterator<Entry> {
+  if (matchesNothing(db, filters)) return
   const where = filterClause(untimedAware(db, filters))
-  const sql = `SELECT ${entryFields.join(', ')} FROM entries ${where.sql} ${newestFirst}${limit > 0 ? ' LIMIT ?' : ''}`
-  return db.prepare(sql).iterate(...where.params, ...(limit > 0 ? [limit] : [])) as IterableIterator<Entry>
+  const columns = hasSessionColumn(db) ? entryColumns.join(', ') : entryColumns.map((c) => c === 'session_id' ? 'NULL AS session_id' : c).join(', ')
+  const sql = `SELECT ${columns} FROM entries ${where.sql} ${newestFirst}${limit > 0 ? ' LIMIT ?' : ''}`
+  for (const row of db.prepare(sql).iterate(...where.params, ...(limit > 0 ? [limit] : []))) yield withoutNulls(row as Entry)
 }
 
 export interface HistoryStats {
@@ -158,8 +211,12 @@ export interface HistoryStats {
   failureRate: number
   firstTs: string | null
   lastTs: string | null
-  /** lastTs: the ts of the device's most recently stored entry. */
-  devices: Array<{ deviceId: string, count: number, lastTs: string }>
+  /** lastTs: the ts of the device's newest entry (by ts, not by when it was stored). */
+  /**
+   * keys: how many identity keys signed entries under this device_id (more than one: a name claimed by several
+   * devices, see docs/TRUST.md); unverified: entries with no checked signature (older peers, 1.0.0, before v7).
+   */
+  devices: Array<{ deviceId: string, count: number, lastTs: string, keys: number, unverified: number }>
   topCommands: Array<{ cmd: string, count: number }>
   /** Known working directories only (imported entries have cwd ''). */
   topDirectories: Array<{ cwd: string, count: number }>
@@ -172,13 +229,11 @@ export function collectStats (db: Database, top = 10): HistoryStats {
   // Separate MIN and MAX each take one step down the ts index.
   const firstTs = (db.prepare('SELECT MIN(ts) FROM entries').pluck().get() as string | null) ?? null
   const lastTs = (db.prepare('SELECT MAX(ts) FROM entries').pluck().get() as string | null) ?? null
-  // Counts come from the (device_id, ingest_seq) index alone; lastTs is the device's most recently stored entry.
-  const devices = (db.prepare('SELECT device_id AS deviceId, COUNT(*) AS count FROM entries GROUP BY device_id ORDER BY count DESC, device_id')
-    .all() as Array<{ deviceId: string, count: number }>)
-    .map((d) => ({
-      ...d,
-      lastTs: db.prepare('SELECT ts FROM entries WHERE device_id = ? ORDER BY ingest_seq DESC LIMIT 1').pluck().get(d.deviceId) as string
-    }))
+  // One pass: the newest ts per device (not its last inserted row: an import from years ago is inserted last), its
+  // signing keys and its unverified entries.
+  const devices = db.prepare(`SELECT device_id AS deviceId, COUNT(*) AS count, MAX(ts) AS lastTs,
+                                     COUNT(DISTINCT NULLIF(origin, '')) AS keys, COALESCE(SUM(trust = 0), 0) AS unverified
+                              FROM entries GROUP BY device_id ORDER BY count DESC, device_id`).all() as HistoryStats['devices']
   const topCommands = db.prepare(`SELECT cmd, COUNT(*) AS count FROM entries GROUP BY cmd
                                   ORDER BY count DESC, cmd LIMIT ?`).all(top) as HistoryStats['topCommands']
   const topDirectories = db.prepare(`SELECT cwd, COUNT(*) AS count FROM entries WHERE cwd != '' GROUP BY cwd

@@ -13,7 +13,7 @@ import type { Entry } from '../core/entry.js'
 
 // node:fs through process.getBuiltinModule rather than `import`: importing it as an ES module evaluates every lazy
 // export (the stream classes and their modules), ~3 ms of each `rr record` start, the hot path this module is on.
-const { closeSync, mkdirSync, openSync, readdirSync, readSync, renameSync, writeFileSync } = process.getBuiltinModule('node:fs')
+const { closeSync, mkdirSync, openSync, readdirSync, readSync, renameSync, unlinkSync, writeFileSync } = process.getBuiltinModule('node:fs')
 
 /** What one spool file holds: a recorded entry, and/or counters to bump (`truncated`, `skipped.<reason>`). */
 export interface SpoolRecord {
@@ -27,6 +27,17 @@ export const readyName = /^\d{13}-[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4
 export const tmpPrefix = '.tmp-'
 export const claimPrefix = '.claim-'
 export const rejectedDir = 'rejected'
+/**
+ * Commands still running: `pending/<shell pid>-<entry_id>.json`, written when a command starts (exit status unknown),
+ * removed when the shell records it at the next prompt. One whose shell is gone becomes a ready file
+ * (spool.ts promoteAbandoned), so a command killed with its terminal is kept.
+ */
+export const pendingDir = 'pending'
+export const pendingName = /^(\d+)-([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})\.(json|done)$/
+
+export function pendingNameOf (pid: number, entryId: string): string {
+  return `${pid}-${entryId}.json`
+}
 
 /** A claim's name: the claiming process and the ready name it took. */
 export function claimNameOf (pid: number, key: string): string {
@@ -118,4 +129,49 @@ export function writeSpoolRecord (dir: string, id: string, record: SpoolRecord, 
   const ready = join(dir, readyNameOf(now, id))
   renameSync(tmp, ready)
   return ready
+}
+
+function doneNameOf (pid: number, entryId: string): string {
+  return `${pid}-${entryId}.done`
+}
+
+/**
+ * Writes a started command's record into pending/ (atomically: tmp file, then rename). The start and the end of a
+ * command run as two background processes, so the end may come first: it then leaves a `.done` mark, and the start
+ * writes nothing.
+ */
+export function writePendingRecord (dir: string, pid: number, entry: Entry): void {
+  const pending = join(dir, pendingDir)
+  try {
+    unlinkSync(join(pending, doneNameOf(pid, entry.entry_id)))
+    return // the command has ended already
+  } catch {}
+  const tmp = join(pending, `${tmpPrefix}${entry.entry_id}`)
+  const text = JSON.stringify({ entry } satisfies SpoolRecord)
+  try {
+    writeFileSync(tmp, text, { mode: 0o600, flag: 'w' })
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err
+    ensureSpoolDir(dir)
+    mkdirSync(pending, { mode: 0o700, recursive: true })
+    writeFileSync(tmp, text, { mode: 0o600, flag: 'w' })
+  }
+  renameSync(tmp, join(pending, pendingNameOf(pid, entry.entry_id)))
+}
+
+/**
+ * Removes a started command's pending record once its completed entry is in the spool. When the start has not
+ * written it yet, leaves a `.done` mark for it instead (see writePendingRecord).
+ */
+export function removePendingRecord (dir: string, pid: number, entryId: string): void {
+  try {
+    unlinkSync(join(dir, pendingDir, pendingNameOf(pid, entryId)))
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err
+    try {
+      writeFileSync(join(dir, pendingDir, doneNameOf(pid, entryId)), '', { mode: 0o600 })
+    } catch {
+      // No pending/ directory: no start was ever written for this shell's commands (or it is already gone).
+    }
+  }
 }

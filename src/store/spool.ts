@@ -13,7 +13,7 @@ import type { Database } from 'better-sqlite3'
 import { validateEntry, type Entry } from '../core/entry.js'
 import { insertEntriesNoTx } from './entries.js'
 import { incrementCounter } from './peers.js'
-import { claimNameOf, claimPrefix, listSpool, parseClaimName, readyName, readyNameOf, rejectedDir, spoolDirOf, tmpPrefix } from './spool-files.js'
+import { claimNameOf, claimPrefix, listSpool, parseClaimName, pendingDir, pendingName, readyName, readyNameOf, rejectedDir, spoolDirOf, tmpPrefix } from './spool-files.js'
 
 const second = 1000
 const minute = 60 * second
@@ -78,6 +78,35 @@ function pidIsDead (pid: number): boolean {
   } catch (err) {
     return errno(err) === 'ESRCH'
   }
+}
+
+/**
+ * Turns the pending records of shells that are gone (the command was still running when its terminal closed or its
+ * shell was killed) into ready files, so the drain stores them with their unknown exit status. A rename: whichever
+ * drainer gets there first moves it, the others see ENOENT. A shell that recorded the command after all sent the
+ * same entry_id, so the second of the two is ignored by entry_id dedup. Returns how many it moved.
+ */
+export function promoteAbandoned (dir: string): number {
+  const pending = join(dir, pendingDir)
+  let moved = 0
+  for (const name of listSpool(pending)) {
+    const m = pendingName.exec(name)
+    if (m == null || !pidIsDead(Number(m[1]))) continue
+    if (m[3] === 'done') {
+      // The end of a command whose start never came (or came after it): nothing to keep once the shell is gone.
+      try { unlinkSync(join(pending, name)) } catch {}
+      continue
+    }
+    // Named by the time it is moved, not when the command started: if its shell did record the end (a start that
+    // lost the race against its own end), that completed file sorts first and is the one stored.
+    try {
+      renameSync(join(pending, name), join(dir, readyNameOf(Date.now(), m[2]!)))
+      moved++
+    } catch (err) {
+      if (errno(err) !== 'ENOENT') throw err
+    }
+  }
+  return moved
 }
 
 /** The files this drainer may take, in record order: ready ones, dead drainers' claims, dead recorders' tmp files. */
@@ -215,6 +244,7 @@ function finish (dir: string, claimed: readonly Claimed[]): void {
 export function drainSpool (db: Database, dbPath: string, options: DrainOptions = {}): DrainResult {
   const dir = spoolDirOf(dbPath)
   if (dir == null) return { ...emptyDrain }
+  promoteAbandoned(dir)
   const todo = candidates(dir, listSpool(dir), options)
   if (todo.length === 0) return { ...emptyDrain }
   const chunkFiles = Math.max(1, options.chunkFiles ?? 2000)

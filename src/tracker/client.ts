@@ -6,6 +6,7 @@
 import { readAllCapped } from '../protocol/framing.js'
 import { MessageTooLargeError } from '../protocol/errors.js'
 import { attemptTimeoutMs, decideRetry, defaultRetryPolicy, parseRetryAfter, type AttemptOutcome, type RetryPolicy } from './retry.js'
+import { registrationSignatureProblem } from './signature.js'
 import { parseListPeersResponse, parseRegisterResponse, TrackerError, type PeerRecord, type RegisterRequest, type RegisterResponse } from './types.js'
 
 const KiB = 1024
@@ -29,8 +30,57 @@ export interface TrackerRequestOptions {
 }
 
 export interface ListPeersOptions extends TrackerRequestOptions {
-  /** Only this user's peers. @default all */
+  /** Only this user's peers: asked of the tracker, and checked again on every record it returns. */
   userId?: string
+  /** Peers taken from one answer at most (newest first), so a flooded listing cannot send us dialing hundreds. @default 32 */
+  maxPeers?: number
+  /** Called once per answer with what was dropped and why, for logs. */
+  onDropped?: (info: { count: number, reason: string }) => void
+}
+
+const day = 24 * 60 * 60 * 1000
+
+/** Whether an address leads to `peerId` (its last /p2p/ is that peer, or it names none and the caller adds it). Pure. */
+export function addrLeadsTo (addr: string, peerId: string): boolean {
+  const parts = addr.split('/p2p-circuit')
+  const tail = parts[parts.length - 1]!
+  const ids = [...tail.matchAll(/\/p2p\/([^/]+)/g)].map((m) => m[1])
+  if (ids.length === 0) return parts.length === 1 || tail === ''
+  return ids[ids.length - 1] === peerId
+}
+
+/**
+ * What a client keeps from a listing: records of this user only, whose signature (when present) verifies, with
+ * only the addresses that lead to the record's own PeerId, at most `maxPeers`. The tracker is not trusted for any
+ * of it.
+ */
+export async function acceptedPeers (peers: PeerRecord[], options: { userId?: string, maxPeers?: number, nowMs?: number }): Promise<{ peers: PeerRecord[], dropped: Map<string, number> }> {
+  const dropped = new Map<string, number>()
+  const drop = (reason: string): void => { dropped.set(reason, (dropped.get(reason) ?? 0) + 1) }
+  const out: PeerRecord[] = []
+  const max = options.maxPeers ?? 32
+  for (const peer of peers) {
+    if (options.userId != null && peer.meta.user_id !== options.userId) {
+      drop('another user_id')
+      continue
+    }
+    if (peer.sig != null) {
+      // A listing is up to a ttl old, so the clock window here is wide: the signature itself is what counts.
+      const problem = await registrationSignatureProblem(peer, { ...(options.nowMs != null ? { nowMs: options.nowMs } : {}), maxClockSkewMs: day })
+      if (problem != null) {
+        drop('a signature that does not match')
+        continue
+      }
+    }
+    const addrs = peer.addrs.filter((a) => addrLeadsTo(a, peer.peer_id))
+    if (addrs.length < peer.addrs.length) drop('addresses of another PeerId')
+    if (out.length >= max) {
+      drop(`over ${max} peers in one answer`)
+      continue
+    }
+    out.push({ ...peer, addrs })
+  }
+  return { peers: out, dropped }
 }
 
 /** `http://host:port[/prefix]` without a trailing slash; a non-HTTP URL is a permanent TrackerError. */
@@ -168,7 +218,10 @@ export async function register (url: string, body: RegisterRequest, options: Tra
 export async function listPeers (url: string, options: ListPeersOptions = {}): Promise<PeerRecord[]> {
   const query = options.userId != null && options.userId !== '' ? `?user_id=${encodeURIComponent(options.userId)}` : ''
   const answer = await call(url, `/api/v1/peers${query}`, { method: 'GET' }, maxListAnswerBytes, options)
-  return parseListPeersResponse(answer, invalid(normalizeTrackerUrl(url))).peers
+  const parsed = parseListPeersResponse(answer, invalid(normalizeTrackerUrl(url))).peers
+  const { peers, dropped } = await acceptedPeers(parsed, { ...(options.userId != null && options.userId !== '' ? { userId: options.userId } : {}), ...(options.maxPeers != null ? { maxPeers: options.maxPeers } : {}) })
+  for (const [reason, count] of dropped) options.onDropped?.({ count, reason })
+  return peers
 }
 
 /** `GET /api/v1/ping`. */

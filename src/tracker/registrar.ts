@@ -9,6 +9,7 @@
 import { errorMessage } from '../protocol/errors.js'
 import { TrackerClient } from './client.js'
 import type { RetryPolicy } from './retry.js'
+import { signRegistration, type Signer } from './signature.js'
 import { maxAddrs, type PeerMeta, TrackerError } from './types.js'
 
 const second = 1000
@@ -20,6 +21,11 @@ export interface RegistrarInit {
   token?: string
   peerId: string
   meta: PeerMeta
+  /**
+   * Signs each registration with the peer's identity key (`privateKey.sign`), so only this peer can register its
+   * PeerId. Without it registrations go unsigned, which current trackers refuse. @default undefined
+   */
+  sign?: Signer
   /** The addresses to register, re-read before every registration (libp2p's getMultiaddrs() and friends). */
   addrs: () => string[]
   /** The TCP ports we listen on; each tracker's observed IP is combined with each of them. */
@@ -172,7 +178,8 @@ export class Registrar {
     const addrs = this.addrs(url)
     let next: number
     try {
-      const answer = await state.client.register({ peer_id: init.peerId, addrs, meta: init.meta }, { signal: this.#abort.signal })
+      const body = { peer_id: init.peerId, addrs, meta: init.meta }
+      const answer = await state.client.register(init.sign != null ? await signRegistration(body, init.sign) : body, { signal: this.#abort.signal })
       if (this.#stopped) return 0
       state.failures = 0
       state.ttlSec = answer.ttl_sec

@@ -6,7 +6,8 @@ import { decodeJson } from '../protocol/messages.js'
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
 import { isAuthorized } from './auth.js'
 import { PeerRegistry } from './registry.js'
-import { InvalidRequestError, maxMetaFieldLength, maxRegisterBodyBytes, observedAddr, parseRegisterRequest, type RegisterResponse } from './types.js'
+import { defaultMaxClockSkewMs, registrationSignatureProblem } from './signature.js'
+import { InvalidRequestError, maxMetaFieldLength, maxRegisterBodyBytes, observedAddr, parseRegisterRequest, type PeerRecord, type RegisterResponse } from './types.js'
 import { applyTimeouts, BodyTooLargeError, closeServer, httpUrl, listen, readBody, route, sendJson, sendTooLarge, serverOptions, type BindAddress, type ServerTimeouts } from '../http/server-util.js'
 
 const second = 1000
@@ -22,6 +23,19 @@ export interface TrackerServerInit extends ServerTimeouts {
   maxPeers?: number
   /** Memory the registrations may hold (approximate). @default 32 MiB */
   maxBytes?: number
+  /** Live registrations per user_id. @default 64 */
+  maxPeersPerUser?: number
+  /** Live registrations per source IP. @default 64 */
+  maxPeersPerSource?: number
+  /**
+   * Accept registrations without a signature (peers on a release before signed registrations), marked
+   * unverified: they can never replace a signed registration. @default false (refused with a clear error)
+   */
+  allowUnsigned?: boolean
+  /** How far a registration's signature time may be from this clock. @default 5 min */
+  maxClockSkewMs?: number
+  /** Connections served at once; more wait in the kernel's backlog. @default 512 */
+  maxConnections?: number
 }
 
 export interface TrackerServerComponents {
@@ -48,7 +62,15 @@ const routes: Record<string, string[]> = {
 export async function startTrackerServer (init: TrackerServerInit, components: TrackerServerComponents = {}): Promise<TrackerServer> {
   const ttlSec = init.ttlSec ?? 60
   if (!Number.isSafeInteger(ttlSec) || ttlSec < 1) throw new RangeError(`ttl must be a positive integer of seconds, got ${ttlSec}`)
-  const registry = new PeerRegistry({ ttlMs: ttlSec * second, maxPeers: init.maxPeers ?? 10_000, ...(init.maxBytes != null ? { maxBytes: init.maxBytes } : {}), ...(components.now != null ? { now: components.now } : {}) })
+  const registry = new PeerRegistry({
+    ttlMs: ttlSec * second,
+    maxPeers: init.maxPeers ?? 10_000,
+    ...(init.maxBytes != null ? { maxBytes: init.maxBytes } : {}),
+    ...(init.maxPeersPerUser != null ? { maxPeersPerUser: init.maxPeersPerUser } : {}),
+    ...(init.maxPeersPerSource != null ? { maxPeersPerSource: init.maxPeersPerSource } : {}),
+    ...(components.now != null ? { now: components.now } : {})
+  })
+  const now = components.now ?? Date.now
   const log = components.log ?? (() => {})
   const token = init.token != null && init.token !== '' ? init.token : undefined
 
@@ -66,11 +88,15 @@ export async function startTrackerServer (init: TrackerServerInit, components: T
     }
     if (path === '/api/v1/peers') {
       const userId = url.searchParams.get('user_id')
-      if (userId != null && userId.length > maxMetaFieldLength) {
+      if (userId == null || userId === '') {
+        sendJson(res, 400, { error: 'user_id is required: ask for one user\'s peers with ?user_id=<user_id>' })
+        return
+      }
+      if (userId.length > maxMetaFieldLength) {
         sendJson(res, 400, { error: `user_id is longer than ${maxMetaFieldLength} characters` })
         return
       }
-      sendJson(res, 200, { peers: registry.list(userId === null || userId === '' ? undefined : userId) })
+      await streamPeers(req, res, registry.records(userId))
       return
     }
     // POST /api/v1/peers/register
@@ -98,14 +124,33 @@ export async function startTrackerServer (init: TrackerServerInit, components: T
       sendJson(res, 400, { error: err.message })
       return
     }
-    const outcome = registry.register(request)
+    const signed = request.sig != null
+    if (signed) {
+      const problem = await registrationSignatureProblem(request, { nowMs: now(), maxClockSkewMs: init.maxClockSkewMs ?? defaultMaxClockSkewMs })
+      if (problem != null) {
+        log(`tracker register refused: peer=${request.peer_id} reason=${problem}`)
+        sendJson(res, 403, { error: problem })
+        return
+      }
+    } else if (init.allowUnsigned !== true) {
+      log(`tracker register refused: peer=${request.peer_id} reason=unsigned`)
+      sendJson(res, 400, { error: 'unsigned registration refused: this tracker accepts only registrations signed with the peer\'s identity key; upgrade rustory on this peer (or start the tracker with --allow-unsigned)' })
+      return
+    }
+    const source = sourceIp(req.socket.remoteAddress)
+    const outcome = registry.register(request, { verified: signed, source })
+    if (outcome.kind === 'refused') {
+      log(`tracker register refused: peer=${request.peer_id} source=${source} reason=${outcome.reason}`)
+      sendJson(res, outcome.status, { error: outcome.reason }, outcome.status === 429 ? { headers: { 'retry-after': String(Math.min(ttlSec, 60)) } } : {})
+      return
+    }
     if (outcome.kind === 'full') {
       log(`tracker register refused: peer=${request.peer_id} reason=full (${registry.size} registrations, ${registry.bytes} bytes)`)
       sendJson(res, 503, { error: `tracker is full (${registry.size} live registrations, at most ${outcome.maxPeers}); retry later` }, { headers: { 'retry-after': String(Math.min(ttlSec, 60)) } })
       return
     }
     const observed = observedAddr(req.socket.remoteAddress, req.socket.remotePort) ?? ''
-    log(`tracker register: peer=${request.peer_id} addrs=${request.addrs.length} user=${JSON.stringify(request.meta.user_id)} device=${JSON.stringify(request.meta.device_id)} observed=${observed} ${outcome.kind}`)
+    log(`tracker register: peer=${request.peer_id} addrs=${request.addrs.length} user=${JSON.stringify(request.meta.user_id)} device=${JSON.stringify(request.meta.device_id)} observed=${observed} ${outcome.kind}${signed ? '' : ' unverified'}`)
     const answer: RegisterResponse = { ok: true, ttl_sec: ttlSec, observed_addr: observed }
     sendJson(res, 200, answer)
   }
@@ -118,6 +163,7 @@ export async function startTrackerServer (init: TrackerServerInit, components: T
     })
   })
   applyTimeouts(server, init)
+  server.maxConnections = init.maxConnections ?? 512
   server.on('clientError', (_err, socket) => {
     if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nconnection: close\r\ncontent-length: 0\r\n\r\n')
     else socket.destroy()
@@ -139,4 +185,45 @@ export async function startTrackerServer (init: TrackerServerInit, components: T
       await closing
     }
   }
+}
+
+/** The caller's IP, an IPv4-mapped IPv6 address as plain IPv4. */
+function sourceIp (address: string | undefined): string {
+  if (address == null) return ''
+  const mapped = /^::ffff:(\d{1,3}(?:\.\d{1,3}){3})$/i.exec(address)
+  return mapped != null ? mapped[1]! : address
+}
+
+/**
+ * Writes `{"peers":[…]}` one record at a time, waiting for the socket to drain between records: a reader that
+ * does not read holds the socket's buffers and one record, never a whole listing (24 slow readers of a full
+ * listing once took the tracker to 919 MiB).
+ */
+async function streamPeers (req: IncomingMessage, res: ServerResponse, records: Iterable<PeerRecord>): Promise<void> {
+  res.writeHead(200, { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store' })
+  if (req.method === 'HEAD') {
+    res.end()
+    return
+  }
+  const write = async (text: string): Promise<boolean> => {
+    if (res.destroyed) return false
+    if (res.write(text)) return true
+    await new Promise<void>((resolve) => {
+      const done = (): void => {
+        res.off('drain', done)
+        res.off('close', done)
+        resolve()
+      }
+      res.on('drain', done)
+      res.on('close', done)
+    })
+    return !res.destroyed
+  }
+  let first = true
+  if (!await write('{"peers":[')) return
+  for (const record of records) {
+    if (!await write((first ? '' : ',') + JSON.stringify(record))) return
+    first = false
+  }
+  res.end(']}')
 }

@@ -18,7 +18,14 @@ export interface RegisterRequest {
   peer_id: string
   addrs: string[]
   meta: PeerMeta
+  /** When the peer signed this registration (ms since the epoch); with `sig`, absent from unsigned (old) peers. */
+  signed_at_ms?: number
+  /** base64 Ed25519 signature by the peer's identity key over registrationSigningBytes(). */
+  sig?: string
 }
+
+/** A registration with its signature (what a current peer sends). */
+export type SignedRegisterRequest = RegisterRequest & { signed_at_ms: number, sig: string }
 
 /** `POST /api/v1/peers/register` answer. */
 export interface RegisterResponse {
@@ -34,6 +41,21 @@ export interface PeerRecord {
   addrs: string[]
   meta: PeerMeta
   last_seen_unix: number
+  /** Present when the registration was signed: the client checks it again itself (it never trusts the tracker). */
+  signed_at_ms?: number
+  sig?: string
+}
+
+/** Domain separation: a registration signature can never be mistaken for a signature over anything else. */
+const signingPrefix = 'rustory-tracker-register/1\n'
+
+/**
+ * The bytes a peer signs: everything a registration claims, in a fixed order (JSON of an array, so no field can
+ * bleed into another). Pure.
+ */
+export function registrationSigningBytes (request: Pick<RegisterRequest, 'peer_id' | 'addrs' | 'meta'>, signedAtMs: number): Uint8Array {
+  const { meta } = request
+  return new TextEncoder().encode(signingPrefix + JSON.stringify([request.peer_id, request.addrs, meta.user_id, meta.device_id, meta.hostname, meta.version, signedAtMs]))
 }
 
 export interface ListPeersResponse {
@@ -114,9 +136,20 @@ function requestFail (msg: string): never {
   throw new InvalidRequestError(msg)
 }
 
+/** An Ed25519 signature in base64: 64 bytes. */
+const maxSigLength = 128
+
+function checkSignature (body: Record<string, unknown>, fail: (msg: string) => never): { signed_at_ms: number, sig: string } | undefined {
+  const { signed_at_ms: at, sig } = body
+  if (at === undefined && sig === undefined) return undefined
+  if (typeof at !== 'number' || !Number.isSafeInteger(at) || at < 0) fail('signed_at_ms must be a non-negative integer (ms since the epoch) beside sig')
+  if (typeof sig !== 'string' || sig.length === 0 || sig.length > maxSigLength || !/^[A-Za-z0-9+/]+={0,2}$/.test(sig)) fail('sig must be a base64 signature beside signed_at_ms')
+  return { signed_at_ms: at, sig }
+}
+
 /** Validates a register body (already JSON-parsed); throws InvalidRequestError with the reason. */
 export function parseRegisterRequest (value: unknown): RegisterRequest {
-  if (!isObject(value)) requestFail('body must be a JSON object {peer_id, addrs, meta}')
+  if (!isObject(value)) requestFail('body must be a JSON object {peer_id, addrs, meta, signed_at_ms, sig}')
   const body = value as Record<string, unknown>
   if (!('peer_id' in body)) requestFail('peer_id is missing')
   if (!('addrs' in body)) requestFail('addrs is missing')
@@ -124,7 +157,8 @@ export function parseRegisterRequest (value: unknown): RegisterRequest {
   return {
     peer_id: checkPeerId(body.peer_id, 'peer_id', requestFail),
     addrs: checkAddrs(body.addrs, 'addrs', requestFail),
-    meta: checkMeta(body.meta, 'meta', requestFail)
+    meta: checkMeta(body.meta, 'meta', requestFail),
+    ...checkSignature(body, requestFail)
   }
 }
 
@@ -158,7 +192,8 @@ export function parseListPeersResponse (value: unknown, fail: (msg: string) => n
         peer_id: checkPeerId(item.peer_id, 'peer_id', requestFail),
         addrs: checkAddrs(item.addrs, 'addrs', requestFail),
         meta: checkMeta(item.meta, 'meta', requestFail),
-        last_seen_unix: seen as number
+        last_seen_unix: seen as number,
+        ...checkSignature(item, requestFail)
       })
     } catch (err) {
       if (!(err instanceof InvalidRequestError)) throw err

@@ -1,20 +1,25 @@
 /**
  * `npm run bench`: every figure the issues ask for, printed, in one run on this machine.
- * Set BENCH_ONLY=record,search,p2p,sync,daemon,forget to run a subset (BENCH_DAEMON_IDLE_SEC shortens the daemon's idle window). Never part of `npm test`.
+ * Set BENCH_ONLY=record,search,ctrlr,p2p,sync,signing,daemon,forget to run a subset (BENCH_DAEMON_IDLE_SEC shortens the
+ * daemon's idle window). Never part of `npm test`.
  */
 import { execFileSync } from 'node:child_process'
+import { benchCtrlR } from './ctrlr.js'
 import { benchDaemon } from './daemon.js'
 import { benchForget } from './forget.js'
 import { benchP2P } from './p2p.js'
 import { benchRecord } from './record.js'
 import { benchSearch } from './search.js'
+import { benchSigning } from './signing.js'
 import { benchSync } from './sync.js'
 
 const benches: Record<string, () => Promise<Record<string, unknown>>> = {
   record: async () => await benchRecord(),
   search: async () => await benchSearch(),
+  ctrlr: async () => await benchCtrlR(),
   p2p: async () => ({ ...(await benchP2P()) }),
   sync: async () => await benchSync(),
+  signing: async () => await benchSigning(),
   daemon: async () => await benchDaemon(),
   forget: async () => await benchForget()
 }

@@ -16,13 +16,13 @@ import { ensureSwarmKey } from '../helpers/keys.js'
 
 const rrBin = fileURLToPath(new URL('../../../bin/rr', import.meta.url))
 
-function env (home: string, swarm: string): NodeJS.ProcessEnv {
+export function env (home: string, swarm: string): NodeJS.ProcessEnv {
   const e: NodeJS.ProcessEnv = { ...process.env, HOME: home, RUSTORY_SWARM_KEY_PATH: swarm }
   delete e.NODE_EXTRA_CA_CERTS
   return e
 }
 
-function seed (dbPath: string, n: number): void {
+export function seed (dbPath: string, n: number): void {
   const db = openDatabase(dbPath)
   const stmt = db.prepare(`INSERT INTO entries (${entryFields.join(', ')}) VALUES (?, 'bench-a', 'u', ?, ?, ?, ?, ?, 'zsh', 'host-a', '0.1.0')`)
   const base = Date.parse('2025-01-01T00:00:00.000Z')
@@ -46,7 +46,7 @@ function bareLoops (from: string, dir: string): { withLatest: number, entriesOnl
   return { withLatest, entriesOnly }
 }
 
-async function waitForLine (child: ReturnType<typeof spawn>, pattern: RegExp): Promise<string> {
+export async function waitForLine (child: ReturnType<typeof spawn>, pattern: RegExp): Promise<string> {
   return await new Promise((resolve, reject) => {
     let out = ''
     child.stdout!.on('data', (d: Buffer) => {

@@ -1,7 +1,9 @@
 import test from 'ava'
 import { randomBytes } from 'node:crypto'
 import { decodeInvite, encodeInvite, type Invite } from '../../src/config/invite.js'
-import { swarmDiscoveryId, swarmKeyFingerprint } from '../../src/config/keys.js'
+import { formatSwarmKey, swarmDiscoveryId, swarmKeyFingerprint, trackerUserId } from '../../src/config/keys.js'
+import { loadSettings } from '../../src/config/settings.js'
+import { tempDir } from '../helpers/tmp.js'
 
 const full: Invite = {
   swarmKey: Uint8Array.from(randomBytes(32)),
@@ -68,4 +70,16 @@ test('the swarm discovery id is stable per key, differs between keys, and is nei
   t.regex(a, /^swarm-[0-9a-f]{32}$/)
   t.false(a.includes(Buffer.from(full.swarmKey).toString('hex').slice(0, 16)))
   t.false(a.includes(swarmKeyFingerprint(full.swarmKey)))
+})
+
+test('the trackers get the configured user_id when there is one, else the swarm id; the login name comes from LOGNAME/USER', (t) => {
+  const swarm = { psk: new TextEncoder().encode(formatSwarmKey(full.swarmKey)), path: 'swarm.key' }
+  const home = tempDir(t)
+  const plain = loadSettings({}, { HOME: home, LOGNAME: 'ubuntu', USER: 'ignored' })
+  t.is(plain.userId, 'ubuntu')
+  t.false(plain.userIdConfigured)
+  t.is(trackerUserId(plain, swarm), swarmDiscoveryId(full.swarmKey))
+  const explicit = loadSettings({}, { HOME: home, LOGNAME: 'ubuntu', RUSTORY_USER_ID: 'alice' })
+  t.true(explicit.userIdConfigured)
+  t.is(trackerUserId(explicit, swarm), 'alice')
 })

@@ -37,7 +37,8 @@ test('defaults: ~/.rustory/history.db, the hostname, the login name, keys under 
   t.is(s.swarmKeyPath, join(home, '.config', 'rustory', 'swarm.key'))
   t.is(s.p2pIdentityKeyPath, join(home, '.config', 'rustory', 'identity.key'))
   t.is(s.relayIdentityKeyPath, join(home, '.config', 'rustory', 'relay.key'))
-  t.is(s.searchLimitDefault, 100_000)
+  t.is(s.searchLimitDefault, 0, 'no cap: ctrl+r reaches the whole history')
+  t.is(s.filterModeDefault, 'global')
   t.true(s.secretsFilter)
   t.deepEqual(s.trackers, [])
 })
@@ -53,6 +54,7 @@ test('every key of the spec example is accepted and ~ expands to HOME', (t) => {
   t.is(s.swarmKeyPath, join(home, '.config', 'rustory', 'swarm.key'))
   t.is(s.trackerToken, 'secret')
   t.is(s.searchLimitDefault, 100_000)
+  t.is(s.filterModeDefault, 'global')
 })
 
 test('precedence is flag > environment > config file > default', (t) => {

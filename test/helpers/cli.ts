@@ -21,11 +21,13 @@ export function isolatedEnv (home: string, extra: Record<string, string> = {}): 
   return env
 }
 
-export async function rr (args: string[], options: { env: NodeJS.ProcessEnv, input?: string, timeoutMs?: number, cwd?: string }): Promise<RunResult> {
+export async function rr (args: string[], options: { env: NodeJS.ProcessEnv, input?: string, timeoutMs?: number, cwd?: string, uid?: number, gid?: number }): Promise<RunResult> {
   return await new Promise((resolve) => {
     const child = execFile(process.execPath, [rrBin, ...args], {
       env: options.env,
       cwd: options.cwd ?? repoRoot,
+      ...(options.uid != null ? { uid: options.uid } : {}),
+      ...(options.gid != null ? { gid: options.gid } : {}),
       timeout: options.timeoutMs ?? 60_000,
       maxBuffer: 64 * 1024 * 1024
     }, (err, stdout, stderr) => {

@@ -85,7 +85,7 @@ export function count (text: string, needle: string): number {
 const prompt = 'RRTEST> '
 /** capture-pane drops trailing blanks, so match the prompt without its space. */
 const promptMark = 'RRTEST>'
-export type Shell = 'zsh' | 'bash'
+export type Shell = 'zsh' | 'bash' | 'fish'
 
 export interface ShellFixture {
   tmux: TmuxSession
@@ -118,8 +118,12 @@ export async function startShell (t: ExecutionContext, shell: Shell, extraRc = '
   const rc = join(root, `rc.${shell}`)
   writeFileSync(rc, shell === 'zsh'
     ? `PROMPT='${prompt}'\nHISTSIZE=1000\n${preRc}\nsource ${JSON.stringify(hook)}\n${extraRc}\n`
-    : `PS1='${prompt}'\n${preRc}\nsource ${JSON.stringify(hook)}\n${extraRc}\n`)
-  const command = shell === 'zsh' ? ['zsh', '-f', '-i'] : ['bash', '--norc', '--noprofile', '-i']
+    : shell === 'fish'
+      ? `function fish_prompt; printf '${prompt}'; end\nfunction fish_greeting; end\n${preRc}\nsource ${JSON.stringify(hook)}\n${extraRc}\n`
+      : `PS1='${prompt}'\n${preRc}\nsource ${JSON.stringify(hook)}\n${extraRc}\n`)
+  const command = shell === 'zsh'
+    ? ['zsh', '-f', '-i']
+    : shell === 'fish' ? ['fish', '--no-config', '-i'] : ['bash', '--norc', '--noprofile', '-i']
   const tmux = await startTmux(t, { command, env, cwd: work })
   // Runs before the temp dir goes (teardowns run last-registered first): let background recordings finish.
   t.teardown(async () => {

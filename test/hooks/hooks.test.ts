@@ -7,7 +7,7 @@ import { execFile } from 'node:child_process'
 import { readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { rrBinPath } from '../../src/doctor/shell-hooks.js'
-import { isolatedEnv, rr } from '../helpers/cli.js'
+import { isolatedEnv, repoRoot, rr } from '../helpers/cli.js'
 import { tempDir } from '../helpers/tmp.js'
 import { sleep, startShell } from '../helpers/tmux.js'
 import { readRows } from '../helpers/db.js'
@@ -46,9 +46,9 @@ for (const shell of ['zsh', 'bash'] as const) {
 }
 
 test('rr init rejects other shells with exit 2', async (t) => {
-  const r = await rr(['init', 'fish'], { env: isolatedEnv(tempDir(t)) })
+  const r = await rr(['init', 'tcsh'], { env: isolatedEnv(tempDir(t)) })
   t.is(r.code, 2)
-  t.regex(r.stderr, /zsh, bash/)
+  t.regex(r.stderr, /zsh, bash, fish/)
 })
 
 test('bash: a string PROMPT_COMMAND and PS0 are kept, the hook goes first, and loading twice adds nothing', async (t) => {
@@ -111,5 +111,23 @@ for (const shell of ['zsh', 'bash'] as const) {
     const report = JSON.parse(readFileSync(out, 'utf8')) as { hook: { active?: string, detected: boolean } }
     t.is(report.hook.active, shell)
     t.true(report.hook.detected)
+  })
+}
+
+for (const shell of ['bash', 'zsh', 'fish'] as const) {
+  test(`rr init ${shell} --write writes a static file that loads the installed hook with this rr, and prints the line that sources it`, async (t) => {
+    const dir = tempDir(t)
+    const env = isolatedEnv(dir)
+    const r = await rr(['init', shell, '--write'], { env })
+    t.is(r.code, 0, r.stderr)
+    const file = join(dir, '.rustory', `init.${shell}`)
+    t.is(r.stdout, `source '${file}'\n`)
+    t.true(readFileSync(file, 'utf8').includes(join(repoRoot, 'hooks', `rr.${shell}`)), 'it sources the installed hook, which upgrades replace in place')
+    // Sourced in a real interactive shell: the hook is loaded and runs this node and this bin/rr.
+    const show = shell === 'fish' ? 'printf "%s\\n" $_rustory_rr; functions -q _rustory_search; and echo bound' : 'printf "%s\\n" "${_rustory_rr[@]}"; typeset -f _rustory_exec >/dev/null && echo bound'
+    const args = shell === 'bash' ? ['--norc', '--noprofile', '-i', '-c'] : shell === 'zsh' ? ['-f', '-i', '-c'] : ['--no-config', '-i', '-c']
+    const out = await sh(shell, [...args, `${r.stdout.trim()}; ${show}`], env)
+    t.is(out.code, 0, out.stderr)
+    t.deepEqual(out.stdout.trim().split('\n').slice(-3), [process.execPath, rrBinPath, 'bound'])
   })
 }

@@ -50,7 +50,7 @@ test('zsh extended history imports whole multi-line commands, durations, metafie
 
   const rows = await history(db, env)
   t.deepEqual(rows.map((r) => [r.ts, r.cmd, r.duration_ms]), [
-    ['2023-11-14T22:13:24.000Z', 'make test', 0],
+    ['2023-11-14T22:13:24.001Z', 'make test', 0],
     ['2023-11-14T22:13:24.000Z', 'make test', 0],
     ['2023-11-14T22:13:23.000Z', 'echo café', 0],
     ['2023-11-14T22:13:22.000Z', 'echo →', 0],
@@ -86,6 +86,21 @@ test('bash history: HISTTIMEFORMAT entries keep their times, untimed lines befor
   t.is(rows[3]!.ts, '2023-11-14T22:13:19.998Z')
   const again = await rr(['--db-path', db, 'import', 'bash', '--path', file], { env })
   t.is(summaryCount(again.stdout, 'inserted'), 0)
+})
+
+test('commands timed to the same second keep their file order, a millisecond apart', async (t) => {
+  const { dir, env, db } = setup(t)
+  const file = join(dir, 'bash_history')
+  writeFileSync(file, '#1700000000\ncd project\n#1700000000\nmake\n#1700000000\nexit\n#1700000001\nls\n')
+  const r = await rr(['--db-path', db, 'import', 'bash', '--path', file], { env })
+  t.is(r.code, 0, r.stderr)
+  const rows = await history(db, env)
+  t.deepEqual(rows.map((x) => [x.ts, x.cmd]), [
+    ['2023-11-14T22:13:21.000Z', 'ls'],
+    ['2023-11-14T22:13:20.002Z', 'exit'],
+    ['2023-11-14T22:13:20.001Z', 'make'],
+    ['2023-11-14T22:13:20.000Z', 'cd project']
+  ])
 })
 
 test('plain bash history trimmed at the head and grown at the tail: a re-import adds only the new uses', async (t) => {

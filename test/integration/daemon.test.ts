@@ -5,10 +5,11 @@
  * device of another swarm on the same tracker is never seen.
  */
 import { spawn, type ChildProcess } from 'node:child_process'
-import { appendFileSync, mkdirSync, writeFileSync } from 'node:fs'
+import { appendFileSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import test, { type ExecutionContext } from 'ava'
 import Database from 'better-sqlite3'
+import { parseSwarmKey, swarmDiscoveryId } from '../../src/config/keys.js'
 import { isolatedEnv, repoRoot, rr, rrBin, rrSpawn, stop } from '../helpers/cli.js'
 import { ensureSwarmKey } from '../helpers/keys.js'
 import { seedEntries } from '../helpers/peers.js'
@@ -79,7 +80,6 @@ async function until (what: string, check: () => boolean, timeoutMs: number, log
   const deadline = Date.now() + timeoutMs
   while (!check()) {
     if (Date.now() > deadline) {
-      const { readFileSync } = await import('node:fs')
       throw new Error(`${what} not reached in ${timeoutMs} ms\n${logs.map((d) => `--- ${d.name}\n${(() => { try { return readFileSync(d.log, 'utf8').slice(-4000) } catch { return '' } })()}`).join('\n')}`)
     }
     await sleep(250)
@@ -136,20 +136,27 @@ test('three devices paired by invite/join with different login names sync every 
   t.deepEqual(sets[2], sets[0])
   t.false(sets[0]!.includes(strangerId))
 
-  // Registered under the swarm's id, not the login names; the stranger's swarm has its own.
-  const answer = await (await fetch(`${trackerUrl}/api/v1/peers`)).json() as { peers: Array<{ peer_id: string, meta: { user_id: string } }> }
-  const userIds = new Set(answer.peers.map((p) => p.meta.user_id))
-  t.is(userIds.size, 2, JSON.stringify(answer))
-  for (const id of userIds) t.regex(id, /^swarm-[0-9a-f]{32}$/)
+  // Registered under the swarm's id, not the login names; the stranger's swarm has its own and lists only itself.
+  const peerIdOf = (d: Dev): string => /daemon: started peer=(\w+)/.exec(readFileSync(d.log, 'utf8'))![1]!
+  const swarmIdOf = (d: Dev): string => swarmDiscoveryId(parseSwarmKey(readFileSync(join(d.home, '.config', 'rustory', 'swarm.key'), 'utf8'), 'swarm.key'))
+  const listed = async (userId: string): Promise<string[]> => {
+    const answer = await (await fetch(`${trackerUrl}/api/v1/peers?user_id=${userId}`)).json() as { peers: Array<{ peer_id: string }> }
+    return answer.peers.map((p) => p.peer_id).sort()
+  }
+  t.is(swarmIdOf(devices[1]!), swarmIdOf(devices[0]!))
+  t.not(swarmIdOf(stranger), swarmIdOf(devices[0]!))
+  t.deepEqual(await listed(swarmIdOf(devices[0]!)), devices.map(peerIdOf).sort())
+  t.deepEqual(await listed(swarmIdOf(stranger)), [peerIdOf(stranger)])
+  t.deepEqual(await listed('alice'), [], 'nothing is registered under a login name')
 
   // sync-status reports the running daemon.
   const status = await rr(['sync-status'], { env: devices[0]!.env })
   t.regex(status.stdout, /^daemon: running \(pid \d+ since .*last round .*: 2 peers ok/m)
+  t.regex((await rr(['doctor'], { env: devices[0]!.env })).stdout, /daemon\s+running \(pid \d+ since /)
 
   // SIGTERM: one clean stop line.
   const code = await stop(devices[0]!.daemon!)
   t.is(code, 0)
-  const { readFileSync } = await import('node:fs')
   t.regex(readFileSync(devices[0]!.log, 'utf8'), /daemon: stopped\n$/)
   t.regex((await rr(['sync-status'], { env: devices[0]!.env })).stdout, /^daemon: not running \(stopped /m)
 })

@@ -4,6 +4,7 @@
  */
 import { join } from 'node:path'
 import type { ChildProcess } from 'node:child_process'
+import { loadSwarmKey, trackerUserId } from '../../src/config/keys.js'
 import test, { type ExecutionContext } from 'ava'
 import { isolatedEnv, rrSpawn, stop } from '../helpers/cli.js'
 import { device, type Device } from '../helpers/peers.js'
@@ -54,8 +55,10 @@ async function serve (t: ExecutionContext, dev: Device, extra: string[]): Promis
   return { ...running, peerId: running.match[1]! }
 }
 
-async function listed (url: string, token?: string): Promise<PeersAnswer['peers']> {
-  const res = await fetch(`${url}/api/v1/peers`, token != null ? { headers: { authorization: `Bearer ${token}` } } : {})
+async function listed (url: string, swarmPath: string, token?: string): Promise<PeersAnswer['peers']> {
+  // Listings need a user_id: the devices' default one (derived from the swarm key).
+  const userId = trackerUserId({ userId: '', userIdConfigured: false }, loadSwarmKey(swarmPath))
+  const res = await fetch(`${url}/api/v1/peers?user_id=${encodeURIComponent(userId)}`, token != null ? { headers: { authorization: `Bearer ${token}` } } : {})
   if (res.status !== 200) throw new Error(`GET /api/v1/peers: ${res.status}`)
   return ((await res.json()) as PeersAnswer).peers
 }
@@ -78,7 +81,7 @@ test('serving peers register direct and relay addresses; a syncing peer finds th
   await Promise.all([waitOutput(serveA, registeredViaRelay), waitOutput(serveB, registeredViaRelay)])
 
   // What `curl $tracker/api/v1/peers` shows.
-  const peers = await listed(tracker.url)
+  const peers = await listed(tracker.url, swarm)
   t.deepEqual(peers.map((p) => p.peer_id).sort(), [serveA.peerId, serveB.peerId].sort())
   for (const [dev, served] of [[a, serveA], [b, serveB]] as const) {
     const record = peers.find((p) => p.peer_id === served.peerId)!
@@ -100,7 +103,7 @@ test('serving peers register direct and relay addresses; a syncing peer finds th
   t.is(again.peerId, serveA.peerId)
   await waitOutput(again, registered)
   const newPort = /\/tcp\/(\d+)\/p2p\//.exec(again.output().match(/p2p listen: (\/ip4\/127\.0\.0\.1\/tcp\/\d+\/p2p\/\w+)/)![1]!)![1]
-  const after = (await listed(tracker.url)).find((p) => p.peer_id === serveA.peerId)!
+  const after = (await listed(tracker.url, swarm)).find((p) => p.peer_id === serveA.peerId)!
   t.true(after.addrs.some((x) => x.includes(`/tcp/${newPort}/p2p/${serveA.peerId}`)), after.addrs.join(' '))
   t.true(after.last_seen_unix >= before.last_seen_unix)
 })
@@ -130,7 +133,7 @@ test('after the relay restarts the reservation is renewed, registered again, and
   const deadline = Date.now() + 15_000
   let addrs: string[] = []
   while (Date.now() < deadline) {
-    addrs = (await listed(tracker.url)).find((p) => p.peer_id === served.peerId)?.addrs ?? []
+    addrs = (await listed(tracker.url, swarm)).find((p) => p.peer_id === served.peerId)?.addrs ?? []
     if (addrs.includes(circuit)) break
     await new Promise((resolve) => setTimeout(resolve, 200))
   }
@@ -158,7 +161,7 @@ test('a wrong tracker token: the tracker answers 401, p2p-serve logs why and kee
   t.false(served.child.spawnargs.join(' ').includes('wrong-token'), 'the token is not on the command line')
   t.is((await fetch(`${tracker.url}/api/v1/peers`)).status, 401)
   t.is((await fetch(`${tracker.url}/api/v1/peers`, { headers: { authorization: 'Bearer wrong-token' } })).status, 401)
-  t.deepEqual(await listed(tracker.url, 'right-token'), [])
+  t.deepEqual(await listed(tracker.url, swarm, 'right-token'), [])
   // Still serving.
   t.is(served.child.exitCode, null)
   const addr = served.output().match(/p2p listen: (\/ip4\/127\.0\.0\.1\/tcp\/\d+\/p2p\/\w+)/)![1]!
@@ -178,5 +181,5 @@ test('a tracker that is down at start is retried until it is up', async (t) => {
   await waitOutput(served, /tracker: registration with \S+ failed \(attempt 2\): .*ECONNREFUSED.*; retrying in [\d.]+ s/)
   const tracker = await startTracker(t, dir, {}, `127.0.0.1:${port}`)
   await waitOutput(served, registered, 45_000)
-  t.deepEqual((await listed(tracker.url)).map((p) => p.peer_id), [served.peerId])
+  t.deepEqual((await listed(tracker.url, swarm)).map((p) => p.peer_id), [served.peerId])
 })

@@ -7,6 +7,7 @@
  */
 import { join } from 'node:path'
 import test from 'ava'
+import { loadSwarmKey, trackerUserId } from '../../src/config/keys.js'
 import { isolatedEnv } from '../helpers/cli.js'
 import { device } from '../helpers/peers.js'
 import { netLab, type NetLab } from '../helpers/netns.js'
@@ -54,7 +55,7 @@ test('behind two NAT routers: the tracker tells each peer its public address, sy
   // The tracker saw A's router (MASQUERADE) and A now offers that address with its listen port.
   await serveA.waitFor(/tracker: registered with http:\/\/100\.199\.1\.1:8850 as \w+: \d+ addrs \(\d+ via relay\), ttl 30 s, observed \/ip4\/100\.199\.1\.2\/tcp\/\d+/)
   await serveA.waitFor(/p2p: external address candidate from a tracker: \/ip4\/100\.199\.1\.2\/tcp\/8845/)
-  const listed = await lab.exec(siteB.peer, [process.execPath, '-e', 'fetch("http://100.199.2.1:8850/api/v1/peers").then(r => r.text()).then(t => process.stdout.write(t))'])
+  const listed = await lab.exec(siteB.peer, [process.execPath, '-e', `fetch("http://100.199.2.1:8850/api/v1/peers?user_id=${encodeURIComponent(trackerUserId({ userId: '', userIdConfigured: false }, loadSwarmKey(swarm)))}").then(r => r.text()).then(t => process.stdout.write(t))`])
   t.is(listed.code, 0, listed.stderr)
   const record = (JSON.parse(listed.stdout) as { peers: Array<{ peer_id: string, addrs: string[] }> }).peers.find((p) => p.peer_id === peerA)
   t.truthy(record)
@@ -62,7 +63,7 @@ test('behind two NAT routers: the tracker tells each peer its public address, sy
   let addrs = record!.addrs
   while (!addrs.includes(`/ip4/100.199.1.2/tcp/8845/p2p/${peerA}`) && Date.now() < deadline) {
     await new Promise((resolve) => setTimeout(resolve, 500))
-    const again = await lab.exec(siteB.peer, [process.execPath, '-e', 'fetch("http://100.199.2.1:8850/api/v1/peers").then(r => r.text()).then(t => process.stdout.write(t))'])
+    const again = await lab.exec(siteB.peer, [process.execPath, '-e', `fetch("http://100.199.2.1:8850/api/v1/peers?user_id=${encodeURIComponent(trackerUserId({ userId: '', userIdConfigured: false }, loadSwarmKey(swarm)))}").then(r => r.text()).then(t => process.stdout.write(t))`])
     addrs = (JSON.parse(again.stdout) as { peers: Array<{ peer_id: string, addrs: string[] }> }).peers.find((p) => p.peer_id === peerA)?.addrs ?? []
   }
   t.true(addrs.includes(`/ip4/100.199.1.2/tcp/8845/p2p/${peerA}`), `A registers its public candidate: ${addrs.join(' ')}`)

@@ -4,6 +4,7 @@
  */
 import { join } from 'node:path'
 import test from 'ava'
+import { loadSwarmKey, trackerUserId } from '../../src/config/keys.js'
 import { isolatedEnv } from '../helpers/cli.js'
 import { device } from '../helpers/peers.js'
 import { netLab } from '../helpers/netns.js'
@@ -40,7 +41,7 @@ test('when only the relay is reachable, sync goes through it after the direct di
   await serveA.waitFor(/p2p listen: \/ip4\/10\.199\.1\.1\/tcp\/4001\/p2p\/\w+\/p2p-circuit\/p2p\/\w+/)
   await serveA.waitFor(/tracker: registered with http:\/\/10\.199\.1\.1:8850 as \w+: \d+ addrs \(\d+ via relay\)/)
   // What the tracker holds for A, read from B's side of the network (B can reach the tracker, not A).
-  const listed = await lab.exec(nsB, [process.execPath, '-e', 'fetch("http://10.199.2.1:8850/api/v1/peers").then(r => r.text()).then(t => process.stdout.write(t))'])
+  const listed = await lab.exec(nsB, [process.execPath, '-e', `fetch("http://10.199.2.1:8850/api/v1/peers?user_id=${encodeURIComponent(trackerUserId({ userId: '', userIdConfigured: false }, loadSwarmKey(swarm)))}").then(r => r.text()).then(t => process.stdout.write(t))`])
   const peers = (JSON.parse(listed.stdout) as { peers: Array<{ peer_id: string, addrs: string[] }> }).peers
   t.deepEqual(peers.map((p) => p.peer_id), [peerA])
   t.true(peers[0]!.addrs.some((addr) => addr.includes(`/p2p/${relayId}/p2p-circuit/p2p/${peerA}`)), peers[0]!.addrs.join(' '))

@@ -22,7 +22,8 @@ test('without --peers, p2p-sync asks the tracker, caches the answer, and uses th
   const b = device(t, dir, 'devB', swarm, { RUSTORY_USER_ID: 'alice' })
   // Once stopped, its port must stay refused: one outside the range other tests' listen(0) can take.
   const [port] = await unusedPorts(1)
-  const tracker = await rrSpawn(['tracker-serve', '--bind', `127.0.0.1:${port!}`, '--ttl-sec', '60'], { env: a.env, ready: /tracker listen: (http:\/\/\S+)/ })
+  // The registration below is unsigned, as from a peer on a release before signed registrations.
+  const tracker = await rrSpawn(['tracker-serve', '--bind', `127.0.0.1:${port!}`, '--ttl-sec', '60', '--allow-unsigned'], { env: a.env, ready: /tracker listen: (http:\/\/\S+)/ })
   t.teardown(async () => { await stop(tracker.child) })
   const url = tracker.match[1]!
   const first = await a.record(2)

@@ -65,6 +65,5 @@ test('rr history --format jsonl keeps the command exact', async (t) => {
   t.is(out.code, 0, out.stderr)
   const cmds = out.stdout.trim().split('\n').map((l) => (JSON.parse(l) as { cmd: string }).cmd)
   t.deepEqual(cmds.sort(), [...hostile].sort())
-  // eslint-disable-next-line no-control-regex
   t.false(/[\u0000-\u0009\u000b-\u001f\u007f-\u009f]/.test(out.stdout))
 })

@@ -7,7 +7,7 @@ import { join } from 'node:path'
 import type { ExecutionContext } from 'ava'
 import type { Entry } from '../../src/core/entry.js'
 import { loadOrCreateIdentity, loadOrCreateSwarmKey } from '../../src/config/keys.js'
-import { createPeerNode, serveSync, type PeerNode, type ServeSyncInit } from '../../src/p2p/index.js'
+import { createPeerNode, serveSync, type PeerNode, type PeerNodeInit, type ServeSyncInit } from '../../src/p2p/index.js'
 import { openDatabase } from '../../src/store/db.js'
 import { insertEntries } from '../../src/store/entries.js'
 import { WorkerPool } from '../../workers/pool.js'
@@ -68,11 +68,11 @@ export interface InProcessPeer {
  * Starts an in-process peer on 127.0.0.1 (random port). With `dbPath` it serves sync from it. Keys live in `dir`
  * (swarm.key shared by every peer given the same `swarmKeyPath`).
  */
-export async function startPeer (t: ExecutionContext | undefined, init: { dir: string, swarmKeyPath: string, dbPath?: string, name?: string, listen?: string[], dialTimeoutMs?: number, serve?: Partial<Omit<ServeSyncInit, 'dbPath' | 'pool'>> }): Promise<InProcessPeer> {
+export async function startPeer (t: ExecutionContext | undefined, init: { dir: string, swarmKeyPath: string, dbPath?: string, name?: string, listen?: string[], dialTimeoutMs?: number, connectionProtector?: PeerNodeInit['connectionProtector'], serve?: Partial<Omit<ServeSyncInit, 'dbPath' | 'pool'>> }): Promise<InProcessPeer> {
   const swarm = loadOrCreateSwarmKey(init.swarmKeyPath)
   const identity = await loadOrCreateIdentity(join(init.dir, `${init.name ?? 'peer'}.key`))
   // Tests run on a busy machine: a generous dial timeout unless a test measures it (a wrong swarm key).
-  const node = await createPeerNode({ privateKey: identity.privateKey, psk: swarm.psk, listen: init.listen ?? (init.dbPath != null ? ['/ip4/127.0.0.1/tcp/0'] : []), dialTimeoutMs: init.dialTimeoutMs ?? 15_000 })
+  const node = await createPeerNode({ privateKey: identity.privateKey, psk: swarm.psk, listen: init.listen ?? (init.dbPath != null ? ['/ip4/127.0.0.1/tcp/0'] : []), dialTimeoutMs: init.dialTimeoutMs ?? 15_000, ...(init.connectionProtector != null ? { connectionProtector: init.connectionProtector } : {}) })
   const pool = new WorkerPool({ maxThreads: 2 })
   const logs: string[] = []
   if (init.dbPath != null) await serveSync(node, { log: (line) => logs.push(line), ...init.serve, dbPath: init.dbPath, pool })

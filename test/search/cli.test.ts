@@ -8,6 +8,8 @@ import { join } from 'node:path'
 import { isolatedEnv, rr, rrBin } from '../helpers/cli.js'
 import { sleep, startTmux } from '../helpers/tmux.js'
 import { dbWith, entry, records } from './fixtures.js'
+import { openDatabase } from '../../src/store/db.js'
+import { insertEntries } from '../../src/store/entries.js'
 
 const multi = 'for f in *.log; do\n  gzip "$f"\ndone'
 
@@ -84,16 +86,19 @@ test('rr search rejects a bad flag value with exit 2', async (t) => {
 test('rr history lists every entry newest first, as text and as JSON Lines, with filters', async (t) => {
   const { dbPath, dir } = dbWith(t, fixtureEntries())
   const env = isolatedEnv(dir)
-  const text = await rr(['--db-path', dbPath, 'history', '--limit', '3'], { env })
+  const text = await rr(['--db-path', dbPath, 'history', '--limit', '3', '--utc'], { env })
   t.is(text.code, 0, text.stderr)
-  t.is(text.stdout, '2026-01-01T00:05:00.000Z  echo café\n2026-01-01T00:04:00.000Z  docker ps\n2026-01-01T00:03:00.000Z  make build\n')
+  t.is(text.stdout, '2026-01-01 00:05:00Z  echo café\n2026-01-01 00:04:00Z  docker ps\n2026-01-01 00:03:00Z  make build\n')
+  // Without --utc: local time, with its offset.
+  const local = await rr(['--db-path', dbPath, 'history', '--limit', '1'], { env: { ...env, TZ: 'Asia/Kolkata' } })
+  t.is(local.stdout, '2026-01-01 05:35:00 +05:30  echo café\n')
   const jsonl = await rr(['--db-path', dbPath, 'history', '--format', 'jsonl', '--cwd', '/src/app'], { env })
   t.is(jsonl.code, 0, jsonl.stderr)
   const rows = jsonl.stdout.trim().split('\n').map((l) => JSON.parse(l) as { cmd: string, exit_code: number })
   t.deepEqual(rows.map((r) => r.cmd), ['echo café', 'make build', 'git status', 'make build'])
   t.is(rows[3]!.exit_code, 2)
-  const lines = await rr(['--db-path', dbPath, 'history', '--host', 'server', '--exit', '0'], { env })
-  t.is(lines.stdout, '2026-01-01T00:02:00.000Z  for f in *.log; do\n                            gzip "$f"\n                          done\n')
+  const lines = await rr(['--db-path', dbPath, 'history', '--host', 'server', '--exit', '0', '--utc'], { env })
+  t.is(lines.stdout, '2026-01-01 00:02:00Z  for f in *.log; do\n' + ' '.repeat(24) + 'gzip "$f"\n' + ' '.repeat(22) + 'done\n')
   const bad = await rr(['--db-path', dbPath, 'history', '--format', 'xml'], { env })
   t.not(bad.code, 0)
 })
@@ -114,6 +119,19 @@ test('rr stats reports totals, devices, top commands, directories and the failur
   t.regex(text.stdout, /failure rate: 33\.3%/)
   const empty = await rr(['--db-path', join(dir, 'none.db'), 'stats', '--json'], { env: isolatedEnv(dir) })
   t.is(JSON.parse(empty.stdout).total, 0)
+})
+
+test('rr stats shows each device\'s newest entry, not its last inserted one (an old import comes last)', async (t) => {
+  const { dbPath, dir } = dbWith(t, fixtureEntries())
+  const db = openDatabase(dbPath)
+  insertEntries(db, [{ ...fixtureEntries()[0]!, entry_id: '00000000-0000-4000-8000-000000000001', ts: '2018-03-01T10:00:00.000Z', cmd: 'imported long ago' }])
+  db.close()
+  const r = await rr(['--db-path', dbPath, 'stats', '--json'], { env: isolatedEnv(dir) })
+  const s = JSON.parse(r.stdout) as { devices: Array<{ deviceId: string, lastTs: string }> }
+  const newest = (device: string): string => fixtureEntries().filter((e) => e.device_id === device).map((e) => e.ts).sort().at(-1)!
+  t.deepEqual(s.devices.map((d) => [d.deviceId, d.lastTs]), s.devices.map((d) => [d.deviceId, newest(d.deviceId)]))
+  const text = await rr(['--db-path', dbPath, 'stats', '--utc'], { env: isolatedEnv(dir) })
+  t.regex(text.stdout, new RegExp(`newest ${newest(fixtureEntries()[0]!.device_id).slice(0, 10)} `))
 })
 
 /** rr search alone in tmux with the real fzf: stdout goes to a file, exactly. */

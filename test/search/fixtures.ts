@@ -120,6 +120,7 @@ export function v2DbWith (t: ExecutionContext, entries: Entry[]): { dbPath: stri
   try {
     db.exec(`DROP TRIGGER IF EXISTS entries_command_latest;
              DROP TABLE command_latest;
+             ALTER TABLE entries DROP COLUMN session_id;
              PRAGMA user_version = 2;`)
     // Plain inserts: the product's insert keeps command_latest, which a v2 database does not have.
     const insert = db.prepare(`INSERT INTO entries (${entryFields.join(', ')}) VALUES (${entryFields.map(() => '?').join(', ')})`)

@@ -18,8 +18,8 @@ test('--scheme is left out for fzf older than 0.33', (t) => {
   t.true(fzfArgs({ version: [1, 0, 0] }, '').includes('--scheme=history'))
 })
 
-test('ctrl-d runs rr delete --exact on the highlighted record, then reloads with the same options; paths are quoted for sh', (t) => {
-  const [bind, header] = deleteKeyArgs(['/usr/bin/node', '/opt/my rr/bin/rr'], ['--db-path', "/tmp/it's.db"], ['--cwd', '/w', '--limit', '50'])
-  t.is(bind, "--bind=ctrl-d:execute(/usr/bin/node '/opt/my rr/bin/rr' --db-path '/tmp/it'\\''s.db' delete --exact {})+reload(/usr/bin/node '/opt/my rr/bin/rr' --db-path '/tmp/it'\\''s.db' search --filter '' --print0 --cwd /w --limit 50)")
+test('ctrl-d runs rr delete --command-of on the highlighted row\'s entry id (field 1), then reloads in the same mode', (t) => {
+  const [bind, header] = deleteKeyArgs("'/usr/bin/node' '/opt/rr/bin/rr' 'delete'", "'rr' 'search' '--reload-state' '/tmp/s' '--reload-keep'")
+  t.is(bind, "--bind=ctrl-d:execute('/usr/bin/node' '/opt/rr/bin/rr' 'delete' --command-of {1})+reload('rr' 'search' '--reload-state' '/tmp/s' '--reload-keep')")
   t.regex(header!, /^--header=ctrl-d: delete/)
 })

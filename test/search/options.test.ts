@@ -23,8 +23,15 @@ test('an unknown flag or a bad --limit is a usage error', (t) => {
 
 test('the fast path and the oclif commands share one flag list', (t) => {
   const names = searchFlagSpecs.map((s) => s.name)
-  t.deepEqual(names, ['query', 'limit', 'filter', 'print0', 'cwd', 'host', 'device', 'exit', 'since', 'until'])
-  t.true(['cwd', 'host', 'device', 'exit', 'since', 'until'].every((n) => historyFlagSpecs.some((s) => s.name === n)))
+  t.deepEqual(names, ['query', 'limit', 'mode', 'reload-state', 'filter', 'print0', 'cwd', 'host', 'device', 'exit', 'since', 'until', 'session', 'utc'])
+  t.true(['cwd', 'host', 'device', 'exit', 'since', 'until', 'session', 'utc'].every((n) => historyFlagSpecs.some((s) => s.name === n)))
+})
+
+test('--session filters by the shell session, and without one says how to get it', (t) => {
+  t.deepEqual(resolveFilters({ session: true }, new Date(), '/', 'zsh-1-2'), { sessionId: 'zsh-1-2' })
+  const err = t.throws(() => resolveFilters({ session: true }, new Date(), '/'))
+  t.is(err?.name, 'UsageError')
+  t.regex(err?.message ?? '', /RUSTORY_SHELL_SESSION.*rr init/)
 })
 
 const resolveCases: Array<{ name: string, raw: Parameters<typeof resolveFilters>[0], want: FeedFilters }> = [

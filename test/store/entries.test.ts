@@ -20,7 +20,7 @@ test('a new database gets the whole schema, WAL and the current user_version', (
   const tables = db.prepare("SELECT name FROM sqlite_master WHERE type = 'table'").pluck().all() as string[]
   for (const name of ['entries', 'peer_state', 'peer_push_state', 'peer_book', 'counters', 'sync_status']) t.true(tables.includes(name), name)
   const columns = (db.prepare('SELECT name FROM pragma_table_info(\'entries\')').pluck().all() as string[]).sort()
-  t.deepEqual(columns, ['cmd', 'cwd', 'device_id', 'duration_ms', 'entry_id', 'exit_code', 'hostname', 'ingest_seq', 'origin', 'shell', 'sig', 'trust', 'ts', 'ts_orig', 'user_id', 'version'])
+  t.deepEqual(columns, ['cmd', 'cwd', 'device_id', 'duration_ms', 'entry_id', 'exit_code', 'hostname', 'ingest_seq', 'origin', 'session_id', 'shell', 'sig', 'trust', 'ts', 'ts_orig', 'user_id', 'version'])
   const indexes = db.prepare("SELECT name, sql FROM sqlite_master WHERE type = 'index' AND tbl_name = 'entries' AND sql IS NOT NULL").all() as Array<{ name: string, sql: string }>
   // Dedup is (entry_id, origin) since schema v7 (signed entries: docs/TRUST.md).
   t.true(indexes.some((i) => /UNIQUE/i.test(i.sql) && /\(entry_id, origin\)/.test(i.sql)))

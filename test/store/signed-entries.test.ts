@@ -107,3 +107,24 @@ test('an unverified row never keeps a command out of, or in, command_latest wron
   // 'shared' falls back to its older genuine use; 'real' appears.
   t.deepEqual(latest(db), [{ cmd: 'real', entry_id: genuine.entry_id }, { cmd: 'shared', entry_id: older.entry_id }])
 })
+
+test('served on 2.0.0, a signed row carries origin, sig and the stamp it was signed with; on 1.0.0, the spec fields only', async (t) => {
+  const dbPath = join(tempDir(t), 'h.db')
+  const db = openDatabase(dbPath)
+  const a = await signer()
+  const far = signEntry(entry({ cmd: 'from the future', ts: '9999-12-31T00:00:00.000Z' }), a)
+  insertEntries(db, [{ ...far, ts: '2026-06-01T00:00:00.000Z', ts_orig: far.ts }, entry({ cmd: 'unsigned' })], 'received')
+  insertEntries(db, [entry({ cmd: 'mine' })])
+  db.close()
+  const mine = await signer()
+  const { exportBatch } = await import('../../workers/export-batch.js')
+  const v2 = JSON.parse(Buffer.from(exportBatch({ tag: 'export-batch', dbPath, cursor: 0, limit: 10, maxBytes: 1 << 20, wire: 2, signer: mine }).payload).toString()) as { entries: Entry[] }
+  const [signed, plain, own] = v2.entries
+  t.is(signed!.ts, far.ts)
+  t.true(verifyEntry(signed!))
+  t.false('origin' in plain! || 'sig' in plain!)
+  t.is(own!.origin, mine.origin, 'this device\'s own entry is signed before it is served')
+  t.true(verifyEntry(own!))
+  const v1 = JSON.parse(Buffer.from(exportBatch({ tag: 'export-batch', dbPath, cursor: 0, limit: 10, maxBytes: 1 << 20 }).payload).toString()) as { entries: Array<Record<string, unknown>> }
+  for (const e of v1.entries) t.deepEqual(Object.keys(e), ['entry_id', 'device_id', 'user_id', 'ts', 'cmd', 'cwd', 'exit_code', 'duration_ms', 'shell', 'hostname', 'version'])
+})

@@ -7,7 +7,7 @@ import { fakePeerId, registerBody } from './fixtures.js'
 test('rr tracker-serve: token from the environment, registrations expire after --ttl-sec, clean stop on SIGTERM', async (t) => {
   const home = tempDir(t)
   const env = isolatedEnv(home, { RUSTORY_TRACKER_TOKEN: 'env-secret' })
-  const { child, match, output } = await rrSpawn(['tracker-serve', '--bind', '127.0.0.1:0', '--ttl-sec', '3'], { env, ready: /tracker listen: (http:\/\/127\.0\.0\.1:\d+)\n/ })
+  const { child, match, output } = await rrSpawn(['tracker-serve', '--bind', '127.0.0.1:0', '--ttl-sec', '3', '--allow-unsigned'], { env, ready: /tracker listen: (http:\/\/127\.0\.0\.1:\d+)\n/ })
   t.teardown(async () => { await stop(child) })
   const url = match[1]!
   t.false(child.spawnargs.join(' ').includes('env-secret'), 'the token is not on the command line')
@@ -27,7 +27,7 @@ test('rr tracker-serve: token from the environment, registrations expire after -
   t.deepEqual(((await seen.json()) as { peers: Array<{ peer_id: string }> }).peers.map((p) => p.peer_id), [fakePeerId(7)])
   // Listed until the ttl has passed, gone after it.
   const deadline = registeredAt + 20_000
-  while ((await listPeers(url, { token: 'env-secret' })).length > 0) {
+  while ((await listPeers(url, { token: 'env-secret', userId: 'zrma' })).length > 0) {
     if (Date.now() > deadline) throw new Error('still listed 20 s after a 3 s ttl')
     await new Promise((resolve) => setTimeout(resolve, 100))
   }

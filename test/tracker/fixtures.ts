@@ -20,9 +20,12 @@ export function registerBody (seed: number, userId = 'alice', addrs = [`/ip4/10.
   return { peer_id: fakePeerId(seed), addrs, meta: { device_id: `dev-${seed}`, hostname: `host-${seed}`, user_id: userId, version: '0.1.0' } }
 }
 
-/** Starts an in-process tracker on 127.0.0.1:0, closed on teardown. */
+/**
+ * Starts an in-process tracker on 127.0.0.1:0, closed on teardown. The fake PeerIds above cannot sign, so these
+ * trackers accept unsigned registrations unless the test says otherwise (signing is tested in signature.test.ts).
+ */
 export async function withTracker (t: ExecutionContext, init: Partial<TrackerServerInit> = {}, components: TrackerServerComponents = {}): Promise<TrackerServer> {
-  const server = await startTrackerServer({ bind: { host: '127.0.0.1', port: 0 }, ...init }, components)
+  const server = await startTrackerServer({ bind: { host: '127.0.0.1', port: 0 }, allowUnsigned: true, ...init }, components)
   t.teardown(async () => await server.close())
   return server
 }

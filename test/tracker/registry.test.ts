@@ -65,3 +65,32 @@ test('the memory budget refuses a registration that would pass it, and a renewal
   t.deepEqual(registry.register(big(3)), { kind: 'new' }, 'expired ones make room')
   t.is(registry.bytes, used)
 })
+
+test('per-user and per-source caps refuse new PeerIds beyond them but accept renewals', (t) => {
+  const c = clock()
+  const registry = new PeerRegistry({ ttlMs: 10_000, maxPeersPerUser: 2, maxPeersPerSource: 3, now: c.now })
+  const from = (source: string) => ({ verified: false, source })
+  t.deepEqual(registry.register(registerBody(1, 'alice'), from('10.0.0.1')), { kind: 'new' })
+  t.deepEqual(registry.register(registerBody(2, 'alice'), from('10.0.0.1')), { kind: 'new' })
+  const full = registry.register(registerBody(3, 'alice'), from('10.0.0.2'))
+  t.is(full.kind, 'refused')
+  t.regex((full as { reason: string }).reason, /per-user limit/)
+  t.deepEqual(registry.register(registerBody(2, 'alice'), from('10.0.0.1')), { kind: 'renewed' })
+  t.deepEqual(registry.register(registerBody(4, 'bob'), from('10.0.0.1')), { kind: 'new' })
+  const busy = registry.register(registerBody(5, 'carol'), from('10.0.0.1'))
+  t.regex((busy as { reason: string }).reason, /10\.0\.0\.1 already made 3 live registrations/)
+  t.deepEqual(registry.register(registerBody(5, 'carol'), from('10.0.0.3')), { kind: 'new' })
+  c.advance(10_000) // all expire: room again
+  t.deepEqual(registry.register(registerBody(6, 'alice'), from('10.0.0.1')), { kind: 'new' })
+})
+
+test('an unsigned registration never replaces a signed one; a signed one must be newer than the last', (t) => {
+  const registry = new PeerRegistry({ ttlMs: 10_000, now: clock().now })
+  const signed = (at: number) => ({ ...registerBody(1, 'alice'), signed_at_ms: at, sig: 'AAAA' })
+  t.deepEqual(registry.register(signed(100), { verified: true, source: 'a' }), { kind: 'new' })
+  const unsigned = registry.register(registerBody(1, 'mallory'), { verified: false, source: 'b' })
+  t.is(unsigned.kind, 'refused')
+  t.deepEqual(registry.register(signed(100), { verified: true, source: 'a' }).kind, 'refused')
+  t.deepEqual(registry.register(signed(101), { verified: true, source: 'a' }), { kind: 'renewed' })
+  t.deepEqual(registry.list('alice').map((p) => p.signed_at_ms), [101])
+})

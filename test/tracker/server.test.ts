@@ -11,7 +11,7 @@ test('a registered peer is listed with its addrs, meta and last_seen_unix, and p
   t.is(reg.status, 200)
   t.is(reg.json.ok, true)
   t.is(reg.json.ttl_sec, 60)
-  const list = await getJson(`${tracker.url}/api/v1/peers`)
+  const list = await getJson(`${tracker.url}/api/v1/peers?user_id=alice`)
   t.is(list.status, 200)
   t.is(list.json.peers.length, 1)
   const [peer] = list.json.peers
@@ -21,7 +21,7 @@ test('a registered peer is listed with its addrs, meta and last_seen_unix, and p
   t.true(peer.last_seen_unix >= before && peer.last_seen_unix <= Math.ceil(Date.now() / 1000))
   t.deepEqual((await getJson(`${tracker.url}/api/v1/ping`)).json, { ok: true })
   t.is(lines.length, 1)
-  t.regex(lines[0]!, new RegExp(`^tracker register: peer=${fakePeerId(1)} addrs=1 user="alice" .* new$`))
+  t.regex(lines[0]!, new RegExp(`^tracker register: peer=${fakePeerId(1)} addrs=1 user="alice" .* new unverified$`))
 })
 
 test('observed_addr is the caller\'s address and source port as the tracker saw them', async (t) => {
@@ -51,11 +51,14 @@ test('registrations expire after the ttl and the user_id filter selects one user
   const alice = await getJson(`${tracker.url}/api/v1/peers?user_id=alice`)
   t.deepEqual(alice.json.peers.map((p: { peer_id: string }) => p.peer_id).sort(), [fakePeerId(1), fakePeerId(3)].sort())
   t.deepEqual((await getJson(`${tracker.url}/api/v1/peers?user_id=bob`)).json.peers.map((p: { meta: { user_id: string } }) => p.meta.user_id), ['bob'])
-  t.is((await getJson(`${tracker.url}/api/v1/peers?user_id=`)).json.peers.length, 3, 'an empty user_id means no filter')
+  const everyone = await getJson(`${tracker.url}/api/v1/peers?user_id=`)
+  t.is(everyone.status, 400, 'a listing of every user is refused')
+  t.regex(everyone.json.error, /user_id is required/)
+  t.is((await getJson(`${tracker.url}/api/v1/peers`)).status, 400)
   now += 10_000 // peers 1 and 2 are 30 s old: expired
-  t.deepEqual((await getJson(`${tracker.url}/api/v1/peers`)).json.peers.map((p: { peer_id: string }) => p.peer_id), [fakePeerId(3)])
+  t.deepEqual((await getJson(`${tracker.url}/api/v1/peers?user_id=alice`)).json.peers.map((p: { peer_id: string }) => p.peer_id), [fakePeerId(3)])
   now += 20_000
-  t.deepEqual((await getJson(`${tracker.url}/api/v1/peers`)).json.peers, [])
+  t.deepEqual((await getJson(`${tracker.url}/api/v1/peers?user_id=alice`)).json.peers, [])
 })
 
 test('with a token, requests without it get 401 {error: unauthorized} and nothing else; both header styles pass', async (t) => {
@@ -76,7 +79,7 @@ test('with a token, requests without it get 401 {error: unauthorized} and nothin
   t.is(tracker.registry.size, 0, 'a refused register never lands')
   t.is((await postJson(`${tracker.url}/api/v1/peers/register`, registerBody(1), { authorization: 'Bearer s3cret' })).status, 200)
   t.is((await postJson(`${tracker.url}/api/v1/peers/register`, registerBody(2), { 'x-rustory-token': 's3cret' })).status, 200)
-  t.is((await getJson(`${tracker.url}/api/v1/peers`, { 'x-rustory-token': 's3cret' })).json.peers.length, 2)
+  t.is((await getJson(`${tracker.url}/api/v1/peers?user_id=alice`, { 'x-rustory-token': 's3cret' })).json.peers.length, 2)
   t.is((await getJson(`${tracker.url}/api/v1/ping`, { authorization: 'Bearer s3cret' })).status, 200)
 })
 

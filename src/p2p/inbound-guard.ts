@@ -1,0 +1,151 @@
+/**
+ * Connection-flood defence for a listening node. libp2p counts handshakes in progress only in total
+ * (`maxIncomingPendingConnections`), so about 70 silent TCP connections from one address (never sending the pnet
+ * nonce, 25 new per second) held every slot and locked every honest peer out, with nothing logged on either side
+ * (LIBP2P.md, last section). This gater adds what was missing: a cap on handshakes in progress per source address
+ * and in total, and one rate-limited log line per source with a count of what was refused. The handshake deadline
+ * itself is libp2p's `inboundUpgradeTimeout` (set from `handshakeTimeoutMs` in node.ts); a connection it drops
+ * shows up here as a handshake that never finished.
+ */
+import type { ConnectionGater, MultiaddrConnection, PeerId } from '@libp2p/interface'
+import type { Multiaddr } from '@multiformats/multiaddr'
+
+const second = 1000
+
+export interface InboundGuardInit {
+  /** Handshakes (pnet, Noise, yamux) in progress from one IP address at most; more are refused at once. @default 16 */
+  maxPendingPerAddress?: number
+  /** Handshakes in progress from all addresses together at most. @default 64 */
+  maxPending?: number
+  /** The handshake deadline the node applies, to tell "too slow" from "failed" in the log. @default 5 s */
+  handshakeTimeoutMs?: number
+  /** Refusals from one source are summed over this window and logged as one line. @default 10 s */
+  logWindowMs?: number
+  /** Where the summary lines go. @default no logging */
+  log?: (line: string) => void
+  /** @default Date.now */
+  now?: () => number
+}
+
+/** Why an inbound connection did not become a libp2p connection. */
+export type RefusalReason = 'too-many-from-address' | 'too-many-in-total' | 'timed-out' | 'failed'
+
+const reasonText: Record<RefusalReason, string> = {
+  'too-many-from-address': 'over the per-address limit of handshakes in progress',
+  'too-many-in-total': 'over the total limit of handshakes in progress',
+  'timed-out': 'no complete handshake within the deadline',
+  failed: 'handshake failed (a different swarm key, or not a rustory peer)'
+}
+
+interface Window {
+  counts: Map<RefusalReason, number>
+  timer: NodeJS.Timeout
+}
+
+/** The IP address of a TCP multiaddr, or the whole address for anything else (a relayed connection). */
+export function sourceOf (addr: Multiaddr): string {
+  const ip = addr.getComponents().find((c) => c.name === 'ip4' || c.name === 'ip6')
+  return ip?.value ?? addr.toString()
+}
+
+/** One log line for a source's refusals in a window. Pure. */
+export function refusalLine (source: string, counts: ReadonlyMap<RefusalReason, number>, windowMs: number): string {
+  let total = 0
+  const parts: string[] = []
+  for (const [reason, n] of counts) {
+    total += n
+    parts.push(`${n} ${reasonText[reason]}`)
+  }
+  return `p2p: refused ${total} inbound connection${total === 1 ? '' : 's'} from ${source} in the last ${Math.round(windowMs / second)} s: ${parts.join(', ')}`
+}
+
+export class InboundGuard {
+  readonly #perAddress: number
+  readonly #total: number
+  readonly #timeoutMs: number
+  readonly #windowMs: number
+  readonly #log: (line: string) => void
+  readonly #now: () => number
+  readonly #pending = new Map<string, number>()
+  readonly #finishers = new WeakMap<MultiaddrConnection, (upgraded: boolean) => void>()
+  readonly #windows = new Map<string, Window>()
+  #pendingTotal = 0
+
+  constructor (init: InboundGuardInit = {}) {
+    this.#perAddress = init.maxPendingPerAddress ?? 16
+    this.#total = init.maxPending ?? 64
+    this.#timeoutMs = init.handshakeTimeoutMs ?? 5 * second
+    this.#windowMs = init.logWindowMs ?? 10 * second
+    this.#log = init.log ?? (() => {})
+    this.#now = init.now ?? Date.now
+  }
+
+  /** The libp2p connection gater that enforces the limits. */
+  gater (): ConnectionGater {
+    return {
+      denyInboundConnection: (maConn: MultiaddrConnection) => this.#admit(maConn),
+      denyInboundUpgradedConnection: (_peer: PeerId, maConn: MultiaddrConnection) => {
+        this.#finishers.get(maConn)?.(true)
+        return false
+      }
+    }
+  }
+
+  /** Handshakes in progress now, in total. */
+  get pending (): number {
+    return this.#pendingTotal
+  }
+
+  /** Logs every open window now (at shutdown). */
+  flush (): void {
+    for (const source of [...this.#windows.keys()]) this.#flushSource(source)
+  }
+
+  #admit (maConn: MultiaddrConnection): boolean {
+    const source = sourceOf(maConn.remoteAddr)
+    if (this.#pendingTotal >= this.#total) {
+      this.#refused(source, 'too-many-in-total')
+      return true
+    }
+    const n = this.#pending.get(source) ?? 0
+    if (n >= this.#perAddress) {
+      this.#refused(source, 'too-many-from-address')
+      return true
+    }
+    this.#pending.set(source, n + 1)
+    this.#pendingTotal++
+    const started = this.#now()
+    let done = false
+    const finish = (upgraded: boolean): void => {
+      if (done) return
+      done = true
+      const left = (this.#pending.get(source) ?? 1) - 1
+      if (left <= 0) this.#pending.delete(source)
+      else this.#pending.set(source, left)
+      this.#pendingTotal--
+      if (!upgraded) this.#refused(source, this.#now() - started >= this.#timeoutMs - 50 ? 'timed-out' : 'failed')
+    }
+    this.#finishers.set(maConn, finish)
+    maConn.addEventListener('close', () => finish(false), { once: true })
+    return false
+  }
+
+  #refused (source: string, reason: RefusalReason): void {
+    let window = this.#windows.get(source)
+    if (window == null) {
+      const timer = setTimeout(() => this.#flushSource(source), this.#windowMs)
+      timer.unref()
+      window = { counts: new Map(), timer }
+      this.#windows.set(source, window)
+    }
+    window.counts.set(reason, (window.counts.get(reason) ?? 0) + 1)
+  }
+
+  #flushSource (source: string): void {
+    const window = this.#windows.get(source)
+    if (window == null) return
+    clearTimeout(window.timer)
+    this.#windows.delete(source)
+    this.#log(refusalLine(source, window.counts, this.#windowMs))
+  }
+}

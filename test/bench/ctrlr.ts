@@ -1,0 +1,149 @@
+/**
+ * ctrl+r bench at a million entries over five years (test/helpers/five-years.ts), in a real bash with the hook in
+ * tmux and the real fzf:
+ *  - first screen: from the ctrl+r key press (tmux send-keys) to the first row drawn, median of 10 (target < 100 ms);
+ *  - whole history searchable: from the key press, with the oldest command's words typed at once, to its row on
+ *    screen (it is the last row of the feed);
+ *  - shell start-up cost of the hook against `node -e 0`: an interactive bash/zsh/fish that loads it and exits, with
+ *    `eval "$(rr init …)"` and with the static file of `rr init … --write`, minus the same shell without it.
+ * NODE_EXTRA_CA_CERTS is removed from the children's environment (it costs every node start a certificate load).
+ * Run standalone: `node dist/test/bench/ctrlr.js` (BENCH_ENTRIES scales the database down).
+ */
+import { execFile, spawnSync } from 'node:child_process'
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { buildFiveYears } from '../helpers/five-years.js'
+
+const rrBin = fileURLToPath(new URL('../../../bin/rr', import.meta.url))
+const sleep = async (ms: number): Promise<void> => await new Promise((resolve) => setTimeout(resolve, ms))
+
+function median (values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b)
+  const mid = sorted.length >> 1
+  return sorted.length % 2 === 1 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2
+}
+
+function cleanEnv (home: string, extra: Record<string, string> = {}): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = { ...process.env, HOME: home, ...extra }
+  for (const key of Object.keys(env)) if (key.startsWith('RUSTORY_') && !(key in extra)) delete env[key]
+  delete env.NODE_EXTRA_CA_CERTS
+  delete env.NODE_OPTIONS
+  delete env.TMUX
+  delete env.FZF_DEFAULT_OPTS
+  return env
+}
+
+async function tmux (socket: string, args: string[], env?: NodeJS.ProcessEnv): Promise<string> {
+  return await new Promise((resolve, reject) => {
+    execFile('tmux', ['-L', socket, ...args], { env: env ?? process.env }, (err, stdout) => err != null ? reject(err) : resolve(stdout))
+  })
+}
+
+async function until (socket: string, test: (screen: string) => boolean, timeoutMs = 120_000): Promise<number> {
+  const deadline = performance.now() + timeoutMs
+  for (;;) {
+    const screen = await tmux(socket, ['capture-pane', '-p', '-t', 'b'])
+    if (test(screen)) return performance.now()
+    if (performance.now() > deadline) throw new Error(`timed out; screen:\n${screen}`)
+  }
+}
+
+const row = /\d+(s|m|h|d|w|mo|y) [✓✗?]/
+const fzfOpen = (s: string): boolean => s.includes('GLOBAL') && row.test(s)
+
+/** Starts time per shell run: the median of `runs` interactive starts that exit at once. */
+function startMs (argv: string[], env: NodeJS.ProcessEnv, runs: number): number {
+  const times: number[] = []
+  for (let i = 0; i < runs; i++) {
+    const start = process.hrtime.bigint()
+    const r = spawnSync(argv[0]!, argv.slice(1), { env, stdio: 'ignore' })
+    times.push(Number(process.hrtime.bigint() - start) / 1e6)
+    if (r.status !== 0) throw new Error(`${argv.join(' ')} exited ${r.status}`)
+  }
+  return median(times)
+}
+
+function startupCost (dir: string): Record<string, string> {
+  const home = join(dir, 'startup-home')
+  mkdirSync(home, { recursive: true })
+  const env = cleanEnv(home)
+  const runs = Number(process.env.BENCH_RUNS ?? 15)
+  const figures: Record<string, string> = {}
+  const node = startMs([process.execPath, '-e', '0'], env, runs)
+  figures['node -e 0 (ms, median)'] = node.toFixed(1)
+  const written = (shell: string): string => {
+    const r = spawnSync(process.execPath, [rrBin, 'init', shell, '--write'], { env, encoding: 'utf8' })
+    return r.stdout.trim()
+  }
+  const node0 = `${JSON.stringify(process.execPath)} ${JSON.stringify(rrBin)}`
+  const shells: Array<{ shell: string, bare: string[], load: (line: string) => string[], eval: string }> = [
+    { shell: 'bash', bare: ['bash', '--norc', '--noprofile', '-i', '-c', 'exit'], load: (line) => ['bash', '--norc', '--noprofile', '-i', '-c', `${line}; exit`], eval: `eval "$(${node0} init bash)"` },
+    { shell: 'zsh', bare: ['zsh', '-f', '-i', '-c', 'exit'], load: (line) => ['zsh', '-f', '-i', '-c', `${line}; exit`], eval: `eval "$(${node0} init zsh)"` },
+    { shell: 'fish', bare: ['fish', '--no-config', '-i', '-c', 'exit'], load: (line) => ['fish', '--no-config', '-i', '-c', `${line}; exit`], eval: `${node0} init fish | source` }
+  ]
+  for (const s of shells) {
+    const bare = startMs(s.bare, env, runs)
+    const evaled = startMs(s.load(s.eval), env, runs) - bare
+    const stat = startMs(s.load(written(s.shell)), env, runs) - bare
+    figures[`${s.shell} start-up cost of the hook, eval "$(rr init)" (ms; x node -e 0)`] = `${evaled.toFixed(1)} (${(evaled / node).toFixed(2)}x)`
+    figures[`${s.shell} start-up cost of the hook, static file of rr init --write (ms; x node -e 0)`] = `${stat.toFixed(1)} (${(stat / node).toFixed(2)}x)`
+  }
+  return figures
+}
+
+export async function benchCtrlR (): Promise<Record<string, string | number>> {
+  const dir = mkdtempSync(join(tmpdir(), 'rustory-bench-ctrlr-'))
+  const socket = `rr-bench-${process.pid}`
+  try {
+    const entries = Number(process.env.BENCH_ENTRIES ?? 1_000_000)
+    const dbPath = join(dir, 'history.db')
+    const built = buildFiveYears(dbPath, entries)
+    const env = cleanEnv(dir, { RUSTORY_DB_PATH: dbPath })
+    env.TERM = 'xterm-256color'
+    env.LANG = 'C.UTF-8'
+    const hook = join(dir, 'hook.bash')
+    writeFileSync(hook, spawnSync(process.execPath, [rrBin, 'init', 'bash'], { env, encoding: 'utf8' }).stdout)
+    writeFileSync(join(dir, 'rc'), `PS1='BENCH> '\nsource ${JSON.stringify(hook)}\n`)
+    await tmux(socket, ['-f', '/dev/null', 'new-session', '-d', '-s', 'b', '-x', '200', '-y', '50', '--', 'bash', '--rcfile', join(dir, 'rc'), '-i'], env)
+    await until(socket, (s) => s.includes('BENCH>'))
+    // Warm: the first ctrl+r reads the database from disk.
+    const first: number[] = []
+    for (let i = 0; i < 11; i++) {
+      const pressed = performance.now()
+      await tmux(socket, ['send-keys', '-t', 'b', 'C-r'])
+      const drawn = await until(socket, fzfOpen)
+      if (i > 0) first.push(drawn - pressed)
+      await tmux(socket, ['send-keys', '-t', 'b', 'Escape'])
+      await until(socket, (s) => !s.includes('GLOBAL'))
+      await sleep(200)
+    }
+    const whole: number[] = []
+    for (let i = 0; i < 3; i++) {
+      const pressed = performance.now()
+      await tmux(socket, ['send-keys', '-t', 'b', 'C-r'])
+      await tmux(socket, ['send-keys', '-t', 'b', '-l', 'the-very-first-command'])
+      const found = await until(socket, (s) => / 1\/\d+/.test(s) && s.includes(built.oldest))
+      whole.push(found - pressed)
+      await tmux(socket, ['send-keys', '-t', 'b', 'Escape'])
+      await until(socket, (s) => !s.includes('GLOBAL'))
+      await sleep(500)
+    }
+    return {
+      'ctrl+r entries / distinct commands': `${built.entries} / ${built.distinct}`,
+      'ctrl+r key press to first row drawn at 1M (ms, median of 10; target < 100)': median(first).toFixed(0),
+      'ctrl+r key press to first row drawn (ms, min / max)': `${Math.min(...first).toFixed(0)} / ${Math.max(...first).toFixed(0)}`,
+      'ctrl+r key press to the whole history searchable: the oldest command found (ms, median of 3)': median(whole).toFixed(0),
+      ...startupCost(dir)
+    }
+  } finally {
+    await tmux(socket, ['kill-server']).catch(() => {})
+    rmSync(dir, { recursive: true, force: true })
+  }
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) {
+  const figures = await benchCtrlR()
+  for (const [key, value] of Object.entries(figures)) console.log(`${key}: ${String(value)}`)
+}

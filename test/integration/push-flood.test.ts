@@ -1,0 +1,73 @@
+/**
+ * Attack: a swarm-key holder opens 24 push streams (3 connections × 8, the per-connection limit) to a real
+ * `rr p2p-serve`, sends 15 MiB on each and never half-closes. Per-stream caps alone took the server from 95 to
+ * 608 MB; the global request budget keeps it bounded. RSS is read from /proc, never timed.
+ */
+import { readFileSync } from 'node:fs'
+import { join } from 'node:path'
+import test from 'ava'
+import { multiaddr } from '@multiformats/multiaddr'
+import type { Stream } from '@libp2p/interface'
+import { entriesPushProtocol } from '../../src/protocol/constants.js'
+import { device } from '../helpers/peers.js'
+import { tempDir } from '../helpers/tmp.js'
+import { startPeer } from '../p2p/fixtures.js'
+
+const KiB = 1024
+const MiB = 1024 * KiB
+
+function rssBytes (pid: number): number {
+  const match = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))
+  return Number(match![1]) * 1024
+}
+
+/** Sends `total` bytes of a never-finished document, then holds the stream open. Resolves with the bytes sent. */
+async function sendHalfOpen (stream: Stream, total: number): Promise<number> {
+  const chunk = Buffer.alloc(256 * KiB, 0x20)
+  let sent = 0
+  try {
+    while (sent < total) {
+      if (!stream.send(chunk)) await stream.onDrain({ signal: AbortSignal.timeout(120_000) })
+      sent += chunk.byteLength
+    }
+  } catch {}
+  return sent
+}
+
+test('24 half-open 15 MiB push streams keep p2p-serve under 300 MB, and an honest sync still completes', async (t) => {
+  const dir = tempDir(t)
+  const swarm = join(dir, 'swarm.key')
+  const a = device(t, dir, 'devA', swarm)
+  const b = device(t, dir, 'devB', swarm)
+  const ids = await a.record(2)
+  const served = await a.serve()
+  const pid = served.child.pid!
+  const before = rssBytes(pid)
+  let peak = before
+  const sampler = setInterval(() => { try { peak = Math.max(peak, rssBytes(pid)) } catch {} }, 200)
+  t.teardown(() => clearInterval(sampler))
+
+  const streams: Stream[] = []
+  const sending: Array<Promise<number>> = []
+  for (let c = 0; c < 3; c++) {
+    const attacker = await startPeer(t, { dir, swarmKeyPath: swarm, name: `mallory-${c}` })
+    const connection = await attacker.node.dial(multiaddr(served.addr))
+    for (let s = 0; s < 8; s++) {
+      const stream = await connection.newStream(entriesPushProtocol, { signal: AbortSignal.timeout(60_000) })
+      streams.push(stream)
+      sending.push(sendHalfOpen(stream, 15 * MiB))
+    }
+  }
+  const sent = await Promise.all(sending)
+  // Whatever the server still holds is held now; give it a moment to show in RSS.
+  await new Promise((resolve) => setTimeout(resolve, 3000))
+  peak = Math.max(peak, rssBytes(pid))
+  t.log(`p2p-serve RSS ${Math.round(before / MiB)} MB before, peak ${Math.round(peak / MiB)} MB; attacker sent ${Math.round(sent.reduce((x, y) => x + y, 0) / MiB)} MiB`)
+  t.true(peak < 300 * MiB, `peak RSS ${Math.round(peak / MiB)} MB`)
+  t.regex(served.output(), /refused entries-push from \w+: entries-push request: the server is holding \d+ MiB of requests, its limit is 64 MiB; retry later/)
+  for (const s of streams) s.abort(new Error('attacker done'))
+
+  const result = await b.rr(['p2p-sync', '--peers', served.addr], { timeoutMs: 90_000 })
+  t.is(result.code, 0, result.stderr)
+  t.deepEqual(b.entryIds(), [...ids].sort())
+})
