@@ -139,7 +139,7 @@ test('every import prints its batch id, and rr delete --import undoes exactly wh
   const undo = await rr(['--db-path', db, 'delete', '--import', b2!, '--yes'], { env })
   t.is(undo.code, 0, undo.stderr)
   t.regex(undo.stdout, /deleted 2 entries/)
-  t.deepEqual((await rr(['--db-path', db, 'history'], { env })).stdout.trim().split('\n').map((l) => l.replace(/^\S+\s+/, '')).sort(), ['only-first', 'shared'].sort())
+  t.deepEqual((await rr(['--db-path', db, 'history', '--format', 'jsonl'], { env })).stdout.trim().split('\n').map((l) => (JSON.parse(l) as { cmd: string }).cmd).sort(), ['only-first', 'shared'].sort())
   // Importing the same wrong file again brings nothing back: the tombstones refuse it.
   const again = await rr(['--db-path', db, 'import', 'zsh', '--path', wrong], { env })
   t.regex(again.stdout, /inserted:\s+0/)
