@@ -34,6 +34,12 @@ export interface PeerActorComponents {
   /** This device's identity key: its entries are signed before they are pushed. */
   signer?: EntrySigner
   log: SyncLog
+  /**
+   * What one round may pull from one peer; past either, the round ends and the next one continues from the saved
+   * cursor (a big first sync takes a few rounds; a hostile peer answering forever cannot fill the disk in one).
+   * @default 1,000,000 entries, 1 GiB
+   */
+  roundLimits?: { maxEntries: number, maxBytes: number }
   /** Called after every round of every peer (summaries, tests). */
   onRound?: (outcome: PeerOutcome, extras: RoundExtras) => void
   random?: () => number
@@ -215,6 +221,8 @@ export function createPeerDependencies (c: PeerActorComponents): PeerSyncDepende
       let limit = input.limit
       let pulled = 0
       let inserted = 0
+      let pulledBytes = 0
+      const { maxEntries, maxBytes } = c.roundLimits ?? { maxEntries: 1_000_000, maxBytes: 1024 * 1024 * 1024 }
       // The next batch is requested while this one is being stored (the request uses the next_cursor read from
       // the tail of the bytes; batches are still stored strictly in order, each with its own cursor).
       let prefetch: { cursor: number, limit: number, bytes: Promise<Uint8Array> } | undefined
@@ -239,8 +247,11 @@ export function createPeerDependencies (c: PeerActorComponents): PeerSyncDepende
             limit = next
             continue
           }
+          pulledBytes += payload.byteLength
           const hint = tailCursor(payload)
-          if (hint != null && hint > cursor) {
+          // No prefetch past the round's byte limit (the entry limit is checked once this batch is counted).
+          const lastOfRound = pulledBytes >= maxBytes
+          if (hint != null && hint > cursor && !lastOfRound) {
             const bytes = link.transport.pull({ cursor: hint, limit }, abort.signal)
             bytes.catch(() => {})
             prefetch = { cursor: hint, limit, bytes }
@@ -265,6 +276,10 @@ export function createPeerDependencies (c: PeerActorComponents): PeerSyncDepende
           inserted += result.inserted
           log.progress?.(input.target.key, `pulling from ${short(peerId)}: ${pulled} entries (${inserted} new)`)
           sendBack({ type: 'pull.progress', pulled, inserted, cursor })
+          if (pulled >= maxEntries || pulledBytes >= maxBytes) {
+            log.info(`pull: peer=${peerId} reached this round's limit (${pulled} entries, ${pulledBytes} bytes; at most ${maxEntries} entries or ${maxBytes} bytes per peer and round): the rest continues next round`)
+            break
+          }
         }
         updateSyncStatus(db, peerId, { last_pull_unix: unixNow(), last_pull_count: inserted, last_path: link.path, last_addr: link.addr })
         sendBack({ type: 'pull.done', pulled, inserted })

@@ -168,6 +168,7 @@ export async function runDaemon (init: DaemonInit, io: DaemonOutput): Promise<vo
     pool,
     connector,
     deviceId: settings.deviceId,
+    roundLimits: { maxEntries: settings.syncRoundMaxEntries, maxBytes: settings.syncRoundMaxBytes },
     signer,
     log: { info: log, summary: log },
     onRound: (outcome: PeerOutcome) => {

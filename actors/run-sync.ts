@@ -88,6 +88,7 @@ async function runWith (init: SyncRunInit, io: SyncRunOutput, connector: Connect
     pool,
     connector,
     deviceId: init.settings.deviceId,
+    roundLimits: { maxEntries: init.settings.syncRoundMaxEntries, maxBytes: init.settings.syncRoundMaxBytes },
     ...(signer != null ? { signer } : {}),
     log: { info: log.info, summary: log.summary, ...(log.progress != null ? { progress: log.progress } : {}) },
     onRound: (outcome) => {
@@ -172,7 +173,7 @@ export async function runHttpSync (init: SyncRunInit, io: SyncRunOutput): Promis
   const log = makeLog(io)
   const connector: Connector = {
     dialDirect: async (_target, addr, signal) => {
-      const transport = new HttpTransport(addr)
+      const transport = new HttpTransport(addr, init.settings.httpToken != null ? { token: init.settings.httpToken } : {})
       signal.throwIfAborted()
       return { transport, path: 'http', addr, connectionId: 'http' }
     },

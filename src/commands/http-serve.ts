@@ -1,11 +1,12 @@
 import { Flags } from '@oclif/core'
 import { RrCommand } from '../cli/base.js'
 import { parseBind, untilSignal } from '../http/server-util.js'
+import { generateToken, isLoopbackHost } from '../http/local-gate.js'
 import { startHttpServer } from '../http/server.js'
 
 export default class HttpServe extends RrCommand {
   static override summary = 'Serve the local history over the HTTP debug transport (pull and push)'
-  static override description = 'GET /api/v1/entries?cursor=&limit= answers a page of entries, POST /api/v1/entries takes [Entry] or {entries: [Entry]}, GET /api/v1/ping. No authentication: keep it on 127.0.0.1 (the default). Stops cleanly on SIGINT/SIGTERM.'
+  static override description = 'GET /api/v1/entries?cursor=&limit= answers a page of entries, POST /api/v1/entries takes [Entry] or {entries: [Entry]}, GET /api/v1/ping. Every request needs the token (printed at start, or http_token in config.toml / RUSTORY_HTTP_TOKEN) as Authorization: Bearer <token> or X-Rustory-Token; a Host that is not this machine, another Origin, and a POST that is not application/json are refused. Keep it on 127.0.0.1 (the default). Stops cleanly on SIGINT/SIGTERM.'
   static override examples = ['rr --db-path /tmp/rustory-a.db http-serve --bind 127.0.0.1:8860']
   static override flags = {
     bind: Flags.string({ description: 'address to listen on, host:port', default: '127.0.0.1:8860' })
@@ -16,8 +17,13 @@ export default class HttpServe extends RrCommand {
     const settings = this.settingsFrom(flags)
     const bind = parseBind(flags.bind)
     const log = (line: string): void => { process.stdout.write(`${line}\n`) }
-    const server = await startHttpServer({ bind, dbPath: settings.dbPath }, { log })
+    const token = settings.httpToken ?? generateToken()
+    if (!isLoopbackHost(bind.host)) {
+      process.stderr.write(`rr: WARNING: http-serve is bound to ${bind.host}, reachable from other machines. It has no encryption: the token and your history cross the network in clear. Use 127.0.0.1 unless you know why not.\n`)
+    }
+    const server = await startHttpServer({ bind, dbPath: settings.dbPath, token }, { log })
     log(`http listen: ${server.url}`)
+    if (settings.httpToken == null) log(`http token: ${token} (send it as Authorization: Bearer <token>; set http_token in config.toml to keep one)`)
     await untilSignal(server.close)
     log('http stopped')
   }

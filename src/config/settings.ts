@@ -58,6 +58,12 @@ export interface Settings {
   searchLimitDefault: number
   /** The filter ctrl+r starts in (ctrl-r inside fzf cycles through them). @default 'global' */
   filterModeDefault: FilterMode
+  /** The token `rr http-serve` requires and `rr http-sync` sends. @default undefined (http-serve makes one up) */
+  httpToken?: string
+  /** Entries pulled from one peer in one round at most; the rest follows next round. @default 1000000 */
+  syncRoundMaxEntries: number
+  /** Bytes pulled from one peer in one round at most; the rest follows next round. @default 1 GiB */
+  syncRoundMaxBytes: number
   /** Commands matching this are not recorded. @default undefined */
   recordIgnoreRegex?: string
   /** The built-in secrets filter. @default true */
@@ -111,7 +117,8 @@ export function defaultConfigPath (env: Env = environment()): string {
 
 type FileKey = 'db_path' | 'user_id' | 'device_id' | 'trackers' | 'relay_addr' | 'swarm_key_path' |
   'p2p_identity_key_path' | 'relay_identity_key_path' | 'tracker_token' | 'search_limit_default' |
-  'record_ignore_regex' | 'secrets_filter' | 'filter_mode_default'
+  'record_ignore_regex' | 'secrets_filter' | 'filter_mode_default' | 'http_token' | 'sync_round_max_entries' |
+  'sync_round_max_bytes'
 
 const fileKeys: Record<FileKey, 'string' | 'string[]' | 'integer' | 'boolean'> = {
   db_path: 'string',
@@ -126,7 +133,10 @@ const fileKeys: Record<FileKey, 'string' | 'string[]' | 'integer' | 'boolean'> =
   search_limit_default: 'integer',
   record_ignore_regex: 'string',
   secrets_filter: 'boolean',
-  filter_mode_default: 'string'
+  filter_mode_default: 'string',
+  http_token: 'string',
+  sync_round_max_entries: 'integer',
+  sync_round_max_bytes: 'integer'
 }
 
 function lineOfKey (text: string, key: string): number | undefined {
@@ -265,6 +275,7 @@ export function loadSettings (overrides: SettingsOverrides = {}, env: Env = envi
   }
   const relayAddr = pick(overrides.relayAddr, env.RUSTORY_RELAY_ADDR, str('relay_addr'))
   const trackerToken = pick(overrides.trackerToken, env.RUSTORY_TRACKER_TOKEN, str('tracker_token'))
+  const httpToken = pick(overrides.httpToken, env.RUSTORY_HTTP_TOKEN, str('http_token'))
   const flagTrackers = overrides.trackers?.length === 0 ? undefined : overrides.trackers
   const envTrackers = envList(env.RUSTORY_TRACKERS)
   const fileTrackers = file.trackers as string[] | undefined
@@ -288,10 +299,13 @@ export function loadSettings (overrides: SettingsOverrides = {}, env: Env = envi
     relayIdentityKeyPath: path(pick(overrides.relayIdentityKeyPath, env.RUSTORY_RELAY_IDENTITY_KEY_PATH, str('relay_identity_key_path')), join(configDir, 'relay.key')),
     searchLimitDefault: pick(overrides.searchLimitDefault, envInt(env, 'RUSTORY_SEARCH_LIMIT'), file.search_limit_default as number | undefined) ?? 0,
     filterModeDefault: filterMode as FilterMode,
+    syncRoundMaxEntries: pick(overrides.syncRoundMaxEntries, envInt(env, 'RUSTORY_SYNC_ROUND_MAX_ENTRIES'), file.sync_round_max_entries as number | undefined) ?? 1_000_000,
+    syncRoundMaxBytes: pick(overrides.syncRoundMaxBytes, envInt(env, 'RUSTORY_SYNC_ROUND_MAX_BYTES'), file.sync_round_max_bytes as number | undefined) ?? 1024 * 1024 * 1024,
     secretsFilter: pick(overrides.secretsFilter, envBool(env, 'RUSTORY_SECRETS_FILTER'), file.secrets_filter as boolean | undefined) ?? true
   }
   if (relayAddr != null) settings.relayAddr = relayAddr
   if (trackerToken != null) settings.trackerToken = trackerToken
+  if (httpToken != null && httpToken !== '') settings.httpToken = httpToken
   if (ignoreRegex != null) settings.recordIgnoreRegex = ignoreRegex
   const session = env.RUSTORY_SHELL_SESSION
   if (session != null && session !== '') settings.sessionId = session

@@ -10,6 +10,7 @@ import { encodePushAck } from '../protocol/messages.js'
 import { openDatabase } from '../store/db.js'
 import { watchSpool } from '../store/spool-watch.js'
 import { WorkerPool } from '../../workers/pool.js'
+import { gate } from './local-gate.js'
 import { applyTimeouts, BodyTooLargeError, closeServer, httpUrl, listen, readBody, route, sendJson, sendRawJson, sendTooLarge, serverOptions, type BindAddress, type ServerTimeouts } from './server-util.js'
 
 export interface HttpServerInit extends ServerTimeouts {
@@ -17,6 +18,11 @@ export interface HttpServerInit extends ServerTimeouts {
   bind: BindAddress
   /** The SQLite database served (created and migrated if missing). */
   dbPath: string
+  /**
+   * Every request must carry it (Authorization: Bearer, or X-Rustory-Token); see local-gate.ts. `rr http-serve`
+   * always sets one; only in-process callers (tests) may leave it out. @default none
+   */
+  token?: string
 }
 
 export interface HttpServerComponents {
@@ -105,6 +111,12 @@ export async function startHttpServer (init: HttpServerInit, components: HttpSer
   }
 
   const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
+    const refused = gate(req.method, req.headers, { ...(init.token != null ? { token: init.token } : {}), bindHost: init.bind.host })
+    if (refused != null) {
+      log(`http refused ${req.method ?? '?'} ${(req.url ?? '').slice(0, 100)} from ${req.socket.remoteAddress ?? '?'}: ${refused.error}`)
+      sendJson(res, refused.status, { error: refused.error }, { close: true })
+      return
+    }
     const matched = route(req, res, routes)
     if (matched == null) return
     const { path, url } = matched

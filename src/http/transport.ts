@@ -19,6 +19,8 @@ export interface HttpTransportInit {
   connectTimeoutMs?: number
   /** Time for a whole request, body included. @default 120 s */
   requestTimeoutMs?: number
+  /** The server's token (http_token), sent as Authorization: Bearer. @default none */
+  token?: string
 }
 
 /** `http://host:port[/prefix]` without a trailing slash, query or fragment: the peer's identity for peer_state. */
@@ -47,8 +49,10 @@ export class HttpTransport implements SyncTransport {
   readonly #connectTimeoutMs: number
   readonly #requestTimeoutMs: number
   readonly #closed = new AbortController()
+  readonly #auth: Record<string, string>
 
   constructor (baseUrl: string, init: HttpTransportInit = {}) {
+    this.#auth = init.token != null && init.token !== '' ? { authorization: `Bearer ${init.token}` } : {}
     this.peerId = normalizeBaseUrl(baseUrl)
     this.remoteAddr = this.peerId
     this.#connectTimeoutMs = init.connectTimeoutMs ?? 15 * second
@@ -58,7 +62,7 @@ export class HttpTransport implements SyncTransport {
   /** GET /api/v1/entries: the SyncBatch bytes as received, at most maxPullResponseBytes. */
   async pull (request: SyncPull, signal?: AbortSignal): Promise<Uint8Array> {
     const url = `${this.peerId}/api/v1/entries?cursor=${request.cursor}&limit=${request.limit}`
-    return await this.#exchange(url, { method: 'GET' }, maxPullResponseBytes, 'SyncBatch', signal)
+    return await this.#exchange(url, { method: 'GET', headers: this.#auth }, maxPullResponseBytes, 'SyncBatch', signal)
   }
 
   /** POST /api/v1/entries with an EntriesPush document; refuses locally what the server would refuse. */
@@ -66,7 +70,7 @@ export class HttpTransport implements SyncTransport {
     if (payload.byteLength > maxPushRequestBytes) throw new MessageTooLargeError('EntriesPush', maxPushRequestBytes)
     const bytes = await this.#exchange(`${this.peerId}/api/v1/entries`, {
       method: 'POST',
-      headers: { 'content-type': 'application/json' },
+      headers: { 'content-type': 'application/json', ...this.#auth },
       body: payload
     }, maxPushResponseBytes, 'PushAck', signal)
     return parsePushAck(decodeJson(bytes, 'PushAck'))

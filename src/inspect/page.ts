@@ -3,6 +3,7 @@
  * nothing but its own server's /graphs.json and /events). The script keeps every trace record and derives the view
  * from a prefix of them, so the same code shows a live sync (follow the end) and replays a saved trace (scrub).
  */
+import { createHash } from 'node:crypto'
 
 const style = `
 :root { --fg:#1d2330; --muted:#6b7385; --line:#d7dbe3; --bg:#f6f7f9; --card:#fff; --active:#ffd84d; --visited:#e6efff;
@@ -161,7 +162,7 @@ function timeline(m, end) {
     var next = m.steps[i + 1];
     var d = next ? ms(next.ts) - ms(s.ts) : (m.status === 'active' && end ? ms(end) - ms(s.ts) : null);
     var detail = [];
-    if (s.path) detail.push(esc(s.path) + (s.attempt != null && /dialing/.test(s.state.join(' ')) ? ' #' + s.attempt : ''));
+    if (s.path) detail.push(esc(s.path) + (s.attempt != null && /dialing/.test(s.state.join(' ')) ? ' #' + esc(s.attempt) : ''));
     var prev = m.steps[i - 1];
     var sameLink = prev != null && prev.addr === s.addr && prev.path === s.path && !/dialing/.test(s.state.join(' '));
     if (s.addr && !sameLink && /dialing|connected/.test(s.state.join(' '))) detail.push('<span class="via">' + esc(s.addr) + '</span>');
@@ -208,7 +209,7 @@ function render() {
     var bits = [];
     if (p.path) bits.push('path <b>' + esc(p.path) + '</b>');
     if (p.addr) bits.push(esc(p.addr));
-    if (p.attempt != null && /dialing/.test(p.state.join(' '))) bits.push('attempt ' + p.attempt);
+    if (p.attempt != null && /dialing/.test(p.state.join(' '))) bits.push('attempt ' + esc(p.attempt));
     bits.push(p.events + ' events, ' + p.actors + ' child actors');
     if (p.error) bits.push('<span class="err">last error: ' + esc(p.error) + '</span>');
     frag.appendChild(card('peer', 'peer <span class="id" title="' + esc(p.key) + '">' + esc(shortId(p.key)) + '</span>', p, graphs.peer, view.end, bits.join(' · ')));
@@ -243,6 +244,25 @@ export interface PageInit {
 
 function escapeHtml (text: string): string {
   return text.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', '\'': '&#39;' })[c]!)
+}
+
+/**
+ * The Content-Security-Policy the page is served with: only its own inline script (by hash) runs, only its own
+ * inline style applies, it talks only to its own server, and nothing can frame it. A trace field that escaped
+ * escaping still could not run a script.
+ */
+export function inspectorPolicy (): string {
+  const hash = (text: string): string => `'sha256-${createHash('sha256').update(text, 'utf8').digest('base64')}'`
+  return [
+    "default-src 'none'",
+    `script-src ${hash(script)}`,
+    `style-src ${hash(style)}`,
+    "connect-src 'self'",
+    "img-src 'self' data:",
+    "base-uri 'none'",
+    "form-action 'none'",
+    "frame-ancestors 'none'"
+  ].join('; ')
 }
 
 export function inspectorPage (init: PageInit): string {

@@ -8,7 +8,8 @@ import { closeSync, fstatSync, openSync, readSync, statSync } from 'node:fs'
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { inspectorGraphs, type MachineGraph } from './graph.js'
-import { inspectorPage } from './page.js'
+import { hostAllowed } from '../http/local-gate.js'
+import { inspectorPage, inspectorPolicy } from './page.js'
 import { parseTrace, type TraceRecord } from './trace.js'
 
 const second = 1000
@@ -92,13 +93,19 @@ export async function startInspector (init: InspectorInit): Promise<Inspector> {
   const timer = setInterval(tick, init.pollMs ?? 250)
   const keepAlive = setInterval(() => { for (const res of clients) res.write(': keep-alive\n\n') }, 15 * second)
   const page = inspectorPage({ file: init.file })
+  const policy = inspectorPolicy()
 
   const server = createServer((req: IncomingMessage, res: ServerResponse) => {
     const url = new URL(req.url ?? '/', 'http://127.0.0.1')
+    // A DNS-rebinding page reaches 127.0.0.1 under its own name: only this machine's names are served.
+    if (!hostAllowed(req.headers.host, '127.0.0.1')) {
+      res.writeHead(403, { 'content-type': 'text/plain' }).end('forbidden: the Host header must name this machine (open http://127.0.0.1:<port>/)\n')
+      return
+    }
     if (req.method !== 'GET') { res.writeHead(405).end(); return }
     switch (url.pathname) {
       case '/':
-        res.writeHead(200, { 'content-type': 'text/html; charset=utf-8', 'cache-control': 'no-store' }).end(page)
+        res.writeHead(200, { 'content-type': 'text/html; charset=utf-8', 'cache-control': 'no-store', 'content-security-policy': policy, 'x-content-type-options': 'nosniff', 'referrer-policy': 'no-referrer' }).end(page)
         return
       case '/graphs.json':
         res.writeHead(200, { 'content-type': 'application/json' }).end(graphsJson)

@@ -8,8 +8,8 @@ import { SyncError } from '../protocol/errors.js'
 
 const MiB = 1024 * 1024
 
-/** @default 64 MiB: four full 16 MiB pushes at once. */
-export const defaultRequestBudgetBytes = 64 * MiB
+/** @default 48 MiB: three full 16 MiB pushes at once. */
+export const defaultRequestBudgetBytes = 48 * MiB
 
 /** The node is holding its whole request budget; retrying later can help. */
 export class BusyError extends SyncError {

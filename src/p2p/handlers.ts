@@ -31,7 +31,7 @@ export interface ServeSyncInit {
   exchangeTimeoutMs?: number
   /** Concurrent streams per connection and protocol. @default 8 */
   maxInboundStreams?: number
-  /** Request bytes held at once across all streams and connections (see ByteBudget). @default 64 MiB */
+  /** Request bytes held at once across all streams and connections (see ByteBudget). @default 48 MiB */
   requestBudgetBytes?: number
   /** This device's identity key: its own entries are signed (lazily) before they are served. */
   signer?: EntrySigner

@@ -58,7 +58,7 @@ test('POST /api/v1/entries: valid entries land, invalid ones are listed with rea
   const good = [makeEntry(1), makeEntry(2)]
   const bad = { ...makeEntry(3), entry_id: 'not-a-uuid' }
   const badTs = { ...makeEntry(4), ts: 'yesterday' }
-  const res = await fetch(`${server.url}/api/v1/entries`, { method: 'POST', body: JSON.stringify({ entries: [good[0], bad, good[1], badTs] }) })
+  const res = await fetch(`${server.url}/api/v1/entries`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ entries: [good[0], bad, good[1], badTs] }) })
   t.is(res.status, 200)
   const ack = await res.json() as { ok: boolean, inserted: number, ignored: number, rejected: Array<{ index: number, reason: string }> }
   t.is(ack.ok, false)
@@ -69,7 +69,7 @@ test('POST /api/v1/entries: valid entries land, invalid ones are listed with rea
   t.regex(ack.rejected[1]!.reason, /ts must be an RFC3339 timestamp/)
   t.deepEqual(entryIds(dbPath), good.map((e) => e.entry_id))
   // A bare array is accepted too, and pushing again is idempotent.
-  const again = await (await fetch(`${server.url}/api/v1/entries`, { method: 'POST', body: JSON.stringify(good) })).json() as { ok: boolean, inserted: number, ignored: number }
+  const again = await (await fetch(`${server.url}/api/v1/entries`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(good) })).json() as { ok: boolean, inserted: number, ignored: number }
   t.deepEqual([again.ok, again.inserted, again.ignored], [true, 0, 2])
   t.is(entryIds(dbPath).length, 2)
   t.regex(log.join('\n'), /http push: inserted=2 ignored=0 rejected=2/)
@@ -86,7 +86,7 @@ for (const [name, body, reason] of malformedBodies) {
   test(`POST /api/v1/entries with ${name} is refused with 400 and a reason`, async (t) => {
     const { server, dbPath } = await withHttpServer(t)
     const payload = name === 'invalid UTF-8' ? Buffer.from([0x7b, 0xff, 0xfe, 0x7d]) : body
-    const res = await fetch(`${server.url}/api/v1/entries`, { method: 'POST', body: payload })
+    const res = await fetch(`${server.url}/api/v1/entries`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: payload })
     t.is(res.status, 400)
     const ack = await res.json() as { ok: boolean, error: string }
     t.is(ack.ok, false)
@@ -113,10 +113,10 @@ test('a push body over 16 MiB is refused with 413, whether declared or streamed'
       }
       write(0)
     })
-  const declared = await send({ 'content-length': maxPushRequestBytes + 1 }, 1)
+  const declared = await send({ 'content-type': 'application/json', 'content-length': maxPushRequestBytes + 1 }, 1)
   t.is(declared.status, 413)
   t.regex(declared.body, /too large.*16777216/)
-  const streamed = await send({ 'transfer-encoding': 'chunked' }, 17)
+  const streamed = await send({ 'content-type': 'application/json', 'transfer-encoding': 'chunked' }, 17)
   t.is(streamed.status, 413)
   t.is(entryIds(dbPath).length, 0)
   t.is((await fetch(`${server.url}/api/v1/ping`)).status, 200, 'the server keeps serving')

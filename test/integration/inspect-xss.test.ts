@@ -1,0 +1,75 @@
+/**
+ * Attacks on `rr inspect`: a trace whose fields carry HTML (a peer controls error texts and addresses; a crafted
+ * trace file controls everything), opened in a real headless Chromium; and a foreign Host header (DNS rebinding)
+ * asking for /trace.json.
+ */
+import { readFileSync, writeFileSync } from 'node:fs'
+import { request } from 'node:http'
+import { join } from 'node:path'
+import test from 'ava'
+import { chromium } from 'playwright-core'
+import { rrSpawn, stop } from '../helpers/cli.js'
+import { device } from '../helpers/peers.js'
+import { tempDir } from '../helpers/tmp.js'
+
+declare const document: { title: string, querySelectorAll: (s: string) => ArrayLike<unknown>, body: { innerText: string } }
+declare const window: { pwned?: boolean }
+
+const deadPeer = '12D3KooWLeRSiA9vM22fUedungBGiRPQpUzetZi9YhsPYYEkjrp3'
+const payload = '<img src=x onerror="window.pwned=true;document.title=\'pwned\'">'
+
+async function get (url: string, host: string): Promise<{ status: number, headers: Record<string, unknown>, body: string }> {
+  const { hostname, port, pathname } = new URL(url)
+  return await new Promise((resolve, reject) => {
+    const req = request({ host: hostname, port, path: pathname, headers: { host }, setHost: false }, (res) => {
+      let body = ''
+      res.on('data', (d: Buffer) => { body += d.toString() })
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body }))
+    })
+    req.on('error', reject)
+    req.end()
+  })
+}
+
+test('HTML in every trace field is shown as text, never run; the page has a restrictive CSP; a foreign Host gets nothing', async (t) => {
+  const dir = tempDir(t)
+  const b = device(t, dir, 'devB', join(dir, 'swarm.key'))
+  const file = join(dir, 'trace.jsonl')
+  const run = await b.rr(['p2p-sync', '--peers', `/ip4/127.0.0.1/tcp/1/p2p/${deadPeer}`, `--inspect=${file}`])
+  t.is(run.code, 1)
+  // Every string and number field of every record becomes the payload, except the ones that route the record.
+  const keep = new Set(['actor', 'kind', 'ts', 'state', 'from', 'to', 'key', 'event'])
+  const lines = readFileSync(file, 'utf8').trim().split('\n').map((line) => {
+    const record = JSON.parse(line) as Record<string, unknown>
+    for (const [k, v] of Object.entries(record)) {
+      if (!keep.has(k) && (typeof v === 'string' || typeof v === 'number')) record[k] = payload
+    }
+    if (record.attempt === undefined && record.kind === 'transition') record.attempt = payload
+    return JSON.stringify(record)
+  })
+  t.true(lines.some((l) => l.includes('"attempt":"<img')), 'the attempt field carries the payload')
+  writeFileSync(file, lines.join('\n') + '\n')
+
+  const inspector = await rrSpawn(['--db-path', b.dbPath, 'inspect', file, '--port', '0'], { env: b.env, ready: /inspect: (http:\/\/127\.0\.0\.1:\d+\/)/ })
+  t.teardown(async () => { await stop(inspector.child) })
+  const url = inspector.match[1]!
+  const { port } = new URL(url)
+
+  const rebound = await get(`${url}trace.json`, `attacker.example:${port}`)
+  t.is(rebound.status, 403)
+  t.false(rebound.body.includes('<img'), 'no trace content to a foreign Host')
+  const own = await get(url, `127.0.0.1:${port}`)
+  t.is(own.status, 200)
+  t.regex(String(own.headers['content-security-policy']), /default-src 'none'; script-src 'sha256-[^']+'/)
+
+  const browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: ['--no-sandbox', '--disable-background-networking', '--disable-gpu', '--disable-dev-shm-usage'] })
+  t.teardown(async () => { await browser.close() })
+  const page = await browser.newPage()
+  await page.goto(url)
+  await page.waitForSelector('.peer-card', { timeout: 60_000 })
+  await page.waitForFunction(() => document.body.innerText.includes('onerror'), undefined, { timeout: 30_000 })
+  await new Promise((resolve) => setTimeout(resolve, 1000))
+  t.false(await page.evaluate(() => window.pwned === true), 'the payload ran')
+  t.not(await page.title(), 'pwned')
+  t.is(await page.evaluate(() => document.querySelectorAll('img').length), 0, 'no element was made from a trace field')
+})
