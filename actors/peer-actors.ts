@@ -8,7 +8,8 @@ import type { PeerSyncDependencies, PeerSyncEvent, LoopInput, DialInput } from '
 import { toFailure, type Link, type PeerOutcome } from '../machines/types.js'
 import { maxPullResponseBytes, maxPushRequestBytes } from '../src/protocol/constants.js'
 import { errorMessage, isPermanent, ProtocolError, SyncError } from '../src/protocol/errors.js'
-import { getPullCursor, getPushCursor, setPushCursor, updateSyncStatus } from '../src/store/peers.js'
+import { getPullCursor, getPushCursor, noteRefused, setPushCursor, updateSyncStatus } from '../src/store/peers.js'
+import { getTombstonePullCursor, getTombstonePushCursor, setTombstonePushCursor } from '../src/store/tombstones.js'
 import { cursorAdvances, limitAfterTooLarge } from '../src/sync/policy.js'
 import type { WorkerPool } from '../workers/pool.js'
 import type { Connector } from './connector.js'
@@ -40,7 +41,7 @@ export interface PeerActorComponents {
    */
   roundLimits?: { maxEntries: number, maxBytes: number }
   /** Called after every round of every peer (summaries, tests). */
-  onRound?: (outcome: PeerOutcome) => void
+  onRound?: (outcome: PeerOutcome, extras: RoundExtras) => void
   random?: () => number
   now?: () => number
 }
@@ -65,17 +66,131 @@ function short (peerId: string): string {
   return peerId.length > 16 ? `${peerId.slice(0, 8)}…${peerId.slice(-6)}` : peerId
 }
 
-export function formatRound (outcome: PeerOutcome): string {
+/** What a round did beside entries: tombstones moved, entries refused. Kept by the actors, per peer, per round. */
+export interface RoundExtras {
+  /** Tombstones received that were new here. */
+  tombstonesIn: number
+  /** Entries deleted here by received tombstones. */
+  deleted: number
+  /** Tombstones pushed. */
+  tombstonesOut: number
+  /** Entries (or tombstones) the peer sent that we refused: invalid, over a cap. */
+  refused: number
+  /** Why the first refused one was refused. */
+  refusedReason?: string
+  /** The peer does not serve the tombstone protocols (an older release). */
+  tombstonesUnsupported?: boolean
+}
+
+export const emptyExtras = (): RoundExtras => ({ tombstonesIn: 0, deleted: 0, tombstonesOut: 0, refused: 0 })
+
+/**
+ * One line per peer per round. A round that refused entries is `partial`, never an unqualified `ok`: the refused
+ * entries are not here, and `rr sync-status` / `rr doctor` say so too.
+ */
+export function formatRound (outcome: PeerOutcome, extras: RoundExtras = emptyExtras()): string {
   const who = outcome.peerId ?? outcome.key
   const secs = (outcome.stats.lastRoundMs / 1000).toFixed(2)
   if (outcome.ok) {
-    return `sync: peer=${who} ok path=${outcome.path ?? '-'} pulled=${outcome.round.pulled} inserted=${outcome.round.inserted} pushed=${outcome.round.pushed} duration=${secs}s`
+    const status = extras.refused > 0 ? 'partial' : 'ok'
+    const tomb = extras.tombstonesUnsupported === true
+      ? ' tombstones=unsupported'
+      : extras.tombstonesIn + extras.deleted + extras.tombstonesOut > 0 ? ` tombstones_in=${extras.tombstonesIn} deleted=${extras.deleted} tombstones_out=${extras.tombstonesOut}` : ''
+    const refused = extras.refused > 0 ? ` refused=${extras.refused} (first: ${extras.refusedReason ?? '?'})` : ''
+    return `sync: peer=${who} ${status} path=${outcome.path ?? '-'} pulled=${outcome.round.pulled} inserted=${outcome.round.inserted} pushed=${outcome.round.pushed}${tomb}${refused} duration=${secs}s`
   }
   return `sync: peer=${who} FAILED step=${outcome.error?.step ?? '-'} error=${outcome.error?.message ?? 'unknown'} duration=${secs}s`
 }
 
 export function createPeerDependencies (c: PeerActorComponents): PeerSyncDependencies {
   const { db, pool, log } = c
+  /** This round's extras per peer key, reported and reset by roundFinished. */
+  const extrasByKey = new Map<string, RoundExtras>()
+  const extrasOf = (key: string): RoundExtras => {
+    let e = extrasByKey.get(key)
+    if (e == null) extrasByKey.set(key, e = emptyExtras())
+    return e
+  }
+  /** Peers already reported as lacking the tombstone protocols (said once per process). */
+  const saidUnsupported = new Set<string>()
+
+  /** True when the error means the peer does not serve a tombstone protocol: skip tombstones, keep entries. */
+  function unsupported (err: unknown, peerId: string, extras: RoundExtras): boolean {
+    if ((err as { name?: unknown })?.name !== 'UnsupportedProtocolError') return false
+    extras.tombstonesUnsupported = true
+    if (!saidUnsupported.has(peerId)) {
+      saidUnsupported.add(peerId)
+      log.info(`sync: peer=${peerId} does not serve tombstones (an older rustory); syncing entries only`)
+    }
+    return true
+  }
+
+  /**
+   * Pulls the peer's tombstones after our tombstone cursor, before any entries: an entry deleted there is then
+   * refused here instead of being stored and deleted again.
+   */
+  async function pullTombstones (link: Link, peerId: string, key: string, limit: number, signal: AbortSignal): Promise<void> {
+    const transport = link.transport
+    if (transport.pullTombstones == null) return
+    const extras = extrasOf(key)
+    let cursor = getTombstonePullCursor(db, peerId)
+    for (;;) {
+      let payload: Uint8Array
+      try {
+        payload = await transport.pullTombstones({ cursor, limit }, signal)
+      } catch (err) {
+        if (unsupported(err, peerId, extras)) return
+        if ((err as Error).name !== 'MessageTooLargeError') throw err
+        const next = limitAfterTooLarge(limit)
+        if (next == null) throw err
+        limit = next
+        continue
+      }
+      const owned = ownedBuffer(payload)
+      const result = await pool.run({ tag: 'ingest-tombstones-pulled', dbPath: c.dbPath, peerId, payload: owned }, [owned.buffer as ArrayBuffer])
+      if (result.rejected.length > 0) {
+        extras.refused += result.rejected.length
+        extras.refusedReason ??= result.rejected[0]!.reason
+        noteRefused(db, peerId, result.rejected.length, result.rejected[0]!.reason, unixNow())
+        log.info(`pull: peer=${peerId} sent ${result.rejected.length} invalid tombstones (refused), first: ${result.rejected[0]!.reason}`)
+      }
+      extras.tombstonesIn += result.added
+      extras.deleted += result.deleted
+      if (result.received === 0 || result.nextCursor == null) return
+      if (!cursorAdvances(cursor, result.nextCursor, result.received)) {
+        throw new ProtocolError(`tombstone pull from ${peerId}: next_cursor ${result.nextCursor} does not advance past ${cursor}`)
+      }
+      cursor = result.nextCursor
+    }
+  }
+
+  /** Pushes every tombstone we hold (ours and relayed ones) that this peer has not acknowledged. */
+  async function pushTombstones (link: Link, peerId: string, key: string, limit: number, signal: AbortSignal): Promise<void> {
+    const transport = link.transport
+    if (transport.pushTombstones == null) return
+    const extras = extrasOf(key)
+    if (extras.tombstonesUnsupported === true) return
+    let seq = getTombstonePushCursor(db, peerId)
+    for (;;) {
+      const page = await pool.run({ tag: 'export-tombstones', dbPath: c.dbPath, cursor: seq, limit, maxBytes: maxPushRequestBytes, asPush: true })
+      if (page.count === 0) return
+      let ack
+      try {
+        ack = await transport.pushTombstones(page.payload, signal)
+      } catch (err) {
+        if (unsupported(err, peerId, extras)) return
+        if ((err as Error).name !== 'MessageTooLargeError') throw err
+        const next = limitAfterTooLarge(limit)
+        if (next == null) throw err
+        limit = next
+        continue
+      }
+      if (!ack.ok) log.info(`push: peer=${peerId} refused some tombstones (added=${ack.added} ignored=${ack.ignored} of ${page.count})`)
+      setTombstonePushCursor(db, peerId, page.lastSeq)
+      seq = page.lastSeq
+      extras.tombstonesOut += page.count
+    }
+  }
 
   async function dialEach (input: DialInput, signal: AbortSignal, path: 'direct' | 'relay', dial: (addr: string) => Promise<Link>, addrs: string[]): Promise<Link> {
     let last: unknown
@@ -111,7 +226,9 @@ export function createPeerDependencies (c: PeerActorComponents): PeerSyncDepende
       // The next batch is requested while this one is being stored (the request uses the next_cursor read from
       // the tail of the bytes; batches are still stored strictly in order, each with its own cursor).
       let prefetch: { cursor: number, limit: number, bytes: Promise<Uint8Array> } | undefined
+      const extras = extrasOf(input.target.key)
       try {
+        await pullTombstones(link, peerId, input.target.key, limit, abort.signal)
         for (;;) {
           let payload: Uint8Array
           try {
@@ -143,7 +260,10 @@ export function createPeerDependencies (c: PeerActorComponents): PeerSyncDepende
           const result = await pool.run({ tag: 'ingest-pulled', dbPath: c.dbPath, peerId, payload: owned, wire: link.transport.wire ?? 1 }, [owned.buffer as ArrayBuffer])
           if (result.rejected.length > 0) {
             const first = result.rejected[0]!
-            log.info(`pull: peer=${peerId} sent ${result.rejected.length} invalid entries (skipped), first: ${first.reason}`)
+            extras.refused += result.rejected.length
+            extras.refusedReason ??= first.reason
+            noteRefused(db, peerId, result.rejected.length, first.reason, unixNow())
+            log.info(`pull: peer=${peerId} sent ${result.rejected.length} invalid entries (refused, not stored), first: ${first.reason}`)
           }
           if (result.clamped > 0) log.info(`pull: peer=${peerId} sent ${result.clamped} entries stamped more than a day ahead: stored at the receive time, marked`)
           if ((result.replaced ?? 0) > 0) log.info(`pull: peer=${peerId}: ${result.replaced!} unverified entries replaced by their signed copies`)
@@ -210,6 +330,7 @@ export function createPeerDependencies (c: PeerActorComponents): PeerSyncDepende
           log.progress?.(input.target.key, `pushing to ${short(peerId)}: ${pushed} entries`)
           sendBack({ type: 'push.progress', pushed })
         }
+        await pushTombstones(link, peerId, input.target.key, limit, abort.signal)
         updateSyncStatus(db, peerId, { last_push_unix: unixNow(), last_push_count: pushed })
         sendBack({ type: 'push.done', pushed })
       } catch (err) {
@@ -234,8 +355,10 @@ export function createPeerDependencies (c: PeerActorComponents): PeerSyncDepende
       } else if (outcome.ok) {
         updateSyncStatus(db, peerId, outcome.path != null ? { last_path: outcome.path } : {})
       }
-      ;(log.summary ?? log.info)(formatRound(outcome))
-      c.onRound?.(outcome)
+      const extras = extrasByKey.get(outcome.key) ?? emptyExtras()
+      extrasByKey.delete(outcome.key)
+      ;(log.summary ?? log.info)(formatRound(outcome, extras))
+      c.onRound?.(outcome, extras)
     },
     random: c.random ?? Math.random,
     now: c.now ?? Date.now

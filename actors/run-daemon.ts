@@ -14,6 +14,7 @@ import { entrySignerOf, loadOrCreateIdentity, loadSwarmKey, trackerUserId } from
 import { createQuietLog } from '../src/daemon/quiet-log.js'
 import { announcedAddrs, confirmObservedAddr, createPeerNode, registrableAddrs, tcpListenPorts, type PeerNode } from '../src/p2p/node.js'
 import { serveSync } from '../src/p2p/handlers.js'
+import { serveTombstones } from '../src/p2p/tombstone-handlers.js'
 import { RelayReservation } from '../src/p2p/relay-reservation.js'
 import { stopSignal } from '../src/p2p/serve.js'
 import { errorMessage } from '../src/protocol/errors.js'
@@ -86,6 +87,7 @@ export async function runDaemon (init: DaemonInit, io: DaemonOutput): Promise<vo
   try {
     node = await createPeerNode({ privateKey: identity.privateKey, psk: swarm.psk, listen: init.listen, inbound: { log }, log })
     await serveSync(node, { dbPath: settings.dbPath, pool, log, signer })
+    await serveTombstones(node, { dbPath: settings.dbPath, pool, log })
   } catch (err) {
     await node?.stop()
     await pool.close()

@@ -213,8 +213,8 @@ function logFailure (err: unknown, what = 'record failed'): void {
     const message = failureText(err)
     const env = environment()
     const dir = env.RUSTORY_DATA_DIR != null && env.RUSTORY_DATA_DIR !== '' ? env.RUSTORY_DATA_DIR : join(home(env), '.rustory')
-    mkdirSync(dir, { recursive: true })
-    appendFileSync(join(dir, 'record.log'), `${new Date().toISOString()} ${what}: ${message.replace(/\n/g, ' ')}\n`)
+    mkdirSync(dir, { recursive: true, mode: 0o700 })
+    appendFileSync(join(dir, 'record.log'), `${new Date().toISOString()} ${what}: ${message.replace(/\n/g, ' ')}\n`, { mode: 0o600 })
   } catch {
     // Nowhere left to report; the shell must still not fail.
   }

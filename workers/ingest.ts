@@ -2,7 +2,8 @@
 import { admitReceived } from '../src/core/admit.js'
 import { validateBatch } from '../src/core/entry.js'
 import { decodeJson, parseEntriesPush, parseSyncBatch } from '../src/protocol/messages.js'
-import { ingestPulledBatch, insertEntries } from '../src/store/entries.js'
+import { ingestPulledBatch, insertEntries, insertEntriesNoTx } from '../src/store/entries.js'
+import { recordImportBatch } from '../src/store/imports.js'
 import { workerDb } from './db-cache.js'
 import type { IngestEntriesResult, IngestEntriesTask, IngestPulledResult, IngestPulledTask, IngestPushResult, IngestPushTask } from './tasks.js'
 
@@ -30,5 +31,8 @@ export function ingestPush (task: IngestPushTask): IngestPushResult {
 }
 
 export function ingestEntries (task: IngestEntriesTask): IngestEntriesResult {
-  return insertEntries(workerDb(task.dbPath), task.entries)
+  const db = workerDb(task.dbPath)
+  if (task.batch == null) return insertEntries(db, task.entries)
+  const batch = task.batch
+  return db.transaction(() => recordImportBatch(db, batch, () => insertEntriesNoTx(db, task.entries))).immediate()
 }

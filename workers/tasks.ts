@@ -51,6 +51,16 @@ export interface IngestEntriesTask {
   tag: 'ingest-entries'
   dbPath: string
   entries: Entry[]
+  /** The import batch these belong to: the inserted ones are listed under it (`rr delete --import`). */
+  batch?: ImportBatchInfo
+}
+export interface ImportBatchInfo {
+  id: string
+  shell: string
+  path: string
+  createdAt: string
+  /** Entries of this task that had no timestamp in the file. */
+  untimed: string[]
 }
 export interface IngestEntriesResult {
   inserted: number
@@ -107,7 +117,54 @@ export interface ExportSearchResult {
   rows: number
 }
 
-export type Task = IngestPulledTask | IngestPushTask | IngestEntriesTask | ExportBatchTask | ExportPushTask | ExportSearchTask
+/** Serialize a TombstoneBatch page (the serving side of tombstone-pull), trimmed to fit maxBytes. */
+export interface ExportTombstonesTask {
+  tag: 'export-tombstones'
+  dbPath: string
+  cursor: number
+  limit: number
+  maxBytes: number
+  /** Serialize as a TombstonePush (no next_cursor) for the pushing side. @default false */
+  asPush?: boolean
+}
+export interface ExportTombstonesResult {
+  payload: Uint8Array
+  count: number
+  lastSeq: number
+}
+
+/** Parse, validate and apply a pulled TombstoneBatch, advancing tombstone_peer_state in the same transaction. */
+export interface IngestTombstonesPulledTask {
+  tag: 'ingest-tombstones-pulled'
+  dbPath: string
+  peerId: string
+  payload: Uint8Array
+}
+export interface IngestTombstonesPulledResult {
+  received: number
+  added: number
+  deleted: number
+  rejected: Array<{ index: number, entry_id?: string, reason: string }>
+  nextCursor: number | null
+}
+
+/** Parse, validate and apply a TombstonePush (the serving side of tombstone-push). */
+export interface IngestTombstonesPushTask {
+  tag: 'ingest-tombstones-push'
+  dbPath: string
+  payload: Uint8Array
+}
+export interface IngestTombstonesPushResult {
+  ok: boolean
+  added: number
+  ignored: number
+  deleted: number
+  rejected: Array<{ index: number, entry_id?: string, reason: string }>
+  error?: string
+}
+
+export type Task = IngestPulledTask | IngestPushTask | IngestEntriesTask | ExportBatchTask | ExportPushTask | ExportSearchTask |
+  ExportTombstonesTask | IngestTombstonesPulledTask | IngestTombstonesPushTask
 
 export type TaskResult<T extends Task> =
   T extends IngestPulledTask ? IngestPulledResult
@@ -116,7 +173,10 @@ export type TaskResult<T extends Task> =
         : T extends ExportBatchTask ? ExportBatchResult
           : T extends ExportPushTask ? ExportPushResult
             : T extends ExportSearchTask ? ExportSearchResult
-              : never
+              : T extends ExportTombstonesTask ? ExportTombstonesResult
+                : T extends IngestTombstonesPulledTask ? IngestTombstonesPulledResult
+                  : T extends IngestTombstonesPushTask ? IngestTombstonesPushResult
+                    : never
 
 /** An error as it crosses from a worker to the main thread (see toWorkerFailure / fromWorkerFailure). */
 export interface WorkerFailure {

@@ -13,7 +13,10 @@ export default class Import extends RrCommand {
     'Reads plain bash history (with HISTTIMEFORMAT #<epoch> lines), zsh history (EXTENDED_HISTORY, multi-line, metafied bytes)',
     'or fish history. Importing the same file again inserts nothing: ids are derived from the device, shell, time, command',
     'and position. Commands that carry secrets or match record_ignore_regex are skipped, as `rr record` would.',
-    'Defaults: ~/.bash_history, $HISTFILE or ~/.zsh_history, ~/.local/share/fish/fish_history.'
+    'Defaults: ~/.bash_history, $HISTFILE or ~/.zsh_history, ~/.local/share/fish/fish_history.',
+    'A file that does not look like the named shell\'s history (another shell, binary data, nothing parses) is refused and',
+    'nothing is inserted. Commands without a timestamp are dated from their neighbours and marked untimed (--since skips',
+    'them). Each import prints a batch id: `rr delete --import <batch-id>` undoes it.'
   ].join('\n')
 
   static override examples = ['rr import zsh', 'rr import bash --path ~/old/.bash_history']
@@ -22,7 +25,8 @@ export default class Import extends RrCommand {
   }
 
   static override flags = {
-    path: Flags.string({ description: 'the history file (default: the shell\'s usual file)' })
+    path: Flags.string({ description: 'the history file (default: the shell\'s usual file)' }),
+    'keep-secrets': Flags.boolean({ description: 'import commands that carry secrets too (the secrets filter is off for this run)' })
   }
 
   async run (): Promise<void> {
@@ -42,7 +46,7 @@ export default class Import extends RrCommand {
         userId: settings.userId,
         hostname: settings.hostname,
         version: rustoryVersion(),
-        secretsFilter: settings.secretsFilter,
+        secretsFilter: settings.secretsFilter && flags['keep-secrets'] !== true,
         ...(settings.recordIgnoreRegex != null ? { ignoreRegex: new RegExp(settings.recordIgnoreRegex) } : {})
       }, {
         pool,

@@ -6,6 +6,7 @@
  */
 import { createHash, randomBytes } from 'node:crypto'
 import { existsSync, linkSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs'
+import { isRustoryDir, tighten } from './private-files.js'
 import { dirname } from 'node:path'
 import { generateKeyPair, privateKeyFromProtobuf, privateKeyToProtobuf } from '@libp2p/crypto/keys'
 import type { PrivateKey } from '@libp2p/interface'
@@ -71,8 +72,15 @@ export function parseSwarmKey (text: string, path: string): Uint8Array {
   return Uint8Array.from(Buffer.from(hex, 'hex'))
 }
 
+/** Tightens the key file (and its folder when it is rustory's own) to 0600/0700, then says if it is still loose. */
 function isLoose (path: string): boolean {
   if (process.platform === 'win32') return false
+  try {
+    tighten(path)
+    if (isRustoryDir(dirname(path))) tighten(dirname(path))
+  } catch {
+    // Not ours to change: reported as loose below.
+  }
   try {
     return (statSync(path).mode & 0o077) !== 0
   } catch {

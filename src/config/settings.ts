@@ -2,8 +2,9 @@
  * Settings: built-in defaults ← config.toml ← RUSTORY_* environment ← command-line flags.
  * The only module that reads process.env (through `environment`) and the config file.
  */
-import { join, resolve } from 'node:path'
+import { dirname, join, resolve } from 'node:path'
 import { RustoryError } from '../core/errors.js'
+import { isRustoryDir, tighten } from './private-files.js'
 import { parseTrackerAddress, TrackerAddressError } from './tracker-address.js'
 
 // node:fs and node:os through process.getBuiltinModule rather than `import`: importing them as ES modules evaluates
@@ -155,6 +156,13 @@ function typeName (value: unknown): string {
 export function readConfigFile (path: string): Partial<Record<FileKey, unknown>> {
   // Most users have no config file: checked without the cost of an ENOENT error on every `rr record`.
   if (!existsSync(path)) return {}
+  try {
+    // config.toml may hold tracker_token: 0600, its folder 0700 (only ever tightened).
+    tighten(path)
+    if (isRustoryDir(dirname(path))) tighten(dirname(path))
+  } catch {
+    // Not ours to change; `rr doctor` reports it.
+  }
   let text: string
   try {
     text = readFileSync(path, 'utf8')

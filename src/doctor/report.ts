@@ -7,11 +7,13 @@
 import { execFileSync } from 'node:child_process'
 import { existsSync, statSync } from 'node:fs'
 import { dirname } from 'node:path'
+import { databaseFiles, isRustoryDir, looseAmong, tighten, tightenedSoFar, type LooseFile } from '../config/private-files.js'
 import type { Settings } from '../config/settings.js'
 import { describeOpenFailure, drainSpoolFor, openDatabase, writable, type Database, type SpoolDrainOutcome } from '../store/db.js'
 import { countReady, listSpool, rejectedDir, spoolDirOf } from '../store/spool-files.js'
 import { schemaVersion } from '../store/schema.js'
-import { readCounters, readSyncStatus } from '../store/peers.js'
+import { readCounters, readRefusals, readSyncStatus } from '../store/peers.js'
+import { countTombstones } from '../store/tombstones.js'
 import { syncStatusLine } from '../status/sync-status.js'
 import { daemonSummary } from '../status/daemon-status.js'
 import { daemonState, type DaemonState } from '../store/daemon-lock.js'
@@ -40,6 +42,8 @@ export interface DoctorReport {
   database: {
     exists: boolean
     entries?: number
+    /** Deleted entries remembered so they never come back: made here, and received from peers. */
+    tombstones?: { total: number, own: number, received: number }
     sizeBytes?: number
     walBytes?: number
     schemaVersion?: number
@@ -68,6 +72,8 @@ export interface DoctorReport {
   keys: { swarmKey: boolean, identityKey: boolean, relayKey: boolean }
   sync: SyncSummary
   daemon: DaemonState & { summary: string }
+  /** Private files and folders found readable by group or others (tightened by this run when possible). */
+  looseFiles: LooseFile[]
 }
 
 /** Inputs doctor takes from the environment, passed in so collecting stays testable. */
@@ -107,14 +113,18 @@ export interface SyncSummary {
   peersWithErrors: number
   /** `rr sync-status` in one line: "sync: 3 peers, 1 stale, 0 failing" (src/status/sync-status.ts). */
   line?: string
+  /** Entries peers sent that were refused (invalid, over a cap), in total. */
+  refused?: number
 }
 
 /** The sync part of the report. Issue 6: turn this into the one-line sync-status summary. */
 export function syncSummary (db: Database | undefined): SyncSummary {
   if (db == null) return { peers: 0, peersWithErrors: 0 }
   const rows = readSyncStatus(db)
+  const refused = readRefusals(db).reduce((n, r) => n + r.refused_total, 0)
   return {
     line: syncStatusLine(db),
+    ...(refused > 0 ? { refused } : {}),
     peers: rows.length,
     peersWithErrors: rows.filter((r) => r.last_error != null && (r.last_error_unix ?? 0) >= Math.max(r.last_pull_unix ?? 0, r.last_push_unix ?? 0)).length
   }
@@ -126,10 +136,43 @@ function tableExists (db: Database, name: string): boolean {
   return db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?").get(name) != null
 }
 
+/** Every file rustory keeps private (0600) and its own folders (0700). */
+function privatePaths (settings: Settings, recordLog: string): string[] {
+  const files = [...databaseFiles(settings.dbPath), settings.configPath, settings.swarmKeyPath, settings.p2pIdentityKeyPath, settings.relayIdentityKeyPath, recordLog]
+  const dirs = [dirname(settings.dbPath), settings.dataDir, ...files.map((f) => dirname(f))].filter(isRustoryDir)
+  return [...new Set([...dirs, ...files])]
+}
+
+/**
+ * Files and folders group or others could read: each is tightened now (only ever removing bits) and reported, so
+ * the user learns their history was exposed; one that cannot be changed (another owner) is reported with the fix.
+ */
+export function checkPermissions (paths: readonly string[]): { warnings: string[], loose: LooseFile[] } {
+  const warnings: string[] = []
+  // Loading the settings already tightened config.toml and its folder: report those too.
+  const loose = [...tightenedSoFar().filter((l) => paths.includes(l.path)), ...looseAmong(paths)]
+  for (const l of loose) {
+    const octal = (l.mode & 0o777).toString(8).padStart(3, '0')
+    try {
+      tighten(l.path)
+    } catch {
+      // Reported below as still loose.
+    }
+    const still = looseAmong([l.path]).length > 0
+    warnings.push(still
+      ? `${l.path} is ${octal}: other users can read it; run: chmod ${l.kind === 'dir' ? '700' : '600'} ${l.path}`
+      : `${l.path} was ${octal}, readable by other users; tightened to ${((l.mode & ~0o077) & 0o777).toString(8).padStart(3, '0')}`)
+  }
+  return { warnings, loose }
+}
+
 export function collectReport (settings: Settings, env: DoctorEnvironment): DoctorReport {
   const daemon = daemonState(settings.dbPath)
   const problems: string[] = []
-  const warnings: string[] = []
+  const recordLog0 = `${settings.dataDir}/record.log`
+  // Before anything opens (and so tightens) the database: what was exposed.
+  const permissions = checkPermissions(privatePaths(settings, recordLog0))
+  const warnings: string[] = [...permissions.warnings]
   const recordLog = `${settings.dataDir}/record.log`
   const database: DoctorReport['database'] = { exists: existsSync(settings.dbPath), expectedSchemaVersion: schemaVersion }
   const recorder: DoctorReport['recorder'] = { skipped: {}, skippedTotal: 0, truncated: 0, logExists: existsSync(recordLog) }
@@ -166,6 +209,7 @@ export function collectReport (settings: Settings, env: DoctorEnvironment): Doct
       if (tableExists(db, 'entries')) {
         database.entries = (db.prepare('SELECT COUNT(*) AS n FROM entries').get() as { n: number }).n
       }
+      if (tableExists(db, 'tombstones')) database.tombstones = countTombstones(db, settings.deviceId)
       if (tableExists(db, 'counters')) {
         for (const [name, value] of Object.entries(readCounters(db))) {
           if (name.startsWith('skipped.')) {
@@ -177,6 +221,7 @@ export function collectReport (settings: Settings, env: DoctorEnvironment): Doct
         }
       }
       if (tableExists(db, 'sync_status')) sync = syncSummary(db)
+      if (sync.refused != null) warnings.push(`${sync.refused} entries sent by peers were refused (invalid or over a cap) and are not in this database: see rr sync-status`)
     } catch (err) {
       const message = err instanceof Error ? err.message : String(err)
       database.error = message.includes(settings.dbPath) ? message : `cannot read database ${settings.dbPath}: ${message}`
@@ -231,7 +276,8 @@ export function collectReport (settings: Settings, env: DoctorEnvironment): Doct
       relayKey: existsSync(settings.relayIdentityKeyPath)
     },
     sync,
-    daemon: { ...daemon, summary: daemonSummary(daemon) }
+    daemon: { ...daemon, summary: daemonSummary(daemon) },
+    looseFiles: permissions.loose
   }
 }
 
@@ -263,6 +309,7 @@ export function renderReport (r: DoctorReport): string {
     row('status', `BROKEN: ${r.database.error}`)
   } else {
     row('entries', String(r.database.entries ?? 0))
+    if (r.database.tombstones != null) row('tombstones', `${r.database.tombstones.total} (${r.database.tombstones.own} deleted here, ${r.database.tombstones.received} received from peers)`)
     row('size', `${bytes(r.database.sizeBytes)} (+ ${bytes(r.database.walBytes)} WAL)`)
     row('schema', `version ${r.database.schemaVersion ?? '?'} (this rustory: ${r.database.expectedSchemaVersion})`)
   }
@@ -281,6 +328,7 @@ export function renderReport (r: DoctorReport): string {
   row('daemon', r.daemon.summary)
   row('peers', r.sync.peers === 0 ? 'none synced yet' : `${r.sync.peers}${r.sync.peersWithErrors > 0 ? ` (${r.sync.peersWithErrors} with errors on the last attempt)` : ''}`)
   if (r.sync.line != null) row('status', `${r.sync.line.replace(/^sync: /, '')} (details: rr sync-status)`)
+  if (r.sync.refused != null) row('refused', `${r.sync.refused} entries from peers were refused (invalid or over a cap) and are not here (details: rr sync-status)`)
   for (const w of r.warnings) lines.push(`warning: ${w}`)
   for (const p of r.problems) lines.push(`problem: ${p}`)
   lines.push(r.ok ? 'ok' : 'BROKEN')

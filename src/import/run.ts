@@ -4,16 +4,26 @@
  * one read chunk, one batch being built, at most `maxInFlight` batches being inserted.
  *
  * Imported entries: device_id/user_id/hostname from settings, cwd '' (unknown), exit_code 0, duration from zsh's
- * extended history where known. Untimed commands (plain bash/zsh) are dated back from the file's mtime by one
- * millisecond per byte that follows them, so they keep their order and sit just before the file was last written.
+ * extended history where known.
+ *
+ * Trust: the first 64 KiB must look like the named shell's format (sniff.ts), and the file must hold at least one
+ * command, or nothing is inserted. Every import is a batch with its own id, printed at the end: `rr delete --import
+ * <id>` undoes it through tombstones.
+ *
+ * Untimed commands (plain bash, zsh without EXTENDED_HISTORY) take their time from their neighbours: one millisecond
+ * after the previous timed command, or, before the first one, just before it. In a file with no timestamps at all
+ * they are dated back from the file's mtime by one millisecond per byte that follows them (file order, ending at the
+ * mtime). Either way they are marked untimed in the batch, and `--since` leaves them out.
  */
-import { stat } from 'node:fs/promises'
+import { randomUUID } from 'node:crypto'
+import { open, stat } from 'node:fs/promises'
 import { truncateCmd, type Entry } from '../core/entry.js'
 import { skipReason } from '../core/filters.js'
 import type { WorkerPool } from '../../workers/pool.js'
 import { ImportIds } from './ids.js'
 import { readLines } from './lines.js'
 import { parserFor, type ParsedCommand, type Shell } from './parsers.js'
+import { sniffBytes, sniffHistory } from './sniff.js'
 import { RustoryError } from '../core/errors.js'
 
 export class ImportError extends RustoryError {
@@ -30,7 +40,7 @@ export interface ImportInit {
   userId: string
   hostname: string
   version: string
-  /** @default true */
+  /** Skip commands that carry secrets; `--keep-secrets` turns it off for one import. @default true */
   secretsFilter?: boolean
   ignoreRegex?: RegExp
   /** Entries per insert task. @default 5000 */
@@ -60,6 +70,14 @@ export interface ImportSummary {
   truncated: number
   /** Had bytes that were not UTF-8 (kept, read as CP1252). */
   repaired: number
+  /** Commands with no timestamp in the file (dated from neighbours or the mtime, marked untimed). */
+  untimed: number
+  /** Skipped because they carry a secret (sum of the secret_* reasons). */
+  secrets: number
+  /** Whether the secrets filter ran (`--keep-secrets` turns it off). */
+  secretsFilter: boolean
+  /** The import batch id: `rr delete --import <batchId>` undoes this import. */
+  batchId: string
   elapsedMs: number
 }
 
@@ -82,11 +100,16 @@ export async function importHistory (init: ImportInit, components: ImportCompone
       : `cannot read ${init.path}: ${(err as Error).message}`)
   }
   if (!info.isFile()) throw new ImportError(`${init.path} is not a file (give the history file with --path FILE)`)
+  const sniffed = sniffHistory(await head(init.path, sniffBytes), init.shell)
+  if (!sniffed.ok) throw new ImportError(`${init.path} does not look like ${init.shell} history: ${sniffed.reason ?? '?'}; nothing was imported`)
+  const first = await firstTimed(init.path, init.shell)
+  if (first.commands === 0 && info.size > 0) throw new ImportError(`nothing in ${init.path} parses as ${init.shell} history; nothing was imported`)
   const totalBytes = info.size
   const mtimeMs = Math.floor(info.mtimeMs)
   const batchSize = init.batchSize ?? 5000
   const maxInFlight = init.maxInFlight ?? 2
   const ids = new ImportIds(init.deviceId, init.shell)
+  const secretsFilter = init.secretsFilter ?? true
   const summary: ImportSummary = {
     path: init.path,
     shell: init.shell,
@@ -98,20 +121,39 @@ export async function importHistory (init: ImportInit, components: ImportCompone
     skippedReasons: {},
     truncated: 0,
     repaired: 0,
+    untimed: 0,
+    secrets: 0,
+    secretsFilter,
+    batchId: randomUUID(),
     elapsedMs: 0
   }
+  const createdAt = new Date().toISOString()
   const skip = (reason: string): void => {
     summary.skipped++
     summary.skippedReasons[reason] = (summary.skippedReasons[reason] ?? 0) + 1
+    if (reason.startsWith('secret_')) summary.secrets++
   }
 
   let batch: Entry[] = []
+  let untimed: string[] = []
+  /** The last timed command's time, and how many untimed commands followed it. */
+  let lastTimedMs: number | undefined
+  let sinceTimed = 0
+  /** Untimed commands seen before the first timed one. */
+  let beforeFirst = 0
   const inFlight: Array<Promise<void>> = []
   const send = async (): Promise<void> => {
     if (batch.length === 0) return
     const entries = batch
+    const batchUntimed = untimed
     batch = []
-    const task = components.pool.run({ tag: 'ingest-entries', dbPath: init.dbPath, entries }).then((r) => {
+    untimed = []
+    const task = components.pool.run({
+      tag: 'ingest-entries',
+      dbPath: init.dbPath,
+      entries,
+      batch: { id: summary.batchId, shell: init.shell, path: init.path, createdAt, untimed: batchUntimed }
+    }).then((r) => {
       summary.inserted += r.inserted
       summary.alreadyPresent += r.ignored
     })
@@ -132,22 +174,36 @@ export async function importHistory (init: ImportInit, components: ImportCompone
     if (cmd.includes('\u0000')) { skip('nul_byte'); return }
     // A history file already went through the shell's own ignorespace; a leading space is not a reason here.
     const reason = skipReason(cmd.trimStart(), {
-      secretsFilter: init.secretsFilter ?? true,
+      secretsFilter,
       ...(init.ignoreRegex != null ? { ignoreRegex: init.ignoreRegex } : {})
     })
     if (reason != null) { skip(reason); return }
     const stored = truncateCmd(cmd)
     if (stored !== cmd || parsed.clipped) summary.truncated++
+    let tsMs: number
     if (parsed.epochSec != null) {
       sameSec = parsed.epochSec === lastSec ? sameSec + 1 : 0
       lastSec = parsed.epochSec
+      tsMs = parsed.epochSec * second + Math.min(sameSec, 999)
+      lastTimedMs = tsMs
+      sinceTimed = 0
+    } else if (lastTimedMs != null) {
+      tsMs = lastTimedMs + ++sinceTimed
+    } else if (first.epochSec != null) {
+      tsMs = first.epochSec * second - (first.before - beforeFirst++)
+    } else {
+      tsMs = mtimeMs - (totalBytes - parsed.end)
     }
-    const tsMs = parsed.epochSec != null ? parsed.epochSec * second + Math.min(sameSec, 999) : Math.max(0, mtimeMs - (totalBytes - parsed.end))
+    const entryId = ids.next(cmd, parsed.epochSec)
+    if (parsed.epochSec == null) {
+      summary.untimed++
+      untimed.push(entryId)
+    }
     batch.push({
-      entry_id: ids.next(cmd, parsed.epochSec),
+      entry_id: entryId,
       device_id: init.deviceId,
       user_id: init.userId,
-      ts: new Date(tsMs).toISOString(),
+      ts: new Date(Math.max(0, tsMs)).toISOString(),
       cmd: stored,
       cwd: '',
       exit_code: 0,
@@ -177,6 +233,38 @@ export async function importHistory (init: ImportInit, components: ImportCompone
   return summary
 }
 
+/** The first bytes of a file. */
+async function head (path: string, bytes: number): Promise<Uint8Array> {
+  const file = await open(path, 'r')
+  try {
+    const buf = Buffer.alloc(bytes)
+    const { bytesRead } = await file.read(buf, 0, bytes, 0)
+    return buf.subarray(0, bytesRead)
+  } finally {
+    await file.close()
+  }
+}
+
+/**
+ * A first pass that parses up to the first timed command: its time and how many commands come before it (untimed
+ * ones are dated just before it). Reads the whole file only when nothing in it is timed.
+ */
+async function firstTimed (path: string, shell: Shell): Promise<{ commands: number, before: number, epochSec?: number }> {
+  let commands = 0
+  let epochSec: number | undefined
+  const parser = parserFor(shell, (c) => {
+    if (epochSec != null) return
+    if (c.epochSec != null) epochSec = c.epochSec
+    else commands++
+  })
+  for await (const lines of readLines(path)) {
+    for (const line of lines) parser.line(line.bytes, line.end)
+    if (epochSec != null) break
+  }
+  if (epochSec == null) parser.finish()
+  return epochSec != null ? { commands: commands + 1, before: commands, epochSec } : { commands, before: commands }
+}
+
 /** The closing report. Pure. */
 export function renderSummary (s: ImportSummary): string {
   const reasons = Object.entries(s.skippedReasons).sort((a, b) => b[1] - a[1]).map(([r, n]) => `${r}: ${n}`).join(', ')
@@ -186,8 +274,13 @@ export function renderSummary (s: ImportSummary): string {
     `  read:            ${s.read} commands (${s.lines} lines, ${(s.elapsedMs / second).toFixed(1)} s, ${rate} lines/s)`,
     `  inserted:        ${s.inserted}`,
     `  already present: ${s.alreadyPresent}`,
-    `  skipped:         ${s.skipped}${reasons !== '' ? ` (${reasons})` : ''}`
+    `  skipped:         ${s.skipped}${reasons !== '' ? ` (${reasons})` : ''}`,
+    s.secretsFilter
+      ? `  secrets:         ${s.secrets} skipped as secrets${s.secrets > 0 ? ' (--keep-secrets keeps them)' : ''}`
+      : '  secrets:         kept (--keep-secrets: the secrets filter did not run)'
   ]
+  if (s.untimed > 0) lines.push(`  untimed:         ${s.untimed} (no timestamp in the file: dated from their neighbours or the file's time; --since leaves them out)`)
+  lines.push(`  batch:           ${s.batchId} (undo with: rr delete --import ${s.batchId})`)
   if (s.truncated > 0) lines.push(`  truncated:       ${s.truncated} (longer than 64 KiB, stored with a marker)`)
   if (s.repaired > 0) lines.push(`  not UTF-8:       ${s.repaired} (invalid bytes kept, read as Windows-1252)`)
   return lines.join('\n') + '\n'

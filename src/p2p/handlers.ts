@@ -40,7 +40,7 @@ export interface ServeSyncInit {
 }
 
 /** A request we refuse, with what to tell the peer. */
-class RefusedError extends Error {
+export class RefusedError extends Error {
   constructor (readonly doc: ErrorDocument) {
     super(doc.error)
   }
@@ -58,17 +58,11 @@ function refusal (err: unknown): RefusedError | undefined {
 /** Keeps the PushAck under its 64 KiB cap by listing only as many rejected entries as fit. */
 
 /**
- * Registers the sync-pull and entries-push handlers on the node. Resolves once both are registered; the returned
- * function unregisters them.
+ * Builds the stream handler of one exchange: read the request under its cap, deadline and the shared byte budget,
+ * answer, half-close; refusals become error documents and one log line. Shared by the entry and tombstone protocols.
  */
-export async function serveSync (node: Libp2p, init: ServeSyncInit): Promise<() => Promise<void>> {
-  const log = init.log ?? (() => {})
-  const exchangeTimeoutMs = init.exchangeTimeoutMs ?? 5 * minute
-  const options = { maxInboundStreams: init.maxInboundStreams ?? 8, runOnLimitedConnection: true }
-  const budget = new ByteBudget(init.requestBudgetBytes ?? defaultRequestBudgetBytes)
-
-  /** Runs one exchange: read the request, answer, half-close; refusals become error documents. */
-  const exchange = (what: string, requestCap: number, requestTimeoutMs: number, answer: (request: Uint8Array, peerId: string) => Promise<Uint8Array>) =>
+export function exchangeHandler (log: (line: string) => void, exchangeTimeoutMs: number, budget: ByteBudget) {
+  return (what: string, requestCap: number, requestTimeoutMs: number, answer: (request: Uint8Array, peerId: string) => Promise<Uint8Array>) =>
     async (stream: Stream, connection: Connection): Promise<void> => {
       const peer = connection.remotePeer.toString()
       const disarm = armDeadline(stream, exchangeTimeoutMs, what)
@@ -103,6 +97,19 @@ export async function serveSync (node: Libp2p, init: ServeSyncInit): Promise<() 
         disarm()
       }
     }
+}
+
+/**
+ * Registers the sync-pull and entries-push handlers on the node. Resolves once both are registered; the returned
+ * function unregisters them.
+ */
+export async function serveSync (node: Libp2p, init: ServeSyncInit): Promise<() => Promise<void>> {
+  const log = init.log ?? (() => {})
+  const exchangeTimeoutMs = init.exchangeTimeoutMs ?? 5 * minute
+  const options = { maxInboundStreams: init.maxInboundStreams ?? 8, runOnLimitedConnection: true }
+  const budget = new ByteBudget(init.requestBudgetBytes ?? defaultRequestBudgetBytes)
+
+  const exchange = exchangeHandler(log, exchangeTimeoutMs, budget)
 
   const pull = (wire: WireVersion) => exchange('sync-pull', maxPullRequestBytes, init.pullRequestTimeoutMs ?? 30 * second, async (request) => {
     const { cursor, limit } = parseSyncPull(decodeJson(request, 'SyncPull'))

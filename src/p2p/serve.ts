@@ -10,6 +10,7 @@ import { openDatabase } from '../store/db.js'
 import { watchSpool, type SpoolWatcher } from '../store/spool-watch.js'
 import { WorkerPool } from '../../workers/pool.js'
 import { serveSync } from './handlers.js'
+import { serveTombstones } from './tombstone-handlers.js'
 import { Registrar } from '../tracker/registrar.js'
 import type { PeerMeta } from '../tracker/types.js'
 import { announcedAddrs, confirmObservedAddr, createPeerNode, createRelayNode, registrableAddrs, tcpListenPorts } from './node.js'
@@ -101,6 +102,7 @@ export async function runP2PServe (init: P2PServeInit, io: ServeOutput): Promise
   try {
     node = await createPeerNode({ privateKey: identity.privateKey, psk: swarm.psk, listen: init.listen, inbound: { log: io.log }, log: io.log })
     await serveSync(node, { dbPath: init.dbPath, pool, log: io.log, signer: entrySignerOf(identity) })
+    await serveTombstones(node, { dbPath: init.dbPath, pool, log: io.log })
     // Commands recorded on this device while serving reach the database (and so the pulling peers) in moments.
     spool = watchSpool({ dbPath: init.dbPath }, { log: io.log })
   } catch (err) {

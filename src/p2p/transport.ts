@@ -5,9 +5,10 @@
 import type { Connection, Libp2p, Stream } from '@libp2p/interface'
 import { multiaddr, type Multiaddr } from '@multiformats/multiaddr'
 import type { WireVersion } from '../core/admit.js'
-import { entriesPushProtocol, entriesPushProtocolV2, maxPullResponseBytes, maxPushRequestBytes, maxPushResponseBytes, syncPullProtocol, syncPullProtocolV2 } from '../protocol/constants.js'
-import { DialError, errorMessage, MessageTooLargeError, ProtocolError, SwarmKeyMismatchError, SyncError } from '../protocol/errors.js'
+import { entriesPushProtocol, entriesPushProtocolV2, maxPullResponseBytes, maxPushRequestBytes, maxPushResponseBytes, syncPullProtocol, syncPullProtocolV2, tombstonePullProtocol, tombstonePushProtocol } from '../protocol/constants.js'
+import { DialError, errorMessage, MessageTooLargeError, SwarmKeyMismatchError, SyncError, UnsupportedProtocolError } from '../protocol/errors.js'
 import { decodeJson, encodeMessage, parsePushAck, type PushAck, type SyncPull } from '../protocol/messages.js'
+import { parseTombstoneAck, type TombstoneAck } from '../protocol/tombstones.js'
 import type { DialPath, SyncTransport } from '../protocol/transport.js'
 import { armDeadline, errorFromReply, readDocument, writeAll } from './stream-io.js'
 
@@ -23,6 +24,8 @@ export interface P2PTransportInit {
 
 const pullIds: Record<WireVersion, string> = { 1: syncPullProtocol, 2: syncPullProtocolV2 }
 const pushIds: Record<WireVersion, string> = { 1: entriesPushProtocol, 2: entriesPushProtocolV2 }
+
+const entryProtocols = new Set([...Object.values(pullIds), ...Object.values(pushIds)])
 
 function wireOf (protocol: string): WireVersion {
   return protocol === syncPullProtocolV2 || protocol === entriesPushProtocolV2 ? 2 : 1
@@ -85,6 +88,21 @@ export class P2PTransport implements SyncTransport {
     return ack
   }
 
+  async pullTombstones (request: SyncPull, signal?: AbortSignal): Promise<Uint8Array> {
+    const reply = await this.#exchange([tombstonePullProtocol], encodeMessage(request), maxPullResponseBytes, 'tombstone pull response', signal)
+    const refused = errorFromReply(reply, 'tombstone pull', maxPullResponseBytes)
+    if (refused != null) throw refused
+    return reply
+  }
+
+  async pushTombstones (payload: Uint8Array, signal?: AbortSignal): Promise<TombstoneAck> {
+    if (payload.byteLength > maxPushRequestBytes) throw new MessageTooLargeError('tombstone push request', maxPushRequestBytes)
+    const reply = await this.#exchange([tombstonePushProtocol], payload, maxPushResponseBytes, 'tombstone push response', signal)
+    const refused = errorFromReply(reply, 'tombstone push', maxPushRequestBytes)
+    if (refused != null) throw refused
+    return parseTombstoneAck(decodeJson(reply, 'TombstoneAck'))
+  }
+
   async close (): Promise<void> {
     if (this.#connection.status !== 'open') return
     await this.#connection.close({ signal: AbortSignal.timeout(2 * second) }).catch((err: Error) => this.#connection.abort(err))
@@ -104,8 +122,9 @@ export class P2PTransport implements SyncTransport {
     } catch (err) {
       throw streamFailure(err, `opening ${protocols.join(' or ')} to ${this.peerId}`, signal)
     }
+    // Only the entry protocols settle the entry wire version (a tombstone exchange runs first and says nothing of it).
     if (protocols.length > 1) this.#wire = wireOf(stream.protocol)
-    else this.#wire ??= wireOf(protocol)
+    else if (entryProtocols.has(protocol)) this.#wire ??= wireOf(protocol)
     const disarm = armDeadline(stream, this.#exchangeTimeoutMs, `${protocol} with ${this.peerId}`, signal)
     try {
       const answer = readDocument(stream, answerCap, what)
@@ -140,7 +159,7 @@ function streamFailure (err: unknown, what: string, signal?: AbortSignal): Error
   if (err instanceof SyncError) return err
   if (signal?.aborted === true) return signal.reason instanceof Error ? signal.reason : new SyncError(`${what}: aborted`)
   const name = (err as { name?: string })?.name ?? 'Error'
-  if (name === 'UnsupportedProtocolError') return new ProtocolError(`${what}: the peer does not speak this protocol (is it a rustory p2p-serve of a compatible version?)`)
+  if (name === 'UnsupportedProtocolError') return new UnsupportedProtocolError(`${what}: the peer does not speak this protocol (is it a rustory p2p-serve of a compatible version?)`)
   return new SyncError(`${what} failed: ${name}: ${errorMessage(err)}`, { cause: err })
 }
 

@@ -17,3 +17,11 @@ export const maxPushResponseBytes = 64 * KiB
 export const defaultPullLimit = 1000
 /** The server never returns more than this many entries, whatever the client asks. */
 export const maxPullLimit = 100_000
+
+/**
+ * Tombstones (deleted entry_ids) travel on their own protocols beside the entry ones, so a peer on an older release
+ * keeps syncing entries and is only skipped for tombstones. Same framing and caps as sync-pull / entries-push; the
+ * cursor is the serving peer's tombstone seq. See docs/PROTOCOL.md, "Tombstones".
+ */
+export const tombstonePullProtocol = '/rustory/tombstone-pull/1.0.0'
+export const tombstonePushProtocol = '/rustory/tombstone-push/1.0.0'

@@ -69,3 +69,12 @@ export function errorMessage (err: unknown): string {
 function isEventLike (value: unknown): value is { type: string, constructor: { name: string } } {
   return typeof value === 'object' && value != null && (typeof Event === 'function' && value instanceof Event)
 }
+
+/** The peer does not serve a protocol (an older release): callers may skip what needs it. Retrying cannot help. */
+export class UnsupportedProtocolError extends SyncError {
+  static override readonly name = 'UnsupportedProtocolError'
+  override readonly name = 'UnsupportedProtocolError'
+  constructor (message: string) {
+    super(message, { permanent: true })
+  }
+}

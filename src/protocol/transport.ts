@@ -4,6 +4,7 @@
  */
 import type { WireVersion } from '../core/admit.js'
 import type { PushAck, SyncPull } from './messages.js'
+import type { TombstoneAck } from './tombstones.js'
 
 /** How a connection reached the peer. */
 export type DialPath = 'direct' | 'relay' | 'dcutr' | 'http'
@@ -27,6 +28,13 @@ export interface SyncTransport {
   pull: (request: SyncPull, signal?: AbortSignal) => Promise<Uint8Array>
   /** Sends an EntriesPush document (already serialized) and returns the decoded PushAck. */
   push: (payload: Uint8Array, signal?: AbortSignal) => Promise<PushAck>
+  /**
+   * Tombstones (docs/PROTOCOL.md): a TombstonePull answered by the raw TombstoneBatch, and a serialized
+   * TombstonePush answered by its ack. Absent on a transport that has none; a peer that does not serve them throws
+   * UnsupportedProtocolError, and the sync skips tombstones for it.
+   */
+  pullTombstones?: (request: SyncPull, signal?: AbortSignal) => Promise<Uint8Array>
+  pushTombstones?: (payload: Uint8Array, signal?: AbortSignal) => Promise<TombstoneAck>
   /** Releases the connection (idempotent). */
   close: () => Promise<void>
 }

@@ -17,7 +17,7 @@ import { reportError } from '../cli/report.js'
 import { FzfMissingError, UsageError } from './errors.js'
 import { openFeed, resolveSelection, type Feed } from './feed.js'
 import { filterFeed } from './filter.js'
-import { findFzf, fzfArgs, startFzf } from './fzf.js'
+import { deleteKeyArgs, findFzf, fzfArgs, startFzf } from './fzf.js'
 import { parseSearchArgs, resolveFilters, type GlobalOptions } from './options.js'
 import { previewCommand, selectedCommand, selectedEntryId, type RowView } from './rows.js'
 import { commandById, openForSearch } from '../store/search.js'
@@ -92,9 +92,21 @@ interface ReloadState {
 }
 
 /** `sh -c` words for the reload binding: this node, this rr, the state file. */
-function reloadCommand (statePath: string, argv: readonly string[]): string {
+function reloadCommand (statePath: string, argv: readonly string[], keep = false): string {
   const rrBin = fileURLToPath(new URL('../../../bin/rr', import.meta.url))
-  return [process.execPath, rrBin, 'search', ...argv, '--reload-state', statePath].map(shellQuote).join(' ')
+  return [process.execPath, rrBin, 'search', ...argv, '--reload-state', statePath, ...(keep ? ['--reload-keep'] : [])].map(shellQuote).join(' ')
+}
+
+/** `sh -c` words for ctrl-d: this node, this rr, `delete`, and the global options this search was given. */
+function deleteCommand (g: GlobalOptions): string {
+  const rrBin = fileURLToPath(new URL('../../../bin/rr', import.meta.url))
+  const globals = [
+    ...(g.dbPath != null ? ['--db-path', g.dbPath] : []),
+    ...(g.config != null ? ['--config', g.config] : []),
+    ...(g.deviceId != null ? ['--device-id', g.deviceId] : []),
+    ...(g.userId != null ? ['--user-id', g.userId] : [])
+  ]
+  return [process.execPath, rrBin, 'delete', ...globals].map(shellQuote).join(' ')
 }
 
 function shellQuote (word: string): string {
@@ -137,8 +149,9 @@ export async function runSearch (argv: readonly string[], io: SearchIo): Promise
   if (args.reloadState != null) {
     // ctrl-r inside fzf: the next mode's feed to stdout, which fzf reads in place of the list.
     const state = JSON.parse(readFileSync(args.reloadState, 'utf8')) as ReloadState
-    const mode = nextMode(state.mode, sessionId != null)
-    writeFileSync(args.reloadState, JSON.stringify({ mode } satisfies ReloadState))
+    // ctrl-d reloads the same mode (--reload-keep); ctrl-r moves to the next one.
+    const mode = args.reloadKeep === true ? state.mode : nextMode(state.mode, sessionId != null)
+    if (mode !== state.mode) writeFileSync(args.reloadState, JSON.stringify({ mode } satisfies ReloadState))
     await pipeFeed(feedFor(mode), io.stdout, io.stderr)
     return 0
   }
@@ -152,7 +165,10 @@ export async function runSearch (argv: readonly string[], io: SearchIo): Promise
   const stateDir = mkdtempSync(join(tmpdir(), 'rustory-search-'))
   const statePath = join(stateDir, 'mode.json')
   writeFileSync(statePath, JSON.stringify({ mode } satisfies ReloadState))
-  const session = startFzf(fzfArgs(fzf, args.query, { reload: reloadCommand(statePath, dropQuery(argv)), preview: previewCommand }), io.fzfPath)
+  const session = startFzf([
+    ...fzfArgs(fzf, args.query, { reload: reloadCommand(statePath, dropQuery(argv)), preview: previewCommand }),
+    ...deleteKeyArgs(deleteCommand(args.globals), reloadCommand(statePath, dropQuery(argv), true))
+  ], io.fzfPath)
   session.write(feed.head)
   const abort = new AbortController()
   const streaming = feed.rest((chunk) => session.write(chunk), { signal: abort.signal })

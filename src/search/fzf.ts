@@ -58,6 +58,16 @@ export function fzfArgs (info: FzfInfo, query: string, ui: FzfUi = {}): string[]
   return args
 }
 
+/**
+ * ctrl-d in ctrl+r: fzf hands the terminal to `rr delete --command-of {1}` (field 1 of a row is its entry_id; every
+ * use of that command goes, after a y/N question on the terminal), then reloads the list in the same mode. Shown in
+ * fzf's header. `rr`: the sh words that run rustory's `delete` with this search's global options; `reload`: the
+ * reload command. Pure.
+ */
+export function deleteKeyArgs (rr: string, reload: string): string[] {
+  return [`--bind=ctrl-d:execute(${rr} --command-of {1})+reload(${reload})`, '--header=ctrl-d: delete the highlighted command on every device (asks first)']
+}
+
 export interface FzfSession {
   /** Feed input (ignores writes after fzf has exited). */
   write: (chunk: Uint8Array) => void

@@ -32,6 +32,7 @@ export const searchFlagSpecs: readonly FlagSpec[] = [
   { name: 'limit', kind: 'integer', description: 'at most this many distinct commands, newest first [default: search_limit_default, or all]' },
   { name: 'mode', kind: 'string', description: 'filter mode ctrl+r starts in: global, host, session or directory [default: filter_mode_default, global]; ctrl-r inside fzf cycles them' },
   { name: 'reload-state', kind: 'string', description: 'internal: what ctrl-r inside fzf runs to switch to the next filter mode' },
+  { name: 'reload-keep', kind: 'boolean', description: 'internal: with --reload-state, reload the same filter mode (after ctrl-d deleted a command)' },
   { name: 'filter', kind: 'string', description: 'non-interactive: print the commands matching this fzf-style query, newest first (no fzf needed)' },
   { name: 'print0', kind: 'boolean', description: 'with --filter: end each command with NUL instead of a newline (multi-line commands stay whole)' },
   ...filterFlagSpecs
@@ -76,6 +77,7 @@ export interface SearchArgs {
   query: string
   mode?: string
   reloadState?: string
+  reloadKeep?: boolean
   utc: boolean
   limit?: number
   filter?: string
@@ -140,6 +142,7 @@ export function parseSearchArgs (argv: readonly string[]): SearchArgs {
   if (typeof v.filter === 'string') args.filter = v.filter
   if (typeof v.mode === 'string') args.mode = v.mode
   if (typeof v['reload-state'] === 'string') args.reloadState = v['reload-state']
+  if (v['reload-keep'] === true) args.reloadKeep = true
   return args
 }
 

@@ -33,6 +33,8 @@ export interface SyncStatusSummary {
   ok: number
   stale: number
   failing: number
+  /** Peers that sent entries we refused (invalid, over a cap): those entries are not here. */
+  withRefused?: number
 }
 
 export interface SyncStatusReport {
@@ -57,12 +59,14 @@ export function classifyPeer (row: Pick<PeerOverviewRow, 'last_pull_unix' | 'las
   return { state: 'ok', stale, failing }
 }
 
-export function summarize (peers: readonly PeerClassification[]): SyncStatusSummary {
+export function summarize (peers: ReadonlyArray<PeerClassification & { refused_total?: number | null }>): SyncStatusSummary {
+  const withRefused = peers.filter((p) => (p.refused_total ?? 0) > 0).length
   return {
     peers: peers.length,
     ok: peers.filter((p) => p.state === 'ok').length,
     stale: peers.filter((p) => p.state === 'stale').length,
-    failing: peers.filter((p) => p.state === 'failing').length
+    failing: peers.filter((p) => p.state === 'failing').length,
+    ...(withRefused > 0 ? { withRefused } : {})
   }
 }
 
@@ -79,7 +83,8 @@ export function exitCodeOf (summary: SyncStatusSummary): number {
 /** One line for `rr doctor` and prompts: "sync: 3 peers, 1 stale, 0 failing". */
 export function summaryLine (summary: SyncStatusSummary): string {
   if (summary.peers === 0) return 'sync: no peers known yet'
-  return `sync: ${summary.peers} peer${summary.peers === 1 ? '' : 's'}, ${summary.stale} stale, ${summary.failing} failing`
+  const refused = (summary.withRefused ?? 0) > 0 ? `, ${summary.withRefused} sent entries we refused` : ''
+  return `sync: ${summary.peers} peer${summary.peers === 1 ? '' : 's'}, ${summary.stale} stale, ${summary.failing} failing${refused}`
 }
 
 /** The one-line summary straight from a database (what `rr doctor` shows). */
@@ -112,6 +117,9 @@ export function renderSyncStatus (report: SyncStatusReport): string {
     row('last pull', `${p.last_pull_unix != null ? `${when(p.last_pull_unix, now)}, ${p.last_pull_count ?? 0} new entries` : 'never'} · cursor ${p.last_cursor ?? 0}`)
     row('last push', `${p.last_push_unix != null ? `${when(p.last_push_unix, now)}, ${p.last_push_count ?? 0} entries` : 'never'} · pushed up to seq ${p.last_pushed_seq ?? 0}`)
     if (p.last_path != null || p.last_addr != null) row('path', [p.last_path, p.last_addr].filter((x) => x != null).join(' '))
+    if ((p.refused_total ?? 0) > 0) {
+      row('refused', `${p.refused_total} entries in total, not stored (invalid or over a cap)${p.last_refused_unix != null ? `; last ${when(p.last_refused_unix, now)}: ${p.last_refused_count ?? 0}, first reason: ${showControls(p.last_refused_reason ?? '?')}` : ''}`)
+    }
     if (p.last_error != null) row('last error', `${p.last_error_unix != null ? `${when(p.last_error_unix, now)}: ` : ''}${showControls(p.last_error)}`)
     if (p.reason != null) row('why', p.reason)
   }

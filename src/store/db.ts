@@ -3,6 +3,7 @@
  * record spool (spool.ts), and drainSpoolFor lets read-only users drain it first without waiting on a lock.
  */
 import { accessSync, constants, existsSync, mkdirSync, statSync } from 'node:fs'
+import { createPrivateFile, privateDirMode, tightenDatabase } from '../config/private-files.js'
 import { createRequire } from 'node:module'
 import { dirname, join } from 'node:path'
 import type BetterSqlite3Type from 'better-sqlite3'
@@ -106,7 +107,13 @@ export function openDatabase (path: string, options: OpenOptions = {}): Database
   const readonly = options.readonly ?? false
   let db: Database
   try {
-    if (!readonly) mkdirSync(dirname(path), { recursive: true })
+    const fileBacked = path !== '' && path !== ':memory:' && !path.startsWith('file:')
+    if (!readonly && fileBacked) {
+      mkdirSync(dirname(path), { recursive: true, mode: privateDirMode })
+      // SQLite creates -wal and -shm with the database file's mode: create it 0600 first.
+      createPrivateFile(path)
+    }
+    if (fileBacked) tightenDatabase(path, dirname(path))
     const { BetterSqlite3, nativeBinding } = sqliteDriver()
     db = new BetterSqlite3(path, { readonly, fileMustExist: readonly, ...(nativeBinding != null ? { nativeBinding } : {}) })
     db.pragma(`busy_timeout = ${options.busyTimeoutMs ?? 10 * second}`)

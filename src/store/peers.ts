@@ -102,3 +102,29 @@ export function updateSyncStatus (db: Database, peerId: string, update: SyncStat
 export function readSyncStatus (db: Database): SyncStatusRow[] {
   return db.prepare('SELECT * FROM sync_status ORDER BY peer_id').all() as SyncStatusRow[]
 }
+
+/**
+ * Counts entries (or tombstones) a peer sent that were refused (invalid, over a cap), so no refusal is silent:
+ * `rr sync-status` and `rr doctor` show the total and the last reason.
+ */
+export function noteRefused (db: Database, peerId: string, count: number, reason: string, unix: number): void {
+  db.prepare(`INSERT INTO sync_refusals (peer_id, refused_total, last_refused_count, last_refused_reason, last_refused_unix)
+              VALUES (@peer_id, @count, @count, @reason, @unix)
+              ON CONFLICT(peer_id) DO UPDATE SET refused_total = refused_total + excluded.refused_total,
+                last_refused_count = excluded.last_refused_count, last_refused_reason = excluded.last_refused_reason,
+                last_refused_unix = excluded.last_refused_unix`).run({ peer_id: peerId, count, reason: reason.slice(0, 500), unix })
+}
+
+export interface RefusalRow {
+  peer_id: string
+  refused_total: number
+  last_refused_count: number | null
+  last_refused_reason: string | null
+  last_refused_unix: number | null
+}
+
+/** Refusal counts per peer (none on a database older than schema v6). */
+export function readRefusals (db: Database): RefusalRow[] {
+  if (db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'sync_refusals'").get() == null) return []
+  return db.prepare('SELECT * FROM sync_refusals ORDER BY peer_id').all() as RefusalRow[]
+}

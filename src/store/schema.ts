@@ -148,6 +148,58 @@ const migrations: readonly Migration[] = [
     version: 8,
     addColumns: [{ table: 'entries', column: 'session_id', decl: 'TEXT' }],
     sql: ''
+  },
+  {
+    // Forgetting (src/store/tombstones.ts). (Assigned 6; numbered 9, after main's 7 and 8, so a database already
+    // at 8 gets it.) A tombstone names a deleted entry_id, when and by which device; it never carries command text. seq is this database's own tombstone order, the cursor peers pull tombstones by
+    // (/rustory/tombstone-pull/1.0.0), as ingest_seq is for entries. The BEFORE INSERT trigger refuses a
+    // tombstoned entry_id on every insert path (record spool, import, pull, push, HTTP, and an older rustory
+    // writing to this file), so a deleted entry never comes back. Import batches list the entry_ids an import
+    // inserted (`rr delete --import <batch>`), and which of them had no timestamp of their own (untimed).
+    // sync_refusals counts entries refused while pulling (over the cap, invalid), so no refusal is silent.
+    // Every statement is IF NOT EXISTS: the migration is safe to run again.
+    version: 9,
+    sql: `
+      CREATE TABLE IF NOT EXISTS tombstones (
+        seq        INTEGER PRIMARY KEY AUTOINCREMENT,
+        entry_id   TEXT NOT NULL UNIQUE,
+        deleted_at TEXT NOT NULL,
+        device_id  TEXT NOT NULL,
+        peer_id    TEXT
+      );
+      CREATE TABLE IF NOT EXISTS tombstone_peer_state (
+        peer_id     TEXT    PRIMARY KEY,
+        last_cursor INTEGER NOT NULL
+      );
+      CREATE TABLE IF NOT EXISTS tombstone_push_state (
+        peer_id         TEXT    PRIMARY KEY,
+        last_pushed_seq INTEGER NOT NULL
+      );
+      CREATE TRIGGER IF NOT EXISTS entries_refuse_tombstoned BEFORE INSERT ON entries
+        WHEN EXISTS (SELECT 1 FROM tombstones WHERE entry_id = new.entry_id)
+        BEGIN SELECT RAISE(IGNORE); END;
+      CREATE TABLE IF NOT EXISTS import_batches (
+        batch_id   TEXT    PRIMARY KEY,
+        created_at TEXT    NOT NULL,
+        shell      TEXT    NOT NULL,
+        path       TEXT    NOT NULL,
+        inserted   INTEGER NOT NULL DEFAULT 0
+      );
+      CREATE TABLE IF NOT EXISTS import_batch_entries (
+        batch_id TEXT    NOT NULL,
+        entry_id TEXT    NOT NULL,
+        untimed  INTEGER NOT NULL DEFAULT 0,
+        PRIMARY KEY (batch_id, entry_id)
+      ) WITHOUT ROWID;
+      CREATE INDEX IF NOT EXISTS import_batch_entries_untimed ON import_batch_entries (entry_id) WHERE untimed = 1;
+      CREATE TABLE IF NOT EXISTS sync_refusals (
+        peer_id             TEXT    PRIMARY KEY,
+        refused_total       INTEGER NOT NULL DEFAULT 0,
+        last_refused_count  INTEGER,
+        last_refused_reason TEXT,
+        last_refused_unix   INTEGER
+      );
+    `
   }
 ]
 

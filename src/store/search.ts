@@ -24,6 +24,18 @@ export type FeedFilters = {
   until?: string
   /** Exact session_id (entries recorded by one shell). */
   sessionId?: string
+  /**
+   * With `since`: leave out imported commands that had no timestamp of their own (their ts is a guess). Set by
+   * the functions below when the database has import batches (schema v6). @default false
+   */
+  timedOnly?: boolean
+}
+
+/** The filters, with `timedOnly` set when `since` is given and this database marks untimed imports. */
+export function untimedAware (db: Database, filters: FeedFilters): FeedFilters {
+  if (filters.since == null || filters.timedOnly != null) return filters
+  const marks = db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'import_batch_entries'").get() != null
+  return marks ? { ...filters, timedOnly: true } : filters
 }
 
 /** The UI-order key of a row: where a feed continues from (exclusive). */
@@ -45,7 +57,7 @@ export type FeedSource = 'command_latest' | 'entries'
 
 /** True when any filter is set. Pure. */
 export function hasFilters (filters: FeedFilters): boolean {
-  return Object.values(filters).some((v) => v != null)
+  return Object.entries(filters).some(([k, v]) => k !== 'timedOnly' && v != null)
 }
 
 /** True when the database has the command_latest table (schema v3; a read-only open does not migrate). */
@@ -69,6 +81,7 @@ export function filterClause (filters: FeedFilters, after?: FeedKey): SqlPart {
   if (filters.deviceId != null) { terms.push('device_id = ?'); params.push(filters.deviceId) }
   if (filters.exitCode != null) { terms.push('exit_code = ?'); params.push(filters.exitCode) }
   if (filters.sessionId != null) { terms.push('session_id = ?'); params.push(filters.sessionId) }
+  if (filters.since != null && filters.timedOnly === true) terms.push('entry_id NOT IN (SELECT entry_id FROM import_batch_entries WHERE untimed = 1)')
   if (after != null) { terms.push('(ts, device_id, entry_id) < (?, ?, ?)'); params.push(...after) }
   return { sql: terms.length === 0 ? '' : `WHERE ${terms.join(' AND ')}`, params }
 }
@@ -166,7 +179,7 @@ export function matchesNothing (db: Database, filters: FeedFilters): boolean {
 /** Rows [cmd, ts, device_id, entry_id] newest first (from `source`: see FeedSource for whether they repeat). */
 export function iterateFeedKeyed (db: Database, filters: FeedFilters, after?: FeedKey,
   source: FeedSource = feedSource(db, filters)): IterableIterator<[string, string, string, string]> {
-  const { sql, params } = feedKeyedSql(filters, after, source)
+  const { sql, params } = feedKeyedSql(untimedAware(db, filters), after, source)
   return db.prepare(sql).raw().iterate(...params) as IterableIterator<[string, string, string, string]>
 }
 
@@ -177,14 +190,14 @@ export function iterateFeedKeyed (db: Database, filters: FeedFilters, after?: Fe
 export function iterateFeedCmds (db: Database, filters: FeedFilters, after?: FeedKey,
   source: FeedSource = feedSource(db, filters)): IterableIterator<string> {
   if (matchesNothing(db, filters)) return [][Symbol.iterator]()
-  const { sql, params } = feedCmdSql(filters, after, source)
+  const { sql, params } = feedCmdSql(untimedAware(db, filters), after, source)
   return db.prepare(sql).pluck().iterate(...params) as IterableIterator<string>
 }
 
 /** Whole entries newest first, for `rr history`; limit 0 means all. */
 export function * iterateHistory (db: Database, filters: FeedFilters, limit = 0): IterableIterator<Entry> {
   if (matchesNothing(db, filters)) return
-  const where = filterClause(filters)
+  const where = filterClause(untimedAware(db, filters))
   const columns = hasSessionColumn(db) ? entryColumns.join(', ') : entryColumns.map((c) => c === 'session_id' ? 'NULL AS session_id' : c).join(', ')
   const sql = `SELECT ${columns} FROM entries ${where.sql} ${newestFirst}${limit > 0 ? ' LIMIT ?' : ''}`
   for (const row of db.prepare(sql).iterate(...where.params, ...(limit > 0 ? [limit] : []))) yield withoutNulls(row as Entry)

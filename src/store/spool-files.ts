@@ -80,7 +80,7 @@ export function countReady (dir: string): number {
 
 /** Creates the spool directory (0700) and the database's directory if missing. */
 export function ensureSpoolDir (dir: string): void {
-  mkdirSync(dirname(dir), { recursive: true })
+  mkdirSync(dirname(dir), { recursive: true, mode: 0o700 })
   try {
     mkdirSync(dir, { mode: 0o700 })
   } catch (err) {

@@ -1,12 +1,13 @@
 /**
  * `npm run bench`: every figure the issues ask for, printed, in one run on this machine.
- * Set BENCH_ONLY=record,search,ctrlr,p2p,sync,signing,daemon,dcutr to run a subset (BENCH_DAEMON_IDLE_SEC shortens the daemon's
- * idle window). Never part of `npm test`.
+ * Set BENCH_ONLY=record,search,ctrlr,p2p,sync,signing,daemon,dcutr,forget to run a subset (BENCH_DAEMON_IDLE_SEC
+ * shortens the daemon's idle window). Never part of `npm test`.
  */
 import { execFileSync } from 'node:child_process'
 import { benchCtrlR } from './ctrlr.js'
 import { benchDaemon } from './daemon.js'
 import { benchDcutr } from './dcutr.js'
+import { benchForget } from './forget.js'
 import { benchP2P } from './p2p.js'
 import { benchRecord } from './record.js'
 import { benchSearch } from './search.js'
@@ -21,7 +22,8 @@ const benches: Record<string, () => Promise<Record<string, unknown>>> = {
   sync: async () => await benchSync(),
   signing: async () => await benchSigning(),
   daemon: async () => await benchDaemon(),
-  dcutr: async () => await benchDcutr()
+  dcutr: async () => await benchDcutr(),
+  forget: async () => await benchForget()
 }
 
 const only = process.env.BENCH_ONLY?.split(',').map((s) => s.trim()).filter((s) => s !== '')

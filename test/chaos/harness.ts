@@ -4,6 +4,9 @@
  * succeeded, i.e. mid-exchange) and restarted, and paused with SIGSTOP past the dial timeouts. Then the faults and
  * the recording stop, sync quiesces, and every database must hold exactly the union of what was recorded: nothing
  * lost, nothing duplicated, identical rows, a sound file and sane cursors. The seed replays the fault schedule.
+ * Meanwhile devices delete entries (`rr delete`, their own and other devices', some not synced to them yet): every
+ * deleted entry must be gone everywhere (undeleted 0), never come back (resurrected 0), and leave a tombstone on
+ * every device.
  */
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
@@ -34,6 +37,8 @@ export interface ChaosOptions {
   downMs?: [number, number]
   /** SIGSTOP duration: longer than the 5 s per-address dial timeout. @default [6000, 12000] ms */
   pauseMs?: [number, number]
+  /** A device deletes one or two entries every [min, max] ms while faults run. @default [2000, 4000] */
+  deleteEveryMs?: [number, number]
   /** Time allowed for sync to quiesce once faults stop. @default 120 s */
   quiesceTimeoutSec?: number
   /** Keep the run directory (databases, homes) for inspection. @default false */
@@ -50,6 +55,9 @@ export interface ChaosResult extends Verdict {
   restarts: number
   records: number
   recordFailures: number
+  /** `rr delete` runs that succeeded, and the entries they deleted. */
+  deletes: number
+  deletedEntries: number
   syncRoundsOk: number
   syncRoundsFailed: number
   convergeMs: number | undefined
@@ -166,6 +174,28 @@ export async function runChaos (options: ChaosOptions): Promise<ChaosResult> {
       }
     })
 
+    // Deleters: now and then a device deletes one of its own entries, or one recorded elsewhere (maybe not here yet).
+    let deletes = 0
+    const deleter = (async () => {
+      const r = prng(options.seed * 17 + 5)
+      const every = options.deleteEveryMs ?? [2000, 4000]
+      const taken = new Set<string>()
+      while (faulting) {
+        await sleep(every[0] + r() * (every[1] - every[0]))
+        if (!faulting) break
+        const d = devices[Math.floor(r() * devices.length)]!
+        const from = r() < 0.7 ? d : devices[Math.floor(r() * devices.length)]!
+        const candidates = [...from.recorded].filter((id) => !taken.has(id))
+        if (candidates.length === 0) continue
+        const ids = Array.from({ length: r() < 0.5 ? 1 : 2 }, () => candidates[Math.floor(r() * candidates.length)]!)
+        for (const id of ids) taken.add(id)
+        if (await d.delete([...new Set(ids)])) {
+          deletes++
+          log(`delete: device ${d.index} deleted ${ids.join(', ')} (recorded by device ${from.index})`)
+        }
+      }
+    })()
+
     // Faults until the duration is over.
     const faultsEnd = Date.now() + durationMs
     while (Date.now() < faultsEnd) {
@@ -195,6 +225,7 @@ export async function runChaos (options: ChaosOptions): Promise<ChaosResult> {
     }
     faulting = false
     armed = false
+    await deleter
     while (inFlight.size > 0) await Promise.all([...inFlight])
     recording = false
     await Promise.all(recorders)
@@ -205,10 +236,12 @@ export async function runChaos (options: ChaosOptions): Promise<ChaosResult> {
       if (!d.isServeUp()) await restart(d, 'serve')
       if (!d.isSyncUp()) await restart(d, 'sync')
     }
+    const deleted = new Set<string>()
+    for (const d of devices) for (const id of d.deleted) deleted.add(id)
     const expected = new Set<string>()
-    for (const d of devices) for (const id of d.recorded) expected.add(id)
-    log(`chaos: faults stopped after ${Math.round((Date.now() - started) / 1000)} s; ${expected.size} entries recorded; waiting for convergence`)
-    const convergeMs = await waitForConvergence(devices, expected, (options.quiesceTimeoutSec ?? 120) * second)
+    for (const d of devices) for (const id of d.recorded) if (!deleted.has(id)) expected.add(id)
+    log(`chaos: faults stopped after ${Math.round((Date.now() - started) / 1000)} s; ${expected.size} entries live, ${deleted.size} deleted; waiting for convergence`)
+    const convergeMs = await waitForConvergence(devices, expected, (options.quiesceTimeoutSec ?? 120) * second, 500, deleted)
     await Promise.all(devices.map(async (d) => await d.stopAll()))
     const verdict = verifyCluster(devices)
     for (const e of harnessErrors) verdict.problems.push(`harness: ${e}`)
@@ -226,9 +259,11 @@ export async function runChaos (options: ChaosOptions): Promise<ChaosResult> {
     const syncRoundsFailed = devices.reduce((s, d) => s + d.syncFailed, 0)
     const summary = `chaos: seed=${options.seed} devices=${n} entries=${verdict.entries} kills=${kills} (mid-exchange ${midBatchKills}) pauses=${pauses} ` +
       `restarts=${restarts} sync-rounds ok=${syncRoundsOk} failed=${syncRoundsFailed} converge=${convergeMs == null ? 'TIMEOUT' : `${(convergeMs / 1000).toFixed(1)}s`} ` +
-      `lost = ${verdict.lost} duplicated = ${verdict.duplicated} unexpected = ${verdict.unexpected} mismatched = ${verdict.mismatched} record-failures = ${recordFailures}`
+      `deletes=${deletes} (${deleted.size} entries) ` +
+      `lost = ${verdict.lost} duplicated = ${verdict.duplicated} resurrected = ${verdict.resurrected} undeleted = ${verdict.undeleted} ` +
+      `unexpected = ${verdict.unexpected} mismatched = ${verdict.mismatched} record-failures = ${recordFailures}`
     failed = verdict.problems.length > 0 || convergeMs == null
-    return { ...verdict, seed: options.seed, devices: n, kills, midBatchKills, pauses, restarts, records, recordFailures, syncRoundsOk, syncRoundsFailed, convergeMs, runDir, summary }
+    return { ...verdict, seed: options.seed, devices: n, kills, midBatchKills, pauses, restarts, records, recordFailures, deletes, deletedEntries: deleted.size, syncRoundsOk, syncRoundsFailed, convergeMs, runDir, summary }
   } finally {
     await Promise.all(devices.map(async (d) => await d.stopAll(2000).catch(() => {})))
     if (failed) log(`chaos: run directory kept for inspection: ${runDir}`)

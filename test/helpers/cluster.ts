@@ -168,6 +168,18 @@ export class Device {
     return undefined
   }
 
+  /** Entries this device deleted with `rr delete` (it exited 0: the tombstones are committed). */
+  readonly deleted = new Set<string>()
+
+  /** Deletes entries through the real CLI (`rr delete <id>…`); returns whether it succeeded. */
+  async delete (ids: readonly string[]): Promise<boolean> {
+    const p = this.#spawn(['delete', ...ids])
+    await p.exited
+    if (p.child.exitCode !== 0) return false
+    for (const id of ids) this.deleted.add(id)
+    return true
+  }
+
   /** Inserts `n` of this device's own entries directly (a backlog, so the first pulls take many batches). */
   seed (n: number, random: () => number, cmdBytes = 200): void {
     const db = openDatabase(this.dbPath)
@@ -264,12 +276,30 @@ export function entryIdSets (devices: readonly Device[]): Array<Set<string>> {
   })
 }
 
-/** Polls until every database holds exactly `expected`; resolves with the time it took, or undefined on timeout. */
-export async function waitForConvergence (devices: readonly Device[], expected: ReadonlySet<string>, timeoutMs: number, pollMs = 500): Promise<number | undefined> {
+/** How many of `ids` each database holds a tombstone for. */
+function tombstoneCounts (devices: readonly Device[], ids: ReadonlySet<string>): number[] {
+  return devices.map((d) => {
+    if (ids.size === 0) return 0
+    const db = openDatabase(d.dbPath, { readonly: true })
+    try {
+      const has = db.prepare("SELECT 1 FROM sqlite_master WHERE name = 'tombstones'").get() != null
+      return has ? (db.prepare('SELECT COUNT(*) FROM tombstones WHERE entry_id IN (SELECT value FROM json_each(?))').pluck().get(JSON.stringify([...ids])) as number) : 0
+    } finally {
+      db.close()
+    }
+  })
+}
+
+/**
+ * Polls until every database holds exactly `expected` and a tombstone for every id in `deleted`; resolves with the
+ * time it took, or undefined on timeout.
+ */
+export async function waitForConvergence (devices: readonly Device[], expected: ReadonlySet<string>, timeoutMs: number, pollMs = 500, deleted: ReadonlySet<string> = new Set()): Promise<number | undefined> {
   const started = Date.now()
   while (Date.now() - started < timeoutMs) {
     const sets = entryIdSets(devices)
-    if (sets.every((s) => s.size === expected.size && [...expected].every((id) => s.has(id)))) return Date.now() - started
+    if (sets.every((s) => s.size === expected.size && [...expected].every((id) => s.has(id))) &&
+      tombstoneCounts(devices, deleted).every((n) => n === deleted.size)) return Date.now() - started
     await sleep(pollMs)
   }
   return undefined
@@ -285,6 +315,10 @@ export interface Verdict {
   unexpected: number
   /** Rows whose spec columns differ from the recording device's row. */
   mismatched: number
+  /** Deleted entries back in the database of the device that deleted them. */
+  resurrected: number
+  /** Deleted entries still in another device's database, or a device without their tombstone (once per device). */
+  undeleted: number
   problems: string[]
 }
 
@@ -297,8 +331,13 @@ type Row = Entry & { ingest_seq: number }
  */
 export function verifyCluster (devices: readonly Device[]): Verdict {
   const problems: string[] = []
+  const deletedBy = new Map<string, Device>()
+  for (const d of devices) for (const id of d.deleted) deletedBy.set(id, d)
   const expected = new Set<string>()
-  for (const d of devices) for (const id of d.recorded) expected.add(id)
+  for (const d of devices) for (const id of d.recorded) if (!deletedBy.has(id)) expected.add(id)
+  let resurrected = 0
+  let undeleted = 0
+  const tombs = tombstoneCounts(devices, new Set(deletedBy.keys()))
   const byPeerId = new Map(devices.map((d) => [d.peerId ?? '', d]))
   const maxSeq = new Map<Device, number>()
   const rows = new Map<Device, Row[]>()
@@ -328,8 +367,19 @@ export function verifyCluster (devices: readonly Device[]): Verdict {
   let mismatched = 0
   for (const d of devices) {
     const seen = new Map<string, number>()
+    if (tombs[devices.indexOf(d)]! < deletedBy.size) {
+      undeleted += deletedBy.size - tombs[devices.indexOf(d)]!
+      problems.push(`device ${d.index}: ${deletedBy.size - tombs[devices.indexOf(d)]!} tombstones missing`)
+    }
     for (const r of rows.get(d)!) {
       seen.set(r.entry_id, (seen.get(r.entry_id) ?? 0) + 1)
+      const by = deletedBy.get(r.entry_id)
+      if (by != null) {
+        if (by === d) resurrected++
+        else undeleted++
+        if (resurrected + undeleted <= 5) problems.push(`device ${d.index}: deleted entry ${r.entry_id} (by device ${by.index}) is present`)
+        continue
+      }
       if (!expected.has(r.entry_id)) { unexpected++; if (unexpected <= 5) problems.push(`device ${d.index}: unexpected entry ${r.entry_id}`) }
       const ref = reference.get(r.entry_id)
       if (ref != null && ref !== canonical(r)) { mismatched++; if (mismatched <= 5) problems.push(`device ${d.index}: row of ${r.entry_id} differs: ${canonical(r)} vs ${ref}`) }
@@ -349,5 +399,5 @@ export function verifyCluster (devices: readonly Device[]): Verdict {
     }
   }
   if (duplicated > 0) problems.push(`${duplicated} duplicated rows`)
-  return { entries: expected.size, lost, duplicated, unexpected, mismatched, problems }
+  return { entries: expected.size, lost, duplicated, unexpected, mismatched, resurrected, undeleted, problems }
 }

@@ -12,7 +12,11 @@ const summary: ImportSummary = {
   skippedReasons: { empty: 5, secret_github_token: 15 },
   truncated: 1,
   repaired: 2,
-  elapsedMs: 2000
+  elapsedMs: 2000,
+  untimed: 7,
+  secrets: 15,
+  secretsFilter: true,
+  batchId: '11111111-2222-4333-8444-555555555555'
 }
 
 test('the summary names read, inserted, already present and skipped with reasons (most frequent first)', (t) => {
@@ -23,6 +27,10 @@ test('the summary names read, inserted, already present and skipped with reasons
   t.regex(text, /skipped:\s+20 \(secret_github_token: 15, empty: 5\)/)
   t.regex(text, /truncated:\s+1/)
   t.regex(text, /not UTF-8:\s+2/)
+  t.regex(text, /secrets:\s+15 skipped as secrets \(--keep-secrets keeps them\)/)
+  t.regex(text, /untimed:\s+7 \(no timestamp in the file/)
+  t.regex(text, /batch:\s+11111111-2222-4333-8444-555555555555 \(undo with: rr delete --import 11111111-2222-4333-8444-555555555555\)/)
+  t.regex(renderSummary({ ...summary, secretsFilter: false, secrets: 0 }), /secrets:\s+kept \(--keep-secrets/)
 })
 
 test('the progress bar fills with the bytes read and redraws in place', (t) => {

@@ -1,5 +1,5 @@
 import test from 'ava'
-import { fzfArgs, parseFzfVersion } from '../../src/search/fzf.js'
+import { deleteKeyArgs, fzfArgs, parseFzfVersion } from '../../src/search/fzf.js'
 
 test('fzf versions parse from the forms distributions print', (t) => {
   t.deepEqual(parseFzfVersion('0.38.0 (debian)'), [0, 38, 0])
@@ -16,4 +16,10 @@ test('fzf gets NUL records in and out, newest-first ties, and the initial query'
 test('--scheme is left out for fzf older than 0.33', (t) => {
   t.false(fzfArgs({ version: [0, 32, 1] }, '').includes('--scheme=history'))
   t.true(fzfArgs({ version: [1, 0, 0] }, '').includes('--scheme=history'))
+})
+
+test('ctrl-d runs rr delete --command-of on the highlighted row\'s entry id (field 1), then reloads in the same mode', (t) => {
+  const [bind, header] = deleteKeyArgs("'/usr/bin/node' '/opt/rr/bin/rr' 'delete'", "'rr' 'search' '--reload-state' '/tmp/s' '--reload-keep'")
+  t.is(bind, "--bind=ctrl-d:execute('/usr/bin/node' '/opt/rr/bin/rr' 'delete' --command-of {1})+reload('rr' 'search' '--reload-state' '/tmp/s' '--reload-keep')")
+  t.regex(header!, /^--header=ctrl-d: delete/)
 })
