@@ -37,8 +37,10 @@ _rustory_exec() {
 
 # A UUID for the command about to run, from this shell's pid, the µs clock and $RANDOM (no process started).
 _rustory_new_id() {
-  local -i us=${${EPOCHREALTIME:-0}/./} r=$RANDOM r2=$RANDOM
-  (( us > 10**17 )) && (( us /= 1000 ))
+  # Microseconds from EPOCHREALTIME's seconds and its first six decimals (all of them would pass 64 bits).
+  local now=${EPOCHREALTIME:-0.0}
+  local frac=${now#*.}000000
+  local -i us=$(( ${now%%.*} * 1000000 + 10#${frac[1,6]} )) r=$RANDOM r2=$RANDOM
   printf -v _rustory_id '%08x-%04x-4%03x-%x%03x-%012x' $(( $$ & 0xffffffff )) $(( r & 0xffff )) \
     $(( (us >> 48) & 0xfff )) $(( 8 + (r2 & 3) )) $(( (r2 >> 2) & 0xfff )) $(( us & 0xffffffffffff ))
 }

@@ -75,7 +75,7 @@ export class AddressInUseError extends RustoryError {
 export function isAddressInUse (err: unknown): boolean {
   let e = err as { code?: unknown, message?: unknown, cause?: unknown } | undefined
   for (let depth = 0; e != null && depth < 5; depth++) {
-    if (e.code === 'EADDRINUSE' || (typeof e.message === 'string' && e.message.includes('EADDRINUSE'))) return true
+    if (e.code === 'EADDRINUSE' || (typeof e.message === 'string' && /EADDRINUSE|address already in use/i.test(e.message))) return true
     e = e.cause as typeof e
   }
   return false

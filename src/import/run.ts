@@ -25,6 +25,7 @@ import { readLines } from './lines.js'
 import { parserFor, type ParsedCommand, type Shell } from './parsers.js'
 import { sniffBytes, sniffHistory } from './sniff.js'
 import { RustoryError } from '../core/errors.js'
+import { openDatabase } from '../store/db.js'
 
 export class ImportError extends RustoryError {
   static override readonly name = 'ImportError'
@@ -104,6 +105,9 @@ export async function importHistory (init: ImportInit, components: ImportCompone
   if (!sniffed.ok) throw new ImportError(`${init.path} does not look like ${init.shell} history: ${sniffed.reason ?? '?'}; nothing was imported`)
   const first = await firstTimed(init.path, init.shell)
   if (first.commands === 0 && info.size > 0) throw new ImportError(`nothing in ${init.path} parses as ${init.shell} history; nothing was imported`)
+  // Open (and migrate) here first: a database rr cannot open fails as one clear line from this thread, where the
+  // error keeps its kind, instead of from a worker, whose errors come back as plain ones.
+  openDatabase(init.dbPath, { drainSpool: false }).close()
   const totalBytes = info.size
   const mtimeMs = Math.floor(info.mtimeMs)
   const batchSize = init.batchSize ?? 5000

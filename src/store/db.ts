@@ -49,13 +49,16 @@ export function describeOpenFailure (path: string, cause: unknown): string {
   if (/not a database|malformed|encrypted/i.test(detail)) {
     return `database ${path} is not a SQLite database or is corrupt (${detail}): move it aside (mv ${path} ${path}.bad) and rr starts a new one, or ${choose}`
   }
-  if (/locked|busy/i.test(detail)) return `cannot open database ${path}: ${detail} (another process holds a lock on it; retry, or find the process with \`fuser ${path}\`)`
   const dir = dirname(path)
   if (code === 'EACCES' || code === 'EPERM' || code === 'EROFS' || /unable to open|readonly|read-only|permission/i.test(detail)) {
     const blocked = !writable(dir) ? dir : existsSync(path) && !writable(path) ? path : undefined
     if (blocked != null) {
       return `cannot write to ${blocked === dir ? `directory ${dir}` : path} (database ${path}): give this user write access to it, or ${choose}`
     }
+  }
+  // SQLite's own words only: the path itself may hold "locked" or "busy".
+  if (/database is locked|database table is locked|SQLITE_BUSY|SQLITE_LOCKED/i.test(detail.split(path).join(''))) {
+    return `cannot open database ${path}: ${detail} (another process holds a lock on it; retry, or find the process with \`fuser ${path}\`)`
   }
   return `cannot open database ${path}: ${detail}`
 }

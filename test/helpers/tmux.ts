@@ -51,7 +51,7 @@ export class TmuxSession {
   }
 
   /** Polls the screen until `test` passes; throws with the last screen on timeout. */
-  async waitFor (test: RegExp | ((screen: string) => boolean), timeoutMs = 15_000): Promise<string> {
+  async waitFor (test: RegExp | ((screen: string) => boolean), timeoutMs = 30_000): Promise<string> {
     const deadline = Date.now() + timeoutMs
     let last = ''
     while (Date.now() < deadline) {

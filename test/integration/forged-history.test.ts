@@ -131,7 +131,7 @@ test('forged device_id: entries claiming device A are either A\'s (verified unde
   t.true(notA.filter((r) => r.origin === '').every((r) => r.trust === 0))
   // rr stats says so: the name devA is claimed by two keys, and one of its entries is unverified.
   const stats = await c.rr(['stats'])
-  t.regex(stats.stdout, /devA {2}\(last [^;]+; 1 unverified; signed by 2 different keys/)
+  t.regex(stats.stdout, /devA {2}\(newest [^;]+; 1 unverified; signed by 2 different keys/)
 })
 
 test('far-future stamps: an entry stamped 9999-12-31 is stored at the receive time and marked, signed or not', async (t) => {

@@ -54,14 +54,16 @@ for (const shell of shells) {
     await sh.tmux.keys('C-r')
     await sh.tmux.waitFor((s) => loaded(s) && s.includes('HOST (this host)'))
     await sh.tmux.keys('C-r')
-    const session = await sh.tmux.waitFor((s) => loaded(s) && s.includes('SESSION (this session)') && s.includes('echo quokka-this-session'))
+    // fzf shows the new header before the reloaded list arrives: wait for the list itself (a filter that lets the other
+    // session's command through never gets there, and the wait fails the test).
+    const session = await sh.tmux.waitFor((s) => loaded(s) && s.includes('SESSION (this session)') && s.includes('echo quokka-this-session') && !s.includes('echo from-another-session'))
     t.false(session.includes('echo from-another-session'), `session mode lists only this shell's commands:\n${session}`)
     await sh.tmux.keys('C-r')
-    const directory = await sh.tmux.waitFor((s) => loaded(s) && s.includes('DIRECTORY (this directory)'))
+    const directory = await sh.tmux.waitFor((s) => loaded(s) && s.includes('DIRECTORY (this directory)') && s.includes('echo quokka-this-session') && !s.includes('echo from-another-session'))
     t.true(directory.includes('echo quokka-this-session'))
     t.false(directory.includes('echo from-another-session'), 'directory mode lists only commands run here')
     await sh.tmux.keys('C-r')
-    const back = await sh.tmux.waitFor((s) => loaded(s) && s.includes('GLOBAL'))
+    const back = await sh.tmux.waitFor((s) => loaded(s) && s.includes('GLOBAL') && s.includes('echo from-another-session'))
     t.true(back.includes('echo from-another-session'))
     await sh.tmux.keys('Escape')
     await sh.tmux.waitFor((s) => !fzfOpen(s))
@@ -90,7 +92,7 @@ for (const shell of shells) {
       await sleep(100)
     }
     await sh.tmux.kill()
-    const rows = await waitForRows(sh, (cmds) => cmds.includes('sleep 600'))
+    const rows = await waitForRows(sh, (cmds) => cmds.includes('sleep 600'), 90_000)
     const killed = rows.find((r) => r.cmd === 'sleep 600')!
     t.is(killed.exit_code, unknownExitCode)
     t.is(rows.filter((r) => r.cmd === 'echo repeat-me').length, 2)

@@ -19,6 +19,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import test, { type ExecutionContext } from 'ava'
 import { isolatedEnv, repoRoot, stop } from '../helpers/cli.js'
+import { ensureSwarmKey } from '../helpers/keys.js'
 import { seedEntries } from '../helpers/peers.js'
 
 const minute = 60_000
@@ -78,7 +79,9 @@ const bigEntries = 25_000
 const bigCmdBytes = 2_000
 
 async function bigSync (t: ExecutionContext, server: Program, client: Program, label: string): Promise<void> {
+  // rr's nodes never create a swarm key (only `rr invite` does): the network's key comes first.
   const swarmKey = join(work, `swarm-${label}.key`)
+  ensureSwarmKey(swarmKey)
   const a = device(`${label}-a`, server, swarmKey)
   const b = device(`${label}-b`, client, swarmKey)
   try {
@@ -202,6 +205,7 @@ test.serial('the binary alone in an empty directory, with no node on PATH: recor
   const emptyPath = join(work, 'empty-path')
   mkdirSync(emptyPath)
   const swarmKey = join(alone, 'swarm.key')
+  ensureSwarmKey(swarmKey)
   const a = device('alone-a', [rr], swarmKey, alone)
   const b = device('alone-b', [rr], swarmKey, alone)
   for (const d of [a, b]) d.env.PATH = emptyPath

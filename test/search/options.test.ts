@@ -23,7 +23,7 @@ test('an unknown flag or a bad --limit is a usage error', (t) => {
 
 test('the fast path and the oclif commands share one flag list', (t) => {
   const names = searchFlagSpecs.map((s) => s.name)
-  t.deepEqual(names, ['query', 'limit', 'mode', 'reload-state', 'filter', 'print0', 'cwd', 'host', 'device', 'exit', 'since', 'until', 'session', 'utc'])
+  t.deepEqual(names, ['query', 'limit', 'mode', 'reload-state', 'reload-keep', 'filter', 'print0', 'cwd', 'host', 'device', 'exit', 'since', 'until', 'session', 'utc'])
   t.true(['cwd', 'host', 'device', 'exit', 'since', 'until', 'session', 'utc'].every((n) => historyFlagSpecs.some((s) => s.name === n)))
 })
 
