@@ -7,7 +7,7 @@
  * never deleted and never in the way of the others. Claims left by a drainer that died, and `.tmp-` files left by
  * a recorder that died, are picked up again; entry_id dedup makes a second ingest of an entry harmless.
  */
-import { closeSync, fstatSync, mkdirSync, openSync, readSync, renameSync, statSync, unlinkSync } from 'node:fs'
+import { closeSync, fstatSync, linkSync, mkdirSync, openSync, readSync, renameSync, statSync, unlinkSync } from 'node:fs'
 import { join } from 'node:path'
 import type { Database } from 'better-sqlite3'
 import { validateEntry, type Entry } from '../core/entry.js'
@@ -89,6 +89,7 @@ function pidIsDead (pid: number): boolean {
 export function promoteAbandoned (dir: string): number {
   const pending = join(dir, pendingDir)
   let moved = 0
+  let recorded: Set<string> | undefined
   for (const name of listSpool(pending)) {
     const m = pendingName.exec(name)
     if (m == null || !pidIsDead(Number(m[1]))) continue
@@ -97,16 +98,33 @@ export function promoteAbandoned (dir: string): number {
       try { unlinkSync(join(pending, name)) } catch {}
       continue
     }
-    // Named by the time it is moved, not when the command started: if its shell did record the end (a start that
-    // lost the race against its own end), that completed file sorts first and is the one stored.
+    // A start that lost the race against its own end: the completed file is in the spool (ready or claimed), and it
+    // is the one to store. Dropping the start here matters: in the same millisecond both would have one name.
+    const source = join(pending, name)
+    if ((recorded ??= recordedIds(dir)).has(m[2]!)) {
+      try { unlinkSync(source) } catch {}
+      continue
+    }
+    // Link, never rename: a rename would replace a completed file of the same name. EEXIST means one is there.
     try {
-      renameSync(join(pending, name), join(dir, readyNameOf(Date.now(), m[2]!)))
+      linkSync(source, join(dir, readyNameOf(Date.now(), m[2]!)))
       moved++
     } catch (err) {
-      if (errno(err) !== 'ENOENT') throw err
+      if (errno(err) !== 'ENOENT' && errno(err) !== 'EEXIST') throw err
     }
+    try { unlinkSync(source) } catch {}
   }
   return moved
+}
+
+/** The entry ids of the commands waiting in the spool: ready files and claims (`….<entry_id>.json`). */
+function recordedIds (dir: string): Set<string> {
+  const ids = new Set<string>()
+  for (const name of listSpool(dir)) {
+    const m = /([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})\.json$/.exec(name)
+    if (m != null) ids.add(m[1]!)
+  }
+  return ids
 }
 
 /** The files this drainer may take, in record order: ready ones, dead drainers' claims, dead recorders' tmp files. */
