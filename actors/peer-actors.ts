@@ -140,10 +140,7 @@ export function createPeerDependencies (c: PeerActorComponents): PeerSyncDepende
         payload = await transport.pullTombstones({ cursor, limit }, signal)
       } catch (err) {
         if (unsupported(err, peerId, extras)) return
-        if ((err as Error).name !== 'MessageTooLargeError') throw err
-        const next = limitAfterTooLarge(limit)
-        if (next == null) throw err
-        limit = next
+        limit = smallerLimitOrThrow(err, limit)
         continue
       }
       const owned = ownedBuffer(payload)
@@ -164,6 +161,14 @@ export function createPeerDependencies (c: PeerActorComponents): PeerSyncDepende
     }
   }
 
+  /** A tombstone exchange refused as too large: the halved limit to retry with, or the error again when none is left. */
+  function smallerLimitOrThrow (err: unknown, limit: number): number {
+    if ((err as Error).name !== 'MessageTooLargeError') throw err
+    const next = limitAfterTooLarge(limit)
+    if (next == null) throw err
+    return next
+  }
+
   /** Pushes every tombstone we hold (ours and relayed ones) that this peer has not acknowledged. */
   async function pushTombstones (link: Link, peerId: string, key: string, limit: number, signal: AbortSignal): Promise<void> {
     const transport = link.transport
@@ -179,10 +184,7 @@ export function createPeerDependencies (c: PeerActorComponents): PeerSyncDepende
         ack = await transport.pushTombstones(page.payload, signal)
       } catch (err) {
         if (unsupported(err, peerId, extras)) return
-        if ((err as Error).name !== 'MessageTooLargeError') throw err
-        const next = limitAfterTooLarge(limit)
-        if (next == null) throw err
-        limit = next
+        limit = smallerLimitOrThrow(err, limit)
         continue
       }
       if (!ack.ok) log.info(`push: peer=${peerId} refused some tombstones (added=${ack.added} ignored=${ack.ignored} of ${page.count})`)
