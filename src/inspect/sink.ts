@@ -6,6 +6,7 @@
 import { createWriteStream, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync, type WriteStream } from 'node:fs'
 import { dirname, join, resolve } from 'node:path'
 import type { InspectionEvent } from 'xstate'
+import { processIsGone } from '../core/pid.js'
 import { toTraceRecord } from './trace.js'
 
 export { statePaths, toTraceRecord, type TraceRecord } from './trace.js'
@@ -36,15 +37,6 @@ export function liveTraceDir (dbPath: string): string {
   return join(dirname(resolve(dbPath)), 'inspect-live')
 }
 
-function alive (pid: number): boolean {
-  try {
-    process.kill(pid, 0)
-    return true
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM'
-  }
-}
-
 /** Traces announced in `liveDir` by processes still running, newest first. */
 export function findLiveTraces (liveDir: string): LiveTrace[] {
   let names: string[]
@@ -57,7 +49,7 @@ export function findLiveTraces (liveDir: string): LiveTrace[] {
   for (const name of names) {
     try {
       const live = JSON.parse(readFileSync(join(liveDir, name), 'utf8')) as LiveTrace
-      if (typeof live.pid === 'number' && typeof live.trace === 'string' && alive(live.pid)) found.push(live)
+      if (typeof live.pid === 'number' && typeof live.trace === 'string' && !processIsGone(live.pid)) found.push(live)
     } catch {
       // torn or foreign file
     }

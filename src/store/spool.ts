@@ -11,6 +11,7 @@ import { closeSync, fstatSync, linkSync, mkdirSync, openSync, readSync, renameSy
 import { join } from 'node:path'
 import type { Database } from 'better-sqlite3'
 import { validateEntry, type Entry } from '../core/entry.js'
+import { processIsGone } from '../core/pid.js'
 import { insertEntriesNoTx } from './entries.js'
 import { incrementCounter } from './peers.js'
 import { claimNameOf, claimPrefix, listSpool, parseClaimName, pendingDir, pendingName, readyName, readyNameOf, rejectedDir, spoolDirOf, tmpPrefix } from './spool-files.js'
@@ -71,15 +72,6 @@ function errno (err: unknown): string | undefined {
   return (err as NodeJS.ErrnoException | undefined)?.code
 }
 
-function pidIsDead (pid: number): boolean {
-  try {
-    process.kill(pid, 0)
-    return false
-  } catch (err) {
-    return errno(err) === 'ESRCH'
-  }
-}
-
 /**
  * Turns the pending records of shells that are gone (the command was still running when its terminal closed or its
  * shell was killed) into ready files, so the drain stores them with their unknown exit status. A rename: whichever
@@ -92,7 +84,7 @@ export function promoteAbandoned (dir: string): number {
   let recorded: Set<string> | undefined
   for (const name of listSpool(pending)) {
     const m = pendingName.exec(name)
-    if (m == null || !pidIsDead(Number(m[1]))) continue
+    if (m == null || !processIsGone(Number(m[1]))) continue
     if (m[3] === 'done') {
       // The end of a command whose start never came (or came after it): nothing to keep once the shell is gone.
       try { unlinkSync(join(pending, name)) } catch {}
@@ -138,7 +130,7 @@ export function candidates (dir: string, names: readonly string[], options: Drai
       if (claim == null) continue
       // A claim of this process belongs to another of its drainers (a worker thread) unless it is stale.
       const stale = ageMs(join(dir, name), 'ctimeMs', now) > (options.staleClaimMs ?? 10 * minute)
-      if (stale || (claim.pid !== process.pid && pidIsDead(claim.pid))) found.push({ file: name, key: claim.key })
+      if (stale || (claim.pid !== process.pid && processIsGone(claim.pid))) found.push({ file: name, key: claim.key })
     } else if (name.startsWith(tmpPrefix)) {
       // Named as if its recorder had finished: its time and id, so it sorts where it was recorded.
       const stat = statOrUndefined(join(dir, name))

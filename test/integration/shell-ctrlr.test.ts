@@ -42,7 +42,8 @@ for (const shell of shells) {
     await record(['--cmd', 'printf "%s\\n" \\\n  first-line-of-many \\\n  last-line-of-many', '--exit-code', '0', '--session-id', 'other-1', '--duration-ms', '1500'])
 
     await sh.tmux.keys('C-r')
-    const global = await sh.tmux.waitFor((s) => loaded(s) && s.includes('GLOBAL') && s.includes('last-line-of-many'))
+    // fzf draws the list before the preview (a process of its own) answers: wait for both.
+    const global = await sh.tmux.waitFor((s) => loaded(s) && s.includes('GLOBAL') && s.includes('last-line-of-many') && /exit:\s+0/.test(s) && s.includes('directory: /elsewhere'))
     t.regex(global, /\s3h ✗ 3\s.*echo from-another-session/, 'a failed command shows its age and exit status')
     t.regex(global, /\s\d+[sm] ✓\s+1\.5s\s/, 'a success shows ✓ and its duration')
     // The preview: metadata, then the command's lines one under the other.

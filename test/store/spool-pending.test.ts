@@ -4,8 +4,8 @@
  * leaves a mark so the late start writes nothing.
  */
 import test from 'ava'
-import { spawnSync } from 'node:child_process'
-import { existsSync, readdirSync } from 'node:fs'
+import { spawn, spawnSync } from 'node:child_process'
+import { existsSync, readdirSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { unknownExitCode } from '../../src/core/entry.js'
 import { record } from '../../src/record.js'
@@ -38,6 +38,25 @@ test('a started command whose shell is gone is stored with an unknown exit statu
   const rows = readRows(dbPath)
   t.deepEqual(rows.map((r) => [r.entry_id, r.cmd, r.exit_code, r.ts]), [[id(1), 'sleep 600', unknownExitCode, '2023-11-14T22:13:20.500Z']])
   t.deepEqual(readdirSync(pending), [`${process.pid}-${id(2)}.json`], 'the live shell\'s command still waits')
+})
+
+test('a shell that was killed and never reaped (a zombie: nothing waits for it) counts as gone', async (t) => {
+  // `sleep 0.1` is the zombie: its parent execs into a sleep that never waits for it.
+  const parent = spawn('sh', ['-c', 'sleep 0.1 & echo $!; exec sleep 30'], { stdio: ['ignore', 'pipe', 'ignore'] })
+  t.teardown(() => parent.kill())
+  const zombie = Number(await new Promise<string>((resolve) => parent.stdout.once('data', (d: Buffer) => resolve(d.toString()))))
+  const state = (): string => { const s = readFileSync(`/proc/${zombie}/stat`, 'latin1'); return s.slice(s.lastIndexOf(')') + 2, s.lastIndexOf(')') + 3) }
+  const deadline = Date.now() + 10_000
+  while (state() !== 'Z') {
+    if (Date.now() > deadline) throw new Error(`pid ${zombie} never became a zombie (state ${state()})`)
+    await new Promise((resolve) => setTimeout(resolve, 20))
+  }
+  t.notThrows(() => process.kill(zombie, 0), 'a zombie still answers signal 0')
+  const { dbPath, pending, rec } = setup(t)
+  rec(['--start', '--cmd', 'sleep 600', '--entry-id', id(9), '--pid', String(zombie)])
+  drainSpoolFor(dbPath)
+  t.deepEqual(readRows(dbPath).map((r) => [r.cmd, r.exit_code]), [['sleep 600', unknownExitCode]])
+  t.deepEqual(readdirSync(pending), [])
 })
 
 test('the end of a command replaces its start: one entry, with the real exit status, even when its shell is gone later', (t) => {
