@@ -1,6 +1,6 @@
 /** Serializes pages of entries for the wire in a worker thread, trimmed to the response cap. */
 import { entryFields, optionalEntryFields } from '../src/core/entry.js'
-import { signPending } from '../src/store/entries.js'
+import { signPending, wireIdSql } from '../src/store/entries.js'
 import { workerDb } from './db-cache.js'
 import type { ExportBatchResult, ExportBatchTask, ExportPushResult, ExportPushTask } from './tasks.js'
 
@@ -13,12 +13,14 @@ import type { ExportBatchResult, ExportBatchTask, ExportPushResult, ExportPushTa
 function withOptional (json: string): string {
   return optionalEntryFields.reduce((acc, f) => `CASE WHEN ${f} IS NULL THEN ${acc} ELSE json_set(${acc}, '$.${f}', ${f}) END`, json)
 }
-const entryJsonSql = withOptional(`json_object(${entryFields.map((f) => `'${f}', ${f}`).join(', ')})`)
+/** A rival copy (schema v7) is served under its wire entry_id, never its storage id. */
+const column = (f: string): string => f === 'entry_id' ? wireIdSql : f
+const entryJsonSql = withOptional(`json_object(${entryFields.map((f) => `'${f}', ${column(f)}`).join(', ')})`)
 /**
  * The 2.0.0 form: the stamp as the origin signed it (ts_orig when it was clamped here), then origin and sig when
  * the row is signed. A verified row is served with its signature, so every hop checks it again.
  */
-const signedFieldsSql = entryFields.map((f) => `'${f}', ${f === 'ts' ? 'COALESCE(ts_orig, ts)' : f}`).join(', ')
+const signedFieldsSql = entryFields.map((f) => `'${f}', ${f === 'ts' ? 'COALESCE(ts_orig, ts)' : column(f)}`).join(', ')
 const entryJsonV2Sql = withOptional(`CASE WHEN origin = '' THEN json_object(${signedFieldsSql}) ELSE json_object(${signedFieldsSql}, 'origin', origin, 'sig', sig) END`)
 /** Room for the envelope around the entries. */
 const envelopeBytes = 64

@@ -11,7 +11,7 @@ import { databaseFiles, isRustoryDir, looseAmong, tighten, tightenedSoFar, type 
 import type { Settings } from '../config/settings.js'
 import { describeOpenFailure, drainSpoolFor, openDatabase, writable, type Database, type SpoolDrainOutcome } from '../store/db.js'
 import { countReady, listSpool, rejectedDir, spoolDirOf } from '../store/spool-files.js'
-import { schemaVersion } from '../store/schema.js'
+import { schemaLevel, schemaVersion } from '../store/schema.js'
 import { readCounters, readRefusals, readSyncStatus } from '../store/peers.js'
 import { countTombstones } from '../store/tombstones.js'
 import { syncStatusLine } from '../status/sync-status.js'
@@ -200,8 +200,8 @@ export function collectReport (settings: Settings, env: DoctorEnvironment): Doct
     let db: Database | undefined
     try {
       db = openDatabase(settings.dbPath, { readonly: true })
-      database.schemaVersion = db.pragma('user_version', { simple: true }) as number
-      if (database.schemaVersion > schemaVersion) {
+      database.schemaVersion = schemaLevel(db)
+      if ((db.pragma('user_version', { simple: true }) as number) > schemaVersion) {
         problems.push(`database ${settings.dbPath} has schema version ${database.schemaVersion}, newer than this rustory understands (${schemaVersion}); upgrade rustory`)
       } else if (database.schemaVersion < schemaVersion) {
         warnings.push(`database schema version ${database.schemaVersion} is older than ${schemaVersion}; it is migrated the next time rr writes to it`)

@@ -5,6 +5,7 @@
 import type { Database } from 'better-sqlite3'
 import { skipReason } from '../core/filters.js'
 import { compileQuery } from '../search/match.js'
+import { wireIdSql } from '../store/entries.js'
 import { filterClause, untimedAware, type FeedFilters } from '../store/search.js'
 
 export interface Doomed {
@@ -23,7 +24,7 @@ export interface Doomed {
 export function selectByFilter (db: Database, query: string, filters: FeedFilters): Doomed[] {
   const match = compileQuery(query)
   const where = filterClause(untimedAware(db, filters))
-  const rows = db.prepare(`SELECT entry_id, ts, cmd FROM entries ${where.sql} ORDER BY ts DESC, device_id DESC, entry_id DESC`)
+  const rows = db.prepare(`SELECT ${wireIdSql} AS entry_id, ts, cmd FROM entries ${where.sql} ORDER BY ts DESC, device_id DESC, entry_id DESC`)
     .raw().iterate(...where.params) as Iterable<[string, string, string]>
   const out: Doomed[] = []
   for (const [entryId, ts, cmd] of rows) {
@@ -56,7 +57,7 @@ export function selectByImport (db: Database, batchId: string): Doomed[] {
 /** Entries the current secrets filter would not have recorded, with the kind of secret as the reason. */
 export function selectSecrets (db: Database): Doomed[] {
   const out: Doomed[] = []
-  const rows = db.prepare('SELECT entry_id, ts, cmd FROM entries ORDER BY ts DESC, device_id DESC, entry_id DESC').raw().iterate() as Iterable<[string, string, string]>
+  const rows = db.prepare(`SELECT ${wireIdSql} AS entry_id, ts, cmd FROM entries ORDER BY ts DESC, device_id DESC, entry_id DESC`).raw().iterate() as Iterable<[string, string, string]>
   for (const [entryId, ts, cmd] of rows) {
     const reason = skipReason(cmd, { secretsFilter: true })
     if (reason?.startsWith('secret_') === true) out.push({ entry_id: entryId, ts, cmd, reason })
@@ -66,5 +67,5 @@ export function selectSecrets (db: Database): Doomed[] {
 
 /** Every use of exactly this command (ctrl-d in ctrl+r deletes the highlighted command), newest first. */
 export function selectExact (db: Database, cmd: string): Doomed[] {
-  return db.prepare('SELECT entry_id, ts, cmd FROM entries WHERE cmd = ? ORDER BY ts DESC, device_id DESC, entry_id DESC').all(cmd) as Doomed[]
+  return db.prepare(`SELECT ${wireIdSql} AS entry_id, ts, cmd FROM entries WHERE cmd = ? ORDER BY ts DESC, device_id DESC, entry_id DESC`).all(cmd) as Doomed[]
 }

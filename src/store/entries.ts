@@ -11,6 +11,8 @@ export interface InsertResult {
 }
 
 const columns = entryColumns.join(', ')
+/** The columns as served: a rival copy under its wire entry_id (see wireIdSql). */
+const wireColumns = entryColumns.map((c) => c === 'entry_id' ? 'COALESCE(rival_of, entry_id) AS entry_id' : c).join(', ')
 
 /** Entries as the store takes them: received ones may carry the stamp they came with when it was clamped. */
 export type StorableEntry = Entry & { ts_orig?: string }
@@ -34,10 +36,11 @@ const unsignedWidth = entryColumns.length + 2
 const signedWidth = entryColumns.length + 4
 
 /**
- * Dedup is (entry_id, origin) (schema v7). An unsigned entry goes in only when no row has its entry_id at all, so
- * it can never sit beside (or in front of) a signed copy; a signed one goes in unless that key already holds it,
- * and then takes the place of an unverified row with its entry_id (see replaceUnverified). The statements are
- * cached per connection by rows: better-sqlite3 prepares anew on every db.prepare call.
+ * One row per entry_id (schema v7, kept so rustory 0.1.0's `ON CONFLICT(entry_id)` keeps working beside this one).
+ * Both statements are that plain insert: an unsigned entry goes in only when its entry_id is not stored at all (a
+ * rival is stored only beside a row holding its entry_id, so that covers rivals too); a signed one that meets a row
+ * of its entry_id goes through placeSigned. The statements are cached per connection by rows: better-sqlite3
+ * prepares anew on every db.prepare call.
  */
 const statements = new WeakMap<Database, Map<string, Statement>>()
 
@@ -52,21 +55,12 @@ function cached (db: Database, key: string, sql: () => string): Statement {
   return stmt
 }
 
-function unsignedStatement (db: Database, rows: number): Statement {
-  return cached(db, `u${rows}`, () => {
-    const row = `(${Array.from({ length: unsignedWidth }, () => '?').join(', ')})`
-    const values = Array.from({ length: rows }, () => row).join(', ')
-    // The NOT EXISTS covers a signed row with this entry_id; the conflict clause covers an unsigned one.
-    return `INSERT INTO entries (${unsignedColumns}) SELECT * FROM (VALUES ${values}) AS v
-              WHERE NOT EXISTS (SELECT 1 FROM entries e WHERE e.entry_id = v.column1)
-              ON CONFLICT(entry_id, origin) DO NOTHING`
-  })
-}
-
-function signedStatement (db: Database, rows: number): Statement {
-  return cached(db, `s${rows}`, () => {
-    const row = `(${Array.from({ length: signedWidth }, () => '?').join(', ')})`
-    return `INSERT INTO entries (${signedColumns}) VALUES ${Array.from({ length: rows }, () => row).join(', ')} ON CONFLICT(entry_id, origin) DO NOTHING`
+function insertStatement (db: Database, rows: number, signed: boolean): Statement {
+  return cached(db, `${signed ? 's' : 'u'}${rows}`, () => {
+    const width = signed ? signedWidth : unsignedWidth
+    const row = `(${Array.from({ length: width }, () => '?').join(', ')})`
+    return `INSERT INTO entries (${signed ? signedColumns : unsignedColumns}) VALUES ${Array.from({ length: rows }, () => row).join(', ')}
+              ON CONFLICT(entry_id) DO NOTHING`
   })
 }
 
@@ -75,6 +69,14 @@ function pushRow (params: unknown[], e: StorableEntry, rowTrust: number, signed:
     e.session_id ?? null)
   if (signed) params.push(e.origin, e.sig)
   params.push(rowTrust, e.ts_orig ?? null)
+}
+
+/** The wire entry_id of a row (schema v7): a rival copy is stored as `<entry_id>/<origin>` with rival_of set. */
+export const wireIdSql = 'COALESCE(rival_of, entry_id)'
+
+/** Where a rival copy of `entryId` signed by `origin` is stored. Never a UUID (it has a '/'). */
+export function rivalStorageId (entryId: string, origin: string): string {
+  return `${entryId}/${origin}`
 }
 
 /**
@@ -94,57 +96,77 @@ function updateCommandLatest (db: Database, afterSeq: number): void {
 }
 const latestStatements = new WeakMap<Database, Statement>()
 
+/** Rows deleted while inserting a batch (their command_latest rows are fixed once, at the end), and replacements. */
+interface Batch { gone: Gone, replaced: number }
+type Gone = Array<{ entry_id: string, cmd: string }>
+
 /** Inserts one run of same-kind entries in order, 16 rows per statement and the rest one by one. */
-function insertRun (db: Database, run: readonly StorableEntry[], rowTrust: number, signed: boolean): number {
+function insertRun (db: Database, run: readonly StorableEntry[], rowTrust: number, signed: boolean, batch: Batch): number {
   let inserted = 0
   let i = 0
-  const statement = signed ? signedStatement : unsignedStatement
   const params: unknown[] = []
   if (run.length >= rowsPerStatement) {
-    const multi = statement(db, rowsPerStatement)
+    const multi = insertStatement(db, rowsPerStatement, signed)
     for (; i + rowsPerStatement <= run.length; i += rowsPerStatement) {
       params.length = 0
       for (let k = i; k < i + rowsPerStatement; k++) pushRow(params, run[k]!, rowTrust, signed)
-      inserted += multi.run(params).changes
+      const n = multi.run(params).changes
+      inserted += n
+      // Some entry_ids were stored already: the signed ones among them may still belong beside (or instead of) them.
+      if (signed && n < rowsPerStatement) for (let k = i; k < i + rowsPerStatement; k++) inserted += placeSigned(db, run[k]!, rowTrust, batch)
     }
   }
-  const single = statement(db, 1)
+  const single = insertStatement(db, 1, signed)
   for (; i < run.length; i++) {
     params.length = 0
     pushRow(params, run[i]!, rowTrust, signed)
-    inserted += single.run(params).changes
+    const n = single.run(params).changes
+    inserted += n > 0 || !signed ? n : placeSigned(db, run[i]!, rowTrust, batch)
   }
   return inserted
 }
 
 /**
- * Unverified rows whose entry_id a signed row inserted after `afterSeq` now holds are deleted: the signed copy
- * takes their place. The signed row has a new ingest_seq, so peers that pulled the unverified row see the signed
- * one after their cursor and replace theirs the same way (nothing lost, nothing doubled). command_latest rows that
- * pointed at a deleted row are derived again from what is left.
+ * A verified signed entry whose entry_id is stored already. Nothing to do when that row has its origin, or it is a
+ * rival stored already, or no row has the entry_id (the tombstone trigger refused it). An unverified row gives way:
+ * it is deleted and the signed entry takes its entry_id, at a new ingest_seq, so peers that pulled the unverified
+ * row see the signed one after their cursor and replace theirs the same way. A row signed by another key (or one
+ * recorded here, not signed yet) stays, and the entry is stored beside it as a rival. Returns the rows inserted.
  */
-function replaceUnverified (db: Database, afterSeq: number): number {
-  const gone = cached(db, 'replaced', () => `SELECT ingest_seq, entry_id, cmd FROM entries
-      WHERE origin = '' AND trust = ${trust.unverified}
-        AND entry_id IN (SELECT entry_id FROM entries WHERE ingest_seq > ? AND origin <> '')`)
-    .all(afterSeq) as Array<{ ingest_seq: number, entry_id: string, cmd: string }>
-  if (gone.length === 0) return 0
-  const del = cached(db, 'delete-row', () => 'DELETE FROM entries WHERE ingest_seq = ?')
+function placeSigned (db: Database, e: StorableEntry, rowTrust: number, batch: Batch): number {
+  const held = cached(db, 'held', () => 'SELECT origin, trust, cmd FROM entries WHERE entry_id = ?')
+    .get(e.entry_id) as { origin: string, trust: number, cmd: string } | undefined
+  if (held == null || held.origin === e.origin) return 0
+  const params: unknown[] = []
+  pushRow(params, e, rowTrust, true)
+  if (held.origin === '' && held.trust === trust.unverified) {
+    cached(db, 'delete-id', () => 'DELETE FROM entries WHERE entry_id = ?').run(e.entry_id)
+    batch.gone.push({ entry_id: e.entry_id, cmd: held.cmd })
+    const n = insertStatement(db, 1, true).run(params).changes
+    batch.replaced += n
+    return n
+  }
+  params[0] = rivalStorageId(e.entry_id, e.origin!)
+  params.push(e.entry_id)
+  return cached(db, 'rival', () => `INSERT INTO entries (${signedColumns}, rival_of)
+      VALUES (${Array.from({ length: signedWidth + 1 }, () => '?').join(', ')}) ON CONFLICT(entry_id) DO NOTHING`).run(params).changes
+}
+
+/**
+ * Deleted rows' command_latest rows are dropped, and those commands derived again from what is left (one scan for
+ * all of them; rare: only when a row was replaced or a duplicate dropped).
+ */
+function fixLatest (db: Database, gone: Gone): void {
+  if (gone.length === 0) return
   const forget = cached(db, 'forget-latest', () => 'DELETE FROM command_latest WHERE cmd = ? AND entry_id = ?')
-  const stale: string[] = []
-  for (const row of gone) {
-    del.run(row.ingest_seq)
-    if (forget.run(row.cmd, row.entry_id).changes > 0) stale.push(row.cmd)
-  }
-  if (stale.length > 0) {
-    // One scan for all the commands to derive again (rare: only when an unverified row is replaced).
-    cached(db, 'rederive-latest', () => `INSERT INTO command_latest (ts, device_id, entry_id, cmd)
-        SELECT ts, device_id, entry_id, cmd FROM entries WHERE cmd IN (SELECT value FROM json_each(?))
-        ON CONFLICT (cmd) DO UPDATE SET ts = excluded.ts, device_id = excluded.device_id, entry_id = excluded.entry_id
-          WHERE (excluded.ts, excluded.device_id, excluded.entry_id) > (command_latest.ts, command_latest.device_id, command_latest.entry_id)`)
-      .run(JSON.stringify(stale))
-  }
-  return gone.length
+  const stale = new Set<string>()
+  for (const row of gone) if (forget.run(row.cmd, row.entry_id).changes > 0) stale.add(row.cmd)
+  if (stale.size === 0) return
+  cached(db, 'rederive-latest', () => `INSERT INTO command_latest (ts, device_id, entry_id, cmd)
+      SELECT ts, device_id, entry_id, cmd FROM entries WHERE cmd IN (SELECT value FROM json_each(?))
+      ON CONFLICT (cmd) DO UPDATE SET ts = excluded.ts, device_id = excluded.device_id, entry_id = excluded.entry_id
+        WHERE (excluded.ts, excluded.device_id, excluded.entry_id) > (command_latest.ts, command_latest.device_id, command_latest.entry_id)`)
+    .run(JSON.stringify([...stale]))
 }
 
 /**
@@ -156,21 +178,19 @@ export function insertEntriesNoTx (db: Database, entries: readonly StorableEntry
   if (!db.inTransaction) return insertEntries(db, entries, provenance)
   const before = maxIngestSeq(db)
   let inserted = 0
-  let signedInserted = 0
+  const batch: Batch = { gone: [], replaced: 0 }
   const unsignedTrust = provenance === 'local' ? trust.localUnsigned : trust.unverified
   let start = 0
   while (start < entries.length) {
     const signed = provenance === 'received' && entries[start]!.sig != null
     let end = start + 1
     while (end < entries.length && (provenance === 'received' && entries[end]!.sig != null) === signed) end++
-    const run = entries.slice(start, end)
-    const n = insertRun(db, run, signed ? trust.verified : unsignedTrust, signed)
-    inserted += n
-    if (signed) signedInserted += n
+    inserted += insertRun(db, entries.slice(start, end), signed ? trust.verified : unsignedTrust, signed, batch)
     start = end
   }
-  const replaced = signedInserted > 0 ? replaceUnverified(db, before) : 0
+  fixLatest(db, batch.gone)
   if (inserted > 0) updateCommandLatest(db, before)
+  const { replaced } = batch
   return { inserted, ignored: entries.length - inserted, ...(replaced > 0 ? { replaced } : {}) }
 }
 
@@ -194,13 +214,13 @@ export function ingestPulledBatch (db: Database, peerId: string, entries: readon
 
 /** Entries with ingest_seq > cursor, ascending, at most limit (the serving side of SyncPull). */
 export function entriesAfter (db: Database, cursor: number, limit: number): StoredEntry[] {
-  return db.prepare(`SELECT ingest_seq, ${columns} FROM entries WHERE ingest_seq > ? ORDER BY ingest_seq LIMIT ?`)
+  return db.prepare(`SELECT ingest_seq, ${wireColumns} FROM entries WHERE ingest_seq > ? ORDER BY ingest_seq LIMIT ?`)
     .all(cursor, limit).map((row) => withoutNulls(row as StoredEntry))
 }
 
 /** This device's own entries after a local seq (the push side). */
 export function ownEntriesAfter (db: Database, deviceId: string, seq: number, limit: number): StoredEntry[] {
-  return db.prepare(`SELECT ingest_seq, ${columns} FROM entries WHERE device_id = ? AND ingest_seq > ? ORDER BY ingest_seq LIMIT ?`)
+  return db.prepare(`SELECT ingest_seq, ${wireColumns} FROM entries WHERE device_id = ? AND ingest_seq > ? ORDER BY ingest_seq LIMIT ?`)
     .all(deviceId, seq, limit).map((row) => withoutNulls(row as StoredEntry))
 }
 
@@ -220,8 +240,7 @@ export function stripSeq (row: StoredEntry): Entry {
 /**
  * Signs this device's entries still unsigned (trust 2: recorded or imported here) with its identity key, in one
  * immediate transaction: they become verified rows under `signer.origin`, keeping their ingest_seq (nothing served
- * them yet: every serving path signs first). A row whose signed form is already stored (a copy of ours that came
- * back) is dropped. Returns how many were signed. Called lazily before serving, never on the record path.
+ * them yet: every serving path signs first). A stored copy of one signed by this same key (it came back) is dropped. Returns how many were signed. Called lazily before serving, never on the record path.
  */
 export function signPending (db: Database, signer: EntrySigner): number {
   const probe = cached(db, 'pending-probe', () => `SELECT 1 FROM entries WHERE trust = ${trust.localUnsigned} LIMIT 1`)
@@ -229,14 +248,16 @@ export function signPending (db: Database, signer: EntrySigner): number {
   return db.transaction(() => {
     const rows = cached(db, 'pending-rows', () => `SELECT ingest_seq, ${columns} FROM entries WHERE trust = ${trust.localUnsigned} ORDER BY ingest_seq`)
       .all().map((row) => withoutNulls(row as StoredEntry))
-    const update = cached(db, 'pending-sign', () => `UPDATE OR IGNORE entries SET origin = ?, sig = ?, trust = ${trust.verified} WHERE ingest_seq = ?`)
-    const drop = cached(db, 'delete-row', () => 'DELETE FROM entries WHERE ingest_seq = ?')
-    let signed = 0
+    const update = cached(db, 'pending-sign', () => `UPDATE entries SET origin = ?, sig = ?, trust = ${trust.verified} WHERE ingest_seq = ?`)
+    // A copy signed by this key that reached us first is stored as a rival: the row signed here is that entry.
+    const dropCopy = cached(db, 'pending-copy', () => 'DELETE FROM entries WHERE entry_id = ? RETURNING entry_id, cmd')
+    const gone: Gone = []
     for (const row of rows) {
       const { sig } = signEntry(stripSeq(row), signer)
-      if (update.run(signer.origin, sig, row.ingest_seq).changes > 0) signed++
-      else drop.run(row.ingest_seq)
+      update.run(signer.origin, sig, row.ingest_seq)
+      gone.push(...dropCopy.all(rivalStorageId(row.entry_id, signer.origin)) as Gone)
     }
-    return signed
+    fixLatest(db, gone)
+    return rows.length
   }).immediate()
 }

@@ -1,5 +1,6 @@
 /**
- * Schema and versioned migrations (PRAGMA user_version). Each migration runs once, in its own transaction.
+ * Schema and versioned migrations (the version reached is in schema_level, and PRAGMA user_version below 5; see
+ * requiredVersion). Migrations run in one transaction, and each one can run again safely.
  * Never edit a released migration: add a new one.
  */
 import type { Database } from 'better-sqlite3'
@@ -10,6 +11,8 @@ interface Migration {
   /** Columns to add first, each skipped when the table has it already (so the migration can run twice). */
   addColumns?: ReadonlyArray<{ table: string, column: string, decl: string }>
   sql: string
+  /** Work SQL alone cannot say, run after sql in the same transaction. */
+  run?: (db: Database) => void
 }
 
 const migrations: readonly Migration[] = [
@@ -124,21 +127,28 @@ const migrations: readonly Migration[] = [
   {
     // Signed entries (docs/TRUST.md). origin: the signing device's PeerId, '' when unsigned. sig: its signature.
     // trust: 0 unverified (received unsigned, or stored before this version), 1 verified (signature checked, or
-    // signed here), 2 recorded here and not signed yet (signed lazily before it is served; see signPendingNoTx).
+    // signed here), 2 recorded here and not signed yet (signed lazily before it is served; see signPending).
     // ts_orig: the stamp as received when it was more than a day in the future (then ts is the receive time).
-    // Dedup becomes (entry_id, origin): a copy signed by another key, or an unsigned one, can never take the place
-    // of the genuine entry (an unsigned row gives way to a signed one; see insertEntriesNoTx). The old unique index
-    // on entry_id alone goes; (entry_id, origin) serves lookups by entry_id as its prefix.
+    // One row per entry_id stays the rule, and so does UNIQUE(entry_id): rustory 0.1.0 (cf546e7) inserts with
+    // `ON CONFLICT(entry_id) DO NOTHING`, and one of its processes may still be running on this file (p2p-serve,
+    // p2p-sync --watch) when a new `rr` migrates it; without that index every insert of the old process fails.
+    // A rival copy (the same entry_id signed by a second key, stored beside the first signed row so a forged copy
+    // can never hide the genuine one) is stored under the storage id `<entry_id>/<origin>`, with its wire entry_id
+    // in rival_of (NULL on every other row). The wire id of any row is COALESCE(rival_of, entry_id): what is
+    // served, shown, deleted by a tombstone. A storage id is never a UUID, so an old process serving it hands its
+    // peers an entry they refuse as invalid instead of a duplicate under a made-up id. Every row with a wire id
+    // has that id as entry_id or is a rival of the row that has (src/store/entries.ts keeps this), so the old
+    // statement's conflict on entry_id still means "this entry is here".
     version: 7,
     addColumns: [
       { table: 'entries', column: 'origin', decl: "TEXT NOT NULL DEFAULT ''" },
       { table: 'entries', column: 'sig', decl: 'TEXT' },
       { table: 'entries', column: 'trust', decl: 'INTEGER NOT NULL DEFAULT 0' },
-      { table: 'entries', column: 'ts_orig', decl: 'TEXT' }
+      { table: 'entries', column: 'ts_orig', decl: 'TEXT' },
+      { table: 'entries', column: 'rival_of', decl: 'TEXT' }
     ],
     sql: `
-      CREATE UNIQUE INDEX IF NOT EXISTS entries_entry_origin ON entries (entry_id, origin);
-      DROP INDEX IF EXISTS entries_entry_id;
+      CREATE INDEX IF NOT EXISTS entries_rival_of ON entries (rival_of) WHERE rival_of IS NOT NULL;
       CREATE INDEX IF NOT EXISTS entries_unsigned_local ON entries (ingest_seq) WHERE trust = 2;
     `
   },
@@ -176,7 +186,7 @@ const migrations: readonly Migration[] = [
         last_pushed_seq INTEGER NOT NULL
       );
       CREATE TRIGGER IF NOT EXISTS entries_refuse_tombstoned BEFORE INSERT ON entries
-        WHEN EXISTS (SELECT 1 FROM tombstones WHERE entry_id = new.entry_id)
+        WHEN EXISTS (SELECT 1 FROM tombstones WHERE entry_id = COALESCE(new.rival_of, new.entry_id))
         BEGIN SELECT RAISE(IGNORE); END;
       CREATE TABLE IF NOT EXISTS import_batches (
         batch_id   TEXT    PRIMARY KEY,
@@ -200,8 +210,49 @@ const migrations: readonly Migration[] = [
         last_refused_unix   INTEGER
       );
     `
+  },
+  {
+    // Repairs a database that ran version 7 as it was first written (development builds only, never released): that
+    // dropped UNIQUE(entry_id) for UNIQUE(entry_id, origin), so one entry_id could have rows from several origins.
+    // Unverified copies beside a signed one go (a signed copy takes their place); of the rest, a row recorded here
+    // (not signed yet), else the oldest signed row, keeps the entry_id and each other one becomes a rival (see
+    // version 7); then UNIQUE(entry_id) is back.
+    // On every other database there is nothing to repair: the function only looks for the missing index.
+    version: 10,
+    sql: `
+      DROP TRIGGER IF EXISTS entries_refuse_tombstoned;
+      CREATE TRIGGER entries_refuse_tombstoned BEFORE INSERT ON entries
+        WHEN EXISTS (SELECT 1 FROM tombstones WHERE entry_id = COALESCE(new.rival_of, new.entry_id))
+        BEGIN SELECT RAISE(IGNORE); END;
+    `,
+    run: restoreUniqueEntryId
   }
 ]
+
+function restoreUniqueEntryId (db: Database): void {
+  if (db.prepare("SELECT 1 FROM sqlite_schema WHERE type = 'index' AND name = 'entries_entry_id'").get() != null) return
+  const cmds = db.prepare(`DELETE FROM entries WHERE origin = '' AND trust = 0
+      AND entry_id IN (SELECT entry_id FROM entries WHERE origin <> '') RETURNING cmd`).pluck().all() as string[]
+  const rivals = db.prepare(`SELECT ingest_seq, cmd FROM entries e WHERE EXISTS (SELECT 1 FROM entries p WHERE p.entry_id = e.entry_id
+      AND (p.trust <> 2, p.origin = '', p.ingest_seq) < (e.trust <> 2, e.origin = '', e.ingest_seq))`).all() as Array<{ ingest_seq: number, cmd: string }>
+  const toRival = db.prepare("UPDATE entries SET rival_of = entry_id, entry_id = entry_id || '/' || origin WHERE ingest_seq = ?")
+  for (const r of rivals) {
+    toRival.run(r.ingest_seq)
+    cmds.push(r.cmd)
+  }
+  if (cmds.length > 0) {
+    // command_latest points at rows by entry_id: derive the rows of these commands again.
+    const drop = db.prepare('DELETE FROM command_latest WHERE cmd = ?')
+    for (const cmd of new Set(cmds)) drop.run(cmd)
+    db.prepare(`INSERT INTO command_latest (ts, device_id, entry_id, cmd)
+        SELECT ts, device_id, entry_id, cmd FROM entries WHERE cmd IN (SELECT value FROM json_each(?))
+        ON CONFLICT (cmd) DO UPDATE SET ts = excluded.ts, device_id = excluded.device_id, entry_id = excluded.entry_id
+          WHERE (excluded.ts, excluded.device_id, excluded.entry_id) > (command_latest.ts, command_latest.device_id, command_latest.entry_id)`)
+      .run(JSON.stringify([...new Set(cmds)]))
+  }
+  db.exec(`CREATE UNIQUE INDEX entries_entry_id ON entries (entry_id);
+    DROP INDEX IF EXISTS entries_entry_origin;`)
+}
 
 export const schemaVersion = migrations[migrations.length - 1]!.version
 
@@ -213,14 +264,47 @@ export class SchemaTooNewError extends RustoryError {
   }
 }
 
-/** Brings the database up to schemaVersion. Safe to call from many processes at once. */
+/**
+ * The last user_version rustory 0.1.0 (cf546e7) knows: it refuses a file whose user_version is higher, even in a
+ * worker thread it starts long after the file was migrated under it.
+ */
+const compatibleVersion = 5
+
+/**
+ * user_version is the oldest schema a process must know to use the file; the schema version reached is kept in
+ * schema_level. Migrations from 6 on keep every statement of the releases before them working (columns with
+ * defaults, new tables and indexes), so they leave user_version at 5 and a running rustory 0.1.0 keeps opening the
+ * file. A migration that breaks older statements would raise user_version to its own number (none does yet).
+ */
+function requiredVersion (level: number): number {
+  return Math.min(level, compatibleVersion)
+}
+
+/** The schema version this file has reached (user_version below 5 is authoritative: migrations 1-5 set it). */
+export function schemaLevel (db: Database): number {
+  const required = db.pragma('user_version', { simple: true }) as number
+  if (required < compatibleVersion) return required
+  let level = 0
+  try {
+    level = (db.prepare('SELECT version FROM schema_level').pluck().get() as number | undefined) ?? 0
+  } catch (err) {
+    if (!/no such table/.test((err as Error).message)) throw err
+  }
+  return Math.max(required, level)
+}
+
+/**
+ * Brings the database up to schemaVersion. Safe to call from many processes at once, and beside a running older
+ * rustory (see requiredVersion). A file at a higher level that this rustory can still use is used as it is.
+ */
 export function migrate (db: Database, path: string): void {
-  const current = db.pragma('user_version', { simple: true }) as number
-  if (current === schemaVersion) return
-  if (current > schemaVersion) throw new SchemaTooNewError(path, current)
+  const required = db.pragma('user_version', { simple: true }) as number
+  if (required > schemaVersion) throw new SchemaTooNewError(path, required)
+  if (schemaLevel(db) >= schemaVersion) return
   // BEGIN IMMEDIATE takes the write lock first, so two processes never run the same migration twice.
   const run = db.transaction(() => {
-    const now = db.pragma('user_version', { simple: true }) as number
+    const now = schemaLevel(db)
+    if (now >= schemaVersion) return
     for (const m of migrations) {
       if (m.version <= now) continue
       for (const { table, column, decl } of m.addColumns ?? []) {
@@ -228,8 +312,11 @@ export function migrate (db: Database, path: string): void {
         if (!present) db.exec(`ALTER TABLE ${table} ADD COLUMN ${column} ${decl}`)
       }
       db.exec(m.sql)
-      db.pragma(`user_version = ${m.version}`)
+      m.run?.(db)
     }
+    db.exec('CREATE TABLE IF NOT EXISTS schema_level (version INTEGER NOT NULL); DELETE FROM schema_level')
+    db.prepare('INSERT INTO schema_level (version) VALUES (?)').run(schemaVersion)
+    db.pragma(`user_version = ${requiredVersion(schemaVersion)}`)
   })
   run.immediate()
 }

@@ -8,6 +8,7 @@ import { existsSync } from 'node:fs'
 import type { Database } from 'better-sqlite3'
 import { entryColumns, withoutNulls, type Entry } from '../core/entry.js'
 import { drainSpoolFor, openDatabase } from './db.js'
+import { wireIdSql } from './entries.js'
 
 /** Resolved filters; every field is optional and they combine with AND. */
 export type FeedFilters = {
@@ -165,7 +166,12 @@ export function commandById (db: Database, entryId: string): string | undefined 
 
 /** True when entries has the session_id column (schema v8). */
 export function hasSessionColumn (db: Database): boolean {
-  return (db.prepare('SELECT 1 FROM pragma_table_info(\'entries\') WHERE name = \'session_id\'').get()) != null
+  return hasColumn(db, 'session_id')
+}
+
+/** True when entries has this column (read-only opens do not migrate). */
+function hasColumn (db: Database, name: string): boolean {
+  return db.prepare('SELECT 1 FROM pragma_table_info(\'entries\') WHERE name = ?').get(name) != null
 }
 
 /**
@@ -198,7 +204,10 @@ export function iterateFeedCmds (db: Database, filters: FeedFilters, after?: Fee
 export function * iterateHistory (db: Database, filters: FeedFilters, limit = 0): IterableIterator<Entry> {
   if (matchesNothing(db, filters)) return
   const where = filterClause(untimedAware(db, filters))
-  const columns = hasSessionColumn(db) ? entryColumns.join(', ') : entryColumns.map((c) => c === 'session_id' ? 'NULL AS session_id' : c).join(', ')
+  const session = hasSessionColumn(db)
+  // A rival copy (schema v7) is shown under its wire entry_id, the one `rr delete` takes.
+  const rivals = hasColumn(db, 'rival_of')
+  const columns = entryColumns.map((c) => c === 'session_id' && !session ? 'NULL AS session_id' : c === 'entry_id' && rivals ? `${wireIdSql} AS entry_id` : c).join(', ')
   const sql = `SELECT ${columns} FROM entries ${where.sql} ${newestFirst}${limit > 0 ? ' LIMIT ?' : ''}`
   for (const row of db.prepare(sql).iterate(...where.params, ...(limit > 0 ? [limit] : []))) yield withoutNulls(row as Entry)
 }

@@ -5,7 +5,7 @@
  * recomputed from the entries that remain), with `secure_delete` on, so SQLite overwrites the freed cells and pages
  * with zeros instead of leaving them in the file. The WAL still holds older page images until a checkpoint, so a
  * deleting connection ends with `wal_checkpoint(TRUNCATE)`, retried while readers hold old snapshots. The schema's
- * BEFORE INSERT trigger (v6) refuses a tombstoned entry_id on every insert path.
+ * BEFORE INSERT trigger (v9) refuses a tombstoned entry_id on every insert path.
  */
 import type { Database } from 'better-sqlite3'
 import { tombstoneFields, type StoredTombstone, type Tombstone } from '../core/tombstone.js'
@@ -26,7 +26,8 @@ export interface ApplyResult {
 export function applyTombstonesNoTx (db: Database, tombstones: readonly Tombstone[]): ApplyResult {
   if (!db.inTransaction) return applyTombstones(db, tombstones)
   const insert = db.prepare(`INSERT INTO tombstones (${tombstoneFields.join(', ')}) VALUES (?, ?, ?, ?) ON CONFLICT(entry_id) DO NOTHING`)
-  const remove = db.prepare('DELETE FROM entries WHERE entry_id = ? RETURNING cmd')
+  // Every copy goes: the row holding the entry_id and its rivals, stored under `<entry_id>/<origin>` (schema v7).
+  const remove = db.prepare('DELETE FROM entries WHERE entry_id = ? OR rival_of = ? RETURNING entry_id, cmd')
   const latestOf = db.prepare('SELECT entry_id FROM command_latest WHERE cmd = ?').pluck()
   let added = 0
   let deleted = 0
@@ -34,11 +35,10 @@ export function applyTombstonesNoTx (db: Database, tombstones: readonly Tombston
   const stale = new Set<string>()
   for (const t of tombstones) {
     added += insert.run(t.entry_id, t.deleted_at, t.device_id, t.peer_id ?? null).changes
-    // Since signed entries (schema v7) one entry_id may have rows from several origins: every copy goes.
-    const rows = remove.all(t.entry_id) as Array<{ cmd: string }>
+    const rows = remove.all(t.entry_id, t.entry_id) as Array<{ entry_id: string, cmd: string }>
     if (rows.length === 0) continue
     deleted++
-    for (const row of rows) if (latestOf.get(row.cmd) === t.entry_id) stale.add(row.cmd)
+    for (const row of rows) if (latestOf.get(row.cmd) === row.entry_id) stale.add(row.cmd)
   }
   if (stale.size > 0) recomputeLatest(db, [...stale])
   return { added, deleted }

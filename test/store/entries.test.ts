@@ -4,26 +4,28 @@ import { join } from 'node:path'
 import BetterSqlite3 from 'better-sqlite3'
 import { openDatabase, DatabaseOpenError } from '../../src/store/db.js'
 import { countEntries, entriesAfter, ingestPulledBatch, insertEntries, maxIngestSeq, stripSeq } from '../../src/store/entries.js'
-import { schemaVersion } from '../../src/store/schema.js'
+import { schemaLevel, schemaVersion } from '../../src/store/schema.js'
 import { getPullCursor } from '../../src/store/peers.js'
 import { compareEntries } from '../../src/core/entry.js'
 import { tempDir } from '../helpers/tmp.js'
 import { entry } from './fixtures.js'
 
-test('a new database gets the whole schema, WAL and the current user_version', (t) => {
+test('a new database gets the whole schema, WAL, the current schema level and the user_version rustory 0.1.0 opens', (t) => {
   const path = join(tempDir(t), 'sub', 'history.db')
   const db = openDatabase(path)
   t.teardown(() => db.close())
-  t.is(db.pragma('user_version', { simple: true }), schemaVersion)
+  t.is(schemaLevel(db), schemaVersion)
+  t.is(db.pragma('user_version', { simple: true }), 5, 'rustory 0.1.0 refuses a file whose user_version is above 5')
   t.is(db.pragma('journal_mode', { simple: true }), 'wal')
   t.true((db.pragma('busy_timeout', { simple: true }) as number) >= 5000)
   const tables = db.prepare("SELECT name FROM sqlite_master WHERE type = 'table'").pluck().all() as string[]
   for (const name of ['entries', 'peer_state', 'peer_push_state', 'peer_book', 'counters', 'sync_status']) t.true(tables.includes(name), name)
   const columns = (db.prepare('SELECT name FROM pragma_table_info(\'entries\')').pluck().all() as string[]).sort()
-  t.deepEqual(columns, ['cmd', 'cwd', 'device_id', 'duration_ms', 'entry_id', 'exit_code', 'hostname', 'ingest_seq', 'origin', 'session_id', 'shell', 'sig', 'trust', 'ts', 'ts_orig', 'user_id', 'version'])
+  t.deepEqual(columns, ['cmd', 'cwd', 'device_id', 'duration_ms', 'entry_id', 'exit_code', 'hostname', 'ingest_seq', 'origin', 'rival_of', 'session_id', 'shell', 'sig', 'trust', 'ts', 'ts_orig', 'user_id', 'version'])
   const indexes = db.prepare("SELECT name, sql FROM sqlite_master WHERE type = 'index' AND tbl_name = 'entries' AND sql IS NOT NULL").all() as Array<{ name: string, sql: string }>
-  // Dedup is (entry_id, origin) since schema v7 (signed entries: docs/TRUST.md).
-  t.true(indexes.some((i) => /UNIQUE/i.test(i.sql) && /\(entry_id, origin\)/.test(i.sql)))
+  // UNIQUE(entry_id) alone, as rustory 0.1.0's ON CONFLICT(entry_id) needs (rival copies: schema v7, docs/TRUST.md).
+  t.true(indexes.some((i) => /UNIQUE/i.test(i.sql) && /\(entry_id\)/.test(i.sql)))
+  t.false(indexes.some((i) => /\(entry_id, origin\)/.test(i.sql)))
   t.true(indexes.some((i) => /\(ts\b/.test(i.sql)))
   t.true(indexes.some((i) => /\(device_id\b/.test(i.sql)))
   // ingest_seq is the INTEGER PRIMARY KEY: the rowid itself, the table's own index.
@@ -37,7 +39,7 @@ test('an existing empty file is migrated from user_version 0', (t) => {
   writeFileSync(path, '')
   const db = openDatabase(path)
   t.teardown(() => db.close())
-  t.is(db.pragma('user_version', { simple: true }), schemaVersion)
+  t.is(schemaLevel(db), schemaVersion)
   t.is(insertEntries(db, [entry()]).inserted, 1)
 })
 
@@ -62,7 +64,7 @@ test('a database at an older schema version is migrated forward and keeps its ro
   raw.close()
   const db = openDatabase(path)
   t.teardown(() => db.close())
-  t.is(db.pragma('user_version', { simple: true }), schemaVersion)
+  t.is(schemaLevel(db), schemaVersion)
   t.deepEqual(entriesAfter(db, 0, 10).map(stripSeq), [old])
   t.truthy(db.prepare("SELECT 1 FROM sqlite_master WHERE name = 'sync_status'").get())
 })

@@ -4,7 +4,7 @@ import type { Entry } from '../../src/core/entry.js'
 import { maxCmdBytes } from '../../src/core/entry.js'
 import { openDatabase, type Database } from '../../src/store/db.js'
 import { insertEntries } from '../../src/store/entries.js'
-import { schemaVersion } from '../../src/store/schema.js'
+import { schemaLevel, schemaVersion } from '../../src/store/schema.js'
 import { tempDir } from '../helpers/tmp.js'
 import { prng, randomEntries, referenceLatest, v2DbWith } from '../search/fixtures.js'
 import { entry } from './fixtures.js'
@@ -48,7 +48,7 @@ function shuffled<T> (items: readonly T[], random: () => number): T[] {
 
 test('a new database has command_latest and its feed index, and no trigger (inserts keep it, schema v4)', (t) => {
   const db = freshDb(t)
-  t.is(db.pragma('user_version', { simple: true }), schemaVersion)
+  t.is(schemaLevel(db), schemaVersion)
   t.true(schemaVersion >= 4)
   const objects = db.prepare("SELECT type, name FROM sqlite_master WHERE name LIKE '%command_latest%' AND sql IS NOT NULL ORDER BY name").all()
   t.deepEqual(objects, [
@@ -154,7 +154,7 @@ test('migrating a v2 database with data backfills command_latest to match a GROU
 
   const db = openDatabase(dbPath)
   t.teardown(() => db.close())
-  t.is(db.pragma('user_version', { simple: true }), schemaVersion)
+  t.is(schemaLevel(db), schemaVersion)
   t.is((db.prepare('SELECT COUNT(*) FROM entries').pluck().get()), 1500)
   t.deepEqual(latestRows(db), groupByLatest(db))
   t.deepEqual(latestRows(db), expectedRows(entries))
@@ -168,7 +168,7 @@ test('a v2 database with no entries migrates to an empty command_latest', (t) =>
   const { dbPath } = v2DbWith(t, [])
   const db = openDatabase(dbPath)
   t.teardown(() => db.close())
-  t.is(db.pragma('user_version', { simple: true }), schemaVersion)
+  t.is(schemaLevel(db), schemaVersion)
   t.deepEqual(latestRows(db), [])
   insertEntries(db, [entry({ cmd: 'first', ts: '2026-01-01T00:00:00.000Z' })])
   t.deepEqual(latestRows(db).map((r) => r.cmd), ['first'])
@@ -189,7 +189,7 @@ test('a v3 database (command_latest kept by a trigger) migrates to v4: the trigg
   setup.close()
   const db = openDatabase(dbPath)
   t.teardown(() => db.close())
-  t.is(db.pragma('user_version', { simple: true }), schemaVersion)
+  t.is(schemaLevel(db), schemaVersion)
   // The only trigger is v6's tombstone guard, which never touches command_latest.
   t.is(db.prepare("SELECT COUNT(*) FROM sqlite_master WHERE type = 'trigger' AND sql LIKE '%command_latest%'").pluck().get(), 0)
   const later = randomEntries(92, 300, { commands: 80, times: 150, devices: 3 })
