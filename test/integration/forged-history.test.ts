@@ -3,7 +3,7 @@
  * 127.0.0.1. The attacker is an in-process libp2p node with the swarm key and a key of its own: it pushes forged
  * entries to device C, and pulls device A's entries to alter them and push them to C before C ever syncs with A.
  * Each test fails when signature verification is switched off (admitReceived keeping entries unchecked), or when
- * dedup is on entry_id alone.
+ * a signed copy could not be stored beside another origin's (rival copies, src/store/entries.ts).
  */
 import { join } from 'node:path'
 import test, { type ExecutionContext } from 'ava'
@@ -19,7 +19,8 @@ import { startPeer, type InProcessPeer } from '../p2p/fixtures.js'
 
 interface Row { entry_id: string, device_id: string, cmd: string, ts: string, ts_orig: string | null, origin: string, trust: number }
 
-const rowsOf = (d: Device): Row[] => d.query<Row>('SELECT entry_id, device_id, cmd, ts, ts_orig, origin, trust FROM entries ORDER BY ingest_seq')
+/** Rows under their wire entry_id: a copy beside another origin's is stored as `<entry_id>/<origin>` (schema v7). */
+const rowsOf = (d: Device): Row[] => d.query<Row>('SELECT COALESCE(rival_of, entry_id) AS entry_id, device_id, cmd, ts, ts_orig, origin, trust FROM entries ORDER BY ingest_seq')
 
 async function attackerKey (): Promise<EntrySigner> {
   const key = await generateKeyPair('Ed25519')
