@@ -274,7 +274,7 @@ const compatibleVersion = 5
  * user_version is the oldest schema a process must know to use the file; the schema version reached is kept in
  * schema_level. Migrations from 6 on keep every statement of the releases before them working (columns with
  * defaults, new tables and indexes), so they leave user_version at 5 and a running rustory 0.1.0 keeps opening the
- * file. A migration that breaks older statements would raise user_version to its own number (none does yet).
+ * file. A migration that breaks older statements must make this return its own number from then on (none does yet).
  */
 function requiredVersion (level: number): number {
   return Math.min(level, compatibleVersion)
