@@ -19,7 +19,7 @@ import { RelayReservation } from '../src/p2p/relay-reservation.js'
 import { stopSignal } from '../src/p2p/serve.js'
 import { errorMessage } from '../src/protocol/errors.js'
 import { acquireDaemonLock, writeDaemonStatusFile, type DaemonStatusFile } from '../src/store/daemon-lock.js'
-import { openDatabase } from '../src/store/db.js'
+import { drainSpoolInto, openDatabase } from '../src/store/db.js'
 import { watchSpool } from '../src/store/spool-watch.js'
 import { Registrar } from '../src/tracker/registrar.js'
 import { rustoryVersion } from '../src/version.js'
@@ -82,6 +82,8 @@ export async function runDaemon (init: DaemonInit, io: DaemonOutput): Promise<vo
   const signer = entrySignerOf(identity)
   const userId = trackerUserId(settings, swarm)
   const db = openDatabase(settings.dbPath)
+  // The first round pushes what was recorded while no daemon ran; the spool watcher brings the later commands.
+  drainSpoolInto(db, settings.dbPath)
   const pool = new WorkerPool()
   let node: PeerNode | undefined
   try {

@@ -12,7 +12,7 @@ import { showControls } from '../src/core/escape.js'
 import type { EntrySigner } from '../src/core/signature.js'
 import { createPeerNode, loadSwarmKey, peerIdOf, type PeerNode } from '../src/p2p/index.js'
 import { DialError } from '../src/protocol/errors.js'
-import { openDatabase } from '../src/store/db.js'
+import { drainSpoolInto, openDatabase } from '../src/store/db.js'
 import { migratePullCursorKey } from '../src/store/peers.js'
 import { watchSpool } from '../src/store/spool-watch.js'
 import { WorkerPool } from '../workers/pool.js'
@@ -73,9 +73,10 @@ function makeLog (io: SyncRunOutput): SyncLog & { summary: (line: string) => voi
 }
 
 async function runWith (init: SyncRunInit, io: SyncRunOutput, connector: Connector, targets: PeerTarget[], log: ReturnType<typeof makeLog>, signer?: EntrySigner): Promise<number> {
-  // Opening writable drains the record spool, so this round pushes what was recorded up to now; under --watch the
-  // spool is watched too, so every later round has the commands recorded meanwhile.
+  // This round pushes what was recorded up to now; under --watch the spool is watched too, so every later round
+  // has the commands recorded meanwhile.
   const db = openDatabase(init.settings.dbPath)
+  drainSpoolInto(db, init.settings.dbPath)
   const spool = init.options.watch ? watchSpool({ dbPath: init.settings.dbPath }, { log: log.info }) : undefined
   const pool = new WorkerPool()
   const failures = new Map<string, PeerOutcome>()

@@ -107,7 +107,7 @@ export async function importHistory (init: ImportInit, components: ImportCompone
   if (first.commands === 0 && info.size > 0) throw new ImportError(`nothing in ${init.path} parses as ${init.shell} history; nothing was imported`)
   // Open (and migrate) here first: a database rr cannot open fails as one clear line from this thread, where the
   // error keeps its kind, instead of from a worker, whose errors come back as plain ones.
-  openDatabase(init.dbPath, { drainSpool: false }).close()
+  openDatabase(init.dbPath).close()
   const totalBytes = info.size
   const mtimeMs = Math.floor(info.mtimeMs)
   const batchSize = init.batchSize ?? 5000

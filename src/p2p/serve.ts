@@ -6,7 +6,7 @@ import { AddressInUseError, isAddressInUse } from '../core/errors.js'
 import '../polyfill.js'
 import { entrySignerOf, loadOrCreateIdentity, loadOrCreateSwarmKey, loadSwarmKey, swarmDiscoveryId, swarmKeyBytes, type SwarmKey } from '../config/keys.js'
 import { errorMessage } from '../protocol/errors.js'
-import { openDatabase } from '../store/db.js'
+import { drainSpoolInto, openDatabase } from '../store/db.js'
 import { watchSpool, type SpoolWatcher } from '../store/spool-watch.js'
 import { WorkerPool } from '../../workers/pool.js'
 import { serveSync } from './handlers.js'
@@ -93,9 +93,10 @@ export async function runP2PServe (init: P2PServeInit, io: ServeOutput): Promise
   noteNewSwarmKey(swarm, io)
   const identity = await loadOrCreateIdentity(init.identityKeyPath)
   if (identity.created) io.log(`created identity key ${identity.path} (PeerId ${identity.peerId})`)
-  // Opened here so a bad or too-new database fails now, with its own message (and the record spool is drained);
-  // workers open their own handles.
+  // Opened here so a bad or too-new database fails now, with its own message; workers open their own handles.
+  // The commands recorded up to now are served from the first pull; the watcher below brings the later ones.
   const db = openDatabase(init.dbPath)
+  drainSpoolInto(db, init.dbPath)
   const pool = new WorkerPool()
   let node
   let spool: SpoolWatcher | undefined
