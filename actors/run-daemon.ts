@@ -163,6 +163,7 @@ export async function runDaemon (init: DaemonInit, io: DaemonOutput): Promise<vo
   const system = startSyncSystem({
     options: { push: true, watch: true, intervalSec: init.intervalSec, limit: init.limit },
     discoverPeers: discovery.discoverPeers,
+    onForget: (key) => { outcomes.delete(key) },
     ...(init.inspect != null ? { inspect: init.inspect } : {})
   }, {
     dbPath: settings.dbPath,

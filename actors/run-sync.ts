@@ -3,6 +3,7 @@
  * transport, start the supervised actors, print one summary line per peer per round, stop cleanly on SIGINT.
  */
 import type { InspectionEvent } from 'xstate'
+import type { DiscoveredPeers } from '../machines/root.machine.js'
 import type { PeerOutcome, PeerTarget, SyncOptions } from '../machines/types.js'
 import type { Settings } from '../src/config/settings.js'
 import { HttpTransport } from '../src/http/index.js'
@@ -32,7 +33,7 @@ export interface SyncRunInit {
   /** Where the syncing node listens: DCUtR's simultaneous open needs a port to dial from. @default ['/ip4/0.0.0.0/tcp/0'] */
   listen?: string[]
   /** Where peers come from when `peers` is empty (trackers, peer book); set by the discovery work. */
-  discover?: (signal: AbortSignal) => Promise<PeerTarget[]>
+  discover?: (signal: AbortSignal) => Promise<DiscoveredPeers>
   inspect?: (event: InspectionEvent) => void
 }
 
@@ -83,7 +84,7 @@ async function runWith (init: SyncRunInit, io: SyncRunOutput, connector: Connect
   io.started?.()
   const system = startSyncSystem({
     options: init.options,
-    discoverPeers: init.discover ?? (async () => targets),
+    discoverPeers: init.discover ?? (async () => ({ targets })),
     ...(init.inspect != null ? { inspect: init.inspect } : {})
   }, {
     dbPath: init.settings.dbPath,

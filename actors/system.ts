@@ -4,14 +4,16 @@
  */
 import { createActor, type InspectionEvent } from 'xstate'
 import { createPeerSyncMachine } from '../machines/peer-sync.machine.js'
-import { createRootMachine, type RootOutput } from '../machines/root.machine.js'
-import type { PeerTarget, SyncOptions } from '../machines/types.js'
+import { createRootMachine, type DiscoveredPeers, type RootOutput } from '../machines/root.machine.js'
+import type { SyncOptions } from '../machines/types.js'
 import { createPeerDependencies, type PeerActorComponents } from './peer-actors.js'
 
 export interface SyncSystemInit {
   options: SyncOptions
   /** Where the peers come from (a fixed list, trackers, the peer book). */
-  discoverPeers: (signal: AbortSignal) => Promise<PeerTarget[]>
+  discoverPeers: (signal: AbortSignal) => Promise<DiscoveredPeers>
+  /** A peer discovery let go: its machine was stopped (the daemon drops it from its status). */
+  onForget?: (key: string) => void
   /** xstate inspection observer (the --inspect trace); omitted when off, so it costs nothing. */
   inspect?: (event: InspectionEvent) => void
 }
@@ -29,7 +31,15 @@ export interface SyncSystem {
 
 export function startSyncSystem (init: SyncSystemInit, components: PeerActorComponents): SyncSystem {
   const peerMachine = createPeerSyncMachine(createPeerDependencies(components))
-  const root = createRootMachine({ discoverPeers: init.discoverPeers, peerMachine, random: components.random ?? Math.random })
+  const root = createRootMachine({
+    discoverPeers: init.discoverPeers,
+    peerMachine,
+    random: components.random ?? Math.random,
+    peerForgotten: (key) => {
+      components.log.info(`sync: peer=${key} left discovery (no tracker lists it and the peer book's window has passed): stopped syncing with it`)
+      init.onForget?.(key)
+    }
+  })
   const actor = createActor(root, { id: 'root', systemId: 'root', input: { options: init.options }, ...(init.inspect != null ? { inspect: init.inspect } : {}) })
   const done = new Promise<RootOutput>((resolve, reject) => {
     actor.subscribe({
