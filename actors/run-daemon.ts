@@ -16,7 +16,7 @@ import { announcedAddrs, confirmObservedAddr, createPeerNode, registrableAddrs, 
 import { serveSync } from '../src/p2p/handlers.js'
 import { serveTombstones } from '../src/p2p/tombstone-handlers.js'
 import { RelayReservation } from '../src/p2p/relay-reservation.js'
-import { stopSignal } from '../src/p2p/serve.js'
+import { stopSignal } from '../src/lifecycle/stop-signal.js'
 import { errorMessage } from '../src/protocol/errors.js'
 import { acquireDaemonLock, writeDaemonStatusFile, type DaemonStatusFile } from '../src/store/daemon-lock.js'
 import { drainSpoolInto, openDatabase } from '../src/store/db.js'

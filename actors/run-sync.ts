@@ -10,6 +10,7 @@ import { HttpTransport } from '../src/http/index.js'
 import type { Database } from 'better-sqlite3'
 import { entrySignerOf, loadOrCreateIdentity, trackerUserId } from '../src/config/keys.js'
 import { showControls } from '../src/core/escape.js'
+import { stopSignal } from '../src/lifecycle/stop-signal.js'
 import type { EntrySigner } from '../src/core/signature.js'
 import { createPeerNode, loadSwarmKey, peerIdOf, type PeerNode } from '../src/p2p/index.js'
 import { DialError } from '../src/protocol/errors.js'
@@ -100,9 +101,7 @@ async function runWith (init: SyncRunInit, io: SyncRunOutput, connector: Connect
       else failures.set(outcome.key, outcome)
     }
   })
-  const onSignal = (): void => system.stop()
-  process.once('SIGINT', onSignal)
-  process.once('SIGTERM', onSignal)
+  const stop = stopSignal({ onSignal: () => system.stop() })
   try {
     const output = await system.done
     log.clear()
@@ -113,8 +112,7 @@ async function runWith (init: SyncRunInit, io: SyncRunOutput, connector: Connect
     }
     return init.options.watch ? 0 : (output.outcomes.some((o) => !o.ok) || output.error != null ? 1 : 0)
   } finally {
-    process.off('SIGINT', onSignal)
-    process.off('SIGTERM', onSignal)
+    stop.dispose()
     spool?.close()
     await pool.close()
     db.close()

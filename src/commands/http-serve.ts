@@ -1,6 +1,7 @@
 import { Flags } from '@oclif/core'
 import { RrCommand } from '../cli/base.js'
-import { parseBind, untilSignal } from '../http/server-util.js'
+import { parseBind } from '../http/server-util.js'
+import { stopSignal } from '../lifecycle/stop-signal.js'
 import { generateToken, isLoopbackHost } from '../http/local-gate.js'
 import { startHttpServer } from '../http/server.js'
 import { drainSpoolFor } from '../store/db.js'
@@ -14,6 +15,7 @@ export default class HttpServe extends RrCommand {
   }
 
   async run (): Promise<void> {
+    const stop = stopSignal()
     const { flags } = await this.parse(HttpServe)
     const settings = this.settingsFrom(flags)
     const bind = parseBind(flags.bind)
@@ -27,7 +29,7 @@ export default class HttpServe extends RrCommand {
     const server = await startHttpServer({ bind, dbPath: settings.dbPath, token }, { log })
     log(`http listen: ${server.url}`)
     if (settings.httpToken == null) log(`http token: ${token} (send it as Authorization: Bearer <token>; set http_token in config.toml to keep one)`)
-    await untilSignal(server.close)
+    await stop.until(server.close)
     log('http stopped')
   }
 }

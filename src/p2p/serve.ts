@@ -5,6 +5,7 @@
 import { AddressInUseError, isAddressInUse } from '../core/errors.js'
 import '../polyfill.js'
 import { entrySignerOf, loadOrCreateIdentity, loadOrCreateSwarmKey, loadSwarmKey, swarmDiscoveryId, swarmKeyBytes, type SwarmKey } from '../config/keys.js'
+import { stopSignal } from '../lifecycle/stop-signal.js'
 import { errorMessage } from '../protocol/errors.js'
 import { drainSpoolInto, openDatabase } from '../store/db.js'
 import { watchSpool, type SpoolWatcher } from '../store/spool-watch.js'
@@ -55,27 +56,6 @@ export interface RelayServeInit {
 function noteNewSwarmKey (swarm: SwarmKey, io: ServeOutput): void {
   if (swarm.created) io.log(`created a new swarm key at ${swarm.path} (fingerprint ${swarm.fingerprint}): copy this file to every machine of your network`)
   if (swarm.looseMode) io.log(`warning: ${swarm.path} is readable by other users; run: chmod 600 ${swarm.path}`)
-}
-
-/**
- * Starts listening for SIGINT/SIGTERM at once (so a signal right after the addresses are printed is not lost);
- * `until(close)` resolves after the first signal and `close`; a second signal exits at once.
- */
-export function stopSignal (): { until: (close: () => Promise<void>) => Promise<NodeJS.Signals> } {
-  const received = new Promise<NodeJS.Signals>((resolve) => {
-    process.once('SIGINT', () => resolve('SIGINT'))
-    process.once('SIGTERM', () => resolve('SIGTERM'))
-  })
-  return {
-    until: async (close) => {
-      const signal = await received
-      const hard = (): never => process.exit(130)
-      process.once('SIGINT', hard)
-      process.once('SIGTERM', hard)
-      await close()
-      return signal
-    }
-  }
 }
 
 /** libp2p's "Some configured addresses failed to be listened on …" for a port in use, as one line naming --listen. */
