@@ -3,7 +3,7 @@
  * tombstones and delete (src/store/tombstones.ts). The tombstones reach every peer at the next sync.
  */
 import { isUuid } from '../core/entry.js'
-import { UsageError } from '../search/errors.js'
+import { UsageError } from '../core/errors.js'
 import { drainSpoolInto, openDatabase } from '../store/db.js'
 import type { FeedFilters } from '../store/search.js'
 import { deleteEntries, type DeleteResult } from '../store/tombstones.js'
