@@ -11,8 +11,7 @@ import { errorMessage } from '../src/protocol/errors.js'
 import { prunePeerBook, recentPeers, upsertPeerBook, type PeerBookEntry } from '../src/store/peers.js'
 import { targetsFromPeers } from '../src/sync/targets.js'
 import { listPeers } from '../src/tracker/index.js'
-
-const daySec = 24 * 60 * 60
+import { daySec } from '../src/core/units.js'
 
 export interface DiscoveryInit {
   trackers: string[]

@@ -28,8 +28,7 @@ import type { Connector } from './connector.js'
 import { createDiscovery } from './discovery.js'
 import { createP2PConnector } from './p2p-connector.js'
 import { startSyncSystem } from './system.js'
-
-const second = 1000
+import { secondMs } from '../src/core/units.js'
 
 export interface DaemonInit {
   settings: Settings
@@ -194,7 +193,7 @@ export async function runDaemon (init: DaemonInit, io: DaemonOutput): Promise<vo
   const onConnect = (event: CustomEvent<Connection>): void => {
     const peer = event.detail.remotePeer.toString()
     if (outcomes.has(peer) || peer === relayId || rediscoverTimer != null || settings.trackers.length === 0) return
-    rediscoverTimer = setTimeout(() => { rediscoverTimer = undefined; system.rediscover() }, 1 * second)
+    rediscoverTimer = setTimeout(() => { rediscoverTimer = undefined; system.rediscover() }, 1 * secondMs)
     rediscoverTimer.unref()
   }
   started.addEventListener('connection:open', onConnect)

@@ -13,10 +13,9 @@ import { migrate } from './schema.js'
 import { candidates, drainSpool, emptyDrain, promoteAbandoned, type DrainOptions, type DrainResult } from './spool.js'
 import { listSpool, readyName, spoolDirOf } from './spool-files.js'
 import { RustoryError } from '../core/errors.js'
+import { secondMs } from '../core/units.js'
 
 export type { Database }
-
-const second = 1000
 
 export interface OpenOptions {
   /** Open without creating or migrating. @default false */
@@ -115,7 +114,7 @@ export function openDatabase (path: string, options: OpenOptions = {}): Database
     if (fileBacked) tightenDatabase(path, dirname(path))
     const { BetterSqlite3, nativeBinding } = sqliteDriver()
     db = new BetterSqlite3(path, { readonly, fileMustExist: readonly, ...(nativeBinding != null ? { nativeBinding } : {}) })
-    db.pragma(`busy_timeout = ${options.busyTimeoutMs ?? 10 * second}`)
+    db.pragma(`busy_timeout = ${options.busyTimeoutMs ?? 10 * secondMs}`)
     // SQLite reads the file only at the first statement: a file that is not a database fails here, as an open error.
     db.prepare('SELECT 1 FROM sqlite_master LIMIT 1').get()
     if (!readonly) {

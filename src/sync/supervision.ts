@@ -4,9 +4,7 @@
  */
 import { nextDelayMs } from './backoff.js'
 import { watchDelayMs } from './policy.js'
-
-const second = 1000
-const hourMs = 60 * 60 * second
+import { hourMs, secondMs } from '../core/units.js'
 
 /**
  * The longest wait between two rounds of a peer that keeps failing, unless the interval is longer: a device that
@@ -31,7 +29,7 @@ export interface NextRoundFacts {
 export function nextRoundDelayMs (facts: NextRoundFacts): number {
   const interval = watchDelayMs(facts.intervalSec, facts.random)
   if (facts.failedRounds <= 1) return interval
-  const intervalMs = facts.intervalSec * second
+  const intervalMs = facts.intervalSec * secondMs
   const backoff = nextDelayMs(facts.failedRounds, { baseMs: intervalMs, capMs: Math.max(intervalMs, maxFailingRoundDelayMs), jitter: facts.random })
   return Math.max(interval, backoff)
 }
