@@ -3,13 +3,14 @@
  * device's node stops, its registration expires and its peer-book row is past the window, the other daemon stops
  * dialing it (a TCP listener on the gone device's port counts every dial); when it comes back, it is dialed again.
  */
-import { spawn, type ChildProcess } from 'node:child_process'
-import { appendFileSync, copyFileSync, mkdirSync, readFileSync } from 'node:fs'
+import type { ChildProcess } from 'node:child_process'
+import { copyFileSync, mkdirSync } from 'node:fs'
 import { createServer, type Server } from 'node:net'
 import { join } from 'node:path'
 import test, { type ExecutionContext } from 'ava'
 import Database from 'better-sqlite3'
-import { isolatedEnv, repoRoot, rr, rrBin, rrSpawn, stop } from '../helpers/cli.js'
+import { isolatedEnv, rr, rrSpawn, stop } from '../helpers/cli.js'
+import { daemonLog, startDaemon as startDaemonWith } from '../helpers/daemons.js'
 import { ensureSwarmKey } from '../helpers/keys.js'
 import { unusedPorts } from '../helpers/ports.js'
 import { tempDir } from '../helpers/tmp.js'
@@ -29,16 +30,8 @@ function device (root: string, name: string, port: number, trackerUrl: string, s
   return { name, home, env, dbPath: join(home, '.rustory', 'history.db'), port, log: join(home, 'daemon.log') }
 }
 
-function startDaemon (t: ExecutionContext, dev: Dev): void {
-  const child = spawn(process.execPath, [rrBin, 'daemon', '--listen', `/ip4/127.0.0.1/tcp/${dev.port}`, '--interval-sec', '1'], { env: dev.env, cwd: repoRoot, stdio: ['ignore', 'pipe', 'pipe'] })
-  const tap = (d: Buffer): void => { appendFileSync(dev.log, d) }
-  child.stdout!.on('data', tap)
-  child.stderr!.on('data', tap)
-  dev.daemon = child
-  t.teardown(async () => { await stop(child) })
-}
-
-const logOf = (dev: Dev): string => { try { return readFileSync(dev.log, 'utf8') } catch { return '' } }
+const startDaemon = (t: ExecutionContext, dev: Dev): unknown => startDaemonWith(t, dev, 1)
+const logOf = daemonLog
 
 async function until (what: string, check: () => boolean | Promise<boolean>, timeoutMs: number, logs: Dev[]): Promise<void> {
   const deadline = Date.now() + timeoutMs
