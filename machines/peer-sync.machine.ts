@@ -335,7 +335,7 @@ export function createPeerSyncMachine (deps: PeerSyncDependencies) {
       },
       // Waiting before redialing after a failed transfer.
       syncBackoff: { after: { syncBackoff: 'choosingPath' } },
-      // This round failed; under --watch the next round comes after the interval.
+      // This round failed; under --watch the next round comes after the interval, later when rounds keep failing.
       failed: {
         entry: ['finishRound', 'countFailedRound', 'reportFailure'],
         always: [{ guard: 'watching', target: 'waiting' }, { target: 'gaveUp' }]
