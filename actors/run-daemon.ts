@@ -192,6 +192,8 @@ export async function runDaemon (init: DaemonInit, io: DaemonOutput): Promise<vo
   const relayId = settings.relayAddr?.split('/p2p/').pop()
   const onConnect = (event: CustomEvent<Connection>): void => {
     const peer = event.detail.remotePeer.toString()
+    // A peer we gave up on for a while dialed us: it is back, so its backoff ends.
+    if (outcomes.get(peer) === false) system.peerSeen(peer)
     if (outcomes.has(peer) || peer === relayId || rediscoverTimer != null || settings.trackers.length === 0) return
     rediscoverTimer = setTimeout(() => { rediscoverTimer = undefined; system.rediscover() }, 1 * secondMs)
     rediscoverTimer.unref()

@@ -25,6 +25,8 @@ export interface SyncSystem {
   stop: () => void
   /** Starts a round on every waiting peer now (a peer mid-round starts another one right after). */
   syncNow: () => void
+  /** A supervised peer connected to us: if its rounds kept failing, it is tried again now. */
+  peerSeen: (key: string) => void
   /** Asks for the peers again now (a new peer showed up). */
   rediscover: () => void
 }
@@ -59,6 +61,7 @@ export function startSyncSystem (init: SyncSystemInit, components: PeerActorComp
       resolveStopped({ outcomes })
     },
     syncNow: () => actor.send({ type: 'sync.now' }),
+    peerSeen: (key) => actor.send({ type: 'peer.seen', key }),
     rediscover: () => actor.send({ type: 'peers.rediscover' })
   }
 }

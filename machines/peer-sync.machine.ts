@@ -36,6 +36,7 @@ export type PeerSyncEvent =
   | { type: 'dcutr.failed', error: SyncFailure }
   | { type: 'link.changed', link: Link }
   | { type: 'sync.now' }
+  | { type: 'peer.back' }
 
 /** The machine's I/O contract. */
 export interface PeerSyncDependencies {
@@ -122,7 +123,8 @@ export function createPeerSyncMachine (deps: PeerSyncDependencies) {
       watching: ({ context }) => context.options.watch,
       relayed: ({ context }) => context.link?.path === 'relay',
       syncRequested: ({ context }) => context.syncRequested === true && syncNowSkipsWait(context.failedRounds),
-      syncNowSkipsWait: ({ context }) => syncNowSkipsWait(context.failedRounds)
+      syncNowSkipsWait: ({ context }) => syncNowSkipsWait(context.failedRounds),
+      backingOff: ({ context }) => !syncNowSkipsWait(context.failedRounds)
     },
     actions: {
       startRound: assign({
@@ -344,7 +346,11 @@ export function createPeerSyncMachine (deps: PeerSyncDependencies) {
       waiting: {
         always: [{ guard: 'syncRequested', target: 'discovering' }],
         after: { watchInterval: 'discovering' },
-        on: { 'sync.now': [{ guard: 'syncNowSkipsWait', target: 'discovering' }, { actions: assign({ syncRequested: true }) }] }
+        on: {
+          'sync.now': [{ guard: 'syncNowSkipsWait', target: 'discovering' }, { actions: assign({ syncRequested: true }) }],
+          // The peer connected to us while we backed off: it is reachable again, so the backoff is over.
+          'peer.back': { guard: 'backingOff', target: 'discovering', actions: assign({ failedRounds: 0 }) }
+        }
       },
       // One-shot sync finished with every entry exchanged.
       done: { type: 'final' },

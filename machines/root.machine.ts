@@ -46,7 +46,8 @@ export interface RootOutput {
   error?: SyncFailure
 }
 
-export type RootEvent = { type: 'peers.rediscover' } | { type: 'sync.now' }
+/** 'peer.seen': a supervised peer just connected to us (it is back): a peer backing off is tried at once. */
+export type RootEvent = { type: 'peers.rediscover' } | { type: 'sync.now' } | { type: 'peer.seen', key: string }
 
 /** The child actor id of a peer machine. */
 export function peerActorId (key: string): string {
@@ -94,6 +95,9 @@ export function createRootMachine (deps: RootDependencies) {
         actions: ({ context }) => {
           for (const ref of Object.values(context.peers)) ref.send({ type: 'sync.now' })
         }
+      },
+      'peer.seen': {
+        actions: ({ context, event }) => { context.peers[event.key]?.send({ type: 'peer.back' }) }
       }
     },
     states: {

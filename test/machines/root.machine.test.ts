@@ -233,6 +233,30 @@ test('sync.now starts a healthy peer\'s round at once, but does not cut a failin
   w.actor.stop()
 })
 
+test('a peer backing off that connects to us is tried at once; a healthy one is not disturbed', async (t) => {
+  const clock = new SimulatedClock()
+  const w = world(clock)
+  w.online.add('ok')
+  w.state.discovered = { targets: [targetOf('ok'), targetOf('bad')], known: new Set(['ok', 'bad']) }
+  w.failure.set('bad', () => new SwarmKeyMismatchError('/ip4/127.0.0.1/tcp/1'))
+  w.actor.start()
+  await w.rounded('ok', 1)
+  await w.rounded('bad', 1)
+  await nextRound(t, clock, w, 'bad', 10_000)
+  await w.rounded('ok', 2)
+  // bad failed twice: it waits 15 s. It comes back and dials us.
+  w.online.add('bad')
+  w.actor.send({ type: 'peer.seen', key: 'bad' })
+  await w.rounded('bad', 3)
+  t.true(w.rounds.at(-1)?.ok, 'tried at once (the clock did not move) and synced')
+  w.actor.send({ type: 'peer.seen', key: 'ok' })
+  w.actor.send({ type: 'peer.seen', key: 'bad' })
+  t.is(w.roundsOf('ok'), 2, 'a healthy peer keeps its interval')
+  t.true(w.peer('ok')!.getSnapshot().matches('waiting'))
+  t.true(w.peer('bad')!.getSnapshot().matches('waiting'), 'and so does one that is no longer backing off')
+  w.actor.stop()
+})
+
 test('one-shot: done once every peer finished, with their outcomes', async (t) => {
   const clock = new SimulatedClock()
   const w = world(clock, { ...watch, watch: false })
