@@ -212,7 +212,8 @@ test('a peer refusing connections round after round backs off across rounds; one
   w.actor.stop()
 })
 
-test('sync.now starts a healthy peer\'s round at once, but does not cut a failing peer\'s backoff short', async (t) => {
+/** A healthy peer 'ok' and a peer 'bad' with the wrong swarm key, after bad's second failed round in a row. */
+async function okAndFailing (t: ExecutionContext): Promise<{ clock: SimulatedClock, w: ReturnType<typeof world> }> {
   const clock = new SimulatedClock()
   const w = world(clock)
   w.online.add('ok')
@@ -222,6 +223,12 @@ test('sync.now starts a healthy peer\'s round at once, but does not cut a failin
   await w.rounded('ok', 1)
   await w.rounded('bad', 1)
   await nextRound(t, clock, w, 'bad', 10_000)
+  await w.rounded('ok', 2)
+  return { clock, w }
+}
+
+test('sync.now starts a healthy peer\'s round at once, but does not cut a failing peer\'s backoff short', async (t) => {
+  const { clock, w } = await okAndFailing(t)
   // bad has failed twice in a row: it now waits 15 s. A command is recorded here.
   const okRounds = w.roundsOf('ok')
   w.actor.send({ type: 'sync.now' })
@@ -234,16 +241,7 @@ test('sync.now starts a healthy peer\'s round at once, but does not cut a failin
 })
 
 test('a peer backing off that connects to us is tried at once; a healthy one is not disturbed', async (t) => {
-  const clock = new SimulatedClock()
-  const w = world(clock)
-  w.online.add('ok')
-  w.state.discovered = { targets: [targetOf('ok'), targetOf('bad')], known: new Set(['ok', 'bad']) }
-  w.failure.set('bad', () => new SwarmKeyMismatchError('/ip4/127.0.0.1/tcp/1'))
-  w.actor.start()
-  await w.rounded('ok', 1)
-  await w.rounded('bad', 1)
-  await nextRound(t, clock, w, 'bad', 10_000)
-  await w.rounded('ok', 2)
+  const { w } = await okAndFailing(t)
   // bad failed twice: it waits 15 s. It comes back and dials us.
   w.online.add('bad')
   w.actor.send({ type: 'peer.seen', key: 'bad' })
