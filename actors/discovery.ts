@@ -1,16 +1,17 @@
 /**
  * Where peers come from when no --peers are given: every tracker (filtered by user_id), cached in peer_book;
  * when the trackers are down or know nobody, the peers seen in the last 7 days from peer_book (same user only).
- * Also refreshes one peer's addresses before each round from the newest answer.
+ * Says which peers it still knows (a tracker's answer, or the peer book's window), so the supervisor lets the others
+ * go. Also refreshes one peer's addresses before each round from the newest answer.
  */
 import type { Database } from 'better-sqlite3'
+import type { DiscoveredPeers } from '../machines/root.machine.js'
 import type { PeerTarget } from '../machines/types.js'
 import { errorMessage } from '../src/protocol/errors.js'
 import { prunePeerBook, recentPeers, upsertPeerBook, type PeerBookEntry } from '../src/store/peers.js'
 import { targetsFromPeers } from '../src/sync/targets.js'
 import { listPeers } from '../src/tracker/index.js'
-
-const day = 24 * 60 * 60
+import { daySec } from '../src/core/units.js'
 
 export interface DiscoveryInit {
   trackers: string[]
@@ -27,15 +28,15 @@ export interface DiscoveryInit {
 }
 
 export interface Discovery {
-  discoverPeers: (signal: AbortSignal) => Promise<PeerTarget[]>
+  discoverPeers: (signal: AbortSignal) => Promise<DiscoveredPeers>
   refresh: (target: PeerTarget, signal: AbortSignal) => Promise<PeerTarget>
 }
 
 export function createDiscovery (init: DiscoveryInit): Discovery {
   const latest = new Map<string, PeerTarget>()
-  const maxAge = init.peerBookMaxAgeSec ?? 7 * day
+  const maxAge = init.peerBookMaxAgeSec ?? 7 * daySec
 
-  async function discoverPeers (signal: AbortSignal): Promise<PeerTarget[]> {
+  async function discoverPeers (signal: AbortSignal): Promise<DiscoveredPeers> {
     const now = Math.floor(Date.now() / 1000)
     const answered: PeerBookEntry[] = []
     let trackersAnswered = 0
@@ -60,18 +61,23 @@ export function createDiscovery (init: DiscoveryInit): Discovery {
     const others = answered.filter((p) => !init.self.has(p.peer_id))
     let source: PeerTarget['source'] = 'tracker'
     let peers: PeerBookEntry[] = others
+    const known = new Set(others.map((p) => p.peer_id))
     if (others.length > 0) {
       upsertPeerBook(init.db, others)
+      // A peer the trackers no longer list is still known while the peer book's window holds it.
+      for (const p of recentPeers(init.db, now - maxAge, init.userId)) known.add(p.peer_id)
     } else {
       prunePeerBook(init.db, now - maxAge)
       peers = recentPeers(init.db, now - maxAge, init.userId).filter((p) => !init.self.has(p.peer_id))
       source = 'peer_book'
       const why = trackersAnswered === 0 ? (init.trackers.length === 0 ? 'no trackers configured' : 'no tracker answered') : 'the trackers know no other peer'
-      init.log(`discovery: ${why}; using ${peers.length} peer(s) seen in the last ${Math.round(maxAge / day)} days from the peer book`)
+      init.log(`discovery: ${why}; using ${peers.length} peer(s) seen in the last ${Math.round(maxAge / daySec)} days from the peer book`)
     }
     const targets = targetsFromPeers(peers, source, init.self, init.relayAddr)
     for (const t of targets) latest.set(t.key, t)
-    return targets
+    for (const p of peers) known.add(p.peer_id)
+    for (const key of latest.keys()) if (!known.has(key)) latest.delete(key)
+    return { targets, known }
   }
 
   return {

@@ -8,14 +8,14 @@ import type { Link, PeerTarget } from '../machines/types.js'
 import { dialDirect, dialRelay, isRelayed, P2PTransport, type PeerNode } from '../src/p2p/index.js'
 import { DialError } from '../src/protocol/errors.js'
 import type { Connector } from './connector.js'
+import { secondMs } from '../src/core/units.js'
 
-const second = 1000
 /**
  * How long a failed DCUtR attempt answered here waits for the other side's next attempt before it counts as final:
  * one attempt's timeout (5 s in @libp2p/dcutr) and a second. The other side starts the next attempt at once, but
  * its stream may be refused here while the last one closes (DCUtR takes one inbound stream at a time).
  */
-const retryGraceMs = 6 * second
+const retryGraceMs = 6 * secondMs
 
 export interface P2PConnectorInit {
   node: PeerNode
@@ -32,7 +32,7 @@ function linkOf (connection: Connection, transport: P2PTransport, addr: string, 
 
 export function createP2PConnector (init: P2PConnectorInit): Connector {
   const { node, log } = init
-  const dialTimeoutMs = init.dialTimeoutMs ?? 10 * second
+  const dialTimeoutMs = init.dialTimeoutMs ?? 10 * secondMs
   return {
     dialDirect: async (_target, addr, signal) => {
       const { transport, connection } = await dialDirect(node, addr, { signal, timeoutMs: dialTimeoutMs })
@@ -45,7 +45,7 @@ export function createP2PConnector (init: P2PConnectorInit): Connector {
     },
     watchUpgrade: (target: PeerTarget, link: Link, sendBack: (event: PeerSyncEvent) => void) => {
       const peerId = target.peerId ?? link.transport.peerId
-      const waitMs = init.upgradeTimeoutMs ?? 30 * second
+      const waitMs = init.upgradeTimeoutMs ?? 30 * secondMs
       let settled = false
       let grace: ReturnType<typeof setTimeout> | undefined
       const finish = (): void => {
@@ -94,7 +94,7 @@ export function createP2PConnector (init: P2PConnectorInit): Connector {
       const timer = setTimeout(() => {
         if (settled) return
         finish()
-        const error = `no DCUtR attempt from the peer within ${Math.round(waitMs / second)} s (the side that received the relayed connection starts it)`
+        const error = `no DCUtR attempt from the peer within ${Math.round(waitMs / secondMs)} s (the side that received the relayed connection starts it)`
         log(`dcutr: upgrade failed: peer=${peerId} error=${error}`)
         sendBack({ type: 'dcutr.failed', error: { name: 'DcutrError', message: error, permanent: false, step: 'dcutr' } })
       }, waitMs)

@@ -16,10 +16,10 @@ import { announcedAddrs, confirmObservedAddr, createPeerNode, registrableAddrs, 
 import { serveSync } from '../src/p2p/handlers.js'
 import { serveTombstones } from '../src/p2p/tombstone-handlers.js'
 import { RelayReservation } from '../src/p2p/relay-reservation.js'
-import { stopSignal } from '../src/p2p/serve.js'
+import { stopSignal } from '../src/lifecycle/stop-signal.js'
 import { errorMessage } from '../src/protocol/errors.js'
 import { acquireDaemonLock, writeDaemonStatusFile, type DaemonStatusFile } from '../src/store/daemon-lock.js'
-import { openDatabase } from '../src/store/db.js'
+import { drainSpoolInto, openDatabase } from '../src/store/db.js'
 import { watchSpool } from '../src/store/spool-watch.js'
 import { Registrar } from '../src/tracker/registrar.js'
 import { rustoryVersion } from '../src/version.js'
@@ -28,8 +28,7 @@ import type { Connector } from './connector.js'
 import { createDiscovery } from './discovery.js'
 import { createP2PConnector } from './p2p-connector.js'
 import { startSyncSystem } from './system.js'
-
-const second = 1000
+import { secondMs } from '../src/core/units.js'
 
 export interface DaemonInit {
   settings: Settings
@@ -82,6 +81,8 @@ export async function runDaemon (init: DaemonInit, io: DaemonOutput): Promise<vo
   const signer = entrySignerOf(identity)
   const userId = trackerUserId(settings, swarm)
   const db = openDatabase(settings.dbPath)
+  // The first round pushes what was recorded while no daemon ran; the spool watcher brings the later commands.
+  drainSpoolInto(db, settings.dbPath)
   const pool = new WorkerPool()
   let node: PeerNode | undefined
   try {
@@ -161,6 +162,7 @@ export async function runDaemon (init: DaemonInit, io: DaemonOutput): Promise<vo
   const system = startSyncSystem({
     options: { push: true, watch: true, intervalSec: init.intervalSec, limit: init.limit },
     discoverPeers: discovery.discoverPeers,
+    onForget: (key) => { outcomes.delete(key) },
     ...(init.inspect != null ? { inspect: init.inspect } : {})
   }, {
     dbPath: settings.dbPath,
@@ -190,8 +192,10 @@ export async function runDaemon (init: DaemonInit, io: DaemonOutput): Promise<vo
   const relayId = settings.relayAddr?.split('/p2p/').pop()
   const onConnect = (event: CustomEvent<Connection>): void => {
     const peer = event.detail.remotePeer.toString()
+    // A peer we gave up on for a while dialed us: it is back, so its backoff ends.
+    if (outcomes.get(peer) === false) system.peerSeen(peer)
     if (outcomes.has(peer) || peer === relayId || rediscoverTimer != null || settings.trackers.length === 0) return
-    rediscoverTimer = setTimeout(() => { rediscoverTimer = undefined; system.rediscover() }, 1 * second)
+    rediscoverTimer = setTimeout(() => { rediscoverTimer = undefined; system.rediscover() }, 1 * secondMs)
     rediscoverTimer.unref()
   }
   started.addEventListener('connection:open', onConnect)

@@ -3,16 +3,18 @@
  * transport, start the supervised actors, print one summary line per peer per round, stop cleanly on SIGINT.
  */
 import type { InspectionEvent } from 'xstate'
+import type { DiscoveredPeers } from '../machines/root.machine.js'
 import type { PeerOutcome, PeerTarget, SyncOptions } from '../machines/types.js'
 import type { Settings } from '../src/config/settings.js'
 import { HttpTransport } from '../src/http/index.js'
 import type { Database } from 'better-sqlite3'
 import { entrySignerOf, loadOrCreateIdentity, trackerUserId } from '../src/config/keys.js'
 import { showControls } from '../src/core/escape.js'
+import { stopSignal } from '../src/lifecycle/stop-signal.js'
 import type { EntrySigner } from '../src/core/signature.js'
 import { createPeerNode, loadSwarmKey, peerIdOf, type PeerNode } from '../src/p2p/index.js'
 import { DialError } from '../src/protocol/errors.js'
-import { openDatabase } from '../src/store/db.js'
+import { drainSpoolInto, openDatabase } from '../src/store/db.js'
 import { migratePullCursorKey } from '../src/store/peers.js'
 import { watchSpool } from '../src/store/spool-watch.js'
 import { WorkerPool } from '../workers/pool.js'
@@ -32,7 +34,7 @@ export interface SyncRunInit {
   /** Where the syncing node listens: DCUtR's simultaneous open needs a port to dial from. @default ['/ip4/0.0.0.0/tcp/0'] */
   listen?: string[]
   /** Where peers come from when `peers` is empty (trackers, peer book); set by the discovery work. */
-  discover?: (signal: AbortSignal) => Promise<PeerTarget[]>
+  discover?: (signal: AbortSignal) => Promise<DiscoveredPeers>
   inspect?: (event: InspectionEvent) => void
 }
 
@@ -73,16 +75,17 @@ function makeLog (io: SyncRunOutput): SyncLog & { summary: (line: string) => voi
 }
 
 async function runWith (init: SyncRunInit, io: SyncRunOutput, connector: Connector, targets: PeerTarget[], log: ReturnType<typeof makeLog>, signer?: EntrySigner): Promise<number> {
-  // Opening writable drains the record spool, so this round pushes what was recorded up to now; under --watch the
-  // spool is watched too, so every later round has the commands recorded meanwhile.
+  // This round pushes what was recorded up to now; under --watch the spool is watched too, so every later round
+  // has the commands recorded meanwhile.
   const db = openDatabase(init.settings.dbPath)
+  drainSpoolInto(db, init.settings.dbPath)
   const spool = init.options.watch ? watchSpool({ dbPath: init.settings.dbPath }, { log: log.info }) : undefined
   const pool = new WorkerPool()
   const failures = new Map<string, PeerOutcome>()
   io.started?.()
   const system = startSyncSystem({
     options: init.options,
-    discoverPeers: init.discover ?? (async () => targets),
+    discoverPeers: init.discover ?? (async () => ({ targets })),
     ...(init.inspect != null ? { inspect: init.inspect } : {})
   }, {
     dbPath: init.settings.dbPath,
@@ -98,9 +101,7 @@ async function runWith (init: SyncRunInit, io: SyncRunOutput, connector: Connect
       else failures.set(outcome.key, outcome)
     }
   })
-  const onSignal = (): void => system.stop()
-  process.once('SIGINT', onSignal)
-  process.once('SIGTERM', onSignal)
+  const stop = stopSignal({ onSignal: () => system.stop() })
   try {
     const output = await system.done
     log.clear()
@@ -111,8 +112,7 @@ async function runWith (init: SyncRunInit, io: SyncRunOutput, connector: Connect
     }
     return init.options.watch ? 0 : (output.outcomes.some((o) => !o.ok) || output.error != null ? 1 : 0)
   } finally {
-    process.off('SIGINT', onSignal)
-    process.off('SIGTERM', onSignal)
+    stop.dispose()
     spool?.close()
     await pool.close()
     db.close()

@@ -4,14 +4,16 @@
  */
 import { createActor, type InspectionEvent } from 'xstate'
 import { createPeerSyncMachine } from '../machines/peer-sync.machine.js'
-import { createRootMachine, type RootOutput } from '../machines/root.machine.js'
-import type { PeerTarget, SyncOptions } from '../machines/types.js'
+import { createRootMachine, type DiscoveredPeers, type RootOutput } from '../machines/root.machine.js'
+import type { SyncOptions } from '../machines/types.js'
 import { createPeerDependencies, type PeerActorComponents } from './peer-actors.js'
 
 export interface SyncSystemInit {
   options: SyncOptions
   /** Where the peers come from (a fixed list, trackers, the peer book). */
-  discoverPeers: (signal: AbortSignal) => Promise<PeerTarget[]>
+  discoverPeers: (signal: AbortSignal) => Promise<DiscoveredPeers>
+  /** A peer discovery let go: its machine was stopped (the daemon drops it from its status). */
+  onForget?: (key: string) => void
   /** xstate inspection observer (the --inspect trace); omitted when off, so it costs nothing. */
   inspect?: (event: InspectionEvent) => void
 }
@@ -23,13 +25,23 @@ export interface SyncSystem {
   stop: () => void
   /** Starts a round on every waiting peer now (a peer mid-round starts another one right after). */
   syncNow: () => void
+  /** A supervised peer connected to us: if its rounds kept failing, it is tried again now. */
+  peerSeen: (key: string) => void
   /** Asks for the peers again now (a new peer showed up). */
   rediscover: () => void
 }
 
 export function startSyncSystem (init: SyncSystemInit, components: PeerActorComponents): SyncSystem {
   const peerMachine = createPeerSyncMachine(createPeerDependencies(components))
-  const root = createRootMachine({ discoverPeers: init.discoverPeers, peerMachine, random: components.random ?? Math.random })
+  const root = createRootMachine({
+    discoverPeers: init.discoverPeers,
+    peerMachine,
+    random: components.random ?? Math.random,
+    peerForgotten: (key) => {
+      components.log.info(`sync: peer=${key} left discovery (no tracker lists it and the peer book's window has passed): stopped syncing with it`)
+      init.onForget?.(key)
+    }
+  })
   const actor = createActor(root, { id: 'root', systemId: 'root', input: { options: init.options }, ...(init.inspect != null ? { inspect: init.inspect } : {}) })
   const done = new Promise<RootOutput>((resolve, reject) => {
     actor.subscribe({
@@ -49,6 +61,7 @@ export function startSyncSystem (init: SyncSystemInit, components: PeerActorComp
       resolveStopped({ outcomes })
     },
     syncNow: () => actor.send({ type: 'sync.now' }),
+    peerSeen: (key) => actor.send({ type: 'peer.seen', key }),
     rediscover: () => actor.send({ type: 'peers.rediscover' })
   }
 }

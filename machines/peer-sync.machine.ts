@@ -6,8 +6,9 @@
  */
 import { assign, fromCallback, fromPromise, sendTo, setup } from 'xstate'
 import {
-  backoffDelayMs, maxDialAttempts, maxSyncAttempts, shouldRetry, upgradeWaitMs, watchDelayMs
+  backoffDelayMs, maxDialAttempts, maxSyncAttempts, shouldRetry, upgradeWaitMs
 } from '../src/sync/policy.js'
+import { nextRoundDelayMs, syncNowSkipsWait } from '../src/sync/supervision.js'
 import { toFailure, type Link, type PeerOutcome, type PeerStats, type PeerTarget, type SyncFailure, type SyncOptions } from './types.js'
 
 export interface DialInput {
@@ -35,6 +36,7 @@ export type PeerSyncEvent =
   | { type: 'dcutr.failed', error: SyncFailure }
   | { type: 'link.changed', link: Link }
   | { type: 'sync.now' }
+  | { type: 'peer.back' }
 
 /** The machine's I/O contract. */
 export interface PeerSyncDependencies {
@@ -77,6 +79,8 @@ export interface PeerSyncContext {
   roundPushed: number
   /** 'sync.now' arrived during a round: start the next one as soon as this one ends (daemon: fresh local entries). */
   syncRequested?: boolean
+  /** Rounds in a row that failed (0 after a good one): the wait before the next round grows with it. */
+  failedRounds: number
 }
 
 const emptyStats: PeerStats = { pulled: 0, inserted: 0, pushed: 0, rounds: 0, lastRoundMs: 0 }
@@ -118,7 +122,9 @@ export function createPeerSyncMachine (deps: PeerSyncDependencies) {
       pushEnabled: ({ context }) => context.options.push,
       watching: ({ context }) => context.options.watch,
       relayed: ({ context }) => context.link?.path === 'relay',
-      syncRequested: ({ context }) => context.syncRequested === true
+      syncRequested: ({ context }) => context.syncRequested === true && syncNowSkipsWait(context.failedRounds),
+      syncNowSkipsWait: ({ context }) => syncNowSkipsWait(context.failedRounds),
+      backingOff: ({ context }) => !syncNowSkipsWait(context.failedRounds)
     },
     actions: {
       startRound: assign({
@@ -147,13 +153,15 @@ export function createPeerSyncMachine (deps: PeerSyncDependencies) {
         }
         return { stats }
       }),
+      countGoodRound: assign({ failedRounds: 0 }),
+      countFailedRound: assign({ failedRounds: ({ context }) => context.failedRounds + 1 }),
       reportSuccess: ({ context }) => deps.roundFinished(outcomeOf(context, true)),
       reportFailure: ({ context }) => deps.roundFinished(outcomeOf(context, false))
     },
     delays: {
       dialBackoff: ({ context }) => backoffDelayMs(context.dialAttempt, deps.random()),
       syncBackoff: ({ context }) => backoffDelayMs(context.syncAttempt, deps.random(), { baseMs: 1000 }),
-      watchInterval: ({ context }) => watchDelayMs(context.options.intervalSec, deps.random()),
+      watchInterval: ({ context }) => nextRoundDelayMs({ intervalSec: context.options.intervalSec, failedRounds: context.failedRounds, random: deps.random() }),
       upgradeWait: upgradeWaitMs
     }
   }).createMachine({
@@ -167,7 +175,8 @@ export function createPeerSyncMachine (deps: PeerSyncDependencies) {
       roundStartedAt: 0,
       roundPulled: 0,
       roundInserted: 0,
-      roundPushed: 0
+      roundPushed: 0,
+      failedRounds: 0
     }),
     initial: 'discovering',
     output: ({ context }) => outcomeOf(context, context.error == null),
@@ -318,7 +327,7 @@ export function createPeerSyncMachine (deps: PeerSyncDependencies) {
       },
       // A round completed: record it, then stop or wait for the next round.
       synced: {
-        entry: ['finishRound', 'reportSuccess', 'closeLink'],
+        entry: ['finishRound', 'countGoodRound', 'reportSuccess', 'closeLink'],
         always: [{ guard: 'watching', target: 'waiting' }, { target: 'done' }]
       },
       // A pull or push failed on an open link: redial after a backoff unless retrying cannot help.
@@ -328,16 +337,20 @@ export function createPeerSyncMachine (deps: PeerSyncDependencies) {
       },
       // Waiting before redialing after a failed transfer.
       syncBackoff: { after: { syncBackoff: 'choosingPath' } },
-      // This round failed; under --watch the next round comes after the interval.
+      // This round failed; under --watch the next round comes after the interval, later when rounds keep failing.
       failed: {
-        entry: ['finishRound', 'reportFailure'],
+        entry: ['finishRound', 'countFailedRound', 'reportFailure'],
         always: [{ guard: 'watching', target: 'waiting' }, { target: 'gaveUp' }]
       },
-      // Between --watch rounds ('sync.now' skips the wait).
+      // Between --watch rounds, longer after failed rounds in a row ('sync.now' skips it unless the peer keeps failing).
       waiting: {
         always: [{ guard: 'syncRequested', target: 'discovering' }],
         after: { watchInterval: 'discovering' },
-        on: { 'sync.now': 'discovering' }
+        on: {
+          'sync.now': [{ guard: 'syncNowSkipsWait', target: 'discovering' }, { actions: assign({ syncRequested: true }) }],
+          // The peer connected to us while we backed off: it is reachable again, so the backoff is over.
+          'peer.back': { guard: 'backingOff', target: 'discovering', actions: assign({ failedRounds: 0 }) }
+        }
       },
       // One-shot sync finished with every entry exchanged.
       done: { type: 'final' },

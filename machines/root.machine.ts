@@ -1,19 +1,33 @@
 /**
  * The root actor: finds the peers (given, from trackers, or from the peer book), spawns one peer-sync machine
  * per peer and supervises them. One-shot: done when every peer finished. Under --watch: rediscovers every
- * interval, adds newly seen peers, and never finishes by itself (the command stops it on SIGINT).
+ * interval, adds newly seen peers, stops the machines of peers discovery has let go, and never finishes by
+ * itself (the command stops it on SIGINT).
  */
-import { assign, setup, fromPromise, type ActorRefFrom } from 'xstate'
+import { assign, enqueueActions, setup, fromPromise, type ActorRefFrom } from 'xstate'
 import { watchDelayMs } from '../src/sync/policy.js'
+import { peersToForget } from '../src/sync/supervision.js'
 import type { PeerSyncMachine } from './peer-sync.machine.js'
 import { toFailure, type PeerOutcome, type PeerTarget, type SyncFailure, type SyncOptions } from './types.js'
 
-export interface RootDependencies {
+/** What one discovery found. */
+export interface DiscoveredPeers {
   /** The peers to sync with now. */
-  discoverPeers: (signal: AbortSignal) => Promise<PeerTarget[]>
+  targets: PeerTarget[]
+  /**
+   * Every peer discovery still knows: in a tracker's answer, or in the peer book within its window. A supervised
+   * peer outside it (and outside `targets`) is stopped. Omitted when discovery cannot tell (a fixed --peers list).
+   */
+  known?: ReadonlySet<string>
+}
+
+export interface RootDependencies {
+  discoverPeers: (signal: AbortSignal) => Promise<DiscoveredPeers>
   /** The machine spawned per peer, with its dependencies bound. */
   peerMachine: PeerSyncMachine
   random: () => number
+  /** Told when a peer's machine was stopped because discovery let it go. */
+  peerForgotten?: (key: string) => void
 }
 
 export interface RootInput {
@@ -32,7 +46,8 @@ export interface RootOutput {
   error?: SyncFailure
 }
 
-export type RootEvent = { type: 'peers.rediscover' } | { type: 'sync.now' }
+/** 'peer.seen': a supervised peer just connected to us (it is back): a peer backing off is tried at once. */
+export type RootEvent = { type: 'peers.rediscover' } | { type: 'sync.now' } | { type: 'peer.seen', key: string }
 
 /** The child actor id of a peer machine. */
 export function peerActorId (key: string): string {
@@ -48,7 +63,7 @@ export function createRootMachine (deps: RootDependencies) {
       output: {} as RootOutput
     },
     actors: {
-      discoverPeers: fromPromise<PeerTarget[]>(async ({ signal }) => await deps.discoverPeers(signal)),
+      discoverPeers: fromPromise<DiscoveredPeers>(async ({ signal }) => await deps.discoverPeers(signal)),
       peer: deps.peerMachine
     },
     guards: {
@@ -80,25 +95,38 @@ export function createRootMachine (deps: RootDependencies) {
         actions: ({ context }) => {
           for (const ref of Object.values(context.peers)) ref.send({ type: 'sync.now' })
         }
+      },
+      'peer.seen': {
+        actions: ({ context, event }) => { context.peers[event.key]?.send({ type: 'peer.back' }) }
       }
     },
     states: {
-      // Ask for the peers; spawn a machine for each one not supervised yet.
+      // Ask for the peers; stop the machines of those discovery let go, spawn one for each new one.
       discovering: {
         invoke: {
           src: 'discoverPeers',
           onDone: {
             target: 'supervising',
-            actions: assign({
-              error: undefined,
-              peers: ({ context, event, spawn }) => {
-                const peers = { ...context.peers }
-                for (const target of event.output) {
-                  if (peers[target.key] != null) continue
-                  peers[target.key] = spawn('peer', { id: peerActorId(target.key), input: { target, options: context.options } })
-                }
-                return peers
+            actions: enqueueActions(({ context, event, enqueue }) => {
+              const { targets, known } = event.output
+              const keep = known == null ? undefined : new Set([...known, ...targets.map((t) => t.key)])
+              const gone = new Set(peersToForget(Object.keys(context.peers), keep))
+              for (const key of gone) {
+                enqueue.stopChild(context.peers[key]!)
+                enqueue(() => deps.peerForgotten?.(key))
               }
+              enqueue.assign({
+                error: undefined,
+                outcomes: Object.fromEntries(Object.entries(context.outcomes).filter(([key]) => !gone.has(key))),
+                peers: ({ spawn }) => {
+                  const peers = Object.fromEntries(Object.entries(context.peers).filter(([key]) => !gone.has(key)))
+                  for (const target of targets) {
+                    if (peers[target.key] != null) continue
+                    peers[target.key] = spawn('peer', { id: peerActorId(target.key), input: { target, options: context.options } })
+                  }
+                  return peers
+                }
+              })
             })
           },
           onError: { target: 'supervising', actions: assign({ error: ({ event }) => toFailure(event.error, 'discover') }) }

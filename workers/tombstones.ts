@@ -8,13 +8,13 @@ import type {
   ExportTombstonesResult, ExportTombstonesTask, IngestTombstonesPulledResult, IngestTombstonesPulledTask,
   IngestTombstonesPushResult, IngestTombstonesPushTask
 } from './tasks.js'
+import { secondMs } from '../src/core/units.js'
 
-const second = 1000
 /** json_object drops nothing: a NULL peer_id is left out with json_patch below so the document stays minimal. */
 const tombstoneJsonSql = `json_patch(json_object(${tombstoneFields.filter((f) => f !== 'peer_id').map((f) => `'${f}', ${f}`).join(', ')}), CASE WHEN peer_id IS NULL THEN '{}' ELSE json_object('peer_id', peer_id) END)`
 const envelopeBytes = 64
 /** How long a worker waits for readers before leaving the WAL truncate to the next delete. */
-const checkpointWaitMs = 5 * second
+const checkpointWaitMs = 5 * secondMs
 
 export function exportTombstones (task: ExportTombstonesTask): ExportTombstonesResult {
   const rows = workerDb(task.dbPath)

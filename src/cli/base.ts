@@ -6,8 +6,6 @@ import { Command, Flags } from '@oclif/core'
 import { loadSettings, type Settings, type SettingsOverrides } from '../config/settings.js'
 import { isExit, reportError } from './report.js'
 
-export { UsageError } from '../core/errors.js'
-
 export const globalFlags = {
   'db-path': Flags.string({ description: 'SQLite database file [env: RUSTORY_DB_PATH, config: db_path, default: ~/.rustory/history.db]', helpGroup: 'GLOBAL' }),
   config: Flags.string({ description: 'config file [env: RUSTORY_CONFIG, default: ~/.config/rustory/config.toml]', helpGroup: 'GLOBAL' }),

@@ -1,6 +1,7 @@
 import { Args, Flags } from '@oclif/core'
 import { createInterface } from 'node:readline/promises'
-import { RrCommand, UsageError } from '../cli/base.js'
+import { RrCommand } from '../cli/base.js'
+import { UsageError } from '../core/errors.js'
 import { identityPeerIdIfPresent } from '../config/keys.js'
 import { runForget, type Selection } from '../forget/run.js'
 import { oclifFlags } from '../search/oclif-flags.js'

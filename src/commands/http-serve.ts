@@ -1,8 +1,10 @@
 import { Flags } from '@oclif/core'
 import { RrCommand } from '../cli/base.js'
-import { parseBind, untilSignal } from '../http/server-util.js'
+import { parseBind } from '../http/server-util.js'
+import { stopSignal } from '../lifecycle/stop-signal.js'
 import { generateToken, isLoopbackHost } from '../http/local-gate.js'
 import { startHttpServer } from '../http/server.js'
+import { drainSpoolFor } from '../store/db.js'
 
 export default class HttpServe extends RrCommand {
   static override summary = 'Serve the local history over the HTTP debug transport (pull and push)'
@@ -13,6 +15,7 @@ export default class HttpServe extends RrCommand {
   }
 
   async run (): Promise<void> {
+    const stop = stopSignal()
     const { flags } = await this.parse(HttpServe)
     const settings = this.settingsFrom(flags)
     const bind = parseBind(flags.bind)
@@ -21,10 +24,12 @@ export default class HttpServe extends RrCommand {
     if (!isLoopbackHost(bind.host)) {
       process.stderr.write(`rr: WARNING: http-serve is bound to ${bind.host}, reachable from other machines. It has no encryption: the token and your history cross the network in clear. Use 127.0.0.1 unless you know why not.\n`)
     }
+    // The commands recorded up to now are served from the first pull.
+    drainSpoolFor(settings.dbPath, { busyTimeoutMs: 10_000 })
     const server = await startHttpServer({ bind, dbPath: settings.dbPath, token }, { log })
     log(`http listen: ${server.url}`)
     if (settings.httpToken == null) log(`http token: ${token} (send it as Authorization: Bearer <token>; set http_token in config.toml to keep one)`)
-    await untilSignal(server.close)
+    await stop.until(server.close)
     log('http stopped')
   }
 }

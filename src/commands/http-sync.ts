@@ -1,5 +1,6 @@
 import { Flags } from '@oclif/core'
-import { RrCommand, UsageError } from '../cli/base.js'
+import { RrCommand } from '../cli/base.js'
+import { UsageError } from '../core/errors.js'
 import { runHttpSync } from '../../actors/run-sync.js'
 import { syncFlags } from './p2p-sync.js'
 

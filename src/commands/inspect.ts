@@ -27,12 +27,4 @@ export default class Inspect extends RrCommand {
       err: (line) => { process.stderr.write(`${line}\n`) }
     })
   }
-
-  protected override async catch (err: Error & { exitCode?: number }): Promise<unknown> {
-    if (err.name === 'InspectError') {
-      process.stderr.write(`rr: ${err.message}\n`)
-      process.exit(1)
-    }
-    return await super.catch(err)
-  }
 }

@@ -1,5 +1,6 @@
 import { Flags } from '@oclif/core'
-import { RrCommand, UsageError } from '../cli/base.js'
+import { RrCommand } from '../cli/base.js'
+import { UsageError } from '../core/errors.js'
 import { runP2PSync } from '../../actors/run-sync.js'
 import { defaultPullLimit, maxPullLimit } from '../protocol/constants.js'
 

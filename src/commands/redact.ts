@@ -1,5 +1,6 @@
 import { Flags } from '@oclif/core'
-import { RrCommand, UsageError } from '../cli/base.js'
+import { RrCommand } from '../cli/base.js'
+import { UsageError } from '../core/errors.js'
 import { identityPeerIdIfPresent } from '../config/keys.js'
 import { runForget } from '../forget/run.js'
 import { terminalConfirm } from './delete.js'

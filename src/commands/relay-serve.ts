@@ -1,8 +1,8 @@
 import { Flags } from '@oclif/core'
 import { RrCommand } from '../cli/base.js'
 import { runRelayServe } from '../p2p/serve.js'
+import { secondMs } from '../core/units.js'
 
-const second = 1000
 const MiB = 1024 * 1024
 
 export default class RelayServe extends RrCommand {
@@ -29,9 +29,9 @@ export default class RelayServe extends RrCommand {
       listen: flags.listen,
       ...(flags.announce != null ? { announce: flags.announce } : {}),
       maxReservations: flags['max-reservations'],
-      reservationTtlMs: flags['reservation-ttl-sec'] * second,
+      reservationTtlMs: flags['reservation-ttl-sec'] * secondMs,
       dataLimitBytes: flags['data-limit-mb'] * MiB,
-      durationLimitMs: flags['duration-limit-sec'] * second
+      durationLimitMs: flags['duration-limit-sec'] * secondMs
     }, {
       out: (line) => { process.stdout.write(`${line}\n`) },
       log: (line) => { process.stderr.write(`${line}\n`) }

@@ -1,6 +1,7 @@
 import { Flags } from '@oclif/core'
 import { RrCommand } from '../cli/base.js'
-import { parseBind, untilSignal } from '../http/server-util.js'
+import { parseBind } from '../http/server-util.js'
+import { stopSignal } from '../lifecycle/stop-signal.js'
 import { startTrackerServer } from '../tracker/server.js'
 
 export default class TrackerServe extends RrCommand {
@@ -18,6 +19,7 @@ export default class TrackerServe extends RrCommand {
   }
 
   async run (): Promise<void> {
+    const stop = stopSignal()
     const { flags } = await this.parse(TrackerServe)
     const settings = this.settingsFrom(flags, { trackerToken: flags.token })
     const bind = parseBind(flags.bind)
@@ -35,7 +37,7 @@ export default class TrackerServe extends RrCommand {
     if (settings.trackerToken == null && !['127.0.0.1', '::1', 'localhost'].includes(bind.host)) {
       process.stderr.write('tracker: no token set (--token, RUSTORY_TRACKER_TOKEN or tracker_token): anyone who can reach this address can register and list peers\n')
     }
-    await untilSignal(server.close)
+    await stop.until(server.close)
     log('tracker stopped')
   }
 }

@@ -7,8 +7,8 @@
  */
 import type { Entry } from './entry.js'
 import { verifyEntry, withoutSignature } from './signature.js'
+import { hourMs } from './units.js'
 
-const hourMs = 60 * 60 * 1000
 const dayMs = 24 * hourMs
 
 /** How far ahead of the receiver's clock a stamp may be. */

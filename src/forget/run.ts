@@ -3,8 +3,8 @@
  * tombstones and delete (src/store/tombstones.ts). The tombstones reach every peer at the next sync.
  */
 import { isUuid } from '../core/entry.js'
-import { UsageError } from '../search/errors.js'
-import { openDatabase } from '../store/db.js'
+import { UsageError } from '../core/errors.js'
+import { drainSpoolInto, openDatabase } from '../store/db.js'
 import type { FeedFilters } from '../store/search.js'
 import { deleteEntries, type DeleteResult } from '../store/tombstones.js'
 import { selectByFilter, selectByImport, selectExact, selectSecrets, type Doomed } from './select.js'
@@ -64,6 +64,8 @@ export async function runForget (init: ForgetInit, io: ForgetIo): Promise<Forget
     if (bad.length > 0) throw new UsageError(`not an entry id: ${bad.slice(0, 3).join(', ')} (entry ids are UUIDs; \`rr history --format jsonl\` shows them)`)
   }
   const db = openDatabase(init.dbPath)
+  // A command recorded a moment ago can be forgotten too.
+  drainSpoolInto(db, init.dbPath)
   try {
     let doomed: Doomed[]
     switch (s.kind) {

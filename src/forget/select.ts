@@ -4,6 +4,7 @@
  */
 import type { Database } from 'better-sqlite3'
 import { skipReason } from '../core/filters.js'
+import { UsageError } from '../core/errors.js'
 import { compileQuery } from '../search/match.js'
 import { wireIdSql } from '../store/entries.js'
 import { filterClause, untimedAware, type FeedFilters } from '../store/search.js'
@@ -33,11 +34,8 @@ export function selectByFilter (db: Database, query: string, filters: FeedFilter
   return out
 }
 
-export class UnknownBatchError extends Error {
-  static override readonly name = 'UsageError'
-  override readonly name = 'UsageError'
-  readonly exitCode = 2
-}
+/** `rr delete --import ID` with an id no import here printed: a usage mistake (exit 2), the message lists real ones. */
+export class UnknownBatchError extends UsageError {}
 
 /**
  * The entries an import batch inserted. Ids of the batch no longer stored here (deleted since) are returned too,

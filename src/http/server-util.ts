@@ -198,18 +198,3 @@ export function requestUrl (req: IncomingMessage): URL | undefined {
     return undefined
   }
 }
-
-/**
- * Resolves after SIGINT or SIGTERM, once `close` has run. A second signal while closing exits at once.
- */
-export async function untilSignal (close: () => Promise<void>): Promise<NodeJS.Signals> {
-  const signal = await new Promise<NodeJS.Signals>((resolve) => {
-    process.once('SIGINT', () => resolve('SIGINT'))
-    process.once('SIGTERM', () => resolve('SIGTERM'))
-  })
-  const hard = (): never => process.exit(130)
-  process.once('SIGINT', hard)
-  process.once('SIGTERM', hard)
-  await close()
-  return signal
-}

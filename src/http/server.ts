@@ -58,8 +58,7 @@ function intParam (url: URL, name: string): number | undefined | null {
  */
 
 export async function startHttpServer (init: HttpServerInit, components: HttpServerComponents = {}): Promise<HttpServer> {
-  // Create and migrate the database here (draining the record spool), so a bad path fails at start and workers
-  // find the schema in place.
+  // Create and migrate the database here, so a bad path fails at start and workers find the schema in place.
   openDatabase(init.dbPath).close()
   const ownsPool = components.pool == null
   const pool = components.pool ?? new WorkerPool()

@@ -26,6 +26,7 @@ import { parserFor, type ParsedCommand, type Shell } from './parsers.js'
 import { sniffBytes, sniffHistory } from './sniff.js'
 import { RustoryError } from '../core/errors.js'
 import { openDatabase } from '../store/db.js'
+import { secondMs } from '../core/units.js'
 
 export class ImportError extends RustoryError {
   static override readonly name = 'ImportError'
@@ -87,8 +88,6 @@ export interface ImportComponents {
   onProgress?: (progress: ImportProgress) => void
 }
 
-const second = 1000
-
 export async function importHistory (init: ImportInit, components: ImportComponents): Promise<ImportSummary> {
   const started = Date.now()
   let info
@@ -107,7 +106,7 @@ export async function importHistory (init: ImportInit, components: ImportCompone
   if (first.commands === 0 && info.size > 0) throw new ImportError(`nothing in ${init.path} parses as ${init.shell} history; nothing was imported`)
   // Open (and migrate) here first: a database rr cannot open fails as one clear line from this thread, where the
   // error keeps its kind, instead of from a worker, whose errors come back as plain ones.
-  openDatabase(init.dbPath, { drainSpool: false }).close()
+  openDatabase(init.dbPath).close()
   const totalBytes = info.size
   const mtimeMs = Math.floor(info.mtimeMs)
   const batchSize = init.batchSize ?? 5000
@@ -188,13 +187,13 @@ export async function importHistory (init: ImportInit, components: ImportCompone
     if (parsed.epochSec != null) {
       sameSec = parsed.epochSec === lastSec ? sameSec + 1 : 0
       lastSec = parsed.epochSec
-      tsMs = parsed.epochSec * second + Math.min(sameSec, 999)
+      tsMs = parsed.epochSec * secondMs + Math.min(sameSec, 999)
       lastTimedMs = tsMs
       sinceTimed = 0
     } else if (lastTimedMs != null) {
       tsMs = lastTimedMs + ++sinceTimed
     } else if (first.epochSec != null) {
-      tsMs = first.epochSec * second - (first.before - beforeFirst++)
+      tsMs = first.epochSec * secondMs - (first.before - beforeFirst++)
     } else {
       tsMs = mtimeMs - (totalBytes - parsed.end)
     }
@@ -272,10 +271,10 @@ async function firstTimed (path: string, shell: Shell): Promise<{ commands: numb
 /** The closing report. Pure. */
 export function renderSummary (s: ImportSummary): string {
   const reasons = Object.entries(s.skippedReasons).sort((a, b) => b[1] - a[1]).map(([r, n]) => `${r}: ${n}`).join(', ')
-  const rate = s.elapsedMs > 0 ? Math.round(s.lines / (s.elapsedMs / second)) : s.lines
+  const rate = s.elapsedMs > 0 ? Math.round(s.lines / (s.elapsedMs / secondMs)) : s.lines
   const lines = [
     `imported ${s.shell} history from ${s.path}`,
-    `  read:            ${s.read} commands (${s.lines} lines, ${(s.elapsedMs / second).toFixed(1)} s, ${rate} lines/s)`,
+    `  read:            ${s.read} commands (${s.lines} lines, ${(s.elapsedMs / secondMs).toFixed(1)} s, ${rate} lines/s)`,
     `  inserted:        ${s.inserted}`,
     `  already present: ${s.alreadyPresent}`,
     `  skipped:         ${s.skipped}${reasons !== '' ? ` (${reasons})` : ''}`,

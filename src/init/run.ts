@@ -7,7 +7,7 @@ import { mkdirSync, renameSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { environment, home } from '../config/settings.js'
 import { renderHook, renderStaticInit, shells, type Shell } from '../doctor/shell-hooks.js'
-import { UsageError } from '../search/errors.js'
+import { errorReport, exitCodeOf, UsageError } from '../core/errors.js'
 
 export interface InitArgs {
   shell: string | undefined
@@ -59,7 +59,7 @@ export function runInitFast (argv: readonly string[]): number {
     process.stdout.write(runInit(parseInitArgs(argv)))
     return 0
   } catch (err) {
-    process.stderr.write(`rr: ${(err as Error).message}\n`)
-    return (err as Error).name === 'UsageError' ? 2 : 1
+    process.stderr.write(`${errorReport(err, false)}\n`)
+    return exitCodeOf(err)
   }
 }

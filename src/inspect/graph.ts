@@ -250,6 +250,6 @@ function route (a: GraphNode, b: GraphNode, width: number, loop: number): { d: s
 /** The graphs the inspector draws: the peer-sync machine and the root supervisor. */
 export function inspectorGraphs (): { peer: MachineGraph, root: MachineGraph } {
   const peerMachine = createPeerSyncMachine({} as PeerSyncDependencies)
-  const rootMachine = createRootMachine({ discoverPeers: async () => [], peerMachine, random: Math.random })
+  const rootMachine = createRootMachine({ discoverPeers: async () => ({ targets: [] }), peerMachine, random: Math.random })
   return { peer: machineGraph(peerMachine), root: machineGraph(rootMachine) }
 }

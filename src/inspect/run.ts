@@ -7,6 +7,7 @@ import { resolve } from 'node:path'
 import { findLiveTraces, liveTraceDir } from './sink.js'
 import { startInspector } from './server.js'
 import { RustoryError } from '../core/errors.js'
+import { stopSignal } from '../lifecycle/stop-signal.js'
 
 export class InspectError extends RustoryError {
   static override readonly name = 'InspectError'
@@ -39,6 +40,7 @@ export function chooseTrace (init: Pick<InspectRunInit, 'file' | 'attach' | 'dbP
 }
 
 export async function runInspect (init: InspectRunInit, io: { out: (line: string) => void, err: (line: string) => void }): Promise<void> {
+  const stop = stopSignal()
   const { file, note } = chooseTrace(init)
   if (note != null) io.err(note)
   const inspector = await startInspector({ file, port: init.port }).catch((err: NodeJS.ErrnoException) => {
@@ -46,10 +48,5 @@ export async function runInspect (init: InspectRunInit, io: { out: (line: string
     throw err
   })
   io.out(`inspect: ${inspector.url}`)
-  await new Promise<void>((resolve) => {
-    const stop = (): void => { process.off('SIGINT', stop); process.off('SIGTERM', stop); resolve() }
-    process.once('SIGINT', stop)
-    process.once('SIGTERM', stop)
-  })
-  await inspector.close()
+  await stop.until(inspector.close)
 }

@@ -11,8 +11,7 @@ import { inspectorGraphs, type MachineGraph } from './graph.js'
 import { hostAllowed } from '../http/local-gate.js'
 import { inspectorPage, inspectorPolicy } from './page.js'
 import { parseTrace, type TraceRecord } from './trace.js'
-
-const second = 1000
+import { secondMs } from '../core/units.js'
 
 export interface InspectorInit {
   /** The trace file to show (followed while it grows). */
@@ -91,7 +90,7 @@ export async function startInspector (init: InspectorInit): Promise<Inspector> {
   }
   tick()
   const timer = setInterval(tick, init.pollMs ?? 250)
-  const keepAlive = setInterval(() => { for (const res of clients) res.write(': keep-alive\n\n') }, 15 * second)
+  const keepAlive = setInterval(() => { for (const res of clients) res.write(': keep-alive\n\n') }, 15 * secondMs)
   const page = inspectorPage({ file: init.file })
   const policy = inspectorPolicy()
 

@@ -9,8 +9,7 @@
  */
 import type { ConnectionGater, MultiaddrConnection, PeerId } from '@libp2p/interface'
 import type { Multiaddr } from '@multiformats/multiaddr'
-
-const second = 1000
+import { secondMs } from '../core/units.js'
 
 export interface InboundGuardInit {
   /** Handshakes (pnet, Noise, yamux) in progress from one IP address at most; more are refused at once. @default 16 */
@@ -61,7 +60,7 @@ export function refusalLine (source: string, counts: ReadonlyMap<RefusalReason, 
     total += n
     parts.push(`${n} ${reasonText[reason]}`)
   }
-  return `p2p: refused ${total} inbound connection${total === 1 ? '' : 's'} from ${source} in the last ${Math.round(windowMs / second)} s: ${parts.join(', ')}`
+  return `p2p: refused ${total} inbound connection${total === 1 ? '' : 's'} from ${source} in the last ${Math.round(windowMs / secondMs)} s: ${parts.join(', ')}`
 }
 
 export class InboundGuard {
@@ -79,8 +78,8 @@ export class InboundGuard {
   constructor (init: InboundGuardInit = {}) {
     this.#perAddress = init.maxPendingPerAddress ?? 16
     this.#total = init.maxPending ?? 64
-    this.#timeoutMs = init.handshakeTimeoutMs ?? 5 * second
-    this.#windowMs = init.logWindowMs ?? 10 * second
+    this.#timeoutMs = init.handshakeTimeoutMs ?? 5 * secondMs
+    this.#windowMs = init.logWindowMs ?? 10 * secondMs
     this.#log = init.log ?? (() => {})
     this.#now = init.now ?? Date.now
   }

@@ -19,9 +19,7 @@ import { reuseportTcp, type DialPlan } from './tcp-reuseport.js'
 import { InboundGuard, type InboundGuardInit } from './inbound-guard.js'
 import { privateNetwork } from './pnet.js'
 import { cipherImplementation, type CipherImplementation } from './xsalsa20.js'
-
-const second = 1000
-const minute = 60 * second
+import { minuteMs, secondMs } from '../core/units.js'
 
 /** What the peer node needs from libp2p's internals at run time (captured by a tiny service). */
 interface InternalComponents {
@@ -181,7 +179,7 @@ export const streamWindowBytes = 256 * 1024
  */
 function baseOptions (privateKey: PrivateKey, psk: Uint8Array, dialTimeoutMs: number, streamInactivityMs: number, logger?: ComponentLogger, inbound: InboundLimits = {}): Libp2pOptions {
   const implementation = pnetCipher()
-  const handshakeTimeoutMs = inbound.handshakeTimeoutMs ?? 5 * second
+  const handshakeTimeoutMs = inbound.handshakeTimeoutMs ?? 5 * secondMs
   const guard = new InboundGuard({ ...inbound, handshakeTimeoutMs })
   return {
     connectionGater: guard.gater(),
@@ -207,7 +205,7 @@ function baseOptions (privateKey: PrivateKey, psk: Uint8Array, dialTimeoutMs: nu
 }
 
 export async function createPeerNode (init: PeerNodeInit): Promise<PeerNode> {
-  const base = baseOptions(init.privateKey, init.psk, init.dialTimeoutMs ?? 5 * second, init.streamInactivityMs ?? minute, init.logger, init.inbound)
+  const base = baseOptions(init.privateKey, init.psk, init.dialTimeoutMs ?? 5 * secondMs, init.streamInactivityMs ?? minuteMs, init.logger, init.inbound)
   const outcomes = new DcutrOutcomes()
   const node = await createLibp2p({
     ...base,
@@ -360,7 +358,7 @@ export async function createRelayNode (init: RelayNodeInit): Promise<RelayNode> 
   const dataLimit = init.dataLimitBytes ?? 0
   const durationLimit = init.durationLimitMs ?? 0
   const unlimited = dataLimit === 0 && durationLimit === 0
-  const base = baseOptions(init.privateKey, init.psk, 5 * second, 2 * minute, init.logger, init.inbound)
+  const base = baseOptions(init.privateKey, init.psk, 5 * secondMs, 2 * minuteMs, init.logger, init.inbound)
   const node = await createLibp2p({
     ...base,
     addresses: { listen: init.listen, announce: init.announce ?? [] },
@@ -373,7 +371,7 @@ export async function createRelayNode (init: RelayNodeInit): Promise<RelayNode> 
         maxOutboundStopStreams: 256,
         reservations: {
           maxReservations: init.maxReservations ?? 128,
-          reservationTtl: init.reservationTtlMs ?? 60 * minute,
+          reservationTtl: init.reservationTtlMs ?? 60 * minuteMs,
           applyDefaultLimit: !unlimited,
           // A zero in one of the two means "no limit" for it; the library needs a number, so use a huge one.
           defaultDataLimit: BigInt(dataLimit === 0 ? Number.MAX_SAFE_INTEGER : dataLimit),

@@ -17,8 +17,7 @@ import type { SendResult } from '@libp2p/utils'
 import type { Multiaddr } from '@multiformats/multiaddr'
 import { RustoryError } from '../core/errors.js'
 import { cipherImplementation, createXSalsa20, keyBytes, nonceBytes, type CipherImplementation, type StreamCipher } from './xsalsa20.js'
-
-const second = 1000
+import { secondMs } from '../core/units.js'
 
 /** A swarm key file whose content is not a pnet v1 key. */
 export class InvalidSwarmKeyError extends RustoryError {
@@ -121,7 +120,7 @@ export class PrivateNetworkProtector implements ConnectionProtector {
 
   constructor (init: PrivateNetworkInit) {
     this.#key = decodeSwarmKey(init.psk)
-    this.#timeoutMs = init.timeoutMs ?? second
+    this.#timeoutMs = init.timeoutMs ?? secondMs
     this.implementation = init.implementation ?? cipherImplementation()
   }
 

@@ -9,8 +9,7 @@ import type { PeerId } from '@libp2p/interface'
 import { multiaddr } from '@multiformats/multiaddr'
 import { errorMessage } from '../protocol/errors.js'
 import { hasRelayAddr, listenOnRelay, type PeerNode } from './node.js'
-
-const second = 1000
+import { secondMs } from '../core/units.js'
 
 export interface RelayReservationInit {
   /** The relay multiaddr with /p2p/<relay_peer_id>. */
@@ -27,7 +26,7 @@ export interface RelayReservationInit {
 }
 
 /** Wait after `failures` failed attempts (1-based), ±20 % jitter from `random` ∈ [0, 1). Pure. */
-export function reservationRetryMs (failures: number, random: number, baseMs = 250, maxMs = 10 * second): number {
+export function reservationRetryMs (failures: number, random: number, baseMs = 250, maxMs = 10 * secondMs): number {
   const raw = Math.min(maxMs, baseMs * 2 ** Math.max(0, failures - 1))
   return Math.round(raw * (0.8 + 0.4 * random))
 }
@@ -64,7 +63,7 @@ export class RelayReservation {
   async start (): Promise<boolean> {
     this.#node.addEventListener('self:peer:update', this.#onUpdate)
     this.#node.addEventListener('peer:disconnect', this.#onDisconnect)
-    this.#periodic = setInterval(() => { this.check() }, this.#init.checkEveryMs ?? 30 * second)
+    this.#periodic = setInterval(() => { this.check() }, this.#init.checkEveryMs ?? 30 * secondMs)
     this.#periodic.unref()
     this.#attempting = true
     try {

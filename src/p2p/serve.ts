@@ -5,8 +5,9 @@
 import { AddressInUseError, isAddressInUse } from '../core/errors.js'
 import '../polyfill.js'
 import { entrySignerOf, loadOrCreateIdentity, loadOrCreateSwarmKey, loadSwarmKey, swarmDiscoveryId, swarmKeyBytes, type SwarmKey } from '../config/keys.js'
+import { stopSignal } from '../lifecycle/stop-signal.js'
 import { errorMessage } from '../protocol/errors.js'
-import { openDatabase } from '../store/db.js'
+import { drainSpoolInto, openDatabase } from '../store/db.js'
 import { watchSpool, type SpoolWatcher } from '../store/spool-watch.js'
 import { WorkerPool } from '../../workers/pool.js'
 import { serveSync } from './handlers.js'
@@ -57,27 +58,6 @@ function noteNewSwarmKey (swarm: SwarmKey, io: ServeOutput): void {
   if (swarm.looseMode) io.log(`warning: ${swarm.path} is readable by other users; run: chmod 600 ${swarm.path}`)
 }
 
-/**
- * Starts listening for SIGINT/SIGTERM at once (so a signal right after the addresses are printed is not lost);
- * `until(close)` resolves after the first signal and `close`; a second signal exits at once.
- */
-export function stopSignal (): { until: (close: () => Promise<void>) => Promise<NodeJS.Signals> } {
-  const received = new Promise<NodeJS.Signals>((resolve) => {
-    process.once('SIGINT', () => resolve('SIGINT'))
-    process.once('SIGTERM', () => resolve('SIGTERM'))
-  })
-  return {
-    until: async (close) => {
-      const signal = await received
-      const hard = (): never => process.exit(130)
-      process.once('SIGINT', hard)
-      process.once('SIGTERM', hard)
-      await close()
-      return signal
-    }
-  }
-}
-
 /** libp2p's "Some configured addresses failed to be listened on …" for a port in use, as one line naming --listen. */
 function listenError (err: unknown, listen: readonly string[]): unknown {
   if (!isAddressInUse(err)) return err
@@ -93,9 +73,10 @@ export async function runP2PServe (init: P2PServeInit, io: ServeOutput): Promise
   noteNewSwarmKey(swarm, io)
   const identity = await loadOrCreateIdentity(init.identityKeyPath)
   if (identity.created) io.log(`created identity key ${identity.path} (PeerId ${identity.peerId})`)
-  // Opened here so a bad or too-new database fails now, with its own message (and the record spool is drained);
-  // workers open their own handles.
+  // Opened here so a bad or too-new database fails now, with its own message; workers open their own handles.
+  // The commands recorded up to now are served from the first pull; the watcher below brings the later ones.
   const db = openDatabase(init.dbPath)
+  drainSpoolInto(db, init.dbPath)
   const pool = new WorkerPool()
   let node
   let spool: SpoolWatcher | undefined

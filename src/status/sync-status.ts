@@ -7,10 +7,7 @@
 import type { Database } from 'better-sqlite3'
 import { showControls } from '../core/escape.js'
 import { readPeerOverview, type PeerOverviewRow } from '../store/sync-overview.js'
-
-const minute = 60
-const hour = 60 * minute
-const day = 24 * hour
+import { daySec, hourSec, minuteSec } from '../core/units.js'
 
 /** @default 24 hours without a successful pull */
 export const defaultStaleHours = 24
@@ -49,7 +46,7 @@ export function classifyPeer (row: Pick<PeerOverviewRow, 'last_pull_unix' | 'las
   const pulled = row.last_pull_unix
   // An error in the same second as the last pull counts as newer: a push that failed right after a good pull.
   const failing = row.last_error != null && (pulled == null || (row.last_error_unix != null && row.last_error_unix >= pulled))
-  const stale = pulled == null || nowUnix - pulled > staleHours * hour
+  const stale = pulled == null || nowUnix - pulled > staleHours * hourSec
   if (failing) {
     return { state: 'failing', stale, failing, reason: pulled == null ? 'has never pulled successfully and the last attempt failed' : 'the last error is newer than the last successful pull' }
   }
@@ -96,9 +93,9 @@ export function syncStatusLine (db: Database, nowUnix = Math.floor(Date.now() / 
 export function ago (seconds: number): string {
   const s = Math.max(0, Math.round(seconds))
   if (s < 90) return `${s}s`
-  if (s < 90 * minute) return `${Math.round(s / minute)}m`
-  if (s < 2 * day) return `${Math.round(s / hour)}h`
-  return `${Math.round(s / day)}d`
+  if (s < 90 * minuteSec) return `${Math.round(s / minuteSec)}m`
+  if (s < 2 * daySec) return `${Math.round(s / hourSec)}h`
+  return `${Math.round(s / daySec)}d`
 }
 
 function when (unix: number, nowUnix: number): string {

@@ -8,8 +8,7 @@ import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs'
 import { dirname } from 'node:path'
 import Database from 'better-sqlite3'
 import { RustoryError } from '../core/errors.js'
-
-const millisecond = 1
+import { secondMs } from '../core/units.js'
 
 export function daemonLockPath (dbPath: string): string {
   return `${dbPath}.daemon.lock`
@@ -85,7 +84,7 @@ export function acquireDaemonLock (dbPath: string, options: { waitMs?: number } 
   const db = new Database(path)
   db.pragma('busy_timeout = 0')
   db.pragma('locking_mode = EXCLUSIVE')
-  const deadline = Date.now() + (options.waitMs ?? 1000 * millisecond)
+  const deadline = Date.now() + (options.waitMs ?? secondMs)
   for (;;) {
     try {
       db.exec('BEGIN EXCLUSIVE')
@@ -98,7 +97,7 @@ export function acquireDaemonLock (dbPath: string, options: { waitMs?: number } 
         const who = status != null ? ` (pid ${status.pid}, running since ${new Date(status.started_unix * 1000).toISOString()})` : ''
         throw new DaemonRunningError(`another rr daemon already runs on ${dbPath}${who}; stop it first (kill ${status?.pid ?? '<pid>'}, or systemctl --user stop rustory when it runs as a service) or give this one another --db-path`)
       }
-      sleepSync(50 * millisecond)
+      sleepSync(50)
     }
   }
   let released = false

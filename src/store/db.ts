@@ -1,6 +1,7 @@
 /**
- * Opening the local SQLite database: WAL, busy timeout, migrations, clear errors; a writable open also drains the
- * record spool (spool.ts), and drainSpoolFor lets read-only users drain it first without waiting on a lock.
+ * Opening the local SQLite database: WAL, busy timeout, migrations, clear errors. Opening has no other effect:
+ * moving the record spool (spool.ts) into the database is a call of its own at the places that mean it
+ * (drainSpoolInto on a handle they hold, drainSpoolFor by path without waiting on a lock); workers never drain.
  */
 import { accessSync, constants, existsSync, mkdirSync, statSync } from 'node:fs'
 import { createPrivateFile, privateDirMode, tightenDatabase } from '../config/private-files.js'
@@ -12,21 +13,15 @@ import { migrate } from './schema.js'
 import { candidates, drainSpool, emptyDrain, promoteAbandoned, type DrainOptions, type DrainResult } from './spool.js'
 import { listSpool, readyName, spoolDirOf } from './spool-files.js'
 import { RustoryError } from '../core/errors.js'
+import { secondMs } from '../core/units.js'
 
 export type { Database }
-
-const second = 1000
 
 export interface OpenOptions {
   /** Open without creating or migrating. @default false */
   readonly?: boolean
   /** How long a write waits for another process's lock before failing. @default 10 s */
   busyTimeoutMs?: number
-  /**
-   * Move the record spool into a writable database once it is open and migrated. A failed drain (a lock held past
-   * the busy timeout, say) never fails the open: the files wait for the next one. @default true
-   */
-  drainSpool?: boolean
 }
 
 export class DatabaseOpenError extends RustoryError {
@@ -119,7 +114,7 @@ export function openDatabase (path: string, options: OpenOptions = {}): Database
     if (fileBacked) tightenDatabase(path, dirname(path))
     const { BetterSqlite3, nativeBinding } = sqliteDriver()
     db = new BetterSqlite3(path, { readonly, fileMustExist: readonly, ...(nativeBinding != null ? { nativeBinding } : {}) })
-    db.pragma(`busy_timeout = ${options.busyTimeoutMs ?? 10 * second}`)
+    db.pragma(`busy_timeout = ${options.busyTimeoutMs ?? 10 * secondMs}`)
     // SQLite reads the file only at the first statement: a file that is not a database fails here, as an open error.
     db.prepare('SELECT 1 FROM sqlite_master LIMIT 1').get()
     if (!readonly) {
@@ -131,14 +126,20 @@ export function openDatabase (path: string, options: OpenOptions = {}): Database
   } catch (err) {
     throw new DatabaseOpenError(path, err)
   }
-  if (!readonly && (options.drainSpool ?? true)) {
-    try {
-      drainSpool(db, path)
-    } catch {
-      // The spool stays for the next drain; `rr doctor` shows how many files wait.
-    }
-  }
   return db
+}
+
+/**
+ * Moves the record spool of `path` into `db`, an open writable handle on it (a command or server that holds the
+ * database for its whole run, so it sees what was recorded up to now). A failed drain (a lock held past the busy
+ * timeout, say) is not an error: the files wait for the next one, and `rr doctor` shows how many.
+ */
+export function drainSpoolInto (db: Database, path: string): DrainResult | undefined {
+  try {
+    return drainSpool(db, path)
+  } catch {
+    return undefined
+  }
 }
 
 /** True for SQLite's "another connection holds the lock" errors, also when wrapped in a DatabaseOpenError. */
@@ -175,7 +176,7 @@ export function drainSpoolFor (dbPath: string, options: SpoolDrainOptions = {}):
   const locked = (): SpoolDrainOutcome => ({ ...emptyDrain, pending: listSpool(dir).filter((n) => readyName.test(n)).length, skipped: 'locked' })
   let db: Database
   try {
-    db = openDatabase(dbPath, { busyTimeoutMs: options.busyTimeoutMs ?? 50, drainSpool: false })
+    db = openDatabase(dbPath, { busyTimeoutMs: options.busyTimeoutMs ?? 50 })
   } catch (err) {
     if (isLockError(err)) return locked()
     throw err

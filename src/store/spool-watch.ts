@@ -7,9 +7,7 @@
 import { watch, type FSWatcher } from 'node:fs'
 import { drainSpoolFor, type SpoolDrainOutcome } from './db.js'
 import { ensureSpoolDir, spoolDirOf } from './spool-files.js'
-
-const millisecond = 1
-const second = 1000 * millisecond
+import { secondMs } from '../core/units.js'
 
 export interface SpoolWatchInit {
   dbPath: string
@@ -50,9 +48,9 @@ export function watchSpool (init: SpoolWatchInit, components: SpoolWatchComponen
   const drain = (): SpoolDrainOutcome | undefined => {
     if (closed) return undefined
     try {
-      const outcome = drainSpoolFor(init.dbPath, { busyTimeoutMs: init.busyTimeoutMs ?? 100 * millisecond })
+      const outcome = drainSpoolFor(init.dbPath, { busyTimeoutMs: init.busyTimeoutMs ?? 100 })
       lastError = undefined
-      if (outcome.skipped === 'locked') schedule(init.lockedRetryMs ?? 250 * millisecond)
+      if (outcome.skipped === 'locked') schedule(init.lockedRetryMs ?? 250)
       else if (outcome.inserted + outcome.ignored + outcome.rejected > 0) components.onDrain?.(outcome)
       return outcome
     } catch (err) {
@@ -66,16 +64,16 @@ export function watchSpool (init: SpoolWatchInit, components: SpoolWatchComponen
   if (dir != null) {
     try {
       ensureSpoolDir(dir)
-      watcher = watch(dir, { persistent: false }, () => schedule(init.debounceMs ?? 50 * millisecond))
+      watcher = watch(dir, { persistent: false }, () => schedule(init.debounceMs ?? 50))
       watcher.on('error', (err) => {
-        components.log?.(`warning: stopped watching ${dir} (${err.message}); draining every ${(init.intervalMs ?? 5 * second) / second} s`)
+        components.log?.(`warning: stopped watching ${dir} (${err.message}); draining every ${(init.intervalMs ?? 5 * secondMs) / secondMs} s`)
         watcher?.close()
       })
     } catch (err) {
-      components.log?.(`warning: cannot watch ${dir} (${(err as Error).message}); draining every ${(init.intervalMs ?? 5 * second) / second} s`)
+      components.log?.(`warning: cannot watch ${dir} (${(err as Error).message}); draining every ${(init.intervalMs ?? 5 * secondMs) / secondMs} s`)
     }
   }
-  const timer = setInterval(drain, init.intervalMs ?? 5 * second)
+  const timer = setInterval(drain, init.intervalMs ?? 5 * secondMs)
   timer.unref()
   return {
     drain,

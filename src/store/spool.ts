@@ -15,9 +15,8 @@ import { processIsGone } from '../core/pid.js'
 import { insertEntriesNoTx } from './entries.js'
 import { incrementCounter } from './peers.js'
 import { claimNameOf, claimPrefix, listSpool, parseClaimName, pendingDir, pendingName, readyName, readyNameOf, rejectedDir, spoolDirOf, tmpPrefix } from './spool-files.js'
+import { minuteMs } from '../core/units.js'
 
-const second = 1000
-const minute = 60 * second
 const KiB = 1024
 
 export interface DrainResult {
@@ -129,12 +128,12 @@ export function candidates (dir: string, names: readonly string[], options: Drai
       const claim = parseClaimName(name)
       if (claim == null) continue
       // A claim of this process belongs to another of its drainers (a worker thread) unless it is stale.
-      const stale = ageMs(join(dir, name), 'ctimeMs', now) > (options.staleClaimMs ?? 10 * minute)
+      const stale = ageMs(join(dir, name), 'ctimeMs', now) > (options.staleClaimMs ?? 10 * minuteMs)
       if (stale || (claim.pid !== process.pid && processIsGone(claim.pid))) found.push({ file: name, key: claim.key })
     } else if (name.startsWith(tmpPrefix)) {
       // Named as if its recorder had finished: its time and id, so it sorts where it was recorded.
       const stat = statOrUndefined(join(dir, name))
-      if (stat == null || now - stat.mtimeMs <= (options.staleTmpMs ?? 10 * minute)) continue
+      if (stat == null || now - stat.mtimeMs <= (options.staleTmpMs ?? 10 * minuteMs)) continue
       const key = readyNameOf(stat.mtimeMs, name.slice(tmpPrefix.length))
       if (readyName.test(key)) found.push({ file: name, key })
     }

@@ -9,8 +9,7 @@
  */
 import type { Database } from 'better-sqlite3'
 import { tombstoneFields, type StoredTombstone, type Tombstone } from '../core/tombstone.js'
-
-const second = 1000
+import { secondMs } from '../core/units.js'
 
 export interface ApplyResult {
   /** Tombstones new to this database. */
@@ -90,7 +89,7 @@ export function ingestPulledTombstones (db: Database, peerId: string, tombstones
  * delete are gone from -wal too. A reader on an old snapshot (another process mid-query) blocks the truncate: retry
  * until `timeoutMs`. Returns false when it could not finish; the next delete, or `rr doctor`, tries again.
  */
-export function checkpointTruncate (db: Database, timeoutMs = 10 * second): boolean {
+export function checkpointTruncate (db: Database, timeoutMs = 10 * secondMs): boolean {
   const deadline = Date.now() + timeoutMs
   const pause = new Int32Array(new SharedArrayBuffer(4))
   for (let wait = 5; ; wait = Math.min(wait * 2, 200)) {

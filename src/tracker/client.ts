@@ -8,6 +8,7 @@ import { MessageTooLargeError } from '../protocol/errors.js'
 import { attemptTimeoutMs, decideRetry, defaultRetryPolicy, parseRetryAfter, type AttemptOutcome, type RetryPolicy } from './retry.js'
 import { registrationSignatureProblem } from './signature.js'
 import { parseListPeersResponse, parseRegisterResponse, TrackerError, type PeerRecord, type RegisterRequest, type RegisterResponse } from './types.js'
+import { dayMs } from '../core/units.js'
 
 const KiB = 1024
 const MiB = 1024 * KiB
@@ -38,8 +39,6 @@ export interface ListPeersOptions extends TrackerRequestOptions {
   onDropped?: (info: { count: number, reason: string }) => void
 }
 
-const day = 24 * 60 * 60 * 1000
-
 /** Whether an address leads to `peerId` (its last /p2p/ is that peer, or it names none and the caller adds it). Pure. */
 export function addrLeadsTo (addr: string, peerId: string): boolean {
   const parts = addr.split('/p2p-circuit')
@@ -66,7 +65,7 @@ export async function acceptedPeers (peers: PeerRecord[], options: { userId?: st
     }
     if (peer.sig != null) {
       // A listing is up to a ttl old, so the clock window here is wide: the signature itself is what counts.
-      const problem = await registrationSignatureProblem(peer, { ...(options.nowMs != null ? { nowMs: options.nowMs } : {}), maxClockSkewMs: day })
+      const problem = await registrationSignatureProblem(peer, { ...(options.nowMs != null ? { nowMs: options.nowMs } : {}), maxClockSkewMs: dayMs })
       if (problem != null) {
         drop('a signature that does not match')
         continue

@@ -11,8 +11,7 @@ import { TrackerClient } from './client.js'
 import type { RetryPolicy } from './retry.js'
 import { signRegistration, type Signer } from './signature.js'
 import { maxAddrs, type PeerMeta, TrackerError } from './types.js'
-
-const second = 1000
+import { secondMs } from '../core/units.js'
 
 export interface RegistrarInit {
   /** Tracker base URLs. */
@@ -184,19 +183,19 @@ export class Registrar {
       state.failures = 0
       state.ttlSec = answer.ttl_sec
       state.registered = addrs.slice().sort().join(' ')
-      next = Math.max(1, Math.floor(answer.ttl_sec / 3)) * second
+      next = Math.max(1, Math.floor(answer.ttl_sec / 3)) * secondMs
       const circuit = addrs.filter((a) => a.includes('/p2p-circuit')).length
-      init.log(`tracker: registered with ${url} as ${init.peerId}: ${addrs.length} addrs (${circuit} via relay), ttl ${answer.ttl_sec} s, observed ${answer.observed_addr === '' ? 'none' : answer.observed_addr}; next in ${Math.round(next / second)} s`)
+      init.log(`tracker: registered with ${url} as ${init.peerId}: ${addrs.length} addrs (${circuit} via relay), ttl ${answer.ttl_sec} s, observed ${answer.observed_addr === '' ? 'none' : answer.observed_addr}; next in ${Math.round(next / secondMs)} s`)
       this.#learnObserved(state, answer.observed_addr)
     } catch (err) {
       if (this.#stopped) return 0
       state.failures++
       const refused = err instanceof TrackerError && err.permanent
-      const maxMs = init.retryMaxMs ?? 60 * second
-      next = refused ? maxMs : failureDelayMs(state.failures, init.retryBaseMs ?? second, maxMs)
+      const maxMs = init.retryMaxMs ?? 60 * secondMs
+      next = refused ? maxMs : failureDelayMs(state.failures, init.retryBaseMs ?? secondMs, maxMs)
       // While registered, retry before the registration runs out even if the backoff has grown.
-      if (state.ttlSec != null && !refused) next = Math.min(next, Math.max(1, Math.floor(state.ttlSec / 3)) * second)
-      init.log(`tracker: registration with ${url} failed (attempt ${state.failures}): ${errorMessage(err)}; retrying in ${(next / second).toFixed(1)} s`)
+      if (state.ttlSec != null && !refused) next = Math.min(next, Math.max(1, Math.floor(state.ttlSec / 3)) * secondMs)
+      init.log(`tracker: registration with ${url} failed (attempt ${state.failures}): ${errorMessage(err)}; retrying in ${(next / secondMs).toFixed(1)} s`)
     }
     return next
   }

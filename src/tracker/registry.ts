@@ -4,8 +4,7 @@
  * signed one (so never by an unsigned one, and never by a replay). Pure apart from the injected clock.
  */
 import type { PeerRecord, RegisterRequest } from './types.js'
-
-const second = 1000
+import { secondMs } from '../core/units.js'
 
 export interface PeerRegistryInit {
   /** How long a registration lives after its last register call. */
@@ -80,7 +79,7 @@ export class PeerRegistry {
     this.#maxBytes = init.maxBytes ?? 32 * 1024 * 1024
     this.#maxPerUser = init.maxPeersPerUser ?? 64
     this.#maxPerSource = init.maxPeersPerSource ?? 64
-    this.#replayMemoryMs = Math.max(init.replayMemoryMs ?? 10 * 60 * second, init.ttlMs)
+    this.#replayMemoryMs = Math.max(init.replayMemoryMs ?? 10 * 60 * secondMs, init.ttlMs)
     this.#now = init.now ?? Date.now
   }
 
@@ -153,7 +152,7 @@ export class PeerRegistry {
         peer_id: request.peer_id,
         addrs: request.addrs,
         meta: request.meta,
-        last_seen_unix: Math.floor(lastSeenMs / second),
+        last_seen_unix: Math.floor(lastSeenMs / secondMs),
         ...(request.signed_at_ms != null && request.sig != null ? { signed_at_ms: request.signed_at_ms, sig: request.sig } : {})
       }
     }

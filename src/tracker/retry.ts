@@ -2,8 +2,7 @@
  * The tracker client's retry policy, as pure functions: which outcomes are worth another attempt, how long to
  * wait before it, and how long the attempt itself may take. Tested as a table.
  */
-
-const second = 1000
+import { secondMs } from '../core/units.js'
 
 export interface RetryPolicy {
   /** Attempts in all (the first one included). @default 3 */
@@ -18,9 +17,9 @@ export interface RetryPolicy {
 
 export const defaultRetryPolicy: RetryPolicy = {
   attempts: 3,
-  baseTimeoutMs: 2 * second,
+  baseTimeoutMs: 2 * secondMs,
   baseDelayMs: 250,
-  maxDelayMs: 5 * second
+  maxDelayMs: 5 * secondMs
 }
 
 /** What one attempt came to. */
@@ -60,7 +59,7 @@ export function attemptTimeoutMs (attempt: number, policy: RetryPolicy = default
  */
 export function retryDelayMs (attempt: number, random: number, policy: RetryPolicy = defaultRetryPolicy, retryAfterSec?: number): number {
   const backoff = policy.baseDelayMs * 2 ** (attempt - 1) * (0.5 + random)
-  const floor = retryAfterSec != null && retryAfterSec > 0 ? retryAfterSec * second : 0
+  const floor = retryAfterSec != null && retryAfterSec > 0 ? retryAfterSec * secondMs : 0
   return Math.round(Math.min(policy.maxDelayMs, Math.max(backoff, floor)))
 }
 

@@ -9,8 +9,7 @@ import { PeerRegistry } from './registry.js'
 import { defaultMaxClockSkewMs, registrationSignatureProblem } from './signature.js'
 import { InvalidRequestError, maxMetaFieldLength, maxRegisterBodyBytes, observedAddr, parseRegisterRequest, type PeerRecord, type RegisterResponse } from './types.js'
 import { applyTimeouts, BodyTooLargeError, closeServer, httpUrl, listen, readBody, route, sendJson, sendTooLarge, serverOptions, type BindAddress, type ServerTimeouts } from '../http/server-util.js'
-
-const second = 1000
+import { secondMs } from '../core/units.js'
 
 export interface TrackerServerInit extends ServerTimeouts {
   /** Where to listen. Tests use 127.0.0.1 and port 0. */
@@ -63,7 +62,7 @@ export async function startTrackerServer (init: TrackerServerInit, components: T
   const ttlSec = init.ttlSec ?? 60
   if (!Number.isSafeInteger(ttlSec) || ttlSec < 1) throw new RangeError(`ttl must be a positive integer of seconds, got ${ttlSec}`)
   const registry = new PeerRegistry({
-    ttlMs: ttlSec * second,
+    ttlMs: ttlSec * secondMs,
     maxPeers: init.maxPeers ?? 10_000,
     ...(init.maxBytes != null ? { maxBytes: init.maxBytes } : {}),
     ...(init.maxPeersPerUser != null ? { maxPeersPerUser: init.maxPeersPerUser } : {}),
@@ -170,7 +169,7 @@ export async function startTrackerServer (init: TrackerServerInit, components: T
   })
   const address = await listen(server, init.bind)
   // Expired registrations are also dropped lazily; this keeps memory flat when peers just vanish.
-  const sweeper = setInterval(() => registry.sweep(), Math.max(second, Math.min(ttlSec * second, 30 * second)))
+  const sweeper = setInterval(() => registry.sweep(), Math.max(secondMs, Math.min(ttlSec * secondMs, 30 * secondMs)))
   sweeper.unref()
   let closing: Promise<void> | undefined
   return {

@@ -7,11 +7,10 @@
  */
 import { peerIdFromString } from '@libp2p/peer-id'
 import { registrationSigningBytes, type RegisterRequest, type SignedRegisterRequest } from './types.js'
-
-const minute = 60 * 1000
+import { minuteMs } from '../core/units.js'
 
 /** How far a signature's time may be from the verifier's clock. @default 5 min */
-export const defaultMaxClockSkewMs = 5 * minute
+export const defaultMaxClockSkewMs = 5 * minuteMs
 
 /** Signs with the peer's identity key (PrivateKey.sign of @libp2p/crypto, passed in so no key is held here). */
 export type Signer = (bytes: Uint8Array) => Promise<Uint8Array> | Uint8Array

@@ -4,6 +4,7 @@
  */
 import { parseArgs } from 'node:util'
 import { runChaos } from './harness.js'
+import { chaosFailures, replayCommand, shortChaosOptions } from './short.js'
 
 const { values } = parseArgs({
   options: {
@@ -16,6 +17,7 @@ const { values } = parseArgs({
     'record-every-ms': { type: 'string', default: '100,300' },
     'pause-ms': { type: 'string', default: '10000,20000' },
     'quiesce-timeout-sec': { type: 'string', default: '300' },
+    short: { type: 'boolean', default: false },
     keep: { type: 'boolean', default: false },
     quiet: { type: 'boolean', default: false },
     help: { type: 'boolean', default: false }
@@ -25,6 +27,7 @@ const { values } = parseArgs({
 if (values.help) {
   console.log(`npm run chaos -- [options]
   --seed N                  replay a run (printed by every run)
+  --short                   the run npm test does (test/chaos/short.ts); the options below are then ignored
   --devices N               real rr devices (default 8)
   --duration-sec N          how long faults are injected (default 300)
   --seed-entries N          entries each device starts with (default 2000)
@@ -44,7 +47,8 @@ const range = (text: string): [number, number] => {
 }
 
 const seed = values.seed != null ? Number(values.seed) : Math.floor(Math.random() * 2 ** 31)
-const result = await runChaos({
+const log = values.quiet ? undefined : (line: string): void => { process.stderr.write(`${new Date().toISOString()} ${line}\n`) }
+const result = await runChaos(values.short ? { ...shortChaosOptions(seed, log), keep: values.keep } : {
   seed,
   devices: Number(values.devices),
   durationSec: Number(values['duration-sec']),
@@ -55,11 +59,13 @@ const result = await runChaos({
   pauseMs: range(values['pause-ms']),
   quiesceTimeoutSec: Number(values['quiesce-timeout-sec']),
   keep: values.keep,
-  log: values.quiet ? undefined : (line) => { process.stderr.write(`${new Date().toISOString()} ${line}\n`) }
+  log
 })
 process.stdout.write(`${result.summary}\n`)
-if (result.problems.length > 0 || result.convergeMs == null) {
-  for (const p of result.problems) process.stdout.write(`  problem: ${p}\n`)
-  process.stdout.write(`chaos FAILED: replay with: npm run chaos -- --seed ${seed} --devices ${values.devices} --duration-sec ${values['duration-sec']}\n`)
+const failures = chaosFailures(result)
+if (failures.length > 0) {
+  for (const p of failures) process.stdout.write(`  problem: ${p}\n`)
+  const replay = values.short ? replayCommand(seed) : `npm run chaos -- --seed ${seed} --devices ${values.devices} --duration-sec ${values['duration-sec']}${values.fanout != null ? ` --fanout ${values.fanout}` : ''}`
+  process.stdout.write(`chaos FAILED: replay with: ${replay}\n`)
   process.exitCode = 1
 }

@@ -100,6 +100,9 @@ const mistakes: Mistake[] = [
   { title: 'a missing argument', setup: () => ['import'], code: 2, stderr: /^rr: missing 1 required arg: shell .*`rr import --help` shows the usage$/ },
   { title: 'an argument not among its choices', setup: () => ['import', 'zhs'], code: 2, stderr: /^rr: expected zhs to be one of: bash, zsh, fish; `rr import --help`/ },
 
+  { title: 'an import batch that does not exist (rr delete --import)', setup: (_t, home) => ['--db-path', join(home, 'h.db'), 'delete', '--import', 'no-such-batch', '--yes'], code: 2, stderr: /^rr: no import batch no-such-batch in this database; `rr import` prints the batch id$/ },
+  { title: 'rr inspect with no running sync to attach to', setup: (_t, home) => ['--db-path', join(home, 'h.db'), 'inspect', '--attach'], code: 1, stderr: /^rr: no running sync is writing a trace for .*: start one with `rr p2p-sync --watch --inspect=FILE`/ },
+  { title: 'rr init with a shell it does not know', setup: () => ['init', 'tcsh'], code: 2, stderr: /^rr: unknown shell "tcsh"; use zsh, bash, fish$/ },
   { title: 'an invite code that is not one', setup: () => ['join', 'garbage'], code: 2, stderr: /^rr: invalid invite code: .*copy the whole line `rr invite` printed/ },
 
   // --config naming a file that is not there.

@@ -30,7 +30,7 @@ function deps (dialDirect: PeerSyncDependencies['dialDirect']): PeerSyncDependen
 
 async function runTraced (file: string, dialDirect: PeerSyncDependencies['dialDirect']): Promise<TraceRecord[]> {
   const target: PeerTarget = { key: peerId, peerId, addrs: ['/ip4/127.0.0.1/tcp/9/p2p/' + peerId], source: 'peers', relayAddr: '/ip4/127.0.0.1/tcp/7/p2p/12D3KooWRelay' }
-  const root = createRootMachine({ discoverPeers: async () => [target], peerMachine: createPeerSyncMachine(deps(dialDirect)), random: () => 0 })
+  const root = createRootMachine({ discoverPeers: async () => ({ targets: [target] }), peerMachine: createPeerSyncMachine(deps(dialDirect)), random: () => 0 })
   const sink = inspectSink(file)
   const actor = createActor(root, { id: 'root', input: { options: { push: false, watch: false, intervalSec: 60, limit: 100 } }, inspect: sink.observe })
   await new Promise<void>((resolve) => { actor.subscribe({ complete: resolve }); actor.start() })

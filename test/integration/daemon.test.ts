@@ -4,13 +4,14 @@
  * round loses and duplicates nothing after its restart; a second daemon on one database refuses to start; a
  * device of another swarm on the same tracker is never seen.
  */
-import { spawn, type ChildProcess } from 'node:child_process'
-import { appendFileSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs'
+import type { ChildProcess } from 'node:child_process'
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import test, { type ExecutionContext } from 'ava'
 import Database from 'better-sqlite3'
 import { parseSwarmKey, swarmDiscoveryId } from '../../src/config/keys.js'
-import { isolatedEnv, repoRoot, rr, rrBin, rrSpawn, stop } from '../helpers/cli.js'
+import { isolatedEnv, rr, rrSpawn, stop } from '../helpers/cli.js'
+import { startDaemon as startDaemonWith } from '../helpers/daemons.js'
 import { ensureSwarmKey } from '../helpers/keys.js'
 import { seedEntries } from '../helpers/peers.js'
 import { unusedPorts } from '../helpers/ports.js'
@@ -36,15 +37,7 @@ function makeDevice (root: string, name: string, port: number): Dev {
   return { name, home, env, dbPath: join(home, '.rustory', 'history.db'), port, log: join(home, 'daemon.log') }
 }
 
-function startDaemon (t: ExecutionContext, dev: Dev): ChildProcess {
-  const child = spawn(process.execPath, [rrBin, 'daemon', '--listen', `/ip4/127.0.0.1/tcp/${dev.port}`, '--interval-sec', '3'], { env: dev.env, cwd: repoRoot, stdio: ['ignore', 'pipe', 'pipe'] })
-  const tap = (d: Buffer): void => { appendFileSync(dev.log, d) }
-  child.stdout!.on('data', tap)
-  child.stderr!.on('data', tap)
-  dev.daemon = child
-  t.teardown(async () => { await stop(child) })
-  return child
-}
+const startDaemon = (t: ExecutionContext, dev: Dev): ChildProcess => startDaemonWith(t, dev, 3)
 
 async function record (dev: Dev, cmd: string): Promise<string> {
   const r = await rr(['record', '--cmd', cmd, '--cwd', '/tmp', '--exit-code', '0', '--duration-ms', '1', '--shell', 'bash', '--print-id'], { env: dev.env })

@@ -1,5 +1,5 @@
 import test from 'ava'
-import { createActor, SimulatedClock } from 'xstate'
+import { createActor, SimulatedClock, waitFor, type AnyActorRef } from 'xstate'
 import { createPeerSyncMachine, type PeerSyncDependencies, type PeerSyncEvent } from '../../machines/peer-sync.machine.js'
 import type { Link, PeerOutcome, PeerTarget, SyncOptions } from '../../machines/types.js'
 import { DialError, SwarmKeyMismatchError } from '../../src/protocol/errors.js'
@@ -66,20 +66,31 @@ function fakes (script: Script) {
   return { deps, calls, rounds }
 }
 
-async function settle (): Promise<void> {
-  for (let i = 0; i < 20; i++) await new Promise((resolve) => setImmediate(resolve))
+/** Waits for the state a step leads to (the fakes answer on microtasks); fails after 2 s instead of hanging. */
+async function reach (actor: AnyActorRef, check: (snapshot: ReturnType<typeof actor.getSnapshot>) => boolean): Promise<void> {
+  await waitFor(actor, check, { timeout: 2000 })
 }
+
+const finished = (s: { status: string }): boolean => s.status === 'done'
+const at = (value: unknown) => (s: { matches: (v: never) => boolean }): boolean => s.matches(value as never)
 
 test('dials direct, pulls, pushes and finishes in one round', async (t) => {
   const { deps, calls, rounds } = fakes({})
   const actor = createActor(createPeerSyncMachine(deps), { input: { target, options: once } })
   actor.start()
-  await settle()
-  t.is(actor.getSnapshot().status, 'done')
+  await reach(actor, finished)
   t.deepEqual(calls, ['discover', 'direct#1', 'pull:direct', 'push', 'close'])
   t.deepEqual(actor.getSnapshot().output?.stats, { pulled: 5, inserted: 3, pushed: 2, rounds: 1, lastRoundMs: 0 })
   t.true(rounds[0]?.ok)
 })
+
+/** The three refused direct dials of the fakes' script, stepped on the clock: 375 then 750 ms apart. */
+async function directRefusedThrice (actor: AnyActorRef, clock: SimulatedClock): Promise<void> {
+  for (const wait of [375, 750]) {
+    await reach(actor, at({ dialingDirect: 'backoff' }))
+    clock.increment(wait)
+  }
+}
 
 test('backs off between direct attempts and falls back to the relay after three', async (t) => {
   const clock = new SimulatedClock()
@@ -87,16 +98,16 @@ test('backs off between direct attempts and falls back to the relay after three'
   const { deps, calls } = fakes({ direct: [refused, refused, refused], upgrade: 'failed' })
   const actor = createActor(createPeerSyncMachine(deps), { input: { target, options: { ...once, push: false } }, clock })
   actor.start()
-  await settle()
+  await reach(actor, at({ dialingDirect: 'backoff' }))
   t.deepEqual(calls, ['discover', 'direct#1'])
+  clock.increment(374) // attempt 1 waits 250–500 ms; with random 0.5, 375 ms
   t.deepEqual(actor.getSnapshot().value, { dialingDirect: 'backoff' })
-  clock.increment(499) // attempt 1 waits 375–500 ms; with random 0.5, 375 ms
-  await settle()
+  clock.increment(1)
+  await reach(actor, () => calls.includes('direct#2') && actor.getSnapshot().matches({ dialingDirect: 'backoff' }))
   t.deepEqual(calls, ['discover', 'direct#1', 'direct#2'])
   clock.increment(750) // attempt 2: 750 ms
-  await settle()
+  await reach(actor, finished)
   t.deepEqual(calls.slice(0, 5), ['discover', 'direct#1', 'direct#2', 'direct#3', 'relay#1'])
-  t.is(actor.getSnapshot().status, 'done')
   t.is(actor.getSnapshot().output?.path, 'relay')
 })
 
@@ -104,7 +115,7 @@ test('a wrong swarm key is permanent: no retry, no relay, failed with the reason
   const { deps, calls } = fakes({ direct: [new SwarmKeyMismatchError('/ip4/127.0.0.1/tcp/1')] })
   const actor = createActor(createPeerSyncMachine(deps), { input: { target, options: once } })
   actor.start()
-  await settle()
+  await reach(actor, finished)
   t.deepEqual(calls, ['discover', 'direct#1'])
   t.is(actor.getSnapshot().value, 'gaveUp')
   t.regex(actor.getSnapshot().output?.error?.message ?? '', /swarm keys likely differ/)
@@ -117,7 +128,11 @@ test('gives up after three relay attempts when direct is impossible', async (t) 
   const { deps, calls } = fakes({ direct: [refused, refused, refused], relay: [refused, refused, refused] })
   const actor = createActor(createPeerSyncMachine(deps), { input: { target, options: once }, clock })
   actor.start()
-  for (let i = 0; i < 10; i++) { clock.increment(2000); await settle() }
+  for (const [step, wait] of [['direct', 375], ['direct', 750], ['relay', 375], ['relay', 750]] as const) {
+    await reach(actor, at({ [step === 'direct' ? 'dialingDirect' : 'dialingRelay']: 'backoff' }))
+    clock.increment(wait)
+  }
+  await reach(actor, finished)
   t.deepEqual(calls, ['discover', 'direct#1', 'direct#2', 'direct#3', 'relay#1', 'relay#2', 'relay#3'])
   t.is(actor.getSnapshot().value, 'gaveUp')
   t.is(actor.getSnapshot().output?.ok, false)
@@ -128,7 +143,8 @@ test('a relayed link waits for DCUtR, then the whole round runs on the direct co
   const clock = new SimulatedClock()
   const actor = createActor(createPeerSyncMachine(deps), { input: { target, options: once }, clock })
   actor.start()
-  for (let i = 0; i < 5; i++) { clock.increment(2000); await settle() }
+  await directRefusedThrice(actor, clock)
+  await reach(actor, finished)
   t.deepEqual(calls.filter((c) => c.startsWith('pull') || c === 'push' || c === 'watchUpgrade'), ['watchUpgrade', 'pull:dcutr', 'push'])
   t.is(actor.getSnapshot().output?.path, 'dcutr')
 })
@@ -150,13 +166,15 @@ test('without a DCUtR outcome the pull starts on the relay after the wait, and a
   const clock = new SimulatedClock()
   const actor = createActor(createPeerSyncMachine(deps), { input: { target, options: { ...once, push: false } }, clock })
   actor.start()
-  for (let i = 0; i < 5; i++) { clock.increment(2000); await settle() }
+  await directRefusedThrice(actor, clock)
+  await reach(actor, at({ connected: { sync: 'awaitingUpgrade', upgrade: 'watching' } }))
+  clock.increment(9999)
   t.false(calls.some((c) => c.startsWith('pull')), 'no pull while DCUtR may still upgrade the link')
   t.deepEqual(actor.getSnapshot().value, { connected: { sync: 'awaitingUpgrade', upgrade: 'watching' } })
-  for (let i = 0; i < 6; i++) { clock.increment(2000); await settle() }
+  clock.increment(1)
   t.true(calls.includes('pull:relay'))
   upgrade!()
-  await settle()
+  await reach(actor, finished)
   t.deepEqual(received, ['dcutr'])
   t.is(actor.getSnapshot().output?.path, 'dcutr')
 })
@@ -171,13 +189,13 @@ test('a round on a relayed link ends only once DCUtR has an outcome (a hole punc
   const clock = new SimulatedClock()
   const actor = createActor(createPeerSyncMachine(deps), { input: { target: { ...target, addrs: [] }, options: once }, clock })
   actor.start()
-  for (let i = 0; i < 6; i++) { clock.increment(2000); await settle() }
+  await reach(actor, at({ connected: { sync: 'awaitingUpgrade', upgrade: 'watching' } }))
+  clock.increment(10_000)
+  await reach(actor, at({ connected: { sync: 'finished', upgrade: 'watching' } }))
   t.true(calls.includes('push'), 'the transfers ran on the relay after the upgrade wait')
-  t.deepEqual(actor.getSnapshot().value, { connected: { sync: 'finished', upgrade: 'watching' } })
   t.false(calls.includes('close'))
   fail!()
-  await settle()
-  t.is(actor.getSnapshot().status, 'done')
+  await reach(actor, finished)
   t.is(actor.getSnapshot().output?.path, 'relay')
   t.true(calls.includes('close'))
 })
@@ -187,8 +205,7 @@ test('a failed DCUtR upgrade keeps syncing over the relay', async (t) => {
   const relayOnly: PeerTarget = { ...target, addrs: [] }
   const actor = createActor(createPeerSyncMachine(deps), { input: { target: relayOnly, options: once } })
   actor.start()
-  await settle()
-  t.is(actor.getSnapshot().status, 'done')
+  await reach(actor, finished)
   t.is(actor.getSnapshot().output?.path, 'relay')
   t.true(actor.getSnapshot().output?.ok)
 })
@@ -198,12 +215,12 @@ test('a failed pull redials after a backoff and succeeds', async (t) => {
   const { deps, calls } = fakes({ pull: [new Error('stream reset')] })
   const actor = createActor(createPeerSyncMachine(deps), { input: { target, options: { ...once, push: false } }, clock })
   actor.start()
-  await settle()
+  await reach(actor, at('syncBackoff'))
+  clock.increment(749) // sync attempt 1: 500–1000 ms; with random 0.5, 750 ms
   t.is(actor.getSnapshot().value, 'syncBackoff')
-  clock.increment(1000)
-  await settle()
+  clock.increment(1)
+  await reach(actor, finished)
   t.deepEqual(calls, ['discover', 'direct#1', 'pull:direct', 'close', 'direct#1', 'pull:direct', 'close'])
-  t.is(actor.getSnapshot().status, 'done')
 })
 
 test('under --watch a round is followed by a wait and another round, failures included', async (t) => {
@@ -211,14 +228,11 @@ test('under --watch a round is followed by a wait and another round, failures in
   const { deps, rounds } = fakes({ direct: [new SwarmKeyMismatchError('x')] })
   const actor = createActor(createPeerSyncMachine(deps), { input: { target, options: { ...once, watch: true, intervalSec: 10 } }, clock })
   actor.start()
-  await settle()
-  t.is(actor.getSnapshot().value, 'waiting')
+  await reach(actor, at('waiting'))
   t.is(rounds.length, 1)
   t.false(rounds[0]?.ok)
   clock.increment(10_000)
-  await settle()
-  t.is(actor.getSnapshot().value, 'waiting')
-  t.is(rounds.length, 2)
+  await reach(actor, (s) => rounds.length === 2 && s.matches('waiting'))
   t.true(rounds[1]?.ok)
   actor.stop()
 })
@@ -227,7 +241,7 @@ test('with no address and no relay the round fails with a reason', async (t) => 
   const { deps } = fakes({})
   const actor = createActor(createPeerSyncMachine(deps), { input: { target: { key: 'x', addrs: [], source: 'peers' }, options: once } })
   actor.start()
-  await settle()
+  await reach(actor, finished)
   t.is(actor.getSnapshot().value, 'gaveUp')
   t.regex(actor.getSnapshot().output?.error?.message ?? '', /no address to dial/)
 })
@@ -242,18 +256,14 @@ test('sync.now during a round starts the next round as soon as this one ends, wi
   }
   const actor = createActor(createPeerSyncMachine(deps), { input: { target, options: { ...once, watch: true, intervalSec: 60 } }, clock })
   actor.start()
-  await settle()
-  t.deepEqual(actor.getSnapshot().value, { connected: { sync: 'pushing', upgrade: 'direct' } })
+  await reach(actor, at({ connected: { sync: 'pushing', upgrade: 'direct' } }))
   // A command recorded while the first round was pushing.
   actor.send({ type: 'sync.now' })
   finishPush!()
-  await settle()
-  t.is(rounds.length, 1)
   // The second round started at once (the simulated clock did not move): it is pushing again.
-  t.deepEqual(actor.getSnapshot().value, { connected: { sync: 'pushing', upgrade: 'direct' } })
+  await reach(actor, (s) => rounds.length === 1 && s.matches({ connected: { sync: 'pushing', upgrade: 'direct' } }))
   finishPush!()
-  await settle()
+  await reach(actor, at('waiting'))
   t.is(rounds.length, 2)
-  t.is(actor.getSnapshot().value, 'waiting')
   actor.stop()
 })

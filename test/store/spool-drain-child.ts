@@ -16,7 +16,7 @@ import { drainSpool } from '../../src/store/spool.js'
 const [dbPath, mode = 'drain', chunkText = '2000', resumePath] = process.argv.slice(2)
 const crash = (): never => { process.kill(process.pid, 'SIGKILL'); throw new Error('unreachable') }
 
-const db = openDatabase(dbPath!, { drainSpool: false })
+const db = openDatabase(dbPath!)
 if (mode === 'crash-mid') {
   db.function('rustory_test_crash', () => crash())
   db.exec('CREATE TEMP TRIGGER rustory_test_crash AFTER INSERT ON main.entries BEGIN SELECT rustory_test_crash(); END')

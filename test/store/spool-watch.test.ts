@@ -7,7 +7,7 @@ import { readdirSync } from 'node:fs'
 import { join } from 'node:path'
 import test, { type ExecutionContext } from 'ava'
 import Database from 'better-sqlite3'
-import { openDatabase, type SpoolDrainOutcome } from '../../src/store/db.js'
+import { drainSpoolFor, openDatabase, type SpoolDrainOutcome } from '../../src/store/db.js'
 import { spoolDirOf } from '../../src/store/spool-files.js'
 import { watchSpool, type SpoolWatcher } from '../../src/store/spool-watch.js'
 import { isolatedEnv, rr } from '../helpers/cli.js'
@@ -89,7 +89,7 @@ test('a database locked by another connection is retried until it is free; nothi
   t.deepEqual(logs, [], 'a lock is waited out, not reported as an error')
 })
 
-test('a closed watcher drains nothing more; the next writer that opens the database does', async (t) => {
+test('a closed watcher drains nothing more; the next explicit drain does', async (t) => {
   const s = setup(t)
   const { watcher } = watched(t, s.dbPath)
   watcher.close()
@@ -99,6 +99,6 @@ test('a closed watcher drains nothing more; the next writer that opens the datab
   t.deepEqual(s.stored(), [])
   t.is(s.spooled().length, 1)
   t.is(watcher.drain(), undefined)
-  openDatabase(s.dbPath).close()
+  drainSpoolFor(s.dbPath)
   t.deepEqual(s.stored(), [id])
 })

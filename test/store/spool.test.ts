@@ -10,13 +10,14 @@ import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import BetterSqlite3 from 'better-sqlite3'
 import { maxCmdBytes, truncationMarker, type Entry } from '../../src/core/entry.js'
-import { openDatabase } from '../../src/store/db.js'
+import { drainSpoolInto, openDatabase } from '../../src/store/db.js'
 import { countEntries } from '../../src/store/entries.js'
 import { readCounters } from '../../src/store/peers.js'
 import { drainSpool, rejectedCounter, type DrainResult } from '../../src/store/spool.js'
 import { countReady, readyName, readyNameOf, spoolDirOf, writeSpoolRecord } from '../../src/store/spool-files.js'
 import { isolatedEnv, rr, rrSpawn, stop } from '../helpers/cli.js'
 import { tempDir } from '../helpers/tmp.js'
+import { exportBatch } from '../../workers/export-batch.js'
 import { entry } from './fixtures.js'
 
 const child = fileURLToPath(new URL('./spool-drain-child.js', import.meta.url))
@@ -124,7 +125,7 @@ test('rr record writes one 0600 file in a 0700 spool beside the database and ope
 test('a drain inserts in record order, across chunks, whatever order the files were created in', (t) => {
   const { dbPath, dir } = spooled(t)
   const entries = spoolEntries(dir, 50, shuffled(50))
-  const db = openDatabase(dbPath, { drainSpool: false })
+  const db = openDatabase(dbPath)
   t.teardown(() => db.close())
   const result = drainSpool(db, dbPath, { chunkFiles: 7 })
   t.deepEqual(result, { inserted: 50, ignored: 0, rejected: 0, pending: 0 })
@@ -133,16 +134,27 @@ test('a drain inserts in record order, across chunks, whatever order the files w
   t.deepEqual(drainSpool(db, dbPath), { inserted: 0, ignored: 0, rejected: 0, pending: 0 })
 })
 
-test('opening the database writable drains the spool; read-only does not', (t) => {
+test('opening the database never drains the spool, writable or not; drainSpoolInto does, once asked', (t) => {
   const { dbPath, dir } = spooled(t)
   openDatabase(dbPath).close()
   spoolEntries(dir, 3)
   openDatabase(dbPath, { readonly: true }).close()
-  t.is(countReady(dir), 3)
   const db = openDatabase(dbPath)
   t.teardown(() => db.close())
+  t.is(countReady(dir), 3, 'a writable open left the spool alone')
+  t.is(countEntries(db), 0)
+  t.deepEqual(drainSpoolInto(db, dbPath), { inserted: 3, ignored: 0, rejected: 0, pending: 0 })
   t.is(countEntries(db), 3)
   t.is(countReady(dir), 0)
+})
+
+test('a worker task opening the database leaves the spool to the process that owns it', (t) => {
+  const { dbPath, dir } = spooled(t)
+  openDatabase(dbPath).close()
+  spoolEntries(dir, 2)
+  const batch = JSON.parse(exportBatch({ tag: 'export-batch', dbPath, cursor: 0, limit: 10, maxBytes: 1 << 20 }).payload.toString()) as { entries: unknown[] }
+  t.deepEqual(batch.entries, [], 'the worker saw no spooled command')
+  t.is(countReady(dir), 2, 'and moved none')
 })
 
 test('two drainers in separate processes, started at once, insert every entry and count every counter exactly once', async (t) => {
@@ -197,7 +209,7 @@ test('a drainer killed inside its transaction leaves claims that the next drain 
   t.is(claims.length, 20, 'the dead drainer held every file')
   t.is(rowsInSeqOrder(dbPath).length, 0, 'its transaction never committed')
 
-  const db = openDatabase(dbPath, { drainSpool: false })
+  const db = openDatabase(dbPath)
   t.teardown(() => db.close())
   t.deepEqual(drainSpool(db, dbPath), { inserted: 20, ignored: 0, rejected: 0, pending: 0 })
   t.deepEqual(rowsInSeqOrder(dbPath).map((r) => r.cmd), entries.map((e) => e.cmd))
@@ -225,7 +237,7 @@ test('a drainer killed after its commit, before removing its files: the next dra
   t.deepEqual(countersOf(dbPath), counted, 'committed with the rows')
   t.is(readdirSync(dir).filter((name) => name.startsWith('.claim-')).length, 9, 'but its claims are still there')
 
-  const db = openDatabase(dbPath, { drainSpool: false })
+  const db = openDatabase(dbPath)
   t.teardown(() => db.close())
   t.deepEqual(drainSpool(db, dbPath), { inserted: 0, ignored: 6, rejected: 0, pending: 0 })
   t.is(rowsInSeqOrder(dbPath).length, 6)
@@ -252,7 +264,7 @@ test('a claim of a live process is left alone; a recorder\'s .tmp file is taken 
   }
   const old = new Date(Date.now() - 11 * minute)
   utimesSync(join(dir, `.tmp-${stale!.entry_id}`), old, old)
-  const db = openDatabase(dbPath, { drainSpool: false })
+  const db = openDatabase(dbPath)
   t.teardown(() => db.close())
   t.deepEqual(drainSpool(db, dbPath), { inserted: 1, ignored: 0, rejected: 0, pending: 0 })
   t.deepEqual(rowsInSeqOrder(dbPath).map((r) => r.entry_id), [stale!.entry_id])
@@ -267,7 +279,7 @@ test('a claim older than staleClaimMs is taken over even when its pid lives: the
     const name = readdirSync(dir).find((n) => n.endsWith(`${e.entry_id}.json`))!
     renameSync(join(dir, name), join(dir, `.claim-${pid}-${name}`))
   }
-  const db = openDatabase(dbPath, { drainSpool: false })
+  const db = openDatabase(dbPath)
   t.teardown(() => db.close())
   t.is(drainSpool(db, dbPath).inserted, 0, 'fresh claims of live processes are left alone')
   await new Promise((resolve) => setTimeout(resolve, 80))
@@ -286,7 +298,7 @@ test('a file that is not a valid record goes to rejected/ and is counted; the ot
   const badCounter = readyNameOf(1_790_000_000_003, '33333333-3333-4333-8333-333333333333')
   writeFileSync(join(dir, badCounter), JSON.stringify({ counters: ['entries; DROP TABLE entries'] }))
   const [last] = spoolEntries(dir, 1, [0], 1_790_000_000_004)
-  const db = openDatabase(dbPath, { drainSpool: false })
+  const db = openDatabase(dbPath)
   t.teardown(() => db.close())
   t.deepEqual(drainSpool(db, dbPath), { inserted: 2, ignored: 0, rejected: 3, pending: 0 })
   t.deepEqual(rowsInSeqOrder(dbPath).map((r) => r.entry_id), [first!.entry_id, last!.entry_id])
@@ -412,4 +424,15 @@ test('rr http-serve moves commands recorded while it runs into its database with
   // How soon is a figure, not a test (the watch alone is tested in spool-watch.test.ts, without the 5 s timer).
   t.log(`visible to pulls ${seen} ms after rr record exited`)
   t.is(countReady(spoolDirOf(dbPath)!), 0)
+})
+
+test('rr http-serve serves, from its first pull, the commands recorded before it started', async (t) => {
+  const home = tempDir(t)
+  const env = isolatedEnv(home, { RUSTORY_HTTP_TOKEN: 'test-http-token' })
+  const dbPath = join(home, 'served.db')
+  const id = (await rr(['--db-path', dbPath, 'record', '--cmd', 'recorded before serving', '--print-id'], { env })).stdout.trim()
+  const { child: server, match } = await rrSpawn(['--db-path', dbPath, 'http-serve', '--bind', '127.0.0.1:0'], { env, ready: /http listen: (http:\/\/127\.0\.0\.1:\d+)\n/ })
+  t.teardown(async () => { await stop(server) })
+  const page = await (await fetch(`${match[1]!}/api/v1/entries?cursor=0&limit=10`, { headers: { authorization: 'Bearer test-http-token' } })).json() as { entries: Entry[] }
+  t.deepEqual(page.entries.map((e) => e.entry_id), [id])
 })
