@@ -20,7 +20,7 @@ const nap = new Int32Array(new SharedArrayBuffer(4))
 
 if (mode === 'migrate') {
   const { received, local } = JSON.parse(readFileSync(arg!, 'utf8')) as { received: Entry[], local: Entry[] }
-  const db = openDatabase(dbPath!, { drainSpool: false })
+  const db = openDatabase(dbPath!)
   const r = insertEntries(db, received, 'received')
   const l = insertEntries(db, local, 'local')
   process.stdout.write(JSON.stringify({ level: schemaLevel(db), userVersion: db.pragma('user_version', { simple: true }), received: r, local: l }) + '\n')

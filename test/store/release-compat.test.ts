@@ -97,7 +97,7 @@ test('an older rr process keeps working while a new one migrates', async (t) => 
   t.notThrows(() => releaseOpen(path).close())
 
   // The new code sees every row the old one wrote, and serves the genuine entry under its own entry_id.
-  const db = openDatabase(path, { drainSpool: false })
+  const db = openDatabase(path)
   t.teardown(() => db.close())
   const newView = entriesAfter(db, 0, 1000)
   for (const e of [...before, ...after]) t.true(newView.some((r) => r.entry_id === e.entry_id && r.cmd === e.cmd), e.cmd)
@@ -137,7 +137,7 @@ test('a migration beside a reader holding a read transaction and an old writer w
   t.is(count.get(), 100)
   reader.exec('COMMIT')
   t.is(count.get(), 100 + result.inserted + 40)
-  const db = openDatabase(path, { drainSpool: false })
+  const db = openDatabase(path)
   t.teardown(() => db.close())
   const ids = new Set(entriesAfter(db, 0, 100_000).map((r) => r.entry_id))
   t.true(result.ids.every((id) => ids.has(id)))
