@@ -15,11 +15,11 @@ import { environment, filterModes, home, loadSettings, type FilterMode, type Set
 import type { FeedFilters } from '../store/search.js'
 import { reportError } from '../cli/report.js'
 import { FzfMissingError, UsageError } from './errors.js'
-import { openFeed, resolveSelection, type Feed } from './feed.js'
+import { encodeRaw, openFeed, resolveSelection, type Feed } from './feed.js'
 import { filterFeed } from './filter.js'
-import { deleteKeyArgs, findFzf, fzfArgs, startFzf } from './fzf.js'
+import { deleteKeyArgs, fzfArgs, fzfInfo, startFzf } from './fzf.js'
 import { parseSearchArgs, resolveFilters, type GlobalOptions } from './options.js'
-import { previewCommand, selectedCommand, selectedEntryId, type RowView } from './rows.js'
+import { headerRecord, previewCommand, selectedCommand, selectedEntryId, type RowView } from './rows.js'
 import { commandById, openForSearch } from '../store/search.js'
 
 export function settingsFor (globals: GlobalOptions): Settings {
@@ -86,6 +86,9 @@ function parseMode (text: string | undefined, fallback: FilterMode): FilterMode 
   return text as FilterMode
 }
 
+/** fzf's version, remembered in the data directory for the binary it was read from (fzf.ts fzfInfo). */
+const fzfMemoName = 'fzf-version.json'
+
 /** What ctrl-r inside fzf reloads from: the mode shown now. Lives in a private temp dir for one `rr search`. */
 interface ReloadState {
   mode: FilterMode
@@ -118,7 +121,7 @@ async function pipeFeed (feed: Feed, out: NodeJS.WritableStream, stderr: NodeJS.
   let broken = false
   out.on('error', () => { broken = true })
   const abort = new AbortController()
-  await feed.rest((chunk) => { if (!broken) out.write(chunk) }, { signal: abort.signal })
+  await feed.rest(async (chunk) => { if (!broken) await writeOut(out, chunk) }, { signal: abort.signal })
     .catch((err: unknown) => { stderr.write(`rr: search feed stopped early: ${(err as Error).message}\n`) })
 }
 
@@ -157,21 +160,30 @@ export async function runSearch (argv: readonly string[], io: SearchIo): Promise
   }
 
   const mode = parseMode(args.mode, settings.filterModeDefault)
-  // fzf is looked up while the head of the feed is read.
-  const fzfLookup = findFzf(io.fzfPath)
-  const feed = feedFor(mode)
-  const fzf = await fzfLookup
+  const fzf = await fzfInfo(io.fzfPath, join(settings.dataDir, fzfMemoName))
   if (fzf == null) throw new FzfMissingError()
   const stateDir = mkdtempSync(join(tmpdir(), 'rustory-search-'))
   const statePath = join(stateDir, 'mode.json')
   writeFileSync(statePath, JSON.stringify({ mode } satisfies ReloadState))
+  // fzf starts before the database is opened: its own start (and the 20 ms it waits before its first draw) runs
+  // while the spool is drained and the head is read, and the header tells it at once that input is coming.
   const session = startFzf([
     ...fzfArgs(fzf, args.query, { reload: reloadCommand(statePath, dropQuery(argv)), preview: previewCommand }),
     ...deleteKeyArgs(deleteCommand(args.globals), reloadCommand(statePath, dropQuery(argv), true))
   ], io.fzfPath)
-  session.write(feed.head)
+  void session.write(encodeRaw([headerRecord(headerText(mode))]))
+  let feed: Feed
+  try {
+    feed = openFeed({ dbPath: settings.dbPath, limit, filters: modeFilters(filters, mode, here), view })
+  } catch (err) {
+    session.close()
+    await session.done.catch(() => {})
+    rmSync(stateDir, { recursive: true, force: true })
+    throw err
+  }
   const abort = new AbortController()
-  const streaming = feed.rest((chunk) => session.write(chunk), { signal: abort.signal })
+  const streaming = session.write(feed.head)
+    .then(async () => await feed.rest(async (chunk) => await session.write(chunk), { signal: abort.signal }))
     .catch((err: unknown) => { io.stderr.write(`rr: search feed stopped early: ${(err as Error).message}\n`) })
     .finally(() => session.end())
   let result: Awaited<typeof session.done>

@@ -2,47 +2,42 @@
  * The ctrl+r feed: distinct commands, newest first (ts, device_id, entry_id descending), each at its most recent
  * use, at most `limit`, as NUL-terminated records for `fzf --read0`.
  *
- * Two phases, so the first screen never waits for a thread to boot:
- *  1. the head: the first `headRows` distinct commands, read on the calling thread (a few ms on any size);
- *  2. the rest: streamed by a piscina worker (task 'export-search') through a transferred MessagePort, continuing
- *     after the head's last row (keyset) and skipping the head's commands.
- * A worker boot costs ~100 ms; fzf shows the head meanwhile.
+ * Two phases, both on the calling thread (it has nothing else to do while fzf runs; a worker thread would cost its
+ * boot, ~100 ms of CPU, while fzf draws its first screen):
+ *  1. the head: the first `headRows` distinct commands, read at once (a few ms on any size): the first screen;
+ *  2. the rest: read in chunks from its own connection, continuing after the head's last row (keyset) and skipping
+ *     the head's commands, yielding to the event loop between chunks and waiting while the sink is full.
  *
  * Both phases read the source the head chose: without filters, command_latest (distinct already: no dedup, no
  * commands to skip, ~100k rows read for 100k commands); with filters, or on a database from before schema v3 opened
  * read-only, every entry newest first, deduplicated here.
  */
-import { MessageChannel, type MessagePort } from 'node:worker_threads'
 import { hasControls, showControls } from '../core/escape.js'
 import { feedSource, iterateFeedCmds, iterateFeedRows, openForSearch, type FeedFilters, type FeedKey, type FeedSource } from '../store/search.js'
-import type { WorkerPool } from '../../workers/pool.js'
 import { formatRecord, headerRecord, type RowView } from './rows.js'
 
-/** What the worker is asked for (ExportSearchTask.query). */
+/** Where the rest continues (the head's source and position) and what it still owes. */
 export type FeedQuery = {
   /** Distinct commands still wanted. */
   limit: number
   filters: FeedFilters
-  /** The table the head read (the worker reads the same). @default 'entries' */
+  /** The table the head read (the rest reads the same). @default 'entries' */
   source?: FeedSource
   /** Continue strictly after this row (UI order). */
   after?: FeedKey
   /** Commands already sent (the head); entries only, command_latest rows are distinct. */
   exclude?: string[]
-  /** Records per posted chunk. @default 8192 */
+  /** Records per chunk handed to the sink. @default 4096 */
   chunkRows?: number
   /** How rows are drawn (see rows.ts); without it a record is the bare command. */
   view?: RowView
 }
 
-/** Messages on the feed port, worker → main. */
-export type FeedMessage = { chunk: Uint8Array } | { end: true, rows: number }
-
 export interface FeedInit {
   dbPath: string
   limit: number
   filters: FeedFilters
-  /** Distinct commands read on the calling thread before the worker takes over. @default 1000 */
+  /** Distinct commands in the head (the first screen and then some). @default 256 */
   headRows?: number
   /** How rows are drawn (see rows.ts); without it a record is the bare command. */
   view?: RowView
@@ -51,9 +46,12 @@ export interface FeedInit {
 }
 
 export interface FeedRest {
-  /** Rows the worker sent. */
+  /** Rows the rest sent. */
   rows: number
 }
+
+/** Takes a chunk of records; a promise it returns holds the next chunk back until it settles. */
+export type FeedSink = (chunk: Uint8Array) => unknown
 
 export interface Feed {
   /** The head as NUL-terminated records (empty when there is no history). */
@@ -62,10 +60,10 @@ export interface Feed {
   /** True when the head already holds the whole feed. */
   complete: boolean
   /**
-   * Streams the rest into `sink`; resolves when all is sent or `signal` aborts (the pool is then closed, which
-   * stops the worker). Uses `pool` when given (and leaves it open), else a private one.
+   * Streams the rest into `sink` (waiting on the promise it may return: a full pipe); resolves when all is sent or
+   * when `signal` aborts (nothing more is handed to the sink after that).
    */
-  rest: (sink: (chunk: Uint8Array) => void, options?: { signal?: AbortSignal, pool?: WorkerPool }) => Promise<FeedRest>
+  rest: (sink: FeedSink, options?: { signal?: AbortSignal }) => Promise<FeedRest>
 }
 
 const encoder = new TextEncoder()
@@ -117,7 +115,7 @@ export class Distinct {
 
 /** Opens the feed and reads its head on this thread. */
 export function openFeed (init: FeedInit): Feed {
-  const headLimit = Math.min(init.limit, init.headRows ?? 1000)
+  const headLimit = Math.min(init.limit, init.headRows ?? 256)
   const db = openForSearch(init.dbPath, { drainSpool: true })
   const cmds: string[] = []
   const records: string[] = init.header != null ? [headerRecord(init.header)] : []
@@ -146,42 +144,57 @@ export function openFeed (init: FeedInit): Feed {
     const query: FeedQuery = { limit: init.limit - cmds.length, filters: init.filters, source, after: last }
     if (init.view != null) query.view = init.view
     // A command in the head has a key at or above `last`, and command_latest keys only move up: nothing to skip.
-    // (The worker reads a later snapshot: a command used again meanwhile moves above `last` and waits for the next
+    // (The rest reads a later snapshot: a command used again meanwhile moves above `last` and waits for the next
     // ctrl+r, where it is on top; the entries scan would still list its older use.)
     if (source === 'entries') query.exclude = cmds
-    return await streamFromWorker(init.dbPath, query, sink, options)
+    return await streamRest(init.dbPath, query, sink, options.signal)
   }
   return { head: encodeRaw(records), headRows: cmds.length, complete, rest }
 }
 
-async function streamFromWorker (dbPath: string, query: FeedQuery, sink: (chunk: Uint8Array) => void,
-  options: { signal?: AbortSignal, pool?: WorkerPool }): Promise<FeedRest> {
-  const aborted = (): boolean => options.signal?.aborted === true
+const defaultChunkRows = 4096
+/** The first chunk after the head is small, so rows keep flowing while the scan warms up. */
+const firstChunkRows = 1024
+
+const nextTurn = async (): Promise<void> => await new Promise((resolve) => setImmediate(resolve))
+
+/** The rest of a feed from its own read-only connection, in chunks, on this thread. */
+async function streamRest (dbPath: string, query: FeedQuery, sink: FeedSink, signal?: AbortSignal): Promise<FeedRest> {
+  const aborted = (): boolean => signal?.aborted === true
   if (aborted()) return { rows: 0 }
-  // Loaded only now: piscina costs tens of ms to import, and the head is already on screen.
-  const { WorkerPool } = await import('../../workers/pool.js')
-  if (aborted()) return { rows: 0 } // fzf may have closed while piscina loaded
-  const pool = options.pool ?? new WorkerPool({ maxThreads: 1 })
-  const ownPool = options.pool == null
-  const { port1, port2 } = new MessageChannel()
-  return await new Promise<FeedRest>((resolve, reject) => {
-    let settled = false
-    const finish = (rows: number, err?: unknown): void => {
-      if (settled) return
-      settled = true
-      port1.close()
-      options.signal?.removeEventListener('abort', onAbort)
-      const closed = ownPool ? pool.close() : Promise.resolve()
-      closed.then(() => err != null ? reject(err) : resolve({ rows }), reject)
+  const db = query.limit > 0 ? openForSearch(dbPath) : undefined
+  if (db == null) return { rows: 0 }
+  let rows = 0
+  let sent = 0
+  try {
+    const source = query.source ?? 'entries'
+    const distinct = source === 'entries' ? new Distinct(query.exclude ?? []) : undefined
+    const chunkRows = query.chunkRows ?? defaultChunkRows
+    let pending: string[] = []
+    let threshold = Math.min(firstChunkRows, chunkRows)
+    const flush = async (): Promise<void> => {
+      if (pending.length === 0) return
+      const chunk = encodeRaw(pending)
+      sent += pending.length
+      pending = []
+      threshold = chunkRows
+      await sink(chunk)
+      // Between chunks: fzf's exit (the abort) and the pipe's drain events get their turn.
+      await nextTurn()
     }
-    const onAbort = (): void => finish(0)
-    options.signal?.addEventListener('abort', onAbort, { once: true })
-    port1.on('message', (message: FeedMessage) => {
-      if (settled) return
-      if ('chunk' in message) sink(message.chunk)
-      else finish(message.rows)
-    })
-    pool.run({ tag: 'export-search', dbPath, port: port2 as MessagePort, query }, [port2])
-      .catch((err: unknown) => finish(0, settled ? undefined : err))
-  })
+    for (const row of iterateFeedRows(db, query.filters, query.after, source)) {
+      if (distinct != null && !distinct.offer(row[0])) continue
+      pending.push(query.view != null ? formatRecord(row, query.view) : showControls(row[0]))
+      rows++
+      if (rows >= query.limit) break
+      if (pending.length >= threshold) {
+        await flush()
+        if (aborted()) return { rows: sent }
+      }
+    }
+    if (!aborted()) await flush()
+    return { rows: sent }
+  } finally {
+    db.close()
+  }
 }
