@@ -3,8 +3,9 @@
  * its stdin. fzf draws on /dev/tty itself when stdin and stdout are pipes, so this works inside `$(rr search)`.
  */
 import { execFile, spawn } from 'node:child_process'
-import { accessSync, constants, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs'
-import { delimiter, join } from 'node:path'
+import { accessSync, constants, mkdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs'
+import { delimiter, dirname, join } from 'node:path'
+import { privateDirMode } from '../config/private-files.js'
 import { FzfMissingError } from './errors.js'
 
 export interface FzfInfo {
@@ -84,6 +85,7 @@ export async function fzfInfo (fzfPath = 'fzf', memoFile?: string): Promise<FzfI
   if (info == null || memoFile == null || info.version.every((n) => n === 0)) return info
   try {
     // Written whole and renamed, so a ctrl+r in another shell never reads half a memo.
+    mkdirSync(dirname(memoFile), { recursive: true, mode: privateDirMode })
     const tmp = `${memoFile}.${process.pid}.tmp`
     writeFileSync(tmp, JSON.stringify({ path: bin, size: stat.size, mtimeMs: stat.mtimeMs, version: info.version } satisfies VersionMemo), { mode: 0o600 })
     renameSync(tmp, memoFile)
