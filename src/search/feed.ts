@@ -37,7 +37,10 @@ export interface FeedInit {
   dbPath: string
   limit: number
   filters: FeedFilters
-  /** Distinct commands in the head (the first screen and then some). @default 256 */
+  /**
+   * Distinct commands in the head: a first screen (fzf --height=40% of a terminal up to 160 lines), written as soon
+   * as it is read; every row more in it is more formatting before fzf can draw. @default 64
+   */
   headRows?: number
   /** How rows are drawn (see rows.ts); without it a record is the bare command. */
   view?: RowView
@@ -115,7 +118,7 @@ export class Distinct {
 
 /** Opens the feed and reads its head on this thread. */
 export function openFeed (init: FeedInit): Feed {
-  const headLimit = Math.min(init.limit, init.headRows ?? 256)
+  const headLimit = Math.min(init.limit, init.headRows ?? 64)
   const db = openForSearch(init.dbPath, { drainSpool: true })
   const cmds: string[] = []
   const records: string[] = init.header != null ? [headerRecord(init.header)] : []

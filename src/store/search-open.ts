@@ -8,8 +8,7 @@
  */
 import { createRequire } from 'node:module'
 import { dirname, join } from 'node:path'
-import type BetterSqlite3Type from 'better-sqlite3'
-import type { Database } from 'better-sqlite3'
+import BetterSqlite3, { type Database } from 'better-sqlite3'
 import { tightenDatabase } from '../config/private-files.js'
 import { processIsGone } from '../core/pid.js'
 import { listSpool, pendingDir, pendingName, rejectedDir, spoolDirOf } from './spool-files.js'
@@ -43,30 +42,31 @@ export function spoolWaiting (dbPath: string): boolean {
   return false
 }
 
-let driver: { BetterSqlite3: typeof BetterSqlite3Type, nativeBinding: string | undefined } | undefined
+let addon: { path: string | undefined } | undefined
 
-/** better-sqlite3 with its addon's path given, so the `bindings` package does not search for it (as db.ts does). */
-function sqliteDriver (): NonNullable<typeof driver> {
-  if (driver == null) {
-    const BetterSqlite3 = require('better-sqlite3') as typeof BetterSqlite3Type
-    let nativeBinding: string | undefined
+/**
+ * better-sqlite3's addon, named directly so the `bindings` package does not search for it (as db.ts does). Its
+ * JavaScript is imported statically above, so the ctrl+r bundle carries it (no module resolution per file).
+ */
+function nativeBinding (): string | undefined {
+  if (addon == null) {
+    addon = { path: undefined }
     try {
       const candidate = join(dirname(require.resolve('better-sqlite3/package.json')), 'build', 'Release', 'better_sqlite3.node')
-      if (existsSync(candidate)) nativeBinding = candidate
+      if (existsSync(candidate)) addon.path = candidate
     } catch {
       // Let better-sqlite3 find its addon itself.
     }
-    driver = { BetterSqlite3, nativeBinding }
   }
-  return driver
+  return addon.path
 }
 
 /** db.ts's openDatabase(path, { readonly: true }), without loading db.ts unless the open fails. */
 function openReadOnly (path: string): Database {
   try {
     tightenDatabase(path, dirname(path))
-    const { BetterSqlite3, nativeBinding } = sqliteDriver()
-    const db = new BetterSqlite3(path, { readonly: true, fileMustExist: true, ...(nativeBinding != null ? { nativeBinding } : {}) })
+    const binding = nativeBinding()
+    const db = new BetterSqlite3(path, { readonly: true, fileMustExist: true, ...(binding != null ? { nativeBinding: binding } : {}) })
     try {
       db.pragma(`busy_timeout = ${10 * second}`)
       // SQLite reads the file only at the first statement: a file that is not a database fails here.
