@@ -1,7 +1,8 @@
 /**
- * `rr search`, the ctrl+r path. bin/rr calls runSearchFast without loading oclif; the oclif `search` command
- * (for --help) calls it too. It loads only settings, the store and fzf; the worker pool is loaded after the first
- * screen is on its way.
+ * `rr search`, the ctrl+r path. bin/rr calls runSearchFast from its one-file bundle (src/cli/search-main.ts) without
+ * oclif; the oclif `search` command (for --help) calls it too. Before the first screen it loads only settings,
+ * better-sqlite3 and fzf: it starts fzf, then reads the head (the spool's waiting commands from their files, see
+ * feed.ts); the spool is drained, and the rest streamed, once the head is on its way.
  *
  * Interactive: fzf over the feed; Enter prints the chosen command exactly (no newline added), exit 0;
  * Esc / ctrl-c prints nothing, exit 130 (fzf's code; 1 when nothing matched). Missing fzf: exit 2 with how to
@@ -195,16 +196,19 @@ export async function runSearch (argv: readonly string[], io: SearchIo): Promise
     rmSync(stateDir, { recursive: true, force: true })
   }
   const { code, selection } = result
-  if (code === 0) await writeOut(io.stdout, chosenCommand(settings.dbPath, filters, selection.toString('utf8')))
+  if (code === 0) await writeOut(io.stdout, chosenCommand(settings.dbPath, filters, selection.toString('utf8'), feed.fromSpool))
   return code
 }
 
 /**
  * The command behind the record fzf printed, exactly (its control characters as stored): looked up by the record's
- * entry_id; else the shown text, unescaped as main's resolveSelection does.
+ * entry_id (among what the head showed from the spool, then in the database); else the shown text, unescaped as
+ * main's resolveSelection does.
  */
-function chosenCommand (dbPath: string, filters: FeedFilters, record: string): string {
+function chosenCommand (dbPath: string, filters: FeedFilters, record: string, fromSpool: ReadonlyMap<string, string>): string {
   const id = selectedEntryId(record)
+  const spooled = fromSpool.get(id)
+  if (spooled != null) return spooled
   if (id !== '') {
     const db = openForSearch(dbPath)
     if (db != null) {

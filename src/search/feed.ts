@@ -4,16 +4,23 @@
  *
  * Two phases, both on the calling thread (it has nothing else to do while fzf runs; a worker thread would cost its
  * boot, ~100 ms of CPU, while fzf draws its first screen):
- *  1. the head: the first `headRows` distinct commands, read at once (a few ms on any size): the first screen;
- *  2. the rest: read in chunks from its own connection, continuing after the head's last row (keyset) and skipping
- *     the head's commands, yielding to the event loop between chunks and waiting while the sink is full.
+ *  1. the head: the first `headRows` distinct commands, read at once (a few ms on any size): the first screen. It
+ *     also holds the commands still in the record spool, read from their files at their place in the order: moving
+ *     them into the database first would load the write side and take a write transaction before the first row;
+ *  2. the rest: drains the spool, then reads in chunks from its own connection, continuing after the head's last row
+ *     (keyset) and skipping what the head showed, yielding to the event loop between chunks and waiting while the
+ *     sink is full.
  *
  * Both phases read the source the head chose: without filters, command_latest (distinct already: no dedup, no
  * commands to skip, ~100k rows read for 100k commands); with filters, or on a database from before schema v3 opened
  * read-only, every entry newest first, deduplicated here.
  */
+import type { Database } from 'better-sqlite3'
 import { hasControls, showControls } from '../core/escape.js'
-import { feedSource, iterateFeedCmds, iterateFeedRows, openForSearch, type FeedFilters, type FeedKey, type FeedSource } from '../store/search.js'
+import type { Entry } from '../core/entry.js'
+import { drainWaiting } from '../store/search-open.js'
+import { feedSource, iterateFeedCmds, iterateFeedRows, openForSearch, type FeedFilters, type FeedKey, type FeedRow, type FeedSource } from '../store/search.js'
+import { newerFirst, peekSpool } from './spool-peek.js'
 import { formatRecord, headerRecord, type RowView } from './rows.js'
 
 /** Where the rest continues (the head's source and position) and what it still owes. */
@@ -25,7 +32,7 @@ export type FeedQuery = {
   source?: FeedSource
   /** Continue strictly after this row (UI order). */
   after?: FeedKey
-  /** Commands already sent (the head); entries only, command_latest rows are distinct. */
+  /** Commands already sent: the head's (entries), or what the head showed from the spool (command_latest). */
   exclude?: string[]
   /** Records per chunk handed to the sink. @default 4096 */
   chunkRows?: number
@@ -67,6 +74,8 @@ export interface Feed {
    * when `signal` aborts (nothing more is handed to the sink after that).
    */
   rest: (sink: FeedSink, options?: { signal?: AbortSignal }) => Promise<FeedRest>
+  /** The commands the head showed from the spool, by entry_id (not in the database until rest() drains it). */
+  fromSpool: ReadonlyMap<string, string>
 }
 
 const encoder = new TextEncoder()
@@ -116,43 +125,82 @@ export class Distinct {
   }
 }
 
-/** Opens the feed and reads its head on this thread. */
+/** A waiting spool entry as a feed row. Pure. */
+function rowOf (e: Entry): FeedRow {
+  return [e.cmd, e.ts, e.device_id, e.entry_id, e.cwd, e.exit_code, e.duration_ms, e.hostname]
+}
+
+/** True when spool entry `e` sorts before (is newer than) database row `row` in UI order. Pure. */
+function before (e: Entry, row: FeedRow): boolean {
+  return newerFirst(e, { ts: row[1], device_id: row[2], entry_id: row[3] } as Entry) <= 0
+}
+
+/** The entries a drain would not store because their entry_id was deleted (its trigger refuses them). */
+function withoutTombstoned (db: Database, entries: Entry[]): Entry[] {
+  if (entries.length === 0 || db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'tombstones'").get() == null) return entries
+  const gone = db.prepare('SELECT 1 FROM tombstones WHERE entry_id = ?').pluck()
+  return entries.filter((e) => gone.get(e.entry_id) == null)
+}
+
+/**
+ * Opens the feed and reads its head on this thread. Commands still in the record spool are in it too, read from
+ * their files (spool-peek.ts) at their place in the order; rest() moves the spool into the database before it reads.
+ */
 export function openFeed (init: FeedInit): Feed {
   const headLimit = Math.min(init.limit, init.headRows ?? 64)
-  const db = openForSearch(init.dbPath, { drainSpool: true })
+  const peek = peekSpool(init.dbPath, init.filters)
+  const db = openForSearch(init.dbPath)
   const cmds: string[] = []
   const records: string[] = init.header != null ? [headerRecord(init.header)] : []
+  const fromSpool = new Map<string, string>()
   let last: FeedKey | undefined
   let exhausted = true
   let source: FeedSource = 'entries'
+  const distinct = new Distinct()
+  const show = (row: FeedRow, spooled: boolean): void => {
+    if (!distinct.offer(row[0])) return
+    cmds.push(row[0])
+    if (spooled) fromSpool.set(row[3], row[0])
+    records.push(init.view != null ? formatRecord(row, init.view) : showControls(row[0]))
+  }
+  const full = (): boolean => cmds.length >= init.limit
+  let waiting = peek.entries
   if (db != null) {
     try {
+      waiting = withoutTombstoned(db, waiting)
       source = feedSource(db, init.filters)
-      const distinct = source === 'entries' ? new Distinct() : undefined
+      let w = 0
       for (const row of iterateFeedRows(db, init.filters, undefined, source)) {
-        const [cmd, ts, deviceId, entryId] = row
-        last = [ts, deviceId, entryId]
-        if (distinct != null && !distinct.offer(cmd)) continue
-        cmds.push(cmd)
-        records.push(init.view != null ? formatRecord(row, init.view) : showControls(cmd))
+        // Every waiting entry newer than this row goes first, even past headRows: the rest reads after `last` only.
+        while (w < waiting.length && !full() && before(waiting[w]!, row)) show(rowOf(waiting[w++]!), true)
+        if (full()) { exhausted = false; break }
+        last = [row[1], row[2], row[3]]
+        show(row, false)
         if (cmds.length >= headLimit) { exhausted = false; break }
       }
+      // Past the last row read, the rest reads the older waiting entries from the database, after the drain.
+      waiting = exhausted ? waiting.slice(w) : []
     } finally {
       db.close()
     }
   }
+  for (const e of waiting) if (!full()) show(rowOf(e), true)
   const complete = exhausted || cmds.length >= init.limit
   const rest: Feed['rest'] = async (sink, options = {}) => {
+    if (options.signal?.aborted === true) return { rows: 0 }
+    if (peek.waiting) drainWaiting(init.dbPath)
     if (complete || last == null) return { rows: 0 }
     const query: FeedQuery = { limit: init.limit - cmds.length, filters: init.filters, source, after: last }
     if (init.view != null) query.view = init.view
-    // A command in the head has a key at or above `last`, and command_latest keys only move up: nothing to skip.
+    // A command in the head has a key at or above `last`, and command_latest keys only move up: nothing to skip but
+    // what the head showed from the spool, in case the drain could not store it (a lock held by an import).
     // (The rest reads a later snapshot: a command used again meanwhile moves above `last` and waits for the next
     // ctrl+r, where it is on top; the entries scan would still list its older use.)
     if (source === 'entries') query.exclude = cmds
+    else if (fromSpool.size > 0) query.exclude = [...fromSpool.values()]
     return await streamRest(init.dbPath, query, sink, options.signal)
   }
-  return { head: encodeRaw(records), headRows: cmds.length, complete, rest }
+  return { head: encodeRaw(records), headRows: cmds.length, complete, rest, fromSpool }
 }
 
 const defaultChunkRows = 4096
@@ -171,7 +219,7 @@ async function streamRest (dbPath: string, query: FeedQuery, sink: FeedSink, sig
   let sent = 0
   try {
     const source = query.source ?? 'entries'
-    const distinct = source === 'entries' ? new Distinct(query.exclude ?? []) : undefined
+    const distinct = source === 'entries' || query.exclude != null ? new Distinct(query.exclude ?? []) : undefined
     const chunkRows = query.chunkRows ?? defaultChunkRows
     let pending: string[] = []
     let threshold = Math.min(firstChunkRows, chunkRows)

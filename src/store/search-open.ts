@@ -81,6 +81,19 @@ function openReadOnly (path: string): Database {
   }
 }
 
+/**
+ * Moves the spool into the database when spoolWaiting says there is something to move. A failure leaves the files for
+ * the next drain (`rr doctor` counts them): it never stops a search.
+ */
+export function drainWaiting (dbPath: string): void {
+  if (!spoolWaiting(dbPath)) return
+  try {
+    writeSide().drainSpoolFor(dbPath)
+  } catch {
+    // Left for the next drain.
+  }
+}
+
 export interface SearchOpenOptions {
   /**
    * Move the record spool into the database first (db.ts drainSpoolFor, loaded only when spoolWaiting says there is
