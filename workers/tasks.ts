@@ -1,5 +1,4 @@
 /** The tasks the worker entry understands, one tag each. Only plain data and transferred buffers cross. */
-import type { MessagePort } from 'node:worker_threads'
 import type { WireVersion } from '../src/core/admit.js'
 import type { Entry } from '../src/core/entry.js'
 import type { EntrySigner } from '../src/core/signature.js'
@@ -105,18 +104,6 @@ export interface ExportPushResult {
   tooLarge?: { entry_id: string, bytes: number }
 }
 
-/** Stream the ctrl+r feed into a port (see workers/export-search.ts). */
-export interface ExportSearchTask {
-  tag: 'export-search'
-  dbPath: string
-  port: MessagePort
-  /** Filters and limits, defined by the search module. */
-  query: Record<string, unknown>
-}
-export interface ExportSearchResult {
-  rows: number
-}
-
 /** Serialize a TombstoneBatch page (the serving side of tombstone-pull), trimmed to fit maxBytes. */
 export interface ExportTombstonesTask {
   tag: 'export-tombstones'
@@ -163,7 +150,7 @@ export interface IngestTombstonesPushResult {
   error?: string
 }
 
-export type Task = IngestPulledTask | IngestPushTask | IngestEntriesTask | ExportBatchTask | ExportPushTask | ExportSearchTask |
+export type Task = IngestPulledTask | IngestPushTask | IngestEntriesTask | ExportBatchTask | ExportPushTask |
   ExportTombstonesTask | IngestTombstonesPulledTask | IngestTombstonesPushTask
 
 export type TaskResult<T extends Task> =
@@ -172,11 +159,10 @@ export type TaskResult<T extends Task> =
       : T extends IngestEntriesTask ? IngestEntriesResult
         : T extends ExportBatchTask ? ExportBatchResult
           : T extends ExportPushTask ? ExportPushResult
-            : T extends ExportSearchTask ? ExportSearchResult
-              : T extends ExportTombstonesTask ? ExportTombstonesResult
-                : T extends IngestTombstonesPulledTask ? IngestTombstonesPulledResult
-                  : T extends IngestTombstonesPushTask ? IngestTombstonesPushResult
-                    : never
+            : T extends ExportTombstonesTask ? ExportTombstonesResult
+              : T extends IngestTombstonesPulledTask ? IngestTombstonesPulledResult
+                : T extends IngestTombstonesPushTask ? IngestTombstonesPushResult
+                  : never
 
 /** An error as it crosses from a worker to the main thread (see toWorkerFailure / fromWorkerFailure). */
 export interface WorkerFailure {

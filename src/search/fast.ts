@@ -1,7 +1,8 @@
 /**
- * `rr search`, the ctrl+r path. bin/rr calls runSearchFast without loading oclif; the oclif `search` command
- * (for --help) calls it too. It loads only settings, the store and fzf; the worker pool is loaded after the first
- * screen is on its way.
+ * `rr search`, the ctrl+r path. bin/rr calls runSearchFast from its one-file bundle (src/cli/search-main.ts) without
+ * oclif; the oclif `search` command (for --help) calls it too. Before the first screen it loads only settings,
+ * better-sqlite3 and fzf: it starts fzf, then reads the head (the spool's waiting commands from their files, see
+ * feed.ts); the spool is drained, and the rest streamed, once the head is on its way.
  *
  * Interactive: fzf over the feed; Enter prints the chosen command exactly (no newline added), exit 0;
  * Esc / ctrl-c prints nothing, exit 130 (fzf's code; 1 when nothing matched). Missing fzf: exit 2 with how to
@@ -15,11 +16,11 @@ import { environment, filterModes, home, loadSettings, type FilterMode, type Set
 import type { FeedFilters } from '../store/search.js'
 import { reportError } from '../cli/report.js'
 import { FzfMissingError, UsageError } from './errors.js'
-import { openFeed, resolveSelection, type Feed } from './feed.js'
+import { encodeRaw, openFeed, resolveSelection, type Feed } from './feed.js'
 import { filterFeed } from './filter.js'
-import { deleteKeyArgs, findFzf, fzfArgs, startFzf } from './fzf.js'
+import { deleteKeyArgs, fzfArgs, fzfInfo, startFzf } from './fzf.js'
 import { parseSearchArgs, resolveFilters, type GlobalOptions } from './options.js'
-import { previewCommand, selectedCommand, selectedEntryId, type RowView } from './rows.js'
+import { headerRecord, previewCommand, selectedCommand, selectedEntryId, type RowView } from './rows.js'
 import { commandById, openForSearch } from '../store/search.js'
 
 export function settingsFor (globals: GlobalOptions): Settings {
@@ -86,6 +87,9 @@ function parseMode (text: string | undefined, fallback: FilterMode): FilterMode 
   return text as FilterMode
 }
 
+/** fzf's version, remembered in the data directory for the binary it was read from (fzf.ts fzfInfo). */
+const fzfMemoName = 'fzf-version.json'
+
 /** What ctrl-r inside fzf reloads from: the mode shown now. Lives in a private temp dir for one `rr search`. */
 interface ReloadState {
   mode: FilterMode
@@ -118,7 +122,7 @@ async function pipeFeed (feed: Feed, out: NodeJS.WritableStream, stderr: NodeJS.
   let broken = false
   out.on('error', () => { broken = true })
   const abort = new AbortController()
-  await feed.rest((chunk) => { if (!broken) out.write(chunk) }, { signal: abort.signal })
+  await feed.rest(async (chunk) => { if (!broken) await writeOut(out, chunk) }, { signal: abort.signal })
     .catch((err: unknown) => { stderr.write(`rr: search feed stopped early: ${(err as Error).message}\n`) })
 }
 
@@ -157,21 +161,30 @@ export async function runSearch (argv: readonly string[], io: SearchIo): Promise
   }
 
   const mode = parseMode(args.mode, settings.filterModeDefault)
-  // fzf is looked up while the head of the feed is read.
-  const fzfLookup = findFzf(io.fzfPath)
-  const feed = feedFor(mode)
-  const fzf = await fzfLookup
+  const fzf = await fzfInfo(io.fzfPath, join(settings.dataDir, fzfMemoName))
   if (fzf == null) throw new FzfMissingError()
   const stateDir = mkdtempSync(join(tmpdir(), 'rustory-search-'))
   const statePath = join(stateDir, 'mode.json')
   writeFileSync(statePath, JSON.stringify({ mode } satisfies ReloadState))
+  // fzf starts before the database is opened: its own start (and the 20 ms it waits before its first draw) runs
+  // while the spool is drained and the head is read, and the header tells it at once that input is coming.
   const session = startFzf([
     ...fzfArgs(fzf, args.query, { reload: reloadCommand(statePath, dropQuery(argv)), preview: previewCommand }),
     ...deleteKeyArgs(deleteCommand(args.globals), reloadCommand(statePath, dropQuery(argv), true))
   ], io.fzfPath)
-  session.write(feed.head)
+  void session.write(encodeRaw([headerRecord(headerText(mode))]))
+  let feed: Feed
+  try {
+    feed = openFeed({ dbPath: settings.dbPath, limit, filters: modeFilters(filters, mode, here), view })
+  } catch (err) {
+    session.close()
+    await session.done.catch(() => {})
+    rmSync(stateDir, { recursive: true, force: true })
+    throw err
+  }
   const abort = new AbortController()
-  const streaming = feed.rest((chunk) => session.write(chunk), { signal: abort.signal })
+  const streaming = session.write(feed.head)
+    .then(async () => await feed.rest(async (chunk) => await session.write(chunk), { signal: abort.signal }))
     .catch((err: unknown) => { io.stderr.write(`rr: search feed stopped early: ${(err as Error).message}\n`) })
     .finally(() => session.end())
   let result: Awaited<typeof session.done>
@@ -183,16 +196,19 @@ export async function runSearch (argv: readonly string[], io: SearchIo): Promise
     rmSync(stateDir, { recursive: true, force: true })
   }
   const { code, selection } = result
-  if (code === 0) await writeOut(io.stdout, chosenCommand(settings.dbPath, filters, selection.toString('utf8')))
+  if (code === 0) await writeOut(io.stdout, chosenCommand(settings.dbPath, filters, selection.toString('utf8'), feed.fromSpool))
   return code
 }
 
 /**
  * The command behind the record fzf printed, exactly (its control characters as stored): looked up by the record's
- * entry_id; else the shown text, unescaped as main's resolveSelection does.
+ * entry_id (among what the head showed from the spool, then in the database); else the shown text, unescaped as
+ * main's resolveSelection does.
  */
-function chosenCommand (dbPath: string, filters: FeedFilters, record: string): string {
+function chosenCommand (dbPath: string, filters: FeedFilters, record: string, fromSpool: ReadonlyMap<string, string>): string {
   const id = selectedEntryId(record)
+  const spooled = fromSpool.get(id)
+  if (spooled != null) return spooled
   if (id !== '') {
     const db = openForSearch(dbPath)
     if (db != null) {

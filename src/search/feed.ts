@@ -2,47 +2,52 @@
  * The ctrl+r feed: distinct commands, newest first (ts, device_id, entry_id descending), each at its most recent
  * use, at most `limit`, as NUL-terminated records for `fzf --read0`.
  *
- * Two phases, so the first screen never waits for a thread to boot:
- *  1. the head: the first `headRows` distinct commands, read on the calling thread (a few ms on any size);
- *  2. the rest: streamed by a piscina worker (task 'export-search') through a transferred MessagePort, continuing
- *     after the head's last row (keyset) and skipping the head's commands.
- * A worker boot costs ~100 ms; fzf shows the head meanwhile.
+ * Two phases, both on the calling thread (it has nothing else to do while fzf runs; a worker thread would cost its
+ * boot, ~100 ms of CPU, while fzf draws its first screen):
+ *  1. the head: the first `headRows` distinct commands, read at once (a few ms on any size): the first screen. It
+ *     also holds the commands still in the record spool, read from their files at their place in the order: moving
+ *     them into the database first would load the write side and take a write transaction before the first row;
+ *  2. the rest: drains the spool, then reads in chunks from its own connection, continuing after the head's last row
+ *     (keyset) and skipping what the head showed, yielding to the event loop between chunks and waiting while the
+ *     sink is full.
  *
  * Both phases read the source the head chose: without filters, command_latest (distinct already: no dedup, no
  * commands to skip, ~100k rows read for 100k commands); with filters, or on a database from before schema v3 opened
  * read-only, every entry newest first, deduplicated here.
  */
-import { MessageChannel, type MessagePort } from 'node:worker_threads'
+import type { Database } from 'better-sqlite3'
 import { hasControls, showControls } from '../core/escape.js'
-import { feedSource, iterateFeedCmds, iterateFeedRows, openForSearch, type FeedFilters, type FeedKey, type FeedSource } from '../store/search.js'
-import type { WorkerPool } from '../../workers/pool.js'
+import type { Entry } from '../core/entry.js'
+import { drainWaiting } from '../store/search-open.js'
+import { feedSource, iterateFeedCmds, iterateFeedRows, openForSearch, type FeedFilters, type FeedKey, type FeedRow, type FeedSource } from '../store/search.js'
+import { newerFirst, peekSpool } from './spool-peek.js'
 import { formatRecord, headerRecord, type RowView } from './rows.js'
 
-/** What the worker is asked for (ExportSearchTask.query). */
+/** Where the rest continues (the head's source and position) and what it still owes. */
 export type FeedQuery = {
   /** Distinct commands still wanted. */
   limit: number
   filters: FeedFilters
-  /** The table the head read (the worker reads the same). @default 'entries' */
+  /** The table the head read (the rest reads the same). @default 'entries' */
   source?: FeedSource
   /** Continue strictly after this row (UI order). */
   after?: FeedKey
-  /** Commands already sent (the head); entries only, command_latest rows are distinct. */
+  /** Commands already sent: the head's (entries), or what the head showed from the spool (command_latest). */
   exclude?: string[]
-  /** Records per posted chunk. @default 8192 */
+  /** Records per chunk handed to the sink. @default 4096 */
   chunkRows?: number
   /** How rows are drawn (see rows.ts); without it a record is the bare command. */
   view?: RowView
 }
 
-/** Messages on the feed port, worker → main. */
-export type FeedMessage = { chunk: Uint8Array } | { end: true, rows: number }
-
 export interface FeedInit {
   dbPath: string
   limit: number
   filters: FeedFilters
-  /** Distinct commands read on the calling thread before the worker takes over. @default 1000 */
+  /**
+   * Distinct commands in the head: a first screen (fzf --height=40% of a terminal up to 160 lines), written as soon
+   * as it is read; every row more in it is more formatting before fzf can draw. @default 64
+   */
   headRows?: number
   /** How rows are drawn (see rows.ts); without it a record is the bare command. */
   view?: RowView
@@ -51,9 +56,12 @@ export interface FeedInit {
 }
 
 export interface FeedRest {
-  /** Rows the worker sent. */
+  /** Rows the rest sent. */
   rows: number
 }
+
+/** Takes a chunk of records; a promise it returns holds the next chunk back until it settles. */
+export type FeedSink = (chunk: Uint8Array) => unknown
 
 export interface Feed {
   /** The head as NUL-terminated records (empty when there is no history). */
@@ -62,10 +70,12 @@ export interface Feed {
   /** True when the head already holds the whole feed. */
   complete: boolean
   /**
-   * Streams the rest into `sink`; resolves when all is sent or `signal` aborts (the pool is then closed, which
-   * stops the worker). Uses `pool` when given (and leaves it open), else a private one.
+   * Streams the rest into `sink` (waiting on the promise it may return: a full pipe); resolves when all is sent or
+   * when `signal` aborts (nothing more is handed to the sink after that).
    */
-  rest: (sink: (chunk: Uint8Array) => void, options?: { signal?: AbortSignal, pool?: WorkerPool }) => Promise<FeedRest>
+  rest: (sink: FeedSink, options?: { signal?: AbortSignal }) => Promise<FeedRest>
+  /** The commands the head showed from the spool, by entry_id (not in the database until rest() drains it). */
+  fromSpool: ReadonlyMap<string, string>
 }
 
 const encoder = new TextEncoder()
@@ -115,73 +125,127 @@ export class Distinct {
   }
 }
 
-/** Opens the feed and reads its head on this thread. */
+/** A waiting spool entry as a feed row. Pure. */
+function rowOf (e: Entry): FeedRow {
+  return [e.cmd, e.ts, e.device_id, e.entry_id, e.cwd, e.exit_code, e.duration_ms, e.hostname]
+}
+
+/** True when spool entry `e` sorts before (is newer than) database row `row` in UI order. Pure. */
+function before (e: Entry, row: FeedRow): boolean {
+  return newerFirst(e, { ts: row[1], device_id: row[2], entry_id: row[3] } as Entry) <= 0
+}
+
+/** The entries a drain would not store because their entry_id was deleted (its trigger refuses them). */
+function withoutTombstoned (db: Database, entries: Entry[]): Entry[] {
+  if (entries.length === 0 || db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'tombstones'").get() == null) return entries
+  const gone = db.prepare('SELECT 1 FROM tombstones WHERE entry_id = ?').pluck()
+  return entries.filter((e) => gone.get(e.entry_id) == null)
+}
+
+/**
+ * Opens the feed and reads its head on this thread. Commands still in the record spool are in it too, read from
+ * their files (spool-peek.ts) at their place in the order; rest() moves the spool into the database before it reads.
+ */
 export function openFeed (init: FeedInit): Feed {
-  const headLimit = Math.min(init.limit, init.headRows ?? 1000)
-  const db = openForSearch(init.dbPath, { drainSpool: true })
+  const headLimit = Math.min(init.limit, init.headRows ?? 64)
+  const peek = peekSpool(init.dbPath, init.filters)
+  const db = openForSearch(init.dbPath)
   const cmds: string[] = []
   const records: string[] = init.header != null ? [headerRecord(init.header)] : []
+  const fromSpool = new Map<string, string>()
   let last: FeedKey | undefined
   let exhausted = true
   let source: FeedSource = 'entries'
+  const distinct = new Distinct()
+  const show = (row: FeedRow, spooled: boolean): void => {
+    if (!distinct.offer(row[0])) return
+    cmds.push(row[0])
+    if (spooled) fromSpool.set(row[3], row[0])
+    records.push(init.view != null ? formatRecord(row, init.view) : showControls(row[0]))
+  }
+  const full = (): boolean => cmds.length >= init.limit
+  let waiting = peek.entries
   if (db != null) {
     try {
+      waiting = withoutTombstoned(db, waiting)
       source = feedSource(db, init.filters)
-      const distinct = source === 'entries' ? new Distinct() : undefined
+      let w = 0
       for (const row of iterateFeedRows(db, init.filters, undefined, source)) {
-        const [cmd, ts, deviceId, entryId] = row
-        last = [ts, deviceId, entryId]
-        if (distinct != null && !distinct.offer(cmd)) continue
-        cmds.push(cmd)
-        records.push(init.view != null ? formatRecord(row, init.view) : showControls(cmd))
+        // Every waiting entry newer than this row goes first, even past headRows: the rest reads after `last` only.
+        while (w < waiting.length && !full() && before(waiting[w]!, row)) show(rowOf(waiting[w++]!), true)
+        if (full()) { exhausted = false; break }
+        last = [row[1], row[2], row[3]]
+        show(row, false)
         if (cmds.length >= headLimit) { exhausted = false; break }
       }
+      // Past the last row read, the rest reads the older waiting entries from the database, after the drain.
+      waiting = exhausted ? waiting.slice(w) : []
     } finally {
       db.close()
     }
   }
+  for (const e of waiting) if (!full()) show(rowOf(e), true)
   const complete = exhausted || cmds.length >= init.limit
   const rest: Feed['rest'] = async (sink, options = {}) => {
+    if (options.signal?.aborted === true) return { rows: 0 }
+    if (peek.waiting) drainWaiting(init.dbPath)
     if (complete || last == null) return { rows: 0 }
     const query: FeedQuery = { limit: init.limit - cmds.length, filters: init.filters, source, after: last }
     if (init.view != null) query.view = init.view
-    // A command in the head has a key at or above `last`, and command_latest keys only move up: nothing to skip.
-    // (The worker reads a later snapshot: a command used again meanwhile moves above `last` and waits for the next
+    // A command in the head has a key at or above `last`, and command_latest keys only move up: nothing to skip but
+    // what the head showed from the spool, in case the drain could not store it (a lock held by an import).
+    // (The rest reads a later snapshot: a command used again meanwhile moves above `last` and waits for the next
     // ctrl+r, where it is on top; the entries scan would still list its older use.)
     if (source === 'entries') query.exclude = cmds
-    return await streamFromWorker(init.dbPath, query, sink, options)
+    else if (fromSpool.size > 0) query.exclude = [...fromSpool.values()]
+    return await streamRest(init.dbPath, query, sink, options.signal)
   }
-  return { head: encodeRaw(records), headRows: cmds.length, complete, rest }
+  return { head: encodeRaw(records), headRows: cmds.length, complete, rest, fromSpool }
 }
 
-async function streamFromWorker (dbPath: string, query: FeedQuery, sink: (chunk: Uint8Array) => void,
-  options: { signal?: AbortSignal, pool?: WorkerPool }): Promise<FeedRest> {
-  const aborted = (): boolean => options.signal?.aborted === true
+const defaultChunkRows = 4096
+/** The first chunk after the head is small, so rows keep flowing while the scan warms up. */
+const firstChunkRows = 1024
+
+const nextTurn = async (): Promise<void> => await new Promise((resolve) => setImmediate(resolve))
+
+/** The rest of a feed from its own read-only connection, in chunks, on this thread. */
+async function streamRest (dbPath: string, query: FeedQuery, sink: FeedSink, signal?: AbortSignal): Promise<FeedRest> {
+  const aborted = (): boolean => signal?.aborted === true
   if (aborted()) return { rows: 0 }
-  // Loaded only now: piscina costs tens of ms to import, and the head is already on screen.
-  const { WorkerPool } = await import('../../workers/pool.js')
-  if (aborted()) return { rows: 0 } // fzf may have closed while piscina loaded
-  const pool = options.pool ?? new WorkerPool({ maxThreads: 1 })
-  const ownPool = options.pool == null
-  const { port1, port2 } = new MessageChannel()
-  return await new Promise<FeedRest>((resolve, reject) => {
-    let settled = false
-    const finish = (rows: number, err?: unknown): void => {
-      if (settled) return
-      settled = true
-      port1.close()
-      options.signal?.removeEventListener('abort', onAbort)
-      const closed = ownPool ? pool.close() : Promise.resolve()
-      closed.then(() => err != null ? reject(err) : resolve({ rows }), reject)
+  const db = query.limit > 0 ? openForSearch(dbPath) : undefined
+  if (db == null) return { rows: 0 }
+  let rows = 0
+  let sent = 0
+  try {
+    const source = query.source ?? 'entries'
+    const distinct = source === 'entries' || query.exclude != null ? new Distinct(query.exclude ?? []) : undefined
+    const chunkRows = query.chunkRows ?? defaultChunkRows
+    let pending: string[] = []
+    let threshold = Math.min(firstChunkRows, chunkRows)
+    const flush = async (): Promise<void> => {
+      if (pending.length === 0) return
+      const chunk = encodeRaw(pending)
+      sent += pending.length
+      pending = []
+      threshold = chunkRows
+      await sink(chunk)
+      // Between chunks: fzf's exit (the abort) and the pipe's drain events get their turn.
+      await nextTurn()
     }
-    const onAbort = (): void => finish(0)
-    options.signal?.addEventListener('abort', onAbort, { once: true })
-    port1.on('message', (message: FeedMessage) => {
-      if (settled) return
-      if ('chunk' in message) sink(message.chunk)
-      else finish(message.rows)
-    })
-    pool.run({ tag: 'export-search', dbPath, port: port2 as MessagePort, query }, [port2])
-      .catch((err: unknown) => finish(0, settled ? undefined : err))
-  })
+    for (const row of iterateFeedRows(db, query.filters, query.after, source)) {
+      if (distinct != null && !distinct.offer(row[0])) continue
+      pending.push(query.view != null ? formatRecord(row, query.view) : showControls(row[0]))
+      rows++
+      if (rows >= query.limit) break
+      if (pending.length >= threshold) {
+        await flush()
+        if (aborted()) return { rows: sent }
+      }
+    }
+    if (!aborted()) await flush()
+    return { rows: sent }
+  } finally {
+    db.close()
+  }
 }

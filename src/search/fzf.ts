@@ -3,6 +3,9 @@
  * its stdin. fzf draws on /dev/tty itself when stdin and stdout are pipes, so this works inside `$(rr search)`.
  */
 import { execFile, spawn } from 'node:child_process'
+import { accessSync, constants, mkdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs'
+import { delimiter, dirname, join } from 'node:path'
+import { privateDirMode } from '../config/private-files.js'
 import { FzfMissingError } from './errors.js'
 
 export interface FzfInfo {
@@ -32,6 +35,64 @@ export async function findFzf (fzfPath = 'fzf'): Promise<FzfInfo | undefined> {
       resolve({ version: parseFzfVersion(stdout) ?? [0, 0, 0] })
     })
   })
+}
+
+/** The file `name` runs: itself when it holds a slash, else the first executable file of that name on `path`. */
+export function whichFzf (name: string, path = process.env.PATH ?? ''): string | undefined {
+  const candidates = name.includes('/') ? [name] : path.split(delimiter).map((dir) => join(dir === '' ? '.' : dir, name))
+  for (const file of candidates) {
+    try {
+      if (!statSync(file).isFile()) continue
+      accessSync(file, constants.X_OK)
+      return file
+    } catch {
+      // Not there, or not executable: the next one.
+    }
+  }
+  return undefined
+}
+
+interface VersionMemo {
+  path: string
+  size: number
+  mtimeMs: number
+  version: [number, number, number]
+}
+
+/**
+ * fzf's version, remembered in `memoFile` for the binary it was read from (path, size, mtime): `fzf --version` is a
+ * process start that ctrl+r would otherwise wait for before fzf itself can start. Undefined when fzf is missing.
+ */
+export async function fzfInfo (fzfPath = 'fzf', memoFile?: string): Promise<FzfInfo | undefined> {
+  const bin = whichFzf(fzfPath)
+  if (bin == null) return undefined
+  let stat: { size: number, mtimeMs: number }
+  try {
+    stat = statSync(bin)
+  } catch {
+    return await findFzf(fzfPath)
+  }
+  const same = (m: Partial<VersionMemo>): boolean => m.path === bin && m.size === stat.size && m.mtimeMs === stat.mtimeMs
+  if (memoFile != null) {
+    try {
+      const memo = JSON.parse(readFileSync(memoFile, 'utf8')) as Partial<VersionMemo>
+      if (same(memo) && Array.isArray(memo.version) && memo.version.length === 3 && memo.version.every(Number.isInteger)) return { version: memo.version }
+    } catch {
+      // No memo yet, or an unreadable one: ask fzf.
+    }
+  }
+  const info = await findFzf(bin)
+  if (info == null || memoFile == null || info.version.every((n) => n === 0)) return info
+  try {
+    // Written whole and renamed, so a ctrl+r in another shell never reads half a memo.
+    mkdirSync(dirname(memoFile), { recursive: true, mode: privateDirMode })
+    const tmp = `${memoFile}.${process.pid}.tmp`
+    writeFileSync(tmp, JSON.stringify({ path: bin, size: stat.size, mtimeMs: stat.mtimeMs, version: info.version } satisfies VersionMemo), { mode: 0o600 })
+    renameSync(tmp, memoFile)
+  } catch {
+    // A data directory rr may not write: ask fzf next time too.
+  }
+  return info
 }
 
 export interface FzfUi {
@@ -69,9 +130,14 @@ export function deleteKeyArgs (rr: string, reload: string): string[] {
 }
 
 export interface FzfSession {
-  /** Feed input (ignores writes after fzf has exited). */
-  write: (chunk: Uint8Array) => void
+  /**
+   * Feed input (ignores writes after fzf has exited). Resolves at once, or, when the pipe is full, once fzf has read
+   * enough of it or has exited.
+   */
+  write: (chunk: Uint8Array) => Promise<void>
   end: () => void
+  /** Closes fzf (SIGTERM: it restores the terminal and exits 130). */
+  close: () => void
   /** fzf's exit code and the selection (without the NUL terminator). */
   done: Promise<{ code: number, selection: Buffer }>
 }
@@ -82,23 +148,37 @@ export function startFzf (args: string[], fzfPath = 'fzf'): FzfSession {
   const child = spawn(fzfPath, args, { stdio: ['pipe', 'pipe', 'inherit'], env: { ...process.env, SHELL: '/bin/sh' } })
   const out: Buffer[] = []
   let open = true
-  child.stdin.on('error', () => { open = false }) // EPIPE once fzf has exited: the rest of the feed is not needed
+  let drained: Array<() => void> = []
+  const release = (): void => {
+    const waiting = drained
+    drained = []
+    for (const resolve of waiting) resolve()
+  }
+  child.stdin.on('drain', release)
+  child.stdin.on('close', release)
+  child.stdin.on('error', () => { open = false; release() }) // EPIPE once fzf has exited: the rest is not needed
   child.stdout.on('data', (d: Buffer) => out.push(d))
   const done = new Promise<{ code: number, selection: Buffer }>((resolve, reject) => {
     child.on('error', (err: NodeJS.ErrnoException) => {
       open = false
+      release()
       reject(err.code === 'ENOENT' ? new FzfMissingError() : err)
     })
     child.on('close', (code, signal) => {
       open = false
+      release()
       let selection = Buffer.concat(out)
       if (selection.length > 0 && selection[selection.length - 1] === 0) selection = selection.subarray(0, -1)
       resolve({ code: code ?? (signal === 'SIGINT' ? 130 : 2), selection })
     })
   })
   return {
-    write: (chunk) => { if (open && chunk.length > 0) child.stdin.write(chunk) },
+    write: async (chunk) => {
+      if (!open || chunk.length === 0 || child.stdin.write(chunk)) return
+      await new Promise<void>((resolve) => drained.push(resolve))
+    },
     end: () => { if (open) child.stdin.end() },
+    close: () => { if (open) child.kill('SIGTERM') },
     done
   }
 }

@@ -71,8 +71,7 @@ function pushRow (params: unknown[], e: StorableEntry, rowTrust: number, signed:
   params.push(rowTrust, e.ts_orig ?? null)
 }
 
-/** The wire entry_id of a row (schema v7): a rival copy is stored as `<entry_id>/<origin>` with rival_of set. */
-export const wireIdSql = 'COALESCE(rival_of, entry_id)'
+export { wireIdSql } from './wire-id.js'
 
 /** Where a rival copy of `entryId` signed by `origin` is stored. Never a UUID (it has a '/'). */
 export function rivalStorageId (entryId: string, origin: string): string {

@@ -4,11 +4,12 @@
  * Every feed/history query walks a ts index backwards, so the first rows come back at once on any size: the
  * unfiltered feed walks command_latest (one row per distinct command, schema v3), a filtered one walks entries.
  */
-import { existsSync } from 'node:fs'
 import type { Database } from 'better-sqlite3'
 import { entryColumns, withoutNulls, type Entry } from '../core/entry.js'
-import { drainSpoolFor, openDatabase } from './db.js'
-import { wireIdSql } from './entries.js'
+import { wireIdSql } from './wire-id.js'
+
+// Opening lives in search-open.ts (only better-sqlite3 loaded); re-exported for the readers that import it from here.
+export { openForSearch, spoolWaiting, tuneForReading, type SearchOpenOptions } from './search-open.js'
 
 /** Resolved filters; every field is optional and they combine with AND. */
 export type FeedFilters = {
@@ -131,32 +132,6 @@ export function iterateFeedRows (db: Database, filters: FeedFilters, after?: Fee
 /** The feed's commands only (the worker's bulk scan). Pure. */
 export function feedCmdSql (filters: FeedFilters, after?: FeedKey, source: FeedSource = 'entries'): SqlPart {
   return feedSql('cmd', filters, after, source)
-}
-
-/** Read tuning for a search connection: a larger page cache and memory-mapped reads. */
-export function tuneForReading (db: Database): void {
-  db.pragma('cache_size = -65536')
-  db.pragma('mmap_size = 1073741824')
-}
-
-export interface SearchOpenOptions {
-  /**
-   * Move the record spool into the database first (drainSpoolFor: a readdir when it is empty; never waits behind
-   * another process's write lock). The CLI's readers set it; a worker continuing a feed does not. @default false
-   */
-  drainSpool?: boolean
-}
-
-/**
- * Opens the database for reading only (no migration, no write lock), or returns undefined when it does not exist
- * yet: a fresh install has an empty history, not an error.
- */
-export function openForSearch (path: string, options: SearchOpenOptions = {}): Database | undefined {
-  if (options.drainSpool === true) drainSpoolFor(path)
-  if (!existsSync(path)) return undefined
-  const db = openDatabase(path, { readonly: true })
-  tuneForReading(db)
-  return db
 }
 
 /** The command of an entry, or undefined. */

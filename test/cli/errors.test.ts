@@ -197,7 +197,7 @@ test.serial('RUSTORY_DEBUG=1 prints the stack trace of the same error', async (t
   const result = await rr(['--db-path', db, 'history'], { env: isolatedEnv(home, { RUSTORY_DEBUG: '1' }) })
   t.is(result.code, 1)
   t.regex(result.stderr, /is a directory/)
-  t.regex(result.stderr, /\n\s+at .*openDatabase/)
+  t.regex(result.stderr, /\n\s+at .*open(Database|ReadOnly)/)
 })
 
 test.serial('rr record into a directory it may not write exits 0 (the prompt goes on) and record.log names the directory', async (t) => {

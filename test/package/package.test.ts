@@ -167,6 +167,8 @@ test.serial('the tarball holds what rr runs and nothing else, and pins the whole
   t.true(packedFiles.includes('bin/rr'))
   t.true(packedFiles.includes('dist/src/cli/main.js'))
   t.true(packedFiles.includes('dist/src/record.cjs'))
+  t.true(packedFiles.includes('dist/src/init.cjs'))
+  t.true(packedFiles.includes('dist/src/search.cjs'))
   t.true(packedFiles.includes('dist/workers/worker.js'))
   t.true(packedFiles.includes('hooks/rr.zsh'))
   t.true(packedFiles.includes('oclif.manifest.json'))

@@ -4,13 +4,12 @@ import { filterFeed } from '../../src/search/filter.js'
 import { openDatabase } from '../../src/store/db.js'
 import { insertEntries } from '../../src/store/entries.js'
 import { feedCmdSql, feedSource, iterateFeedCmds, iterateFeedKeyed, openForSearch, type FeedFilters } from '../../src/store/search.js'
-import { WorkerPool } from '../../workers/pool.js'
 import { dbWith, entry, randomEntries, records, referenceFeed, v2DbWith } from './fixtures.js'
 
-async function wholeFeed (dbPath: string, limit: number, filters: FeedFilters, headRows: number, pool: WorkerPool): Promise<string[]> {
+async function wholeFeed (dbPath: string, limit: number, filters: FeedFilters, headRows: number): Promise<string[]> {
   const feed = openFeed({ dbPath, limit, filters, headRows })
   const got = records(feed.head)
-  await feed.rest((c) => got.push(...records(c)), { pool })
+  await feed.rest((c) => got.push(...records(c)))
   return got
 }
 
@@ -45,10 +44,8 @@ test('command_latest serves the unfiltered feed only, walking its ts index after
 })
 
 // Property-style: seeded random databases (repeats, ts ties, several devices), the feed through the head and the
-// worker compared with the original algorithm (every entry newest first, first use of each command).
+// rest compared with the original algorithm (every entry newest first, first use of each command).
 test('the feed equals the entry-scan algorithm on random databases, for any head size and limit', async (t) => {
-  const pool = new WorkerPool({ maxThreads: 1 })
-  t.teardown(async () => await pool.close())
   const cases = [
     { seed: 1, n: 2000, commands: 600, times: 500, devices: 3, limit: 100000, headRows: 50 },
     { seed: 2, n: 2000, commands: 1500, times: 40, devices: 5, limit: 700, headRows: 1000 },
@@ -60,7 +57,7 @@ test('the feed equals the entry-scan algorithm on random databases, for any head
     const entries = randomEntries(c.seed, c.n, c)
     const { dbPath } = dbWith(t, entries)
     const expected = referenceFeed(entries, c.limit)
-    t.deepEqual(await wholeFeed(dbPath, c.limit, {}, c.headRows, pool), expected, `seed ${c.seed}`)
+    t.deepEqual(await wholeFeed(dbPath, c.limit, {}, c.headRows), expected, `seed ${c.seed}`)
     t.is(filterFeed({ dbPath, limit: c.limit, filters: {}, query: '' }), expected.map((cmd) => cmd + '\n').join(''), `--filter seed ${c.seed}`)
     // The store-level walk, with and without a keyset position, against the same reference.
     const db = openForSearch(dbPath)!
@@ -76,9 +73,7 @@ test('the feed equals the entry-scan algorithm on random databases, for any head
   }
 })
 
-test('filtered feeds still deduplicate the matching entries, through the head and the worker', async (t) => {
-  const pool = new WorkerPool({ maxThreads: 1 })
-  t.teardown(async () => await pool.close())
+test('filtered feeds still deduplicate the matching entries, through the head and the rest', async (t) => {
   const entries = randomEntries(9, 2500, { commands: 400, times: 600, devices: 3 })
   const { dbPath } = dbWith(t, entries)
   const cases: Array<[FeedFilters, (e: typeof entries[number]) => boolean]> = [
@@ -87,16 +82,14 @@ test('filtered feeds still deduplicate the matching entries, through the head an
     [{ since: '2026-01-01T00:03:00.000Z', until: '2026-01-01T00:07:00.000Z' }, (e) => e.ts >= '2026-01-01T00:03:00.000Z' && e.ts <= '2026-01-01T00:07:00.000Z']
   ]
   for (const [filters, keep] of cases) {
-    t.deepEqual(await wholeFeed(dbPath, 100000, filters, 13, pool), referenceFeed(entries, 100000, keep), JSON.stringify(filters))
+    t.deepEqual(await wholeFeed(dbPath, 100000, filters, 13), referenceFeed(entries, 100000, keep), JSON.stringify(filters))
   }
 })
 
 test('a database from before schema v3 is searched read-only through entries and is not migrated by the search', async (t) => {
-  const pool = new WorkerPool({ maxThreads: 1 })
-  t.teardown(async () => await pool.close())
   const entries = randomEntries(11, 1200, { commands: 300, times: 900, devices: 3 })
   const { dbPath } = v2DbWith(t, entries)
-  t.deepEqual(await wholeFeed(dbPath, 100000, {}, 20, pool), referenceFeed(entries, 100000))
+  t.deepEqual(await wholeFeed(dbPath, 100000, {}, 20), referenceFeed(entries, 100000))
   t.is(filterFeed({ dbPath, limit: 50, filters: {}, query: '' }), referenceFeed(entries, 50).map((cmd) => cmd + '\n').join(''))
   const db = openForSearch(dbPath)!
   t.is(db.pragma('user_version', { simple: true }), 2)
@@ -106,17 +99,15 @@ test('a database from before schema v3 is searched read-only through entries and
   const migrated = openForSearch(dbPath)!
   t.is(feedSource(migrated, {}), 'command_latest')
   migrated.close()
-  t.deepEqual(await wholeFeed(dbPath, 100000, {}, 20, pool), referenceFeed(entries, 100000))
+  t.deepEqual(await wholeFeed(dbPath, 100000, {}, 20), referenceFeed(entries, 100000))
 })
 
 test('a command used again moves to the top of the next feed and is listed once', async (t) => {
-  const pool = new WorkerPool({ maxThreads: 1 })
-  t.teardown(async () => await pool.close())
   const entries = Array.from({ length: 30 }, (_, i) => entry({ cmd: `c${i}`, ts: new Date(Date.UTC(2026, 0, 1) + i * 1000).toISOString() }))
   const { dbPath } = dbWith(t, entries)
   const db = openDatabase(dbPath)
   insertEntries(db, [entry({ cmd: 'c3', ts: '2026-02-01T00:00:00.000Z' }), entry({ cmd: 'c20', ts: '2025-01-01T00:00:00.000Z' })])
   db.close()
-  const got = await wholeFeed(dbPath, 100, {}, 5, pool)
+  const got = await wholeFeed(dbPath, 100, {}, 5)
   t.deepEqual(got, ['c3', ...Array.from({ length: 30 }, (_, k) => `c${29 - k}`).filter((c) => c !== 'c3')])
 })

@@ -1,6 +1,5 @@
 import test from 'ava'
 import { Distinct, openFeed } from '../../src/search/feed.js'
-import { WorkerPool } from '../../workers/pool.js'
 import type { FeedFilters } from '../../src/store/search.js'
 import { dbWith, entry, records } from './fixtures.js'
 
@@ -41,8 +40,8 @@ test('multi-line commands come through whole', async (t) => {
   t.deepEqual((await wholeFeed(dbPath, 100)).cmds, ['x', multi])
 })
 
-test('the worker continues after the head without repeating or losing a command', async (t) => {
-  // 300 entries, 150 distinct commands used twice; the head holds 7 so the worker streams the rest.
+test('the rest continues after the head without repeating or losing a command', async (t) => {
+  // 300 entries, 150 distinct commands used twice; the head holds 7, the rest streams after it.
   const entries = []
   for (let i = 0; i < 300; i++) {
     entries.push(entry({ cmd: `cmd ${i % 150}`, ts: new Date(Date.UTC(2026, 0, 1) + i * 1000).toISOString(), device_id: `d${i % 3}` }))
@@ -54,7 +53,7 @@ test('the worker continues after the head without repeating or losing a command'
   t.deepEqual(cmds, expected)
 })
 
-test('--limit caps the distinct commands, across the head and the worker', async (t) => {
+test('--limit caps the distinct commands, across the head and the rest', async (t) => {
   const entries = Array.from({ length: 50 }, (_, i) => entry({ cmd: `c${i}`, ts: new Date(Date.UTC(2026, 0, 1) + i * 1000).toISOString() }))
   const { dbPath } = dbWith(t, entries)
   t.deepEqual((await wholeFeed(dbPath, 12, {}, 5)).cmds, Array.from({ length: 12 }, (_, k) => `c${49 - k}`))
@@ -68,7 +67,7 @@ test('a database that does not exist yet is an empty feed', async (t) => {
   t.deepEqual(await feed.rest(() => t.fail()), { rows: 0 })
 })
 
-test('aborting stops the stream and closes the worker', async (t) => {
+test('aborting before the rest sends nothing', async (t) => {
   const entries = Array.from({ length: 3000 }, (_, i) => entry({ cmd: `c${i}`, ts: new Date(Date.UTC(2026, 0, 1) + i * 1000).toISOString() }))
   const { dbPath } = dbWith(t, entries)
   const feed = openFeed({ dbPath, limit: 100000, filters: {}, headRows: 10 })
@@ -77,18 +76,32 @@ test('aborting stops the stream and closes the worker', async (t) => {
   t.deepEqual(await feed.rest(() => t.fail('no chunk after abort'), { signal: abort.signal }), { rows: 0 })
 })
 
-test('a shared pool streams the feed and stays open', async (t) => {
-  const entries = Array.from({ length: 40 }, (_, i) => entry({ cmd: `c${i}`, ts: new Date(Date.UTC(2026, 0, 1) + i * 1000).toISOString() }))
+test('aborting while the rest streams stops it after the chunk in hand', async (t) => {
+  const entries = Array.from({ length: 20000 }, (_, i) => entry({ cmd: `c${i}`, ts: new Date(Date.UTC(2026, 0, 1) + i * 1000).toISOString() }))
   const { dbPath } = dbWith(t, entries)
-  const pool = new WorkerPool({ maxThreads: 1 })
-  t.teardown(async () => await pool.close())
-  for (let round = 0; round < 2; round++) {
-    const feed = openFeed({ dbPath, limit: 100, filters: {}, headRows: 4 })
-    const got: string[] = records(feed.head)
-    const rest = await feed.rest((c) => got.push(...records(c)), { pool })
-    t.is(rest.rows, 36)
-    t.is(got.length, 40)
-  }
+  const feed = openFeed({ dbPath, limit: 100000, filters: {}, headRows: 10 })
+  const abort = new AbortController()
+  let chunks = 0
+  const rest = await feed.rest(() => { if (++chunks === 2) abort.abort() }, { signal: abort.signal })
+  t.is(chunks, 2)
+  t.true(rest.rows > 0 && rest.rows < 20000 - 10, `${rest.rows} rows`)
+})
+
+test('the rest waits while the sink is full, and every row still comes in order', async (t) => {
+  const entries = Array.from({ length: 12000 }, (_, i) => entry({ cmd: `c${i}`, ts: new Date(Date.UTC(2026, 0, 1) + i * 1000).toISOString() }))
+  const { dbPath } = dbWith(t, entries)
+  const feed = openFeed({ dbPath, limit: 100000, filters: {}, headRows: 10 })
+  const got: string[] = records(feed.head)
+  let inSink = 0
+  let overlapped = false
+  await feed.rest(async (c) => {
+    if (++inSink > 1) overlapped = true
+    await new Promise((resolve) => setTimeout(resolve, 5))
+    got.push(...records(c))
+    inSink--
+  })
+  t.false(overlapped, 'a chunk came before the sink had taken the last one')
+  t.deepEqual(got, Array.from({ length: 12000 }, (_, k) => `c${11999 - k}`))
 })
 
 test('Distinct keeps the first offer of each command', (t) => {
