@@ -39,7 +39,7 @@ async function dispatch (argv: string[]): Promise<void> {
     return
   }
   if (command === 'search' && !wantsHelp) {
-    const { runSearchFast } = await import('../search/fast.js')
+    const { runSearchFast } = await import('./search-main.js')
     process.exitCode = await runSearchFast(args.slice(1))
     return
   }

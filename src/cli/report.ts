@@ -6,7 +6,7 @@
 import { stripVTControlCharacters } from 'node:util'
 import { debugEnabled } from '../config/settings.js'
 import { errorReport, exitCodeOf, isUserFacing } from '../core/errors.js'
-import { didYouMean } from './suggest.js'
+import { didYouMean } from '../core/suggest.js'
 
 export interface Reported {
   line: string

@@ -1,5 +1,5 @@
 import { RrCommand } from '../cli/base.js'
-import { runSearchFast } from '../search/fast.js'
+import { runSearchFast } from '../cli/search-main.js'
 import { oclifFlags } from '../search/oclif-flags.js'
 import { searchFlagSpecs } from '../search/options.js'
 

@@ -5,7 +5,7 @@
  */
 import type { Hook } from '@oclif/core'
 import { UsageError } from '../core/errors.js'
-import { didYouMean } from '../cli/suggest.js'
+import { didYouMean } from '../core/suggest.js'
 
 const hook: Hook<'command_not_found'> = async function ({ id }) {
   const [word = id, ...rest] = id.split(':')

@@ -1,5 +1,5 @@
 /**
- * `rr search`, the ctrl+r path. bin/rr calls runSearchFast from its one-file bundle (src/cli/search-main.ts) without
+ * `rr search`, the ctrl+r path. bin/rr calls runSearch through runSearchFast in its one-file bundle (src/cli/search-main.ts) without
  * oclif; the oclif `search` command (for --help) calls it too. Before the first screen it loads only settings,
  * better-sqlite3 and fzf: it starts fzf, then reads the head (the spool's waiting commands from their files, see
  * feed.ts); the spool is drained, and the rest streamed, once the head is on its way.
@@ -14,7 +14,6 @@ import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { environment, filterModes, home, loadSettings, type FilterMode, type Settings, type SettingsOverrides } from '../config/settings.js'
 import type { FeedFilters } from '../store/search.js'
-import { reportError } from '../cli/report.js'
 import { FzfMissingError, UsageError } from './errors.js'
 import { encodeRaw, openFeed, resolveSelection, type Feed } from './feed.js'
 import { filterFeed } from './filter.js'
@@ -233,15 +232,4 @@ export function dropQuery (argv: readonly string[]): string[] {
     out.push(a)
   }
   return out
-}
-
-/** The bin/rr entry: never throws; an error prints as every rr command prints it (src/cli/report.ts). */
-export async function runSearchFast (argv: string[]): Promise<number> {
-  try {
-    return await runSearch(argv, { stdout: process.stdout, stderr: process.stderr })
-  } catch (err) {
-    const { line, exitCode } = reportError(err, { id: 'search' })
-    process.stderr.write(`${line}\n`)
-    return exitCode
-  }
 }

@@ -5,7 +5,7 @@
 import { resolve } from 'node:path'
 import { parseArgs } from 'node:util'
 import type { FeedFilters } from '../store/search.js'
-import { didYouMean } from '../cli/suggest.js'
+import { didYouMean } from '../core/suggest.js'
 import { UsageError } from './errors.js'
 import { parseTimeBound } from './time.js'
 

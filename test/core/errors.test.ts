@@ -2,7 +2,7 @@ import test from 'ava'
 import { AddressInUseError, errorReport, exitCodeOf, isAddressInUse, isUserFacing, RustoryError, UsageError } from '../../src/core/errors.js'
 import { SwarmKeyMismatchError, SyncError } from '../../src/protocol/errors.js'
 import { ConfigError } from '../../src/config/settings.js'
-import { closest } from '../../src/cli/suggest.js'
+import { closest } from '../../src/core/suggest.js'
 
 test('one base: every known error carries exitCode, permanent and userFacing', (t) => {
   const usage = new UsageError('bad flag')
