@@ -9,6 +9,7 @@ import type { PeerSyncDependencies, PeerSyncEvent, LoopInput, DialInput } from '
 import { toFailure, type Link, type PeerOutcome } from '../machines/types.js'
 import { maxPullResponseBytes, maxPushRequestBytes } from '../src/protocol/constants.js'
 import { errorMessage, isPermanent, ProtocolError, SyncError } from '../src/protocol/errors.js'
+import { ownedBuffer } from '../src/protocol/framing.js'
 import { getPullCursor, getPushCursor, noteRefused, setPushCursor, updateSyncStatus } from '../src/store/peers.js'
 import { getTombstonePullCursor, getTombstonePushCursor, setTombstonePushCursor } from '../src/store/tombstones.js'
 import {
@@ -52,11 +53,6 @@ export interface PeerActorComponents {
 }
 
 const unixNow = (): number => Math.floor(Date.now() / 1000)
-
-/** A buffer the worker may take: moved when the view owns its memory, else copied first. */
-function ownedBuffer (bytes: Uint8Array): Uint8Array {
-  return bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength && bytes.buffer instanceof ArrayBuffer ? bytes : bytes.slice()
-}
 
 function short (peerId: string): string {
   return peerId.length > 16 ? `${peerId.slice(0, 8)}…${peerId.slice(-6)}` : peerId

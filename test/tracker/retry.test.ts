@@ -38,7 +38,7 @@ const delayTable: Array<[string, number, number, number | undefined, number]> = 
   ['jitter in the middle is three quarters', 1, 0.5, undefined, 188],
   ['Retry-After raises the wait', 1, 0.5, 2, 2000],
   ['Retry-After is capped at maxDelay', 1, 0.5, 3600, 5000],
-  ['backoff is capped at maxDelay', 10, 0.5, undefined, 5000]
+  ['backoff stops at maxDelay, jittered below it', 10, 0.5, undefined, 3750]
 ]
 
 for (const [name, attempt, random, retryAfter, expected] of delayTable) {
