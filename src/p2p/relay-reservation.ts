@@ -27,7 +27,6 @@ export interface RelayReservationInit {
   checkEveryMs?: number
 }
 
-
 export class RelayReservation {
   readonly #node: PeerNode
   readonly #init: RelayReservationInit

@@ -91,7 +91,6 @@ export function withoutLoopback (addrs: string[]): string[] {
   return addrs.filter((a) => !/^\/ip4\/127\./.test(a) && !/^\/ip6\/::1\//.test(a))
 }
 
-
 export class Registrar {
   readonly #init: RegistrarInit
   readonly #states: Map<string, TrackerState> = new Map()
