@@ -3,15 +3,22 @@
  * push loops (bulk JSON and SQLite work in the worker pool), round summaries and sync status in SQLite.
  */
 import type { Database } from 'better-sqlite3'
+import { MessageChannel } from 'node:worker_threads'
 import type { EntrySigner } from '../src/core/signature.js'
 import type { PeerSyncDependencies, PeerSyncEvent, LoopInput, DialInput } from '../machines/peer-sync.machine.js'
 import { toFailure, type Link, type PeerOutcome } from '../machines/types.js'
 import { maxPullResponseBytes, maxPushRequestBytes } from '../src/protocol/constants.js'
 import { errorMessage, isPermanent, ProtocolError, SyncError } from '../src/protocol/errors.js'
+import { ownedBuffer } from '../src/protocol/framing.js'
 import { getPullCursor, getPushCursor, noteRefused, setPushCursor, updateSyncStatus } from '../src/store/peers.js'
 import { getTombstonePullCursor, getTombstonePushCursor, setTombstonePushCursor } from '../src/store/tombstones.js'
-import { cursorAdvances, limitAfterTooLarge } from '../src/sync/policy.js'
+import {
+  afterAck, afterReceived, afterStored, afterTooLarge, beforePush, prefetchCursor, prefetchMatches, startPull, transferFailure, unlimited,
+  type ParsedBatch, type PullState, type PushState, type RoundLimits
+} from '../src/sync/transfer.js'
+import { emptyExtras, formatRound, type RoundExtras } from '../src/sync/round.js'
 import type { WorkerPool } from '../workers/pool.js'
+import type { IngestPulledResult } from '../workers/tasks.js'
 import type { Connector } from './connector.js'
 
 export interface SyncLog {
@@ -48,58 +55,8 @@ export interface PeerActorComponents {
 
 const unixNow = (): number => Math.floor(Date.now() / 1000)
 
-/** A buffer the worker may take: moved when the view owns its memory, else copied first. */
-function ownedBuffer (bytes: Uint8Array): Uint8Array {
-  return bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength && bytes.buffer instanceof ArrayBuffer ? bytes : bytes.slice()
-}
-
-const tailDecoder = new TextDecoder('latin1')
-
-/** The next_cursor at the end of a SyncBatch as our servers write it, read without parsing the batch (a hint only). */
-export function tailCursor (payload: Uint8Array): number | undefined {
-  const tail = tailDecoder.decode(payload.subarray(Math.max(0, payload.byteLength - 48)))
-  const match = /"next_cursor":(\d{1,15})\}\s*$/.exec(tail)
-  return match != null ? Number(match[1]) : undefined
-}
-
 function short (peerId: string): string {
   return peerId.length > 16 ? `${peerId.slice(0, 8)}…${peerId.slice(-6)}` : peerId
-}
-
-/** What a round did beside entries: tombstones moved, entries refused. Kept by the actors, per peer, per round. */
-export interface RoundExtras {
-  /** Tombstones received that were new here. */
-  tombstonesIn: number
-  /** Entries deleted here by received tombstones. */
-  deleted: number
-  /** Tombstones pushed. */
-  tombstonesOut: number
-  /** Entries (or tombstones) the peer sent that we refused: invalid, over a cap. */
-  refused: number
-  /** Why the first refused one was refused. */
-  refusedReason?: string
-  /** The peer does not serve the tombstone protocols (an older release). */
-  tombstonesUnsupported?: boolean
-}
-
-export const emptyExtras = (): RoundExtras => ({ tombstonesIn: 0, deleted: 0, tombstonesOut: 0, refused: 0 })
-
-/**
- * One line per peer per round. A round that refused entries is `partial`, never an unqualified `ok`: the refused
- * entries are not here, and `rr sync-status` / `rr doctor` say so too.
- */
-export function formatRound (outcome: PeerOutcome, extras: RoundExtras = emptyExtras()): string {
-  const who = outcome.peerId ?? outcome.key
-  const secs = (outcome.stats.lastRoundMs / 1000).toFixed(2)
-  if (outcome.ok) {
-    const status = extras.refused > 0 ? 'partial' : 'ok'
-    const tomb = extras.tombstonesUnsupported === true
-      ? ' tombstones=unsupported'
-      : extras.tombstonesIn + extras.deleted + extras.tombstonesOut > 0 ? ` tombstones_in=${extras.tombstonesIn} deleted=${extras.deleted} tombstones_out=${extras.tombstonesOut}` : ''
-    const refused = extras.refused > 0 ? ` refused=${extras.refused} (first: ${extras.refusedReason ?? '?'})` : ''
-    return `sync: peer=${who} ${status} path=${outcome.path ?? '-'} pulled=${outcome.round.pulled} inserted=${outcome.round.inserted} pushed=${outcome.round.pushed}${tomb}${refused} duration=${secs}s`
-  }
-  return `sync: peer=${who} FAILED step=${outcome.error?.step ?? '-'} error=${outcome.error?.message ?? 'unknown'} duration=${secs}s`
 }
 
 export function createPeerDependencies (c: PeerActorComponents): PeerSyncDependencies {
@@ -116,7 +73,7 @@ export function createPeerDependencies (c: PeerActorComponents): PeerSyncDepende
 
   /** True when the error means the peer does not serve a tombstone protocol: skip tombstones, keep entries. */
   function unsupported (err: unknown, peerId: string, extras: RoundExtras): boolean {
-    if ((err as { name?: unknown })?.name !== 'UnsupportedProtocolError') return false
+    if (transferFailure(err) !== 'unsupported') return false
     extras.tombstonesUnsupported = true
     if (!saidUnsupported.has(peerId)) {
       saidUnsupported.add(peerId)
@@ -126,47 +83,56 @@ export function createPeerDependencies (c: PeerActorComponents): PeerSyncDepende
   }
 
   /**
+   * After a failed request: the halved limit to ask with when it was "too large" (afterTooLarge). Anything else is
+   * thrown again, and so is `oneTooLarge()` when a single item is already too large.
+   */
+  function halvedLimit (err: unknown, limit: number, what: string, peerId: string, oneTooLarge: () => unknown): number {
+    if (transferFailure(err) !== 'too-large') throw err
+    const step = afterTooLarge(limit)
+    if (step.kind === 'give-up') throw oneTooLarge()
+    log.info(`${what}: peer=${peerId} batch too large at limit=${limit}; retrying with limit=${step.limit}`)
+    return step.limit
+  }
+
+  /** Items a peer sent that we refused: counted for the round summary, noted for sync-status, one log line. */
+  function noteRejected (peerId: string, extras: RoundExtras, rejected: ReadonlyArray<{ reason: string }>, what: string): void {
+    const first = rejected[0]
+    if (first == null) return
+    extras.refused += rejected.length
+    extras.refusedReason ??= first.reason
+    noteRefused(db, peerId, rejected.length, first.reason, unixNow())
+    log.info(`pull: peer=${peerId} sent ${rejected.length} invalid ${what}, first: ${first.reason}`)
+  }
+
+  /**
    * Pulls the peer's tombstones after our tombstone cursor, before any entries: an entry deleted there is then
-   * refused here instead of being stored and deleted again.
+   * refused here instead of being stored and deleted again. The same cursor and halving decisions as entries.
    */
   async function pullTombstones (link: Link, peerId: string, key: string, limit: number, signal: AbortSignal): Promise<void> {
     const transport = link.transport
     if (transport.pullTombstones == null) return
     const extras = extrasOf(key)
-    let cursor = getTombstonePullCursor(db, peerId)
+    let state = startPull(getTombstonePullCursor(db, peerId), limit)
     for (;;) {
       let payload: Uint8Array
       try {
-        payload = await transport.pullTombstones({ cursor, limit }, signal)
+        payload = await transport.pullTombstones({ cursor: state.cursor, limit: state.limit }, signal)
       } catch (err) {
         if (unsupported(err, peerId, extras)) return
-        limit = smallerLimitOrThrow(err, limit)
+        state = { ...state, limit: halvedLimit(err, state.limit, 'tombstone pull', peerId, () => err) }
         continue
       }
+      state = afterReceived(state, payload.byteLength)
       const owned = ownedBuffer(payload)
       const result = await pool.run({ tag: 'ingest-tombstones-pulled', dbPath: c.dbPath, peerId, payload: owned }, [owned.buffer as ArrayBuffer])
-      if (result.rejected.length > 0) {
-        extras.refused += result.rejected.length
-        extras.refusedReason ??= result.rejected[0]!.reason
-        noteRefused(db, peerId, result.rejected.length, result.rejected[0]!.reason, unixNow())
-        log.info(`pull: peer=${peerId} sent ${result.rejected.length} invalid tombstones (refused), first: ${result.rejected[0]!.reason}`)
-      }
+      noteRejected(peerId, extras, result.rejected, 'tombstones (refused)')
       extras.tombstonesIn += result.added
       extras.deleted += result.deleted
-      if (result.received === 0 || result.nextCursor == null) return
-      if (!cursorAdvances(cursor, result.nextCursor, result.received)) {
-        throw new ProtocolError(`tombstone pull from ${peerId}: next_cursor ${result.nextCursor} does not advance past ${cursor}`)
-      }
-      cursor = result.nextCursor
+      const step = afterStored(state, { received: result.received, inserted: result.added, nextCursor: result.nextCursor }, unlimited)
+      if (step.kind === 'stalled') throw new ProtocolError(`tombstone pull from ${peerId}: next_cursor ${step.nextCursor} does not advance past ${state.cursor}`)
+      if (step.kind !== 'next') return
+      state = step.state
     }
-  }
-
-  /** A tombstone exchange refused as too large: the halved limit to retry with, or the error again when none is left. */
-  function smallerLimitOrThrow (err: unknown, limit: number): number {
-    if ((err as Error).name !== 'MessageTooLargeError') throw err
-    const next = limitAfterTooLarge(limit)
-    if (next == null) throw err
-    return next
   }
 
   /** Pushes every tombstone we hold (ours and relayed ones) that this peer has not acknowledged. */
@@ -175,23 +141,58 @@ export function createPeerDependencies (c: PeerActorComponents): PeerSyncDepende
     if (transport.pushTombstones == null) return
     const extras = extrasOf(key)
     if (extras.tombstonesUnsupported === true) return
-    let seq = getTombstonePushCursor(db, peerId)
+    let state: PushState = { seq: getTombstonePushCursor(db, peerId), limit, pushed: 0 }
     for (;;) {
-      const page = await pool.run({ tag: 'export-tombstones', dbPath: c.dbPath, cursor: seq, limit, maxBytes: maxPushRequestBytes, asPush: true })
-      if (page.count === 0) return
+      const page = await pool.run({ tag: 'export-tombstones', dbPath: c.dbPath, cursor: state.seq, limit: state.limit, maxBytes: maxPushRequestBytes, asPush: true })
+      if (beforePush(page).kind !== 'send') return
       let ack
       try {
         ack = await transport.pushTombstones(page.payload, signal)
       } catch (err) {
         if (unsupported(err, peerId, extras)) return
-        limit = smallerLimitOrThrow(err, limit)
+        state = { ...state, limit: halvedLimit(err, state.limit, 'tombstone push', peerId, () => err) }
         continue
       }
-      if (!ack.ok) log.info(`push: peer=${peerId} refused some tombstones (added=${ack.added} ignored=${ack.ignored} of ${page.count})`)
-      setTombstonePushCursor(db, peerId, page.lastSeq)
-      seq = page.lastSeq
+      const step = afterAck(state, page, { ok: ack.ok, stored: ack.added, ignored: ack.ignored })
+      if (step.refused != null) log.info(`push: peer=${peerId} refused some tombstones (added=${ack.added} ignored=${ack.ignored} of ${page.count})`)
+      setTombstonePushCursor(db, peerId, step.state.seq)
       extras.tombstonesOut += page.count
+      state = step.state
     }
+  }
+
+  /**
+   * Stores a pulled batch in the worker. `onParsed` hears the batch's shape as soon as the worker has parsed it
+   * (before validation and the insert), so the next request can go out meanwhile; it is never called after the
+   * batch is stored (a late message is dropped).
+   */
+  async function ingestPulled (link: Link, peerId: string, payload: Uint8Array, onParsed: (batch: ParsedBatch) => void): Promise<IngestPulledResult> {
+    const owned = ownedBuffer(payload)
+    const { port1, port2 } = new MessageChannel()
+    let settled = false
+    port1.once('message', (batch: ParsedBatch) => { if (!settled) onParsed(batch) })
+    port1.unref()
+    try {
+      return await pool.run({ tag: 'ingest-pulled', dbPath: c.dbPath, peerId, payload: owned, wire: link.transport.wire ?? 1, parsed: port2 }, [owned.buffer as ArrayBuffer, port2])
+    } finally {
+      settled = true
+      port1.close()
+    }
+  }
+
+  /**
+   * Runs a loop as a callback actor: `run` follows link.changed through `link()` and resolves with the event that
+   * ends it (done); a rejection becomes `<step>.failed`, unless the machine stopped the loop.
+   */
+  function loopActor (input: LoopInput, sendBack: (event: PeerSyncEvent) => void, receive: (listener: (event: PeerSyncEvent) => void) => void,
+    step: 'pull' | 'push', run: (link: () => Link, signal: AbortSignal) => Promise<PeerSyncEvent>): () => void {
+    const abort = new AbortController()
+    let link = input.link
+    receive((event) => { if (event.type === 'link.changed') link = event.link })
+    run(() => link, abort.signal).then(sendBack, (err: unknown) => {
+      if (!abort.signal.aborted) sendBack({ type: `${step}.failed`, error: toFailure(err, step) })
+    })
+    return () => abort.abort()
   }
 
   async function dialEach (input: DialInput, signal: AbortSignal, path: 'direct' | 'relay', dial: (addr: string) => Promise<Link>, addrs: string[]): Promise<Link> {
@@ -213,134 +214,88 @@ export function createPeerDependencies (c: PeerActorComponents): PeerSyncDepende
     throw permanent ?? last ?? new SyncError(`no ${path} address to dial`)
   }
 
-  function pullLoop (input: LoopInput, sendBack: (event: PeerSyncEvent) => void, receive: (listener: (event: PeerSyncEvent) => void) => void): () => void {
-    const abort = new AbortController()
-    let link = input.link
-    receive((event) => { if (event.type === 'link.changed') link = event.link })
-    void (async () => {
-      const peerId = link.transport.peerId
-      let cursor = getPullCursor(db, peerId)
-      let limit = input.limit
-      let pulled = 0
-      let inserted = 0
-      let pulledBytes = 0
-      const { maxEntries, maxBytes } = c.roundLimits ?? { maxEntries: 1_000_000, maxBytes: 1024 * 1024 * 1024 }
-      // The next batch is requested while this one is being stored (the request uses the next_cursor read from
-      // the tail of the bytes; batches are still stored strictly in order, each with its own cursor).
-      let prefetch: { cursor: number, limit: number, bytes: Promise<Uint8Array> } | undefined
-      const extras = extrasOf(input.target.key)
+  const pullLoop: PeerSyncDependencies['pullLoop'] = (input, sendBack, receive) => loopActor(input, sendBack, receive, 'pull', async (link, signal) => {
+    const peerId = link().transport.peerId
+    const limits: RoundLimits = c.roundLimits ?? { maxEntries: 1_000_000, maxBytes: 1024 * 1024 * 1024 }
+    let state: PullState = startPull(getPullCursor(db, peerId), input.limit)
+    // The next batch, requested while this one is stored (prefetchCursor decides; batches are still stored
+    // strictly in order, each with its own cursor).
+    let prefetch: { cursor: number, limit: number, bytes: Promise<Uint8Array> } | undefined
+    const extras = extrasOf(input.target.key)
+    await pullTombstones(link(), peerId, input.target.key, input.limit, signal)
+    for (;;) {
+      let payload: Uint8Array
       try {
-        await pullTombstones(link, peerId, input.target.key, limit, abort.signal)
-        for (;;) {
-          let payload: Uint8Array
-          try {
-            const ahead = prefetch
-            prefetch = undefined
-            payload = ahead != null && ahead.cursor === cursor && ahead.limit === limit
-              ? await ahead.bytes
-              : await link.transport.pull({ cursor, limit }, abort.signal)
-          } catch (err) {
-            if ((err as Error).name !== 'MessageTooLargeError') throw err
-            const next = limitAfterTooLarge(limit)
-            if (next == null) {
-              throw new SyncError(`pull from ${peerId}: a single entry after cursor ${cursor} does not fit the ${maxPullResponseBytes} byte response cap; --limit cannot make it smaller (${errorMessage(err)})`, { permanent: true })
-            }
-            log.info(`pull: peer=${peerId} batch too large at limit=${limit}; retrying with limit=${next}`)
-            limit = next
-            continue
-          }
-          pulledBytes += payload.byteLength
-          const hint = tailCursor(payload)
-          // No prefetch past the round's byte limit (the entry limit is checked once this batch is counted).
-          const lastOfRound = pulledBytes >= maxBytes
-          if (hint != null && hint > cursor && !lastOfRound) {
-            const bytes = link.transport.pull({ cursor: hint, limit }, abort.signal)
-            bytes.catch(() => {})
-            prefetch = { cursor: hint, limit, bytes }
-          }
-          const owned = ownedBuffer(payload)
-          const result = await pool.run({ tag: 'ingest-pulled', dbPath: c.dbPath, peerId, payload: owned, wire: link.transport.wire ?? 1 }, [owned.buffer as ArrayBuffer])
-          if (result.rejected.length > 0) {
-            const first = result.rejected[0]!
-            extras.refused += result.rejected.length
-            extras.refusedReason ??= first.reason
-            noteRefused(db, peerId, result.rejected.length, first.reason, unixNow())
-            log.info(`pull: peer=${peerId} sent ${result.rejected.length} invalid entries (refused, not stored), first: ${first.reason}`)
-          }
-          if (result.clamped > 0) log.info(`pull: peer=${peerId} sent ${result.clamped} entries stamped more than a day ahead: stored at the receive time, marked`)
-          if ((result.replaced ?? 0) > 0) log.info(`pull: peer=${peerId}: ${result.replaced!} unverified entries replaced by their signed copies`)
-          if (result.received === 0 || result.nextCursor == null) break
-          if (!cursorAdvances(cursor, result.nextCursor, result.received)) {
-            throw new ProtocolError(`pull from ${peerId}: next_cursor ${result.nextCursor} does not advance past ${cursor}`)
-          }
-          cursor = result.nextCursor
-          pulled += result.received
-          inserted += result.inserted
-          log.progress?.(input.target.key, `pulling from ${short(peerId)}: ${pulled} entries (${inserted} new)`)
-          sendBack({ type: 'pull.progress', pulled, inserted, cursor })
-          if (pulled >= maxEntries || pulledBytes >= maxBytes) {
-            log.info(`pull: peer=${peerId} reached this round's limit (${pulled} entries, ${pulledBytes} bytes; at most ${maxEntries} entries or ${maxBytes} bytes per peer and round): the rest continues next round`)
-            break
-          }
-        }
-        updateSyncStatus(db, peerId, { last_pull_unix: unixNow(), last_pull_count: inserted, last_path: link.path, last_addr: link.addr })
-        sendBack({ type: 'pull.done', pulled, inserted })
+        const ahead = prefetch
+        prefetch = undefined
+        payload = ahead != null && prefetchMatches(ahead, state)
+          ? await ahead.bytes
+          : await link().transport.pull({ cursor: state.cursor, limit: state.limit }, signal)
       } catch (err) {
-        if (!abort.signal.aborted) sendBack({ type: 'pull.failed', error: toFailure(err, 'pull') })
+        state = {
+          ...state,
+          limit: halvedLimit(err, state.limit, 'pull', peerId, () => new SyncError(`pull from ${peerId}: a single entry after cursor ${state.cursor} does not fit the ${maxPullResponseBytes} byte response cap; --limit cannot make it smaller (${errorMessage(err)})`, { permanent: true }))
+        }
+        continue
       }
-    })()
-    return () => abort.abort()
-  }
+      state = afterReceived(state, payload.byteLength)
+      const received = state
+      const result = await ingestPulled(link(), peerId, payload, (batch) => {
+        const cursor = prefetchCursor(received, batch, limits)
+        if (cursor == null || signal.aborted) return
+        const bytes = link().transport.pull({ cursor, limit: received.limit }, signal)
+        bytes.catch(() => {})
+        prefetch = { cursor, limit: received.limit, bytes }
+      })
+      noteRejected(peerId, extras, result.rejected, 'entries (refused, not stored)')
+      if (result.clamped > 0) log.info(`pull: peer=${peerId} sent ${result.clamped} entries stamped more than a day ahead: stored at the receive time, marked`)
+      if ((result.replaced ?? 0) > 0) log.info(`pull: peer=${peerId}: ${result.replaced!} unverified entries replaced by their signed copies`)
+      const step = afterStored(state, result, limits)
+      if (step.kind === 'stalled') throw new ProtocolError(`pull from ${peerId}: next_cursor ${step.nextCursor} does not advance past ${state.cursor}`)
+      state = step.state
+      if (step.kind === 'done') break
+      log.progress?.(input.target.key, `pulling from ${short(peerId)}: ${state.pulled} entries (${state.inserted} new)`)
+      sendBack({ type: 'pull.progress', pulled: state.pulled, inserted: state.inserted, cursor: state.cursor })
+      if (step.kind === 'round-limit') {
+        log.info(`pull: peer=${peerId} reached this round's limit (${state.pulled} entries, ${state.bytes} bytes; at most ${limits.maxEntries} entries or ${limits.maxBytes} bytes per peer and round): the rest continues next round`)
+        break
+      }
+    }
+    updateSyncStatus(db, peerId, { last_pull_unix: unixNow(), last_pull_count: state.inserted, last_path: link().path, last_addr: link().addr })
+    return { type: 'pull.done', pulled: state.pulled, inserted: state.inserted }
+  })
 
-  function pushLoop (input: LoopInput, sendBack: (event: PeerSyncEvent) => void, receive: (listener: (event: PeerSyncEvent) => void) => void): () => void {
-    const abort = new AbortController()
-    let link = input.link
-    receive((event) => { if (event.type === 'link.changed') link = event.link })
-    void (async () => {
-      const peerId = link.transport.peerId
-      let seq = getPushCursor(db, peerId)
-      let limit = input.limit
-      let pushed = 0
-      try {
-        for (;;) {
-          const page = await pool.run({ tag: 'export-push', dbPath: c.dbPath, deviceId: c.deviceId, afterSeq: seq, limit, maxBytes: maxPushRequestBytes, ...(c.signer != null ? { signer: c.signer } : {}) })
-          if (page.count === 0) {
-            if (page.tooLarge != null) {
-              throw new SyncError(`push to ${peerId}: entry ${page.tooLarge.entry_id} is ${page.tooLarge.bytes} bytes, over the ${maxPushRequestBytes} byte push cap`, { permanent: true })
-            }
-            break
-          }
-          let ack
-          try {
-            ack = await link.transport.push(page.payload, abort.signal)
-          } catch (err) {
-            if ((err as Error).name !== 'MessageTooLargeError') throw err
-            const next = limitAfterTooLarge(limit)
-            if (next == null) throw new SyncError(`push to ${peerId}: one entry does not fit the push cap; try a smaller --limit`, { permanent: true })
-            log.info(`push: peer=${peerId} batch too large at limit=${limit}; retrying with limit=${next}`)
-            limit = next
-            continue
-          }
-          if (!ack.ok) {
-            // The peer refused some entries for good (validation); resending cannot help, and they stay in our DB.
-            log.info(`push: peer=${peerId} refused some entries (inserted=${ack.inserted} ignored=${ack.ignored} of ${page.count})`)
-            updateSyncStatus(db, peerId, { last_error: `push: peer refused ${page.count - ack.inserted - ack.ignored} entries`, last_error_unix: unixNow() })
-          }
-          setPushCursor(db, peerId, page.lastSeq)
-          seq = page.lastSeq
-          pushed += page.count
-          log.progress?.(input.target.key, `pushing to ${short(peerId)}: ${pushed} entries`)
-          sendBack({ type: 'push.progress', pushed })
-        }
-        await pushTombstones(link, peerId, input.target.key, limit, abort.signal)
-        updateSyncStatus(db, peerId, { last_push_unix: unixNow(), last_push_count: pushed })
-        sendBack({ type: 'push.done', pushed })
-      } catch (err) {
-        if (!abort.signal.aborted) sendBack({ type: 'push.failed', error: toFailure(err, 'push') })
+  const pushLoop: PeerSyncDependencies['pushLoop'] = (input, sendBack, receive) => loopActor(input, sendBack, receive, 'push', async (link, signal) => {
+    const peerId = link().transport.peerId
+    let state: PushState = { seq: getPushCursor(db, peerId), limit: input.limit, pushed: 0 }
+    for (;;) {
+      const page = await pool.run({ tag: 'export-push', dbPath: c.dbPath, deviceId: c.deviceId, afterSeq: state.seq, limit: state.limit, maxBytes: maxPushRequestBytes, ...(c.signer != null ? { signer: c.signer } : {}) })
+      const next = beforePush(page)
+      if (next.kind === 'entry-too-large') {
+        throw new SyncError(`push to ${peerId}: entry ${next.entryId} is ${next.bytes} bytes, over the ${maxPushRequestBytes} byte push cap`, { permanent: true })
       }
-    })()
-    return () => abort.abort()
-  }
+      if (next.kind === 'done') break
+      let ack
+      try {
+        ack = await link().transport.push(page.payload, signal)
+      } catch (err) {
+        state = { ...state, limit: halvedLimit(err, state.limit, 'push', peerId, () => new SyncError(`push to ${peerId}: one entry does not fit the push cap; try a smaller --limit`, { permanent: true })) }
+        continue
+      }
+      const step = afterAck(state, page, { ok: ack.ok, stored: ack.inserted, ignored: ack.ignored })
+      if (step.refused != null) {
+        log.info(`push: peer=${peerId} refused some entries (inserted=${ack.inserted} ignored=${ack.ignored} of ${page.count})`)
+        updateSyncStatus(db, peerId, { last_error: `push: peer refused ${step.refused} entries`, last_error_unix: unixNow() })
+      }
+      setPushCursor(db, peerId, step.state.seq)
+      state = step.state
+      log.progress?.(input.target.key, `pushing to ${short(peerId)}: ${state.pushed} entries`)
+      sendBack({ type: 'push.progress', pushed: state.pushed })
+    }
+    await pushTombstones(link(), peerId, input.target.key, input.limit, signal)
+    updateSyncStatus(db, peerId, { last_push_unix: unixNow(), last_push_count: state.pushed })
+    return { type: 'push.done', pushed: state.pushed }
+  })
 
   return {
     discover: async (target, signal) => await (c.connector.refresh?.(target, signal) ?? Promise.resolve(target)),

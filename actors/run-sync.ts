@@ -17,6 +17,7 @@ import { DialError } from '../src/protocol/errors.js'
 import { drainSpoolInto, openDatabase } from '../src/store/db.js'
 import { migratePullCursorKey } from '../src/store/peers.js'
 import { watchSpool } from '../src/store/spool-watch.js'
+import { targetsFromMultiaddrs } from '../src/sync/targets.js'
 import { WorkerPool } from '../workers/pool.js'
 import type { Connector } from './connector.js'
 import { createDiscovery, type Discovery } from './discovery.js'
@@ -46,18 +47,6 @@ export interface SyncRunOutput {
   tty: boolean
   /** Called once everything is loaded and the actors start (--stats measures from here). */
   started?: () => void
-}
-
-/** Groups multiaddrs by the PeerId in their /p2p/ part: one target per peer. */
-export function targetsFromMultiaddrs (addrs: string[], relayAddr?: string): PeerTarget[] {
-  const byPeer = new Map<string, PeerTarget>()
-  for (const addr of addrs) {
-    const peerId = peerIdOf(addr)
-    const target = byPeer.get(peerId) ?? { key: peerId, peerId, addrs: [], source: 'peers' as const, ...(relayAddr != null ? { relayAddr } : {}) }
-    target.addrs.push(addr)
-    byPeer.set(peerId, target)
-  }
-  return [...byPeer.values()]
 }
 
 function makeLog (io: SyncRunOutput): SyncLog & { summary: (line: string) => void, clear: () => void } {
@@ -128,7 +117,7 @@ export async function runP2PSync (init: SyncRunInit, io: SyncRunOutput): Promise
   const identity = await loadOrCreateIdentity(init.settings.p2pIdentityKeyPath)
   if (identity.created) io.err(`created identity key ${identity.path} (PeerId ${identity.peerId}): it signs the commands this device records`)
   const signer = entrySignerOf(identity)
-  const targets = targetsFromMultiaddrs(init.peers, init.relayAddr)
+  const targets = targetsFromMultiaddrs(init.peers, peerIdOf, init.relayAddr)
   let discovery: Discovery | undefined
   let discoveryDb: Database | undefined
   if (init.peers.length === 0) {

@@ -5,8 +5,10 @@
  * never throws. Its I/O is the PeerSyncDependencies contract, bound to libp2p/SQLite once in actors/.
  */
 import { assign, fromCallback, fromPromise, sendTo, setup } from 'xstate'
+import { backoffMs } from '../src/sync/backoff.js'
 import {
-  backoffDelayMs, maxDialAttempts, maxSyncAttempts, shouldRetry, upgradeWaitMs
+  afterDialFailure, dialBackoff, firstDialPath, maxDialAttempts, maxSyncAttempts, shouldRetry, syncBackoff, upgradeWaitMs,
+  type DialDecision, type DialPlanFacts, type DialStep
 } from '../src/sync/policy.js'
 import { nextRoundDelayMs, syncNowSkipsWait } from '../src/sync/supervision.js'
 import { toFailure, type Link, type PeerOutcome, type PeerStats, type PeerTarget, type SyncFailure, type SyncOptions } from './types.js'
@@ -83,6 +85,14 @@ export interface PeerSyncContext {
   failedRounds: number
 }
 
+function planFacts (context: PeerSyncContext): DialPlanFacts {
+  return { hasDirectAddrs: context.target.addrs.length > 0, hasRelay: context.target.relayAddr != null && context.target.peerId != null }
+}
+
+function dialDecision (context: PeerSyncContext, path: DialStep): DialDecision {
+  return afterDialFailure(path, planFacts(context), { permanent: context.error?.permanent ?? false, attempt: context.dialAttempt, maxAttempts: maxDialAttempts })
+}
+
 const emptyStats: PeerStats = { pulled: 0, inserted: 0, pushed: 0, rounds: 0, lastRoundMs: 0 }
 
 function outcomeOf (context: PeerSyncContext, ok: boolean): PeerOutcome {
@@ -114,11 +124,12 @@ export function createPeerSyncMachine (deps: PeerSyncDependencies) {
       pushLoop: fromCallback<PeerSyncEvent, LoopInput>(({ input, sendBack, receive }) => deps.pushLoop(input, sendBack, receive))
     },
     guards: {
-      hasDirect: ({ context }) => context.target.addrs.length > 0,
-      hasRelay: ({ context }) => context.target.relayAddr != null && context.target.peerId != null,
-      canRetryDial: ({ context }) => shouldRetry({ permanent: context.error?.permanent ?? false, attempt: context.dialAttempt, maxAttempts: maxDialAttempts }),
+      directFirst: ({ context }) => firstDialPath(planFacts(context)) === 'direct',
+      relayFirst: ({ context }) => firstDialPath(planFacts(context)) === 'relay',
+      retryDirect: ({ context }) => dialDecision(context, 'direct').kind === 'retry',
+      relayAfterDirect: ({ context }) => { const d = dialDecision(context, 'direct'); return d.kind === 'dial' && d.path === 'relay' },
+      retryRelay: ({ context }) => dialDecision(context, 'relay').kind === 'retry',
       canRetrySync: ({ context }) => shouldRetry({ permanent: context.error?.permanent ?? false, attempt: context.syncAttempt, maxAttempts: maxSyncAttempts }),
-      permanentError: ({ context }) => context.error?.permanent === true,
       pushEnabled: ({ context }) => context.options.push,
       watching: ({ context }) => context.options.watch,
       relayed: ({ context }) => context.link?.path === 'relay',
@@ -159,8 +170,8 @@ export function createPeerSyncMachine (deps: PeerSyncDependencies) {
       reportFailure: ({ context }) => deps.roundFinished(outcomeOf(context, false))
     },
     delays: {
-      dialBackoff: ({ context }) => backoffDelayMs(context.dialAttempt, deps.random()),
-      syncBackoff: ({ context }) => backoffDelayMs(context.syncAttempt, deps.random(), { baseMs: 1000 }),
+      dialBackoff: ({ context }) => backoffMs(context.dialAttempt, deps.random(), dialBackoff),
+      syncBackoff: ({ context }) => backoffMs(context.syncAttempt, deps.random(), syncBackoff),
       watchInterval: ({ context }) => nextRoundDelayMs({ intervalSec: context.options.intervalSec, failedRounds: context.failedRounds, random: deps.random() }),
       upgradeWait: upgradeWaitMs
     }
@@ -196,8 +207,8 @@ export function createPeerSyncMachine (deps: PeerSyncDependencies) {
       // Direct first; the relay only when there is nothing direct to dial.
       choosingPath: {
         always: [
-          { guard: 'hasDirect', target: 'dialingDirect' },
-          { guard: 'hasRelay', target: 'dialingRelay' },
+          { guard: 'directFirst', target: 'dialingDirect' },
+          { guard: 'relayFirst', target: 'dialingRelay' },
           {
             target: 'failed',
             actions: assign({ error: { name: 'DialError', message: 'no address to dial: give --peers, a tracker that knows the peer, or --relay', permanent: true, step: 'direct' } })
@@ -218,12 +229,11 @@ export function createPeerSyncMachine (deps: PeerSyncDependencies) {
               onError: { target: 'failedAttempt', actions: assign({ error: ({ event }) => toFailure(event.error, 'direct') }) }
             }
           },
-          // Decide: back off and retry, fall back to the relay, or give up.
+          // Decide (afterDialFailure): back off and retry, fall back to the relay, or give up.
           failedAttempt: {
             always: [
-              { guard: 'canRetryDial', target: 'backoff' },
-              { guard: 'permanentError', target: '#peer.failed' },
-              { guard: 'hasRelay', target: '#peer.dialingRelay' },
+              { guard: 'retryDirect', target: 'backoff' },
+              { guard: 'relayAfterDirect', target: '#peer.dialingRelay' },
               { target: '#peer.failed' }
             ]
           },
@@ -245,10 +255,10 @@ export function createPeerSyncMachine (deps: PeerSyncDependencies) {
               onError: { target: 'failedAttempt', actions: assign({ error: ({ event }) => toFailure(event.error, 'relay') }) }
             }
           },
-          // Decide: back off and retry, or give up.
+          // Decide (afterDialFailure): back off and retry, or give up.
           failedAttempt: {
             always: [
-              { guard: 'canRetryDial', target: 'backoff' },
+              { guard: 'retryRelay', target: 'backoff' },
               { target: '#peer.failed' }
             ]
           },

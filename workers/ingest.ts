@@ -9,6 +9,10 @@ import type { IngestEntriesResult, IngestEntriesTask, IngestPulledResult, Ingest
 
 export function ingestPulled (task: IngestPulledTask): IngestPulledResult {
   const batch = parseSyncBatch(decodeJson(task.payload, 'SyncBatch'))
+  if (task.parsed != null) {
+    task.parsed.postMessage({ received: batch.entries.length, nextCursor: batch.next_cursor })
+    task.parsed.close()
+  }
   const { valid, indexes, rejected } = validateBatch(batch.entries)
   if (batch.next_cursor == null) return { received: 0, inserted: 0, ignored: 0, clamped: 0, rejected, nextCursor: null }
   const admitted = admitReceived(valid, { wire: task.wire, now: Date.now(), authenticatedPeer: task.peerId }, indexes)

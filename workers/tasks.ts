@@ -1,4 +1,5 @@
 /** The tasks the worker entry understands, one tag each. Only plain data and transferred buffers cross. */
+import type { MessagePort } from 'node:worker_threads'
 import type { WireVersion } from '../src/core/admit.js'
 import type { Entry } from '../src/core/entry.js'
 import type { EntrySigner } from '../src/core/signature.js'
@@ -12,6 +13,11 @@ export interface IngestPulledTask {
   payload: Uint8Array
   /** The protocol it came over: signatures are checked on 2, dropped on 1 (all unverified). */
   wire: WireVersion
+  /**
+   * Told the batch's shape (a ParsedBatch: entry count and next_cursor) as soon as it is parsed, before validation
+   * and the insert, so the pull loop can request the next batch meanwhile. Closed by the worker after that.
+   */
+  parsed?: MessagePort
 }
 export interface IngestPulledResult {
   received: number

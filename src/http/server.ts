@@ -5,10 +5,10 @@
  * validation and SQLite run in the worker pool, never on this loop.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
-import { defaultPullLimit, maxPullLimit, maxPullResponseBytes, maxPushRequestBytes } from '../protocol/constants.js'
-import { encodePushAck } from '../protocol/messages.js'
+import { defaultPullLimit, maxPullLimit, maxPushRequestBytes } from '../protocol/constants.js'
 import { openDatabase } from '../store/db.js'
 import { watchSpool } from '../store/spool-watch.js'
+import { servePull, servePush } from '../sync/serve.js'
 import { WorkerPool } from '../../workers/pool.js'
 import { gate } from './local-gate.js'
 import { applyTimeouts, BodyTooLargeError, closeServer, httpUrl, listen, readBody, route, sendJson, sendRawJson, sendTooLarge, serverOptions, type BindAddress, type ServerTimeouts } from './server-util.js'
@@ -63,6 +63,8 @@ export async function startHttpServer (init: HttpServerInit, components: HttpSer
   const ownsPool = components.pool == null
   const pool = components.pool ?? new WorkerPool()
   const log = components.log ?? (() => {})
+  // The HTTP debug transport speaks the 1.0.0 messages: unsigned entries, exactly the 1.0.0 fields.
+  const core = { dbPath: init.dbPath, pool }
 
   const pull = async (url: URL, res: ServerResponse): Promise<void> => {
     const cursor = intParam(url, 'cursor')
@@ -75,18 +77,12 @@ export async function startHttpServer (init: HttpServerInit, components: HttpSer
       sendJson(res, 400, { error: `limit must be a positive integer (at most ${maxPullLimit} are served)` })
       return
     }
-    const page = await pool.run({
-      tag: 'export-batch',
-      dbPath: init.dbPath,
-      cursor: cursor ?? 0,
-      limit: Math.min(limit ?? defaultPullLimit, maxPullLimit),
-      maxBytes: maxPullResponseBytes
-    })
-    if (page.count === 0 && page.tooLarge != null) {
-      sendJson(res, 422, { error: `entry ${page.tooLarge.entry_id} is ${page.tooLarge.bytes} bytes, more than the ${maxPullResponseBytes}-byte pull response cap` })
+    const answer = await servePull(core, { cursor: cursor ?? 0, limit: limit ?? defaultPullLimit }, 1)
+    if (answer.kind === 'entry-too-large') {
+      sendJson(res, 422, { error: `entry ${answer.entryId} is ${answer.bytes} bytes, more than the ${answer.capBytes}-byte pull response cap` })
       return
     }
-    sendRawJson(res, 200, page.payload)
+    sendRawJson(res, 200, answer.payload)
   }
 
   const push = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
@@ -102,11 +98,11 @@ export async function startHttpServer (init: HttpServerInit, components: HttpSer
       }
       return
     }
-    const result = await pool.run({ tag: 'ingest-push', dbPath: init.dbPath, payload: body }, [body.buffer as ArrayBuffer])
-    log(`http push: inserted=${result.inserted} ignored=${result.ignored} rejected=${result.rejected.length}${result.error != null ? ` error=${JSON.stringify(result.error)}` : ''}`)
+    const { ack, result, malformed } = await servePush(core, body, { wire: 1 })
+    log(`http push: inserted=${result.inserted} ignored=${result.ignored} rejected=${result.rejected.length}${malformed != null ? ` error=${JSON.stringify(malformed)}` : ''}`)
     // A body that is not an EntriesPush at all is the client's fault (400); a batch with some invalid entries
     // is still a 200: the valid ones landed, the invalid ones are listed.
-    sendRawJson(res, result.error != null ? 400 : 200, encodePushAck(result))
+    sendRawJson(res, malformed != null ? 400 : 200, ack)
   }
 
   const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {

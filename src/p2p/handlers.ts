@@ -7,9 +7,10 @@
 import type { Connection, Libp2p, Stream } from '@libp2p/interface'
 import type { WireVersion } from '../core/admit.js'
 import type { EntrySigner } from '../core/signature.js'
-import { entriesPushProtocol, entriesPushProtocolV2, maxPullRequestBytes, maxPullResponseBytes, maxPushRequestBytes, syncPullProtocol, syncPullProtocolV2 } from '../protocol/constants.js'
+import { entriesPushProtocol, entriesPushProtocolV2, maxPullRequestBytes, maxPushRequestBytes, syncPullProtocol, syncPullProtocolV2 } from '../protocol/constants.js'
 import { errorMessage } from '../protocol/errors.js'
-import { decodeJson, encodePushAck, parseSyncPull } from '../protocol/messages.js'
+import { decodeJson, parseSyncPull } from '../protocol/messages.js'
+import { servePull, servePush, type ServeComponents } from '../sync/serve.js'
 import type { WorkerPool } from '../../workers/pool.js'
 import { ByteBudget, defaultRequestBudgetBytes } from './byte-budget.js'
 import { armDeadline, encodeError, readDocument, writeAll, type ErrorDocument } from './stream-io.js'
@@ -111,22 +112,22 @@ export async function serveSync (node: Libp2p, init: ServeSyncInit): Promise<() 
 
   const exchange = exchangeHandler(log, exchangeTimeoutMs, budget)
 
+  const core: ServeComponents = { dbPath: init.dbPath, pool: init.pool, ...(init.signer != null ? { signer: init.signer } : {}) }
+
   const pull = (wire: WireVersion) => exchange('sync-pull', maxPullRequestBytes, init.pullRequestTimeoutMs ?? 30 * second, async (request) => {
-    const { cursor, limit } = parseSyncPull(decodeJson(request, 'SyncPull'))
-    const page = await init.pool.run({ tag: 'export-batch', dbPath: init.dbPath, cursor, limit, maxBytes: maxPullResponseBytes, wire, ...(init.signer != null ? { signer: init.signer } : {}) })
-    if (page.count === 0 && page.tooLarge != null) {
-      const { entry_id: entryId, bytes } = page.tooLarge
-      throw new RefusedError({ error: `entry ${entryId} is ${bytes} bytes, over the ${maxPullResponseBytes}-byte pull response cap`, code: 'entry_too_large', entry_id: entryId })
+    const answer = await servePull(core, parseSyncPull(decodeJson(request, 'SyncPull')), wire)
+    if (answer.kind === 'entry-too-large') {
+      throw new RefusedError({ error: `entry ${answer.entryId} is ${answer.bytes} bytes, over the ${answer.capBytes}-byte pull response cap`, code: 'entry_too_large', entry_id: answer.entryId })
     }
-    return page.payload
+    return answer.payload
   })
 
   const push = (wire: WireVersion) => exchange('entries-push', maxPushRequestBytes, init.pushRequestTimeoutMs ?? 2 * minute, async (request, peerId) => {
-    const result = await init.pool.run({ tag: 'ingest-push', dbPath: init.dbPath, payload: request, wire, peerId })
-    if (result.error != null) throw new RefusedError({ error: result.error, code: 'malformed' })
+    const { ack, result, malformed } = await servePush(core, request, { wire, peerId })
+    if (malformed != null) throw new RefusedError({ error: malformed, code: 'malformed' })
     if (result.rejected.length > 0) log(`p2p: entries-push: rejected ${result.rejected.length} invalid entries (first: ${result.rejected[0]!.reason})`)
     if ((result.clamped ?? 0) > 0) log(`p2p: entries-push: ${result.clamped!} entries stamped more than a day ahead stored at the receive time (marked)`)
-    return encodePushAck(result)
+    return ack
   })
 
   const protocols: string[] = []

@@ -8,6 +8,7 @@
 import type { PeerId } from '@libp2p/interface'
 import { multiaddr } from '@multiformats/multiaddr'
 import { errorMessage } from '../protocol/errors.js'
+import { backoffMs } from '../sync/backoff.js'
 import { hasRelayAddr, listenOnRelay, type PeerNode } from './node.js'
 import { secondMs } from '../core/units.js'
 
@@ -23,12 +24,6 @@ export interface RelayReservationInit {
   retryMaxMs?: number
   /** A check for a lost reservation this often, whatever the events say. @default 30 s */
   checkEveryMs?: number
-}
-
-/** Wait after `failures` failed attempts (1-based), ±20 % jitter from `random` ∈ [0, 1). Pure. */
-export function reservationRetryMs (failures: number, random: number, baseMs = 250, maxMs = 10 * secondMs): number {
-  const raw = Math.min(maxMs, baseMs * 2 ** Math.max(0, failures - 1))
-  return Math.round(raw * (0.8 + 0.4 * random))
 }
 
 export class RelayReservation {
@@ -110,7 +105,7 @@ export class RelayReservation {
   #schedule (delayMs?: number): void {
     if (this.#stopped) return
     clearTimeout(this.#timer)
-    const wait = delayMs ?? reservationRetryMs(this.#failures, Math.random(), this.#init.retryBaseMs, this.#init.retryMaxMs)
+    const wait = delayMs ?? backoffMs(this.#failures, Math.random(), { baseMs: this.#init.retryBaseMs ?? 250, capMs: this.#init.retryMaxMs ?? 10 * secondMs })
     this.#timer = setTimeout(() => {
       this.#timer = undefined
       void this.#attempt()

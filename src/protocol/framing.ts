@@ -31,3 +31,12 @@ export function concatBytes (chunks: readonly Uint8Array[], total = chunks.reduc
   }
   return out
 }
+
+/**
+ * A buffer that may be transferred to a worker: the view itself when it spans all of its own ArrayBuffer, else a
+ * copy. Transferring detaches the whole ArrayBuffer, so a view into memory shared with others (a socket's chunk,
+ * Node's Buffer pool) must never be transferred as it is.
+ */
+export function ownedBuffer (bytes: Uint8Array): Uint8Array {
+  return bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength && bytes.buffer instanceof ArrayBuffer ? bytes : bytes.slice()
+}

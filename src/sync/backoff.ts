@@ -1,23 +1,27 @@
 /**
- * The one backoff: how long to wait before attempt n+1 after n failures. Pure: the caller passes the random draw.
- *
- * Exponential with equal jitter: attempt 1 → base, 2 → 2 × base, 4 × base … up to the cap; the delay is then
- * uniformly between half of that and all of it (`jitter` is the draw in [0, 1)). Half is fixed so a retry never
- * comes at once; half is random so devices that failed together do not retry in lockstep.
+ * The one backoff: how long to wait after the n-th failure in a row. Every retry in rustory uses it (sync dials
+ * and transfers, the tracker client, the tracker registrar, the relay reservation), each with its own base and cap.
+ * Pure: the caller passes the random number, so a table test can name every case.
  */
 
-export interface BackoffInit {
-  /** The delay before the second attempt, in ms. */
+export interface BackoffOptions {
+  /** The wait after the first failure, before jitter. */
   baseMs: number
-  /** The longest delay, in ms. */
+  /** No wait is longer than this. */
   capMs: number
-  /** A random draw in [0, 1): 0 gives half the delay, just under 1 gives all of it. */
-  jitter: number
 }
 
-/** The delay after `attempt` failures (1-based; 0 or less counts as 1). */
-export function nextDelayMs (attempt: number, init: BackoffInit): number {
-  const exponent = Math.max(0, Math.min(attempt - 1, 52))
-  const full = Math.min(init.capMs, init.baseMs * 2 ** exponent)
-  return Math.round(full / 2 + (full / 2) * init.jitter)
+/**
+ * Exponential backoff with equal jitter. The un-jittered wait doubles per failure from `baseMs` and stops at
+ * `capMs`: failure 1 → base, 2 → 2·base, 3 → 4·base, … The wait returned is uniform in [½·that, that): never
+ * more than the cap (a cap is a promise to the user), never less than half (so it still backs off), and spread
+ * enough that many devices that failed together do not retry together.
+ *
+ * `failures` is 1-based (values below 1 count as 1); `random` is in [0, 1) (Math.random, or fixed in tests).
+ */
+export function backoffMs (failures: number, random: number, options: BackoffOptions): number {
+  const exponent = Math.max(0, Math.floor(failures) - 1)
+  // 2 ** 1100 is Infinity; Math.min brings it back to the cap.
+  const full = Math.min(options.capMs, options.baseMs * 2 ** exponent)
+  return Math.round(full / 2 + (full / 2) * random)
 }

@@ -3,6 +3,8 @@
  * tested as a table of named cases (atuin plans its record sync the same way). No I/O, no clocks.
  */
 
+import type { BackoffOptions } from './backoff.js'
+
 const second = 1000
 
 /** Dial attempts per path (direct, relay) before giving up on it. */
@@ -16,23 +18,10 @@ export const maxSyncAttempts = 3
  */
 export const upgradeWaitMs = 10 * second
 
-export interface BackoffOptions {
-  /** First delay. @default 500 ms */
-  baseMs?: number
-  /** Longest delay. @default 30 s */
-  capMs?: number
-}
-
-/**
- * Exponential backoff with equal jitter: attempt 1 → base, 2 → 2×base, … capped; the actual delay is uniformly
- * between half and all of it. `random` is in [0, 1).
- */
-export function backoffDelayMs (attempt: number, random: number, options: BackoffOptions = {}): number {
-  const base = options.baseMs ?? 500
-  const cap = options.capMs ?? 30 * second
-  const full = Math.min(cap, base * 2 ** Math.max(0, attempt - 1))
-  return Math.round(full / 2 + (full / 2) * random)
-}
+/** The first wait between two dial attempts; the cap is the same for dials and transfers. */
+export const dialBackoff: BackoffOptions = { baseMs: 500, capMs: 30 * second }
+/** A transfer that failed on an open link waits longer before the redial: the peer may be busy. */
+export const syncBackoff: BackoffOptions = { baseMs: 1000, capMs: 30 * second }
 
 /** The wait between two --watch rounds: the interval ± 10 %, so many devices do not sync in lockstep. */
 export function watchDelayMs (intervalSec: number, random: number): number {
@@ -67,17 +56,27 @@ export function dialPaths (facts: DialPlanFacts): DialStep[] {
   return paths
 }
 
-/**
- * After "message too large": halve the batch limit, down to 1. Returns undefined when the limit is already 1,
- * i.e. a single entry does not fit and no smaller request can help.
- */
-export function limitAfterTooLarge (limit: number): number | undefined {
-  if (limit <= 1) return undefined
-  return Math.max(1, Math.floor(limit / 2))
+/** The path a round dials first, or undefined when there is nothing to dial at all. */
+export function firstDialPath (facts: DialPlanFacts): DialStep | undefined {
+  return dialPaths(facts)[0]
 }
 
-/** A pulled batch must move the cursor forward; anything else would loop forever or re-read. */
-export function cursorAdvances (previous: number, next: number | null, received: number): boolean {
-  if (received === 0) return true
-  return next != null && next > previous
+export type DialDecision =
+  /** The same path again, after the dial backoff. */
+  | { kind: 'retry' }
+  /** The next path of the plan (the relay after direct). */
+  | { kind: 'dial', path: DialStep }
+  /** The round fails: retrying cannot help, or every path is spent. */
+  | { kind: 'give-up' }
+
+/**
+ * After a failed dial attempt on `path`: retry it while attempts remain, else move to the next path of the plan.
+ * A permanent failure (wrong swarm key, bad address) gives up at once: another path would meet the same peer.
+ */
+export function afterDialFailure (path: DialStep, facts: DialPlanFacts, failure: FailureFacts): DialDecision {
+  if (shouldRetry(failure)) return { kind: 'retry' }
+  if (failure.permanent) return { kind: 'give-up' }
+  const paths = dialPaths(facts)
+  const next = paths[paths.indexOf(path) + 1]
+  return next != null ? { kind: 'dial', path: next } : { kind: 'give-up' }
 }

@@ -2,7 +2,7 @@
  * What the supervisor decides between --watch rounds, as pure functions tested as tables: when a peer's next
  * round starts, whether a 'sync now' may cut the wait short, and which supervised peers discovery has let go.
  */
-import { nextDelayMs } from './backoff.js'
+import { backoffMs } from './backoff.js'
 import { watchDelayMs } from './policy.js'
 import { hourMs, secondMs } from '../core/units.js'
 
@@ -30,7 +30,7 @@ export function nextRoundDelayMs (facts: NextRoundFacts): number {
   const interval = watchDelayMs(facts.intervalSec, facts.random)
   if (facts.failedRounds <= 1) return interval
   const intervalMs = facts.intervalSec * secondMs
-  const backoff = nextDelayMs(facts.failedRounds, { baseMs: intervalMs, capMs: Math.max(intervalMs, maxFailingRoundDelayMs), jitter: facts.random })
+  const backoff = backoffMs(facts.failedRounds, facts.random, { baseMs: intervalMs, capMs: Math.max(intervalMs, maxFailingRoundDelayMs) })
   return Math.max(interval, backoff)
 }
 

@@ -61,3 +61,19 @@ export function targetsFromPeers (peers: readonly KnownPeer[], source: PeerTarge
   }
   return targets
 }
+
+/**
+ * Targets for `--peers` multiaddrs: one per PeerId, in first-seen order, with every address given for it (tried in
+ * order) and the `--relay` to fall back to. `peerIdOf` reads the /p2p/ part (src/p2p's, which throws a permanent
+ * DialError for an address without one).
+ */
+export function targetsFromMultiaddrs (addrs: readonly string[], peerIdOf: (addr: string) => string, relayAddr?: string): PeerTarget[] {
+  const byPeer = new Map<string, PeerTarget>()
+  for (const addr of addrs) {
+    const peerId = peerIdOf(addr)
+    const target = byPeer.get(peerId) ?? { key: peerId, peerId, addrs: [], source: 'peers' as const, ...(relayAddr != null ? { relayAddr } : {}) }
+    target.addrs.push(addr)
+    byPeer.set(peerId, target)
+  }
+  return [...byPeer.values()]
+}

@@ -7,6 +7,7 @@
  * caller passes its addresses in as functions.
  */
 import { errorMessage } from '../protocol/errors.js'
+import { backoffMs } from '../sync/backoff.js'
 import { TrackerClient } from './client.js'
 import type { RetryPolicy } from './retry.js'
 import { signRegistration, type Signer } from './signature.js'
@@ -36,6 +37,8 @@ export interface RegistrarInit {
   retryBaseMs?: number
   /** Longest wait between attempts while a tracker fails (also the pace after a refused token). @default 60 s */
   retryMaxMs?: number
+  /** Jitter source for the wait between attempts (see backoffMs), in [0, 1). @default Math.random */
+  random?: () => number
   /** Address changes arriving within this window cause one registration. @default 500 ms */
   debounceMs?: number
   /** The client's own retry policy for each registration. @default defaultRetryPolicy */
@@ -85,11 +88,6 @@ export function isLoopbackUrl (url: string): boolean {
 /** Drops loopback addresses: to a peer on another machine they point at itself. Pure. */
 export function withoutLoopback (addrs: string[]): string[] {
   return addrs.filter((a) => !/^\/ip4\/127\./.test(a) && !/^\/ip6\/::1\//.test(a))
-}
-
-/** Wait before the next attempt after `failures` failures in a row (1-based). Pure. */
-export function failureDelayMs (failures: number, baseMs: number, maxMs: number): number {
-  return Math.min(maxMs, baseMs * 2 ** Math.max(0, failures - 1))
 }
 
 export class Registrar {
@@ -192,7 +190,7 @@ export class Registrar {
       state.failures++
       const refused = err instanceof TrackerError && err.permanent
       const maxMs = init.retryMaxMs ?? 60 * secondMs
-      next = refused ? maxMs : failureDelayMs(state.failures, init.retryBaseMs ?? secondMs, maxMs)
+      next = refused ? maxMs : backoffMs(state.failures, (init.random ?? Math.random)(), { baseMs: init.retryBaseMs ?? secondMs, capMs: maxMs })
       // While registered, retry before the registration runs out even if the backoff has grown.
       if (state.ttlSec != null && !refused) next = Math.min(next, Math.max(1, Math.floor(state.ttlSec / 3)) * secondMs)
       init.log(`tracker: registration with ${url} failed (attempt ${state.failures}): ${errorMessage(err)}; retrying in ${(next / secondMs).toFixed(1)} s`)

@@ -3,13 +3,14 @@
  * wait before it, and how long the attempt itself may take. Tested as a table.
  */
 import { secondMs } from '../core/units.js'
+import { backoffMs } from '../sync/backoff.js'
 
 export interface RetryPolicy {
   /** Attempts in all (the first one included). @default 3 */
   attempts: number
   /** Timeout of the first attempt (connect + answer); doubles per attempt. @default 2 s */
   baseTimeoutMs: number
-  /** Wait before the second attempt; doubles per attempt, ±50 % jitter. @default 250 ms */
+  /** Wait before the second attempt, before jitter; doubles per attempt (see backoffMs). @default 250 ms */
   baseDelayMs: number
   /** No wait is longer than this (also caps a server's Retry-After). @default 5 s */
   maxDelayMs: number
@@ -54,11 +55,11 @@ export function attemptTimeoutMs (attempt: number, policy: RetryPolicy = default
 }
 
 /**
- * Wait after failed attempt `n` (1-based) before the next: base·2^(n−1), jittered into [50 %, 150 %) by
- * `random()` ∈ [0, 1), never below a server's Retry-After, never above maxDelayMs.
+ * Wait after failed attempt `n` (1-based) before the next: the one backoff (base·2^(n−1) with equal jitter from
+ * `random` ∈ [0, 1)), never below a server's Retry-After, never above maxDelayMs.
  */
 export function retryDelayMs (attempt: number, random: number, policy: RetryPolicy = defaultRetryPolicy, retryAfterSec?: number): number {
-  const backoff = policy.baseDelayMs * 2 ** (attempt - 1) * (0.5 + random)
+  const backoff = backoffMs(attempt, random, { baseMs: policy.baseDelayMs, capMs: policy.maxDelayMs })
   const floor = retryAfterSec != null && retryAfterSec > 0 ? retryAfterSec * secondMs : 0
   return Math.round(Math.min(policy.maxDelayMs, Math.max(backoff, floor)))
 }

@@ -134,7 +134,7 @@ test('the diagrams come from the machine definitions: every state and the dial f
     'dialingRelay.attempting>connected', 'connected.upgrade.watching>connected.upgrade.upgraded', 'syncBackoff>choosingPath', 'failed>gaveUp', 'waiting>discovering']) {
     t.true(edges.has(e), e)
   }
-  t.true(peer.edges.find((e) => e.from === 'dialingDirect.failedAttempt' && e.to === 'dialingDirect.backoff')!.labels.some((l) => l.includes('canRetryDial')))
+  t.true(peer.edges.find((e) => e.from === 'dialingDirect.failedAttempt' && e.to === 'dialingDirect.backoff')!.labels.some((l) => l.includes('retryDirect')))
   t.deepEqual(root.nodes.map((n) => n.id).sort(), ['discovering', 'done', 'supervising'])
   // Boxes stay inside the drawing and siblings never overlap.
   for (const n of peer.nodes) t.true(n.x >= 0 && n.y >= 0 && n.x + n.w <= peer.width && n.y + n.h <= peer.height, n.id)

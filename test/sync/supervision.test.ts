@@ -1,23 +1,9 @@
-/** The supervisor's decisions and the one backoff, as tables of named cases. */
+/** The supervisor's decisions as tables of named cases (the backoff itself: backoff.test.ts). */
 import test from 'ava'
-import { nextDelayMs } from '../../src/sync/backoff.js'
 import { maxFailingRoundDelayMs, nextRoundDelayMs, peersToForget, syncNowSkipsWait } from '../../src/sync/supervision.js'
 
 const second = 1000
 const hourMs = 3600 * second
-
-const backoffCases: Array<[string, number, { baseMs: number, capMs: number, jitter: number }, number]> = [
-  ['attempt 1 waits the base, less half of it with no jitter', 1, { baseMs: 1000, capMs: 30_000, jitter: 0 }, 500],
-  ['attempt 1 with the largest jitter waits all of the base', 1, { baseMs: 1000, capMs: 30_000, jitter: 0.999_999 }, 1000],
-  ['attempt 2 doubles the base', 2, { baseMs: 1000, capMs: 30_000, jitter: 0.5 }, 1500],
-  ['attempt 4 is 8 × base', 4, { baseMs: 1000, capMs: 30_000, jitter: 0.5 }, 6000],
-  ['a late attempt stops at the cap', 9, { baseMs: 1000, capMs: 30_000, jitter: 0.5 }, 22_500],
-  ['attempt 0 counts as the first', 0, { baseMs: 1000, capMs: 30_000, jitter: 0 }, 500],
-  ['a huge attempt number does not overflow past the cap', 10_000, { baseMs: 1000, capMs: 30_000, jitter: 0 }, 15_000]
-]
-for (const [name, attempt, init, expected] of backoffCases) {
-  test(`backoff: ${name}`, (t) => { t.is(nextDelayMs(attempt, init), expected) })
-}
 
 const roundCases: Array<[string, { intervalSec: number, failedRounds: number, random: number }, number]> = [
   ['after a good round: the interval', { intervalSec: 60, failedRounds: 0, random: 0.5 }, 60 * second],

@@ -32,13 +32,13 @@ test('attempt timeouts grow 2 s, 4 s, 8 s', (t) => {
 
 const delayTable: Array<[string, number, number, number | undefined, number]> = [
   // name, attempt, random, retryAfterSec, expected ms
-  ['first retry, no jitter (random 0.5)', 1, 0.5, undefined, 250],
-  ['second retry doubles', 2, 0.5, undefined, 500],
-  ['jitter low end is half', 1, 0, undefined, 125],
-  ['jitter high end is one and a half', 2, 0.999, undefined, 750],
+  ['first retry, jitter at its low end is half the base', 1, 0, undefined, 125],
+  ['second retry doubles', 2, 0, undefined, 250],
+  ['jitter at its high end is just under the full wait', 2, 0.999, undefined, 500],
+  ['jitter in the middle is three quarters', 1, 0.5, undefined, 188],
   ['Retry-After raises the wait', 1, 0.5, 2, 2000],
   ['Retry-After is capped at maxDelay', 1, 0.5, 3600, 5000],
-  ['backoff is capped at maxDelay', 10, 0.5, undefined, 5000]
+  ['backoff stops at maxDelay, jittered below it', 10, 0.5, undefined, 3750]
 ]
 
 for (const [name, attempt, random, retryAfter, expected] of delayTable) {
@@ -49,8 +49,8 @@ for (const [name, attempt, random, retryAfter, expected] of delayTable) {
 
 test('decideRetry stops after the third attempt even for a retryable outcome', (t) => {
   const outcome: AttemptOutcome = { kind: 'status', status: 503 }
-  t.deepEqual(decideRetry(outcome, 1, 0.5), { retry: true, delayMs: 250 })
-  t.deepEqual(decideRetry(outcome, 2, 0.5), { retry: true, delayMs: 500 })
+  t.deepEqual(decideRetry(outcome, 1, 0), { retry: true, delayMs: 125 })
+  t.deepEqual(decideRetry(outcome, 2, 0), { retry: true, delayMs: 250 })
   t.deepEqual(decideRetry(outcome, 3, 0.5), { retry: false })
   t.deepEqual(decideRetry({ kind: 'status', status: 400 }, 1, 0.5), { retry: false })
 })
