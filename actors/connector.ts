@@ -2,7 +2,7 @@
  * How the peer actors reach a peer: one implementation per transport (libp2p, HTTP). The peer machine sees only
  * Links; this is where addresses become connections.
  */
-import type { Link, PeerTarget } from '../machines/types.js'
+import type { Link, PeerTarget } from '../src/sync/types.js'
 import type { PeerSyncEvent } from '../machines/peer-sync.machine.js'
 
 export interface Connector {

@@ -5,8 +5,8 @@
  * go. Also refreshes one peer's addresses before each round from the newest answer.
  */
 import type { Database } from 'better-sqlite3'
-import type { DiscoveredPeers } from '../machines/root.machine.js'
-import type { PeerTarget } from '../machines/types.js'
+import type { DiscoveredPeers } from '../src/sync/types.js'
+import type { PeerTarget } from '../src/sync/types.js'
 import { errorMessage } from '../src/protocol/errors.js'
 import { prunePeerBook, recentPeers, upsertPeerBook, type PeerBookEntry } from '../src/store/peers.js'
 import { targetsFromPeers } from '../src/sync/targets.js'

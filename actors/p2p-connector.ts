@@ -4,7 +4,7 @@
  */
 import type { Connection } from '@libp2p/interface'
 import type { PeerSyncEvent } from '../machines/peer-sync.machine.js'
-import type { Link, PeerTarget } from '../machines/types.js'
+import type { Link, PeerTarget } from '../src/sync/types.js'
 import { dialDirect, dialRelay, isRelayed, P2PTransport, type PeerNode } from '../src/p2p/index.js'
 import { DialError } from '../src/protocol/errors.js'
 import type { Connector } from './connector.js'

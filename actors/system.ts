@@ -4,8 +4,9 @@
  */
 import { createActor, type InspectionEvent } from 'xstate'
 import { createPeerSyncMachine } from '../machines/peer-sync.machine.js'
-import { createRootMachine, type DiscoveredPeers, type RootOutput } from '../machines/root.machine.js'
-import type { SyncOptions } from '../machines/types.js'
+import { createRootMachine, type RootOutput } from '../machines/root.machine.js'
+import type { DiscoveredPeers } from '../src/sync/types.js'
+import type { SyncOptions } from '../src/sync/types.js'
 import { createPeerDependencies, type PeerActorComponents } from './peer-actors.js'
 
 export interface SyncSystemInit {

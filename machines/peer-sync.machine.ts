@@ -11,7 +11,7 @@ import {
   type DialDecision, type DialPlanFacts, type DialStep
 } from '../src/sync/policy.js'
 import { nextRoundDelayMs, syncNowSkipsWait } from '../src/sync/supervision.js'
-import { toFailure, type Link, type PeerOutcome, type PeerStats, type PeerTarget, type SyncFailure, type SyncOptions } from './types.js'
+import { toFailure, type Link, type PeerOutcome, type PeerStats, type PeerTarget, type SyncFailure, type SyncOptions } from '../src/sync/types.js'
 
 export interface DialInput {
   target: PeerTarget

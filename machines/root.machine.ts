@@ -8,18 +8,7 @@ import { assign, enqueueActions, setup, fromPromise, type ActorRefFrom } from 'x
 import { watchDelayMs } from '../src/sync/policy.js'
 import { peersToForget } from '../src/sync/supervision.js'
 import type { PeerSyncMachine } from './peer-sync.machine.js'
-import { toFailure, type PeerOutcome, type PeerTarget, type SyncFailure, type SyncOptions } from './types.js'
-
-/** What one discovery found. */
-export interface DiscoveredPeers {
-  /** The peers to sync with now. */
-  targets: PeerTarget[]
-  /**
-   * Every peer discovery still knows: in a tracker's answer, or in the peer book within its window. A supervised
-   * peer outside it (and outside `targets`) is stopped. Omitted when discovery cannot tell (a fixed --peers list).
-   */
-  known?: ReadonlySet<string>
-}
+import { toFailure, type DiscoveredPeers, type PeerOutcome, type SyncFailure, type SyncOptions } from '../src/sync/types.js'
 
 export interface RootDependencies {
   discoverPeers: (signal: AbortSignal) => Promise<DiscoveredPeers>

@@ -1,6 +1,6 @@
 import { Flags } from '@oclif/core'
 import { RrCommand } from '../cli/base.js'
-import { runDaemon } from '../../actors/run-daemon.js'
+import { runDaemon } from '../run/daemon.js'
 import { defaultPullLimit } from '../protocol/constants.js'
 
 function splitList (values: string[] | undefined): string[] {

@@ -1,7 +1,7 @@
 import { Flags } from '@oclif/core'
 import { RrCommand } from '../cli/base.js'
 import { UsageError } from '../core/errors.js'
-import { runHttpSync } from '../../actors/run-sync.js'
+import { runHttpSync } from '../run/sync.js'
 import { syncFlags } from './p2p-sync.js'
 
 export default class HttpSync extends RrCommand {

@@ -1,7 +1,7 @@
 import { Flags } from '@oclif/core'
 import { RrCommand } from '../cli/base.js'
 import { showControls } from '../core/escape.js'
-import { runP2PServe } from '../p2p/serve.js'
+import { runP2PServe } from '../run/serve.js'
 import { rustoryVersion } from '../version.js'
 
 export default class P2PServe extends RrCommand {

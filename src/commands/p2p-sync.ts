@@ -1,7 +1,7 @@
 import { Flags } from '@oclif/core'
 import { RrCommand } from '../cli/base.js'
 import { UsageError } from '../core/errors.js'
-import { runP2PSync } from '../../actors/run-sync.js'
+import { runP2PSync } from '../run/sync.js'
 import { defaultPullLimit, maxPullLimit } from '../protocol/constants.js'
 
 export const syncFlags = {

@@ -1,6 +1,6 @@
 import { Flags } from '@oclif/core'
 import { RrCommand } from '../cli/base.js'
-import { runRelayServe } from '../p2p/serve.js'
+import { runRelayServe } from '../run/serve.js'
 import { secondMs } from '../core/units.js'
 
 const MiB = 1024 * 1024

@@ -2,7 +2,7 @@
  * The one line a peer's round ends with, and what it counts beside entries. Pure: the actors keep the counts per
  * peer and round and print this line (stdout), `rr sync-status` and `rr doctor` read the same counts from SQLite.
  */
-import type { PeerOutcome } from '../../machines/types.js'
+import type { PeerOutcome } from './types.js'
 
 /** What a round did beside entries: tombstones moved, entries refused. Kept by the actors, per peer, per round. */
 export interface RoundExtras {

@@ -1,7 +1,7 @@
 /**
  * Turning tracker answers and peer-book rows into dial targets. Pure: string work on multiaddrs, no libp2p.
  */
-import type { PeerTarget } from '../../machines/types.js'
+import type { PeerTarget } from './types.js'
 
 export interface KnownPeer {
   peer_id: string

@@ -1,7 +1,7 @@
 import test from 'ava'
 import { createActor, SimulatedClock, waitFor, type AnyActorRef } from 'xstate'
 import { createPeerSyncMachine, type PeerSyncDependencies, type PeerSyncEvent } from '../../machines/peer-sync.machine.js'
-import type { Link, PeerOutcome, PeerTarget, SyncOptions } from '../../machines/types.js'
+import type { Link, PeerOutcome, PeerTarget, SyncOptions } from '../../src/sync/types.js'
 import { DialError, SwarmKeyMismatchError } from '../../src/protocol/errors.js'
 
 const target: PeerTarget = { key: 'peer-a', peerId: '12D3KooWPeerA', addrs: ['/ip4/127.0.0.1/tcp/1/p2p/12D3KooWPeerA'], relayAddr: '/ip4/127.0.0.1/tcp/2/p2p/12D3KooWRelay', source: 'peers' }

@@ -5,8 +5,9 @@
 import test, { type ExecutionContext } from 'ava'
 import { createActor, SimulatedClock, waitFor, type ActorRefFrom, type SnapshotFrom } from 'xstate'
 import { createPeerSyncMachine, type PeerSyncDependencies, type PeerSyncMachine } from '../../machines/peer-sync.machine.js'
-import { createRootMachine, peerActorId, type DiscoveredPeers } from '../../machines/root.machine.js'
-import type { Link, PeerOutcome, PeerTarget, SyncOptions } from '../../machines/types.js'
+import { createRootMachine, peerActorId } from '../../machines/root.machine.js'
+import type { DiscoveredPeers } from '../../src/sync/types.js'
+import type { Link, PeerOutcome, PeerTarget, SyncOptions } from '../../src/sync/types.js'
 import { DialError, SwarmKeyMismatchError } from '../../src/protocol/errors.js'
 
 const second = 1000

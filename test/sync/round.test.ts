@@ -1,5 +1,5 @@
 import test from 'ava'
-import type { PeerOutcome } from '../../machines/types.js'
+import type { PeerOutcome } from '../../src/sync/types.js'
 import { emptyExtras, formatRound, type RoundExtras } from '../../src/sync/round.js'
 
 const ok: PeerOutcome = {

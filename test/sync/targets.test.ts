@@ -1,5 +1,5 @@
 import test from 'ava'
-import type { PeerTarget } from '../../machines/types.js'
+import type { PeerTarget } from '../../src/sync/types.js'
 import { peerIdOf } from '../../src/p2p/index.js'
 import { targetFromPeer, targetsFromMultiaddrs, targetsFromPeers, type KnownPeer } from '../../src/sync/targets.js'
 

@@ -10,12 +10,12 @@ import { errorMessage } from '../protocol/errors.js'
 import { drainSpoolInto, openDatabase } from '../store/db.js'
 import { watchSpool, type SpoolWatcher } from '../store/spool-watch.js'
 import { WorkerPool } from '../../workers/pool.js'
-import { serveSync } from './handlers.js'
-import { serveTombstones } from './tombstone-handlers.js'
+import { serveSync } from '../p2p/handlers.js'
+import { serveTombstones } from '../p2p/tombstone-handlers.js'
 import { Registrar } from '../tracker/registrar.js'
 import type { PeerMeta } from '../tracker/types.js'
-import { announcedAddrs, confirmObservedAddr, createPeerNode, createRelayNode, registrableAddrs, tcpListenPorts } from './node.js'
-import { RelayReservation } from './relay-reservation.js'
+import { announcedAddrs, confirmObservedAddr, createPeerNode, createRelayNode, registrableAddrs, tcpListenPorts } from '../p2p/node.js'
+import { RelayReservation } from '../p2p/relay-reservation.js'
 
 export interface ServeOutput {
   /** Address lines and status (stdout). */

@@ -1,5 +1,5 @@
 /** Types shared by the machines and the actors that bind them. Types only: no I/O values. */
-import type { DialPath, SyncTransport } from '../src/protocol/transport.js'
+import type { DialPath, SyncTransport } from '../protocol/transport.js'
 
 /** What we know of a peer before dialing it. */
 export interface PeerTarget {
@@ -87,4 +87,15 @@ export function toFailure (error: unknown, step: SyncFailure['step']): SyncFailu
     }
   }
   return { name: 'Error', message: String(error), permanent: false, step }
+}
+
+/** What one discovery found. */
+export interface DiscoveredPeers {
+  /** The peers to sync with now. */
+  targets: PeerTarget[]
+  /**
+   * Every peer discovery still knows: in a tracker's answer, or in the peer book within its window. A supervised
+   * peer outside it (and outside `targets`) is stopped. Omitted when discovery cannot tell (a fixed --peers list).
+   */
+  known?: ReadonlySet<string>
 }
