@@ -3,7 +3,7 @@ import type { Database } from 'better-sqlite3'
 import { entryFields, optionalEntryFields } from '../src/core/entry.js'
 import { signPending } from '../src/store/entries.js'
 import { workerDb } from './db-cache.js'
-import type { ExportBatchResult, ExportBatchTask, ExportPushResult, ExportPushTask } from './tasks.js'
+import type { ExportBatchResult, ExportBatchTask, ExportPushResult, ExportPushTask, SignPendingResult, SignPendingTask } from './tasks.js'
 
 /**
  * Each row comes out of SQLite already as its JSON object (json_object, built in C): about a third of the CPU of
@@ -96,4 +96,12 @@ export function exportPush (task: ExportPushTask): ExportPushResult {
   const page = collect(rows, task.maxBytes - origin.length - 12)
   const payload = Buffer.from(`${opening(origin)}${page.parts.join(',')}]}`)
   return { payload, count: page.parts.length, lastSeq: page.lastSeq, ...(page.tooLarge != null ? { tooLarge: page.tooLarge } : {}) }
+}
+
+/** Signs every pending entry, one chunk per transaction (a chunk whose rows were all dropped as copies ends it early). */
+export function signAhead (task: SignPendingTask): SignPendingResult {
+  const db = workerDb(task.dbPath)
+  let signed = 0
+  for (let n = signPending(db, task.signer, task.chunkRows); n > 0; n = signPending(db, task.signer, task.chunkRows)) signed += n
+  return { signed }
 }
