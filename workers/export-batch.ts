@@ -75,7 +75,7 @@ export function exportBatch (task: ExportBatchTask): ExportBatchResult {
       .raw().iterate({ cursor: task.cursor, limit: task.limit, batchOrigin: origin })
     : db.prepare(`SELECT ${entryJsonSql}, ingest_seq FROM entries WHERE ingest_seq > ? ORDER BY ingest_seq LIMIT ?`)
       .raw().iterate(task.cursor, task.limit)) as Iterable<[string, number]>
-  const page = collect(rows, task.maxBytes - origin.length - 12)
+  const page = collect(rows, task.maxBytes - origin.length - 16)
   const next = page.parts.length > 0 ? page.lastSeq : null
   const payload = Buffer.from(`${opening(origin)}${page.parts.join(',')}],"next_cursor":${next === null ? 'null' : next}}`)
   return { payload, count: page.parts.length, ...(page.tooLarge != null ? { tooLarge: page.tooLarge } : {}) }
@@ -93,7 +93,7 @@ export function exportPush (task: ExportPushTask): ExportPushResult {
   const rows = db
     .prepare(`SELECT ${entryJsonV2Sql}, ingest_seq FROM entries WHERE device_id = @deviceId AND ingest_seq > @afterSeq AND origin IN ('', @batchOrigin) ORDER BY ingest_seq LIMIT @limit`)
     .raw().iterate({ deviceId: task.deviceId, afterSeq: task.afterSeq, batchOrigin: origin, limit: task.limit }) as Iterable<[string, number]>
-  const page = collect(rows, task.maxBytes - origin.length - 12)
+  const page = collect(rows, task.maxBytes - origin.length - 16)
   const payload = Buffer.from(`${opening(origin)}${page.parts.join(',')}]}`)
   return { payload, count: page.parts.length, lastSeq: page.lastSeq, ...(page.tooLarge != null ? { tooLarge: page.tooLarge } : {}) }
 }
