@@ -48,6 +48,11 @@ export class WorkerPool {
     }
   }
 
+  /** True once close was called: no task can run any more. */
+  get closed (): boolean {
+    return this.#closed != null
+  }
+
   /** Closes the pool once; later calls return the same promise. */
   async close (): Promise<void> {
     this.#closed ??= this.#pool?.destroy() ?? Promise.resolve()

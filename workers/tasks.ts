@@ -92,6 +92,17 @@ export interface ExportBatchResult {
   tooLarge?: { entry_id: string, bytes: number }
 }
 
+/** Sign this device's unsigned entries ahead of any pull (src/p2p/sign-ahead.ts), chunkRows per transaction. */
+export interface SignPendingTask {
+  tag: 'sign-pending'
+  dbPath: string
+  signer: EntrySigner
+  chunkRows: number
+}
+export interface SignPendingResult {
+  signed: number
+}
+
 /** Own-device entries for a push, serialized as an EntriesPush. */
 export interface ExportPushTask {
   tag: 'export-push'
@@ -156,7 +167,7 @@ export interface IngestTombstonesPushResult {
   error?: string
 }
 
-export type Task = IngestPulledTask | IngestPushTask | IngestEntriesTask | ExportBatchTask | ExportPushTask |
+export type Task = IngestPulledTask | IngestPushTask | IngestEntriesTask | ExportBatchTask | ExportPushTask | SignPendingTask |
   ExportTombstonesTask | IngestTombstonesPulledTask | IngestTombstonesPushTask
 
 export type TaskResult<T extends Task> =
@@ -168,7 +179,8 @@ export type TaskResult<T extends Task> =
             : T extends ExportTombstonesTask ? ExportTombstonesResult
               : T extends IngestTombstonesPulledTask ? IngestTombstonesPulledResult
                 : T extends IngestTombstonesPushTask ? IngestTombstonesPushResult
-                  : never
+                  : T extends SignPendingTask ? SignPendingResult
+                    : never
 
 /** An error as it crosses from a worker to the main thread (see toWorkerFailure / fromWorkerFailure). */
 export interface WorkerFailure {

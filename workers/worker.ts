@@ -23,6 +23,7 @@ async function route (task: Task): Promise<unknown> {
     case 'ingest-entries': return (await import('./ingest.js')).ingestEntries(task)
     case 'export-batch': return (await import('./export-batch.js')).exportBatch(task)
     case 'export-push': return (await import('./export-batch.js')).exportPush(task)
+    case 'sign-pending': return (await import('./export-batch.js')).signAhead(task)
     case 'export-tombstones': return (await import('./tombstones.js')).exportTombstones(task)
     case 'ingest-tombstones-pulled': return (await import('./tombstones.js')).ingestTombstonesPulled(task)
     case 'ingest-tombstones-push': return (await import('./tombstones.js')).ingestTombstonesPush(task)

@@ -1,4 +1,4 @@
-/** `--stats`: how responsive the event loop stayed and how much memory the run took. */
+/** `--stats`: how responsive the event loop stayed, how much memory and CPU the run took. */
 import { monitorEventLoopDelay } from 'node:perf_hooks'
 import { readFileSync } from 'node:fs'
 
@@ -11,19 +11,26 @@ function peakRssMb (): number {
   return process.memoryUsage().rss / 1024 / 1024
 }
 
+/** User and system time of the whole process (every thread: the workers' too). */
+function cpuMs (usage: NodeJS.CpuUsage): number {
+  return (usage.user + usage.system) / 1000
+}
+
 export function startRunStats (): { reset: () => void, stop: () => string } {
   const histogram = monitorEventLoopDelay({ resolution: 10 })
   histogram.enable()
   let started = performance.now()
+  let cpu = process.cpuUsage()
   return {
     reset: () => {
       histogram.reset()
       started = performance.now()
+      cpu = process.cpuUsage()
     },
     stop: () => {
       histogram.disable()
       const ms = (ns: number): string => (ns / 1e6).toFixed(1)
-      return `stats: event_loop_delay_max_ms=${ms(histogram.max)} event_loop_delay_p99_ms=${ms(histogram.percentile(99))} peak_rss_mb=${peakRssMb().toFixed(0)} wall_ms=${(performance.now() - started).toFixed(0)}`
+      return `stats: event_loop_delay_max_ms=${ms(histogram.max)} event_loop_delay_p99_ms=${ms(histogram.percentile(99))} peak_rss_mb=${peakRssMb().toFixed(0)} wall_ms=${(performance.now() - started).toFixed(0)} cpu_ms=${cpuMs(process.cpuUsage(cpu)).toFixed(0)}`
     }
   }
 }

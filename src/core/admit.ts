@@ -28,6 +28,11 @@ export interface AdmitOptions {
    * cost a pull about 70% of its speed on this machine; devices mostly pull each other's entries first-hand.
    */
   authenticatedPeer?: string
+  /**
+   * Checks a signed entry (i: its place in `entries`). @default verifyEntry. The ingest worker passes the verdicts
+   * it got from checking the batch on several threads at once (workers/verify-parallel.ts).
+   */
+  verify?: (entry: Entry, i: number) => boolean
 }
 
 export interface Admitted {
@@ -47,11 +52,12 @@ export function admitReceived (entries: readonly Entry[], options: AdmitOptions,
   const out: Admitted = { entries: [], rejected: [], clamped: 0 }
   const nowTs = new Date(options.now).toISOString()
   const limit = new Date(options.now + maxFutureSkewMs).toISOString()
+  const verify = options.verify ?? verifyEntry
   entries.forEach((received, i) => {
     let entry: Entry & { ts_orig?: string } = received
     if (options.wire === 1) {
       entry = withoutSignature(entry)
-    } else if (entry.sig != null && entry.origin !== options.authenticatedPeer && !verifyEntry(entry)) {
+    } else if (entry.sig != null && entry.origin !== options.authenticatedPeer && !verify(entry, i)) {
       out.rejected.push({ index: indexes?.[i] ?? i, entry_id: entry.entry_id, reason: `invalid entry ${entry.entry_id}: sig does not verify against origin ${entry.origin ?? ''}` })
       return
     }

@@ -146,28 +146,45 @@ const publicKeys = new Map<string, Buffer | null>()
 const maxCachedKeys = 4096
 const nodePublicKeys = new Map<string, KeyObject>()
 
-/** True when entry.sig is origin's signature over the entry's canonical content. False on any malformed part. */
-export function verifyEntry (entry: Entry): boolean {
+/** What checking an entry's signature takes: its canonical bytes, its signature, its origin's public key. */
+export interface VerificationInput {
+  message: Buffer
+  signature: Buffer
+  publicKey: Buffer
+}
+
+/** The entry's VerificationInput, or undefined when a part is missing or malformed (it cannot verify). */
+export function verificationInput (entry: Entry): VerificationInput | undefined {
   const { origin, sig } = entry
-  if (origin == null || sig == null) return false
+  if (origin == null || sig == null) return undefined
   const publicKey = publicKeyOfPeerId(origin)
-  if (publicKey == null) return false
+  if (publicKey == null) return undefined
   const signature = Buffer.from(sig, 'base64')
-  if (signature.length !== 64) return false
-  let message: Buffer
+  if (signature.length !== 64) return undefined
   try {
-    message = canonicalEntryBytes(entry, origin)
+    return { message: canonicalEntryBytes(entry, origin), signature, publicKey }
   } catch {
-    return false
+    return undefined
   }
-  if (sodium != null) return sodium.crypto_sign_verify_detached(signature, message, publicKey)
-  let key = nodePublicKeys.get(origin)
+}
+
+/** Ed25519: true when signature is publicKey's over message. */
+export function verifyDetached (signature: Uint8Array, message: Uint8Array, publicKey: Uint8Array): boolean {
+  if (sodium != null) return sodium.crypto_sign_verify_detached(signature as Buffer, message as Buffer, publicKey as Buffer)
+  const id = Buffer.from(publicKey).toString('base64url')
+  let key = nodePublicKeys.get(id)
   if (key == null) {
-    key = createPublicKey({ format: 'jwk', key: { kty: 'OKP', crv: 'Ed25519', x: publicKey.toString('base64url') } })
+    key = createPublicKey({ format: 'jwk', key: { kty: 'OKP', crv: 'Ed25519', x: id } })
     if (nodePublicKeys.size >= maxCachedKeys) nodePublicKeys.clear()
-    nodePublicKeys.set(origin, key)
+    nodePublicKeys.set(id, key)
   }
   return nodeVerify(null, message, key, signature)
+}
+
+/** True when entry.sig is origin's signature over the entry's canonical content. False on any malformed part. */
+export function verifyEntry (entry: Entry): boolean {
+  const input = verificationInput(entry)
+  return input != null && verifyDetached(input.signature, input.message, input.publicKey)
 }
 
 /** The signature fields removed: what an entry is when its signature cannot be (or is not) checked. */

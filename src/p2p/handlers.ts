@@ -13,6 +13,7 @@ import { decodeJson, parseSyncPull } from '../protocol/messages.js'
 import { servePull, servePush, type ServeComponents } from '../sync/serve.js'
 import type { WorkerPool } from '../../workers/pool.js'
 import { ByteBudget, defaultRequestBudgetBytes } from './byte-budget.js'
+import { startSignAhead } from './sign-ahead.js'
 import { armDeadline, encodeError, readDocument, writeAll, type ErrorDocument } from './stream-io.js'
 
 const second = 1000
@@ -34,7 +35,7 @@ export interface ServeSyncInit {
   maxInboundStreams?: number
   /** Request bytes held at once across all streams and connections (see ByteBudget). @default 48 MiB */
   requestBudgetBytes?: number
-  /** This device's identity key: its own entries are signed (lazily) before they are served. */
+  /** This device's identity key: its own entries are signed ahead (src/p2p/sign-ahead.ts), and before they are served. */
   signer?: EntrySigner
   /** Protocol versions to serve; [1] makes a server like one from before signed entries (tests). @default [1, 2] */
   wireVersions?: WireVersion[]
@@ -137,7 +138,9 @@ export async function serveSync (node: Libp2p, init: ServeSyncInit): Promise<() 
     await node.handle(pushId, push(wire), options)
     protocols.push(pullId, pushId)
   }
+  const stopSigning = init.signer != null ? startSignAhead({ dbPath: init.dbPath, pool: init.pool, signer: init.signer, log }) : undefined
   return async () => {
+    stopSigning?.()
     await node.unhandle(protocols)
   }
 }

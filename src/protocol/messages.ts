@@ -50,7 +50,21 @@ export function parseSyncPull (value: unknown): SyncPull {
   return { cursor: value.cursor, limit: Math.min(value.limit, maxPullLimit) }
 }
 
-/** Checks a SyncBatch's shape; its entries are returned raw, to be validated one by one. */
+/**
+ * The 2.0.0 batch-level `origin` (docs/PROTOCOL.md): a signed entry sent without its own `origin` has the batch's.
+ * Set on the raw entries before validation, so each is then checked (and verified) exactly as if it had carried the
+ * field itself: the default is only an encoding, it vouches for nothing. Saves 63 of a signed entry's 160 extra bytes.
+ */
+function withBatchOrigin (entries: unknown[], origin: unknown, what: string): unknown[] {
+  if (origin === undefined) return entries
+  if (typeof origin !== 'string') throw new ProtocolError(`${what}: origin must be a string`)
+  for (const item of entries) {
+    if (isObject(item) && item.sig !== undefined && item.origin === undefined) item.origin = origin
+  }
+  return entries
+}
+
+/** Checks a SyncBatch's shape; its entries are returned raw (with the batch origin applied), to be validated one by one. */
 export function parseSyncBatch (value: unknown): { entries: unknown[], next_cursor: number | null } {
   if (!isObject(value)) throw new ProtocolError('SyncBatch: must be a JSON object')
   if (typeof value.error === 'string') throw new ProtocolError(`peer refused the pull: ${value.error.slice(0, 500)}`)
@@ -58,7 +72,7 @@ export function parseSyncBatch (value: unknown): { entries: unknown[], next_curs
   const next = value.next_cursor
   if (next !== null && next !== undefined && !isCursor(next)) throw new ProtocolError('SyncBatch: next_cursor must be a non-negative integer or null')
   if (value.entries.length > 0 && (next === null || next === undefined)) throw new ProtocolError('SyncBatch: next_cursor is null but entries were sent')
-  return { entries: value.entries, next_cursor: next ?? null }
+  return { entries: withBatchOrigin(value.entries, value.origin, 'SyncBatch'), next_cursor: next ?? null }
 }
 
 export function parseEntriesPush (value: unknown): { entries: unknown[] } {
@@ -66,7 +80,7 @@ export function parseEntriesPush (value: unknown): { entries: unknown[] } {
   if (Array.isArray(value)) return { entries: value }
   if (!isObject(value)) throw new ProtocolError('EntriesPush: must be a JSON object')
   if (!Array.isArray(value.entries)) throw new ProtocolError('EntriesPush: entries must be an array')
-  return { entries: value.entries }
+  return { entries: withBatchOrigin(value.entries, value.origin, 'EntriesPush') }
 }
 
 export function parsePushAck (value: unknown): PushAck {

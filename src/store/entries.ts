@@ -256,14 +256,16 @@ export function stripSeq (row: StoredEntry): Entry {
 /**
  * Signs this device's entries still unsigned (trust 2: recorded or imported here) with its identity key, in one
  * immediate transaction: they become verified rows under `signer.origin`, keeping their ingest_seq (nothing served
- * them yet: every serving path signs first). A stored copy of one signed by this same key (it came back) is dropped. Returns how many were signed. Called lazily before serving, never on the record path.
+   * them yet: every serving path signs first). A stored copy of one signed by this same key (it came back) is dropped.
+   * Returns how many were signed. Called lazily before serving, never on the record path; and ahead of it in chunks of
+   * `maxRows` (src/p2p/sign-ahead.ts), so that a pull arriving meanwhile waits for one chunk only.
  */
-export function signPending (db: Database, signer: EntrySigner): number {
+export function signPending (db: Database, signer: EntrySigner, maxRows = -1): number {
   const probe = cached(db, 'pending-probe', () => `SELECT 1 FROM entries WHERE trust = ${trust.localUnsigned} LIMIT 1`)
   if (probe.get() == null) return 0
   return db.transaction(() => {
-    const rows = cached(db, 'pending-rows', () => `SELECT ingest_seq, ${columns} FROM entries WHERE trust = ${trust.localUnsigned} ORDER BY ingest_seq`)
-      .all().map((row) => withoutNulls(row as StoredEntry))
+    const rows = cached(db, 'pending-rows', () => `SELECT ingest_seq, ${columns} FROM entries WHERE trust = ${trust.localUnsigned} ORDER BY ingest_seq LIMIT ?`)
+      .all(maxRows).map((row) => withoutNulls(row as StoredEntry))
     const update = cached(db, 'pending-sign', () => `UPDATE entries SET origin = ?, sig = ?, trust = ${trust.verified} WHERE ingest_seq = ?`)
     // A copy signed by this key that reached us first is stored as a rival: the row signed here is that entry.
     const dropCopy = cached(db, 'pending-copy', () => 'DELETE FROM entries WHERE entry_id = ? RETURNING entry_id, cmd')

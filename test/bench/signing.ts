@@ -1,15 +1,17 @@
 /**
  * Signing bench (issue 17): the cost of signed entries on a sync of 200k entries over libp2p on loopback.
- * Servers' databases hold the same rows: unsigned (as before 2.0.0: nothing to verify); signed by a third device
- * (relayed: the receiver verifies every signature); signed by the serving device itself (first-hand: its
- * connection's Noise handshake authenticates that key, so signatures are not checked again); and recorded on the
- * serving device, not yet signed (it signs them on the first pull, once). Each is pulled by `rr p2p-sync` into an empty database; the figure is entries/s from
- * the command's own `--stats wall_ms`. Rounds alternate unsigned/signed so load on the machine hits both alike.
- * Run: `BENCH_ONLY=signing npm run bench` (BENCH_SIGNING_ENTRIES, BENCH_SIGNING_ROUNDS to change it).
+ * Servers' databases hold the same rows: unsigned (as before 2.0.0: nothing to verify); signed by the serving
+ * device itself (direct, first-hand: its connection's Noise handshake authenticates that key, so signatures are
+ * not checked again, only carried and stored); signed by a third device (relayed: the receiver verifies every
+ * signature); and recorded on the serving device, not yet signed (it signs them ahead, in the background, as soon
+ * as it serves; timed until done, then pulled). Each is pulled by `rr p2p-sync` into an empty database; the rate
+ * is entries/s from the command's own `--stats wall_ms`, the CPU is the syncing process's `cpu_ms` (all threads)
+ * and the serving process's from /proc, which load on the machine barely moves. Rounds alternate the kinds so load
+ * hits all alike. Run: `BENCH_ONLY=signing npm run bench` (BENCH_SIGNING_ENTRIES, BENCH_SIGNING_ROUNDS to change it).
  */
 import { spawn } from 'node:child_process'
-import { copyFileSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs'
-import { tmpdir } from 'node:os'
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs'
+import { loadavg, tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import Database from 'better-sqlite3'
@@ -24,7 +26,19 @@ import { env, seed, waitForLine } from './sync.js'
 
 const rrBin = fileURLToPath(new URL('../../../bin/rr', import.meta.url))
 
-async function pull (dir: string, name: string, dbA: string, swarm: string, limit: number, homeA = join(dir, `${name}-serve`)): Promise<{ count: number, verified: number, ms: number }> {
+interface Pulled { count: number, verified: number, ms: number, clientCpuMs: number, serverCpuMs: number }
+
+/** CPU time (all threads) of a live process, from /proc (Linux); NaN elsewhere. */
+function cpuMsOf (pid: number | undefined): number {
+  try {
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ')
+    return (Number(fields[11]) + Number(fields[12])) * 10
+  } catch {
+    return NaN
+  }
+}
+
+async function pull (dir: string, name: string, dbA: string, swarm: string, limit: number, homeA = join(dir, `${name}-serve`), beforePull?: () => Promise<void>): Promise<Pulled> {
   const homeB = join(dir, `${name}-sync`)
   mkdirSync(homeA, { recursive: true })
   mkdirSync(homeB, { recursive: true })
@@ -33,17 +47,21 @@ async function pull (dir: string, name: string, dbA: string, swarm: string, limi
   const serve = spawn(process.execPath, [rrBin, '--db-path', dbA, 'p2p-serve', '--listen', '/ip4/127.0.0.1/tcp/0'], { env: env(homeA, swarm), stdio: ['ignore', 'pipe', 'inherit'] })
   try {
     const addr = await waitForLine(serve, /p2p listen: (\S+)/)
+    await beforePull?.()
+    const serverBefore = cpuMsOf(serve.pid)
     const sync = spawn(process.execPath, [rrBin, '--db-path', dbB, 'p2p-sync', '--peers', addr, '--limit', String(limit), '--stats'], { env: env(homeB, swarm), stdio: ['ignore', 'pipe', 'pipe'] })
     let err = ''
     sync.stderr!.on('data', (d: Buffer) => { err += d.toString() })
     const code = await new Promise<number | null>((resolve) => sync.once('exit', resolve))
+    const serverCpuMs = cpuMsOf(serve.pid) - serverBefore
     if (code !== 0) throw new Error(`p2p-sync exited ${code}: ${err}`)
     const wall = /wall_ms=(\d+)/.exec(err)
+    const cpu = /cpu_ms=(\d+)/.exec(err)
     const db = new Database(dbB, { readonly: true })
     const { count, verified } = db.prepare('SELECT COUNT(*) AS count, COALESCE(SUM(trust = 1), 0) AS verified FROM entries').get() as { count: number, verified: number }
     db.close()
     rmSync(homeB, { recursive: true, force: true })
-    return { count, verified, ms: Number(wall?.[1] ?? NaN) }
+    return { count, verified, ms: Number(wall?.[1] ?? NaN), clientCpuMs: Number(cpu?.[1] ?? NaN), serverCpuMs }
   } finally {
     serve.kill('SIGTERM')
     await new Promise((resolve) => serve.once('exit', resolve))
@@ -84,32 +102,61 @@ export async function benchSigning (entries = Number(process.env.BENCH_SIGNING_E
     p.exec('UPDATE entries SET trust = 2')
     p.close()
 
-    const rates: Record<'unsigned' | 'relayed' | 'firstHand', number[]> = { unsigned: [], relayed: [], firstHand: [] }
-    let verified = 0
+    const kinds = ['unsigned', 'direct', 'relayed'] as const
+    const runs: Record<typeof kinds[number], Pulled[]> = { unsigned: [], direct: [], relayed: [] }
+    const load = loadavg()[0]!.toFixed(1)
     for (let r = 0; r < rounds; r++) {
-      const u = await pull(dir, `u${r}`, unsigned, swarm, limit)
-      const s = await pull(dir, `s${r}`, relayed, swarm, limit)
-      const f = await pull(dir, `f${r}`, firstHand, swarm, limit, homeFirstHand)
-      for (const x of [u, s, f]) if (x.count !== entries) throw new Error(`pulled ${x.count} of ${entries}`)
-      verified = Math.min(s.verified, f.verified)
-      rates.unsigned.push(entries / (u.ms / 1000))
-      rates.relayed.push(entries / (s.ms / 1000))
-      rates.firstHand.push(entries / (f.ms / 1000))
+      runs.unsigned.push(await pull(dir, `u${r}`, unsigned, swarm, limit))
+      runs.direct.push(await pull(dir, `f${r}`, firstHand, swarm, limit, homeFirstHand))
+      runs.relayed.push(await pull(dir, `s${r}`, relayed, swarm, limit))
     }
-    const firstServe = await pull(dir, 'p', pending, swarm, limit)
-    const plain = median(rates.unsigned)
-    const slower = (rate: number): string => `${((1 - rate / plain) * 100).toFixed(1)}%`
+    for (const x of Object.values(runs).flat()) if (x.count !== entries) throw new Error(`pulled ${x.count} of ${entries}`)
+    // Signed ahead: the server starts serving its own unsigned entries; the pull starts once they are all signed
+    // (or once nothing has been signed for 3 s: a server that signs inside the pull only, as before).
+    let signAheadMs = NaN
+    const ahead = await pull(dir, 'p', pending, swarm, limit, undefined, async () => {
+      const started = performance.now()
+      const probe = new Database(pending, { readonly: true })
+      try {
+        let left = -1
+        let changed = performance.now()
+        for (;;) {
+          const now = probe.prepare('SELECT COUNT(*) FROM entries WHERE trust = 2').pluck().get() as number
+          if (now === 0) {
+            signAheadMs = performance.now() - started
+            return
+          }
+          if (now !== left) [left, changed] = [now, performance.now()]
+          if (performance.now() - changed > 3000) return
+          await new Promise((resolve) => setTimeout(resolve, 50))
+        }
+      } finally {
+        probe.close()
+      }
+    })
+    const rate = (x: Pulled): number => entries / (x.ms / 1000)
+    const med = (kind: typeof kinds[number], f: (x: Pulled) => number): number => median(runs[kind].map(f))
+    const plain = med('unsigned', rate)
+    const slower = (kind: typeof kinds[number]): string => `${((1 - med(kind, rate) / plain) * 100).toFixed(1)}%`
+    const cpuRatio = (kind: typeof kinds[number], f: (x: Pulled) => number): string => `${(med(kind, f) / med('unsigned', f)).toFixed(2)}x`
+    const perK = (ms: number): string => (ms / (entries / 1000)).toFixed(1)
     return {
       'signing entries': entries,
+      'load average (1 min) at the start': load,
       'sign rate (signPending, in process) entries/s': Math.round(entries / (signMs / 1000)),
       'sync unsigned entries/s (median of rounds)': Math.round(plain),
-      'sync signed first-hand (the serving device\'s own entries) entries/s (median)': Math.round(median(rates.firstHand)),
-      'sync signed relayed (every signature verified) entries/s (median)': Math.round(median(rates.relayed)),
-      'rounds entries/s unsigned | first-hand | relayed': `${rates.unsigned.map(Math.round).join(' ')} | ${rates.firstHand.map(Math.round).join(' ')} | ${rates.relayed.map(Math.round).join(' ')}`,
-      'verified rows on the receiver (each signed run)': verified,
-      'first-hand vs unsigned: slower by (target < 10%)': slower(median(rates.firstHand)),
-      'relayed vs unsigned: slower by': slower(median(rates.relayed)),
-      'sync, server signs its own entries on the first pull, entries/s': Math.round(entries / (firstServe.ms / 1000))
+      'sync signed direct (the serving device\'s own entries) entries/s (median)': Math.round(med('direct', rate)),
+      'sync signed relayed (every signature verified) entries/s (median)': Math.round(med('relayed', rate)),
+      'rounds entries/s unsigned | direct | relayed': kinds.map((k) => runs[k].map((x) => Math.round(rate(x))).join(' ')).join(' | '),
+      'verified rows on the receiver (direct, relayed)': `${Math.min(...runs.direct.map((x) => x.verified))}, ${Math.min(...runs.relayed.map((x) => x.verified))}`,
+      'direct vs unsigned: slower by (target < 10%)': slower('direct'),
+      'relayed vs unsigned: slower by': slower('relayed'),
+      'syncing process CPU ms per 1k entries unsigned | direct | relayed (median)': kinds.map((k) => perK(med(k, (x) => x.clientCpuMs))).join(' | '),
+      'serving process CPU ms per 1k entries unsigned | direct | relayed (median)': kinds.map((k) => perK(med(k, (x) => x.serverCpuMs))).join(' | '),
+      'CPU vs unsigned, syncing side: direct | relayed': `${cpuRatio('direct', (x) => x.clientCpuMs)} | ${cpuRatio('relayed', (x) => x.clientCpuMs)}`,
+      'CPU vs unsigned, both sides: direct | relayed': `${cpuRatio('direct', (x) => x.clientCpuMs + x.serverCpuMs)} | ${cpuRatio('relayed', (x) => x.clientCpuMs + x.serverCpuMs)}`,
+      'server signs its own unsigned entries ahead (from serving until done) ms': Number.isNaN(signAheadMs) ? 'not signed ahead' : Math.round(signAheadMs),
+      'sync of those, pulled after (signed ahead, or in the pull) entries/s': Math.round(rate(ahead))
     }
   } finally {
     rmSync(dir, { recursive: true, force: true })

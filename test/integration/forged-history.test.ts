@@ -12,7 +12,7 @@ import { peerIdFromPrivateKey } from '@libp2p/peer-id'
 import type { Entry } from '../../src/core/entry.js'
 import { signEntry, type EntrySigner } from '../../src/core/signature.js'
 import { dialDirect } from '../../src/p2p/index.js'
-import { decodeJson, encodeMessage } from '../../src/protocol/messages.js'
+import { decodeJson, encodeMessage, parseSyncBatch } from '../../src/protocol/messages.js'
 import { device, type Device } from '../helpers/peers.js'
 import { tempDir } from '../helpers/tmp.js'
 import { startPeer, type InProcessPeer } from '../p2p/fixtures.js'
@@ -42,7 +42,7 @@ async function pullAll (attacker: InProcessPeer, addr: string): Promise<Entry[]>
     const out: Entry[] = []
     let cursor = 0
     for (;;) {
-      const batch = decodeJson(await transport.pull({ cursor, limit: 1000 }), 'SyncBatch') as { entries: Entry[], next_cursor: number | null }
+      const batch = parseSyncBatch(decodeJson(await transport.pull({ cursor, limit: 1000 }), 'SyncBatch')) as { entries: Entry[], next_cursor: number | null }
       if (batch.entries.length === 0 || batch.next_cursor == null) return out
       out.push(...batch.entries)
       cursor = batch.next_cursor

@@ -8,7 +8,7 @@ import test from 'ava'
 import { entryFields, type Entry } from '../../src/core/entry.js'
 import { dialDirect } from '../../src/p2p/index.js'
 import { entriesPushProtocol, syncPullProtocol } from '../../src/protocol/constants.js'
-import { decodeJson, encodeMessage } from '../../src/protocol/messages.js'
+import { decodeJson, encodeMessage, parseSyncBatch } from '../../src/protocol/messages.js'
 import { device } from '../helpers/peers.js'
 import { tempDir } from '../helpers/tmp.js'
 import { makeEntry, seedDb, startPeer } from '../p2p/fixtures.js'
@@ -59,7 +59,7 @@ test('a 1.0.0-only client pulls the 1.0.0 fields exactly and pushes into a 2.0.0
   // A 2.0.0 client on the same server gets 2.0.0 and signed entries.
   const { transport: v2 } = await dialDirect(client.node, served.addr, { newConnection: true, timeoutMs: 30_000 })
   t.teardown(async () => await v2.close())
-  const signed = decodeJson(await v2.pull({ cursor: 0, limit: 100 }), 'SyncBatch') as { entries: Entry[] }
+  const signed = parseSyncBatch(decodeJson(await v2.pull({ cursor: 0, limit: 100 }), 'SyncBatch')) as { entries: Entry[] }
   t.is(v2.wire, 2)
   t.true(signed.entries.filter((e) => e.device_id === 'devA').every((e) => e.origin === served.addr.split('/p2p/')[1]))
 })

@@ -4,6 +4,8 @@ import { generateKeyPair } from '@libp2p/crypto/keys'
 import { peerIdFromPrivateKey } from '@libp2p/peer-id'
 import type { Entry } from '../../src/core/entry.js'
 import { signEntry, verifyEntry, type EntrySigner } from '../../src/core/signature.js'
+import { admitReceived } from '../../src/core/admit.js'
+import { parseSyncBatch } from '../../src/protocol/messages.js'
 import { openDatabase } from '../../src/store/db.js'
 import { insertEntries, signPending, trust } from '../../src/store/entries.js'
 import { tempDir } from '../helpers/tmp.js'
@@ -118,7 +120,7 @@ test('served on 2.0.0, a signed row carries origin, sig and the stamp it was sig
   db.close()
   const mine = await signer()
   const { exportBatch } = await import('../../workers/export-batch.js')
-  const v2 = JSON.parse(Buffer.from(exportBatch({ tag: 'export-batch', dbPath, cursor: 0, limit: 10, maxBytes: 1 << 20, wire: 2, signer: mine }).payload).toString()) as { entries: Entry[] }
+  const v2 = parseSyncBatch(JSON.parse(Buffer.from(exportBatch({ tag: 'export-batch', dbPath, cursor: 0, limit: 10, maxBytes: 1 << 20, wire: 2, signer: mine }).payload).toString())) as { entries: Entry[] }
   const [signed, plain, own] = v2.entries
   t.is(signed!.ts, far.ts)
   t.true(verifyEntry(signed!))
@@ -127,4 +129,25 @@ test('served on 2.0.0, a signed row carries origin, sig and the stamp it was sig
   t.true(verifyEntry(own!))
   const v1 = JSON.parse(Buffer.from(exportBatch({ tag: 'export-batch', dbPath, cursor: 0, limit: 10, maxBytes: 1 << 20 }).payload).toString()) as { entries: Array<Record<string, unknown>> }
   for (const e of v1.entries) t.deepEqual(Object.keys(e), ['entry_id', 'device_id', 'user_id', 'ts', 'cmd', 'cwd', 'exit_code', 'duration_ms', 'shell', 'hostname', 'version'])
+})
+
+test('on 2.0.0 a page names its first signer once (batch origin), each entry gets it back, and a batch origin that did not sign them fails verification', async (t) => {
+  const dbPath = join(tempDir(t), 'h.db')
+  const db = openDatabase(dbPath)
+  const [a, b] = [await signer(), await signer()]
+  const fromA = [1, 2, 3].map((i) => signEntry(entry({ cmd: `a ${i}` }), a))
+  insertEntries(db, [...fromA, entry({ cmd: 'unsigned' }), signEntry(entry({ cmd: 'b 1' }), b)], 'received')
+  db.close()
+  const { exportBatch } = await import('../../workers/export-batch.js')
+  const wire = JSON.parse(Buffer.from(exportBatch({ tag: 'export-batch', dbPath, cursor: 0, limit: 10, maxBytes: 1 << 20, wire: 2 }).payload).toString()) as { origin: string, entries: Array<Record<string, unknown>> }
+  t.is(wire.origin, a.origin)
+  t.deepEqual(wire.entries.map((e) => [e.origin, typeof e.sig]), [[undefined, 'string'], [undefined, 'string'], [undefined, 'string'], [undefined, 'undefined'], [b.origin, 'string']])
+  const parsed = parseSyncBatch(structuredClone(wire)).entries as Entry[]
+  t.deepEqual(parsed.map((e) => e.origin), [a.origin, a.origin, a.origin, undefined, b.origin])
+  t.true([0, 1, 2, 4].every((i) => verifyEntry(parsed[i]!)))
+  // A sender naming another batch origin attributes A's entries to b: their signatures do not verify, so they are refused.
+  const lying = parseSyncBatch({ ...structuredClone(wire), origin: b.origin }).entries as Entry[]
+  const admitted = admitReceived(lying, { wire: 2, now: Date.now() })
+  t.deepEqual(admitted.rejected.map((r) => r.index), [0, 1, 2])
+  t.deepEqual(admitted.entries.map((e) => e.cmd), ['unsigned', 'b 1'])
 })
