@@ -14,7 +14,7 @@ import { serveSync } from '../p2p/handlers.js'
 import { serveTombstones } from '../p2p/tombstone-handlers.js'
 import { Registrar } from '../tracker/registrar.js'
 import type { PeerMeta } from '../tracker/types.js'
-import { announcedAddrs, confirmObservedAddr, createPeerNode, createRelayNode, registrableAddrs, tcpListenPorts } from '../p2p/node.js'
+import { announcedAddrs, confirmObservedAddr, createPeerNode, createRelayNode, registrableAddrs, tcpListenPorts, type RelayNodeInit } from '../p2p/node.js'
 import { RelayReservation } from '../p2p/relay-reservation.js'
 
 export interface ServeOutput {
@@ -42,16 +42,8 @@ export interface P2PServeInit {
   swarmUserId?: boolean
 }
 
-export interface RelayServeInit {
-  swarmKeyPath: string
-  identityKeyPath: string
-  listen: string[]
-  announce?: string[]
-  maxReservations?: number
-  reservationTtlMs?: number
-  dataLimitBytes?: number
-  durationLimitMs?: number
-}
+export type RelayServeInit = { swarmKeyPath: string, identityKeyPath: string } &
+  Pick<RelayNodeInit, 'listen' | 'announce' | 'maxReservations' | 'reservationTtlMs' | 'dataLimitBytes' | 'durationLimitMs'>
 
 function noteNewSwarmKey (swarm: SwarmKey, io: ServeOutput): void {
   if (swarm.created) io.log(`created a new swarm key at ${swarm.path} (fingerprint ${swarm.fingerprint}): copy this file to every machine of your network`)
