@@ -142,9 +142,14 @@ test('three devices paired by invite/join with different login names sync every 
   t.deepEqual(await listed(swarmIdOf(stranger)), [peerIdOf(stranger)])
   t.deepEqual(await listed('alice'), [], 'nothing is registered under a login name')
 
-  // sync-status reports the running daemon.
-  const status = await rr(['sync-status'], { env: devices[0]!.env })
-  t.regex(status.stdout, /^daemon: running \(pid \d+ since .*last round .*: 2 peers ok/m)
+  // sync-status reports the running daemon once it has finished a round of its own (the records above may all have
+  // reached it through the other daemons' pushes before that).
+  const roundLine = /^daemon: running \(pid \d+ since .*last round .*: 2 peers ok/m
+  let status = ''
+  for (const deadline = Date.now() + 90_000; !roundLine.test(status) && Date.now() < deadline; await sleep(500)) {
+    status = (await rr(['sync-status'], { env: devices[0]!.env })).stdout
+  }
+  t.regex(status, roundLine, readFileSync(devices[0]!.log, 'utf8').slice(-4000))
   t.regex((await rr(['doctor'], { env: devices[0]!.env })).stdout, /daemon\s+running \(pid \d+ since /)
 
   // SIGTERM: one clean stop line.
