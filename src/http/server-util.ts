@@ -6,8 +6,7 @@ import { concatBytes } from '../protocol/framing.js'
 import type { IncomingMessage, Server, ServerResponse } from 'node:http'
 import { isIP } from 'node:net'
 import { AddressInUseError, isAddressInUse, RustoryError } from '../core/errors.js'
-
-const second = 1000
+import { secondMs } from '../core/units.js'
 
 export interface BindAddress {
   host: string
@@ -150,15 +149,15 @@ export interface ServerTimeouts {
  * default checks every 30 s, so a stalled client would hold its socket that long whatever the timeouts).
  */
 export function serverOptions (timeouts: ServerTimeouts = {}): { maxHeaderSize: number, connectionsCheckingInterval: number } {
-  const headers = timeouts.headersTimeoutMs ?? 10 * second
-  return { maxHeaderSize: 16 * 1024, connectionsCheckingInterval: Math.max(50, Math.min(second, Math.floor(headers / 2))) }
+  const headers = timeouts.headersTimeoutMs ?? 10 * secondMs
+  return { maxHeaderSize: 16 * 1024, connectionsCheckingInterval: Math.max(50, Math.min(secondMs, Math.floor(headers / 2))) }
 }
 
 /** Bounds what a slow or silent client can hold: headers, whole request, idle keep-alive. */
 export function applyTimeouts (server: Server, timeouts: ServerTimeouts = {}): void {
-  server.headersTimeout = timeouts.headersTimeoutMs ?? 10 * second
-  server.requestTimeout = timeouts.requestTimeoutMs ?? 60 * second
-  server.keepAliveTimeout = timeouts.keepAliveTimeoutMs ?? 5 * second
+  server.headersTimeout = timeouts.headersTimeoutMs ?? 10 * secondMs
+  server.requestTimeout = timeouts.requestTimeoutMs ?? 60 * secondMs
+  server.keepAliveTimeout = timeouts.keepAliveTimeoutMs ?? 5 * secondMs
   server.maxHeadersCount = 100
 }
 
@@ -180,7 +179,7 @@ export async function listen (server: Server, bind: BindAddress): Promise<BindAd
 }
 
 /** Stops accepting, ends idle keep-alive connections, and cuts the rest after `graceMs`. */
-export async function closeServer (server: Server, graceMs = 2 * second): Promise<void> {
+export async function closeServer (server: Server, graceMs = 2 * secondMs): Promise<void> {
   if (!server.listening) return
   const closed = new Promise<void>((resolve) => server.close(() => resolve()))
   server.closeIdleConnections()

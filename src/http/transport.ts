@@ -7,8 +7,8 @@ import { DialError, MessageTooLargeError, ProtocolError, SyncError } from '../pr
 import { readAllCapped } from '../protocol/framing.js'
 import { decodeJson, parsePushAck, type PushAck, type SyncPull } from '../protocol/messages.js'
 import type { DialPath, SyncTransport } from '../protocol/transport.js'
+import { secondMs } from '../core/units.js'
 
-const second = 1000
 const KiB = 1024
 
 export interface HttpTransportInit {
@@ -55,8 +55,8 @@ export class HttpTransport implements SyncTransport {
     this.#auth = init.token != null && init.token !== '' ? { authorization: `Bearer ${init.token}` } : {}
     this.peerId = normalizeBaseUrl(baseUrl)
     this.remoteAddr = this.peerId
-    this.#connectTimeoutMs = init.connectTimeoutMs ?? 15 * second
-    this.#requestTimeoutMs = init.requestTimeoutMs ?? 120 * second
+    this.#connectTimeoutMs = init.connectTimeoutMs ?? 15 * secondMs
+    this.#requestTimeoutMs = init.requestTimeoutMs ?? 120 * secondMs
   }
 
   /** GET /api/v1/entries: the SyncBatch bytes as received, at most maxPullResponseBytes. */

@@ -15,9 +15,7 @@ import type { WorkerPool } from '../../workers/pool.js'
 import { ByteBudget, defaultRequestBudgetBytes } from './byte-budget.js'
 import { startSignAhead } from './sign-ahead.js'
 import { armDeadline, encodeError, readDocument, writeAll, type ErrorDocument } from './stream-io.js'
-
-const second = 1000
-const minute = 60 * second
+import { secondMs, minuteMs } from '../core/units.js'
 
 export interface ServeSyncInit {
   /** The local database the peer serves from and ingests pushes into. */
@@ -107,7 +105,7 @@ export function exchangeHandler (log: (line: string) => void, exchangeTimeoutMs:
  */
 export async function serveSync (node: Libp2p, init: ServeSyncInit): Promise<() => Promise<void>> {
   const log = init.log ?? (() => {})
-  const exchangeTimeoutMs = init.exchangeTimeoutMs ?? 5 * minute
+  const exchangeTimeoutMs = init.exchangeTimeoutMs ?? 5 * minuteMs
   const options = { maxInboundStreams: init.maxInboundStreams ?? 8, runOnLimitedConnection: true }
   const budget = new ByteBudget(init.requestBudgetBytes ?? defaultRequestBudgetBytes)
 
@@ -115,7 +113,7 @@ export async function serveSync (node: Libp2p, init: ServeSyncInit): Promise<() 
 
   const core: ServeComponents = { dbPath: init.dbPath, pool: init.pool, ...(init.signer != null ? { signer: init.signer } : {}) }
 
-  const pull = (wire: WireVersion) => exchange('sync-pull', maxPullRequestBytes, init.pullRequestTimeoutMs ?? 30 * second, async (request) => {
+  const pull = (wire: WireVersion) => exchange('sync-pull', maxPullRequestBytes, init.pullRequestTimeoutMs ?? 30 * secondMs, async (request) => {
     const answer = await servePull(core, parseSyncPull(decodeJson(request, 'SyncPull')), wire)
     if (answer.kind === 'entry-too-large') {
       throw new RefusedError({ error: `entry ${answer.entryId} is ${answer.bytes} bytes, over the ${answer.capBytes}-byte pull response cap`, code: 'entry_too_large', entry_id: answer.entryId })
@@ -123,7 +121,7 @@ export async function serveSync (node: Libp2p, init: ServeSyncInit): Promise<() 
     return answer.payload
   })
 
-  const push = (wire: WireVersion) => exchange('entries-push', maxPushRequestBytes, init.pushRequestTimeoutMs ?? 2 * minute, async (request, peerId) => {
+  const push = (wire: WireVersion) => exchange('entries-push', maxPushRequestBytes, init.pushRequestTimeoutMs ?? 2 * minuteMs, async (request, peerId) => {
     const { ack, result, malformed } = await servePush(core, request, { wire, peerId })
     if (malformed != null) throw new RefusedError({ error: malformed, code: 'malformed' })
     if (result.rejected.length > 0) log(`p2p: entries-push: rejected ${result.rejected.length} invalid entries (first: ${result.rejected[0]!.reason})`)
@@ -149,7 +147,7 @@ export async function serveSync (node: Libp2p, init: ServeSyncInit): Promise<() 
  * Sends an error document and half-closes. The peer may still be sending (an oversized request): stop reading,
  * and reset the stream if it has not ended shortly after, so a hostile sender cannot keep it open.
  */
-async function replyAndClose (stream: Stream, doc: Uint8Array, graceMs = 5 * second): Promise<void> {
+async function replyAndClose (stream: Stream, doc: Uint8Array, graceMs = 5 * secondMs): Promise<void> {
   try {
     await stream.closeRead()
     await writeAll(stream, doc)

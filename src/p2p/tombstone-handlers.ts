@@ -8,23 +8,21 @@ import { decodeJson, parseSyncPull } from '../protocol/messages.js'
 import { encodeTombstoneAck } from '../protocol/tombstones.js'
 import { ByteBudget, defaultRequestBudgetBytes } from './byte-budget.js'
 import { exchangeHandler, RefusedError, type ServeSyncInit } from './handlers.js'
-
-const second = 1000
-const minute = 60 * second
+import { secondMs, minuteMs } from '../core/units.js'
 
 /** Registers tombstone-pull and tombstone-push; the returned function unregisters them. */
 export async function serveTombstones (node: Libp2p, init: ServeSyncInit): Promise<() => Promise<void>> {
   const log = init.log ?? (() => {})
   const options = { maxInboundStreams: init.maxInboundStreams ?? 8, runOnLimitedConnection: true }
-  const exchange = exchangeHandler(log, init.exchangeTimeoutMs ?? 5 * minute, new ByteBudget(init.requestBudgetBytes ?? defaultRequestBudgetBytes))
+  const exchange = exchangeHandler(log, init.exchangeTimeoutMs ?? 5 * minuteMs, new ByteBudget(init.requestBudgetBytes ?? defaultRequestBudgetBytes))
 
-  const pull = exchange('tombstone-pull', maxPullRequestBytes, init.pullRequestTimeoutMs ?? 30 * second, async (request) => {
+  const pull = exchange('tombstone-pull', maxPullRequestBytes, init.pullRequestTimeoutMs ?? 30 * secondMs, async (request) => {
     const { cursor, limit } = parseSyncPull(decodeJson(request, 'TombstonePull'))
     const page = await init.pool.run({ tag: 'export-tombstones', dbPath: init.dbPath, cursor, limit, maxBytes: maxPullResponseBytes })
     return page.payload
   })
 
-  const push = exchange('tombstone-push', maxPushRequestBytes, init.pushRequestTimeoutMs ?? 2 * minute, async (request) => {
+  const push = exchange('tombstone-push', maxPushRequestBytes, init.pushRequestTimeoutMs ?? 2 * minuteMs, async (request) => {
     const result = await init.pool.run({ tag: 'ingest-tombstones-push', dbPath: init.dbPath, payload: request })
     if (result.error != null) throw new RefusedError({ error: result.error, code: 'malformed' })
     if (result.rejected.length > 0) log(`p2p: tombstone-push: rejected ${result.rejected.length} invalid tombstones (first: ${result.rejected[0]!.reason})`)

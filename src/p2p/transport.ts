@@ -11,9 +11,7 @@ import { decodeJson, encodeMessage, parsePushAck, type PushAck, type SyncPull } 
 import { parseTombstoneAck, type TombstoneAck } from '../protocol/tombstones.js'
 import type { DialPath, SyncTransport } from '../protocol/transport.js'
 import { armDeadline, errorFromReply, readDocument, writeAll } from './stream-io.js'
-
-const second = 1000
-const minute = 60 * second
+import { secondMs, minuteMs } from '../core/units.js'
 
 export interface P2PTransportInit {
   /** How long one exchange (request and answer) may take. @default 5 min */
@@ -43,7 +41,7 @@ export class P2PTransport implements SyncTransport {
     this.#connection = connection
     this.peerId = connection.remotePeer.toString()
     this.remoteAddr = connection.remoteAddr.toString()
-    this.#exchangeTimeoutMs = init.exchangeTimeoutMs ?? 5 * minute
+    this.#exchangeTimeoutMs = init.exchangeTimeoutMs ?? 5 * minuteMs
     this.#offered = init.wireVersions ?? [2, 1]
   }
 
@@ -105,7 +103,7 @@ export class P2PTransport implements SyncTransport {
 
   async close (): Promise<void> {
     if (this.#connection.status !== 'open') return
-    await this.#connection.close({ signal: AbortSignal.timeout(2 * second) }).catch((err: Error) => this.#connection.abort(err))
+    await this.#connection.close({ signal: AbortSignal.timeout(2 * secondMs) }).catch((err: Error) => this.#connection.abort(err))
   }
 
   /**
@@ -246,7 +244,7 @@ function dialFailure (err: unknown, address: string, timedOut: boolean, signal?:
 }
 
 async function dialAddr (node: Libp2p, target: Multiaddr, expectedPeer: string, options: DialOptions): Promise<Dialed> {
-  const timeout = AbortSignal.timeout(options.timeoutMs ?? 20 * second)
+  const timeout = AbortSignal.timeout(options.timeoutMs ?? 20 * secondMs)
   const signal = options.signal != null ? AbortSignal.any([options.signal, timeout]) : timeout
   const address = target.toString()
   let connection: Connection

@@ -10,11 +10,7 @@ import { unknownExitCode } from '../core/entry.js'
 import { showControls } from '../core/escape.js'
 import type { FeedRow } from '../store/search.js'
 import { formatLocal } from './time.js'
-
-const second = 1000
-const minute = 60 * second
-const hour = 60 * minute
-const day = 24 * hour
+import { secondMs, minuteMs, hourMs, dayMs } from '../core/units.js'
 
 /** Where ctrl+r runs: what a row compares against (only what differs from here is shown). Plain data for a worker. */
 export interface RowView {
@@ -37,21 +33,21 @@ const maxWhere = 24
 /** "3s", "12m", "5h", "4d", "3w", "5mo", "4y". */
 export function formatAgo (ms: number): string {
   const d = Math.max(0, ms)
-  if (d < minute) return `${Math.floor(d / second)}s`
-  if (d < hour) return `${Math.floor(d / minute)}m`
-  if (d < 2 * day) return `${Math.floor(d / hour)}h`
-  if (d < 14 * day) return `${Math.floor(d / day)}d`
-  if (d < 60 * day) return `${Math.floor(d / (7 * day))}w`
-  if (d < 730 * day) return `${Math.floor(d / (30 * day))}mo`
-  return `${Math.floor(d / (365 * day))}y`
+  if (d < minuteMs) return `${Math.floor(d / secondMs)}s`
+  if (d < hourMs) return `${Math.floor(d / minuteMs)}m`
+  if (d < 2 * dayMs) return `${Math.floor(d / hourMs)}h`
+  if (d < 14 * dayMs) return `${Math.floor(d / dayMs)}d`
+  if (d < 60 * dayMs) return `${Math.floor(d / (7 * dayMs))}w`
+  if (d < 730 * dayMs) return `${Math.floor(d / (30 * dayMs))}mo`
+  return `${Math.floor(d / (365 * dayMs))}y`
 }
 
 /** "0ms", "850ms", "1.2s", "3m04s", "2h01m". */
 export function formatDuration (ms: number): string {
-  if (ms < second) return `${ms}ms`
-  if (ms < minute) return `${(ms / second).toFixed(1)}s`
-  if (ms < hour) return `${Math.floor(ms / minute)}m${String(Math.floor((ms % minute) / second)).padStart(2, '0')}s`
-  return `${Math.floor(ms / hour)}h${String(Math.floor((ms % hour) / minute)).padStart(2, '0')}m`
+  if (ms < secondMs) return `${ms}ms`
+  if (ms < minuteMs) return `${(ms / secondMs).toFixed(1)}s`
+  if (ms < hourMs) return `${Math.floor(ms / minuteMs)}m${String(Math.floor((ms % minuteMs) / secondMs)).padStart(2, '0')}s`
+  return `${Math.floor(ms / hourMs)}h${String(Math.floor((ms % hourMs) / minuteMs)).padStart(2, '0')}m`
 }
 
 /** "✓", "✗ 127", "?" (the exit status of a command whose shell went away before it finished). */

@@ -8,14 +8,11 @@
  */
 import { canonicalTs } from '../core/entry.js'
 import { UsageError } from './errors.js'
+import { secondMs, minuteMs, hourMs, dayMs } from '../core/units.js'
 
-const second = 1000
-const minute = 60 * second
-const hour = 60 * minute
-const day = 24 * hour
-const week = 7 * day
+const week = 7 * dayMs
 
-const unitMs: Record<string, number> = { s: second, m: minute, h: hour, d: day, w: week }
+const unitMs: Record<string, number> = { s: secondMs, m: minuteMs, h: hourMs, d: dayMs, w: week }
 const relativePattern = /^(?:\d+[smhdw])+$/
 const localPattern = /^(\d{4})-(\d{2})-(\d{2})(?:[T ](\d{2}):(\d{2})(?::(\d{2}))?)?$/
 const weekdays = ['sunday', 'monday', 'tuesday', 'wednesday', 'thursday', 'friday', 'saturday']

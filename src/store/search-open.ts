@@ -12,10 +12,10 @@ import BetterSqlite3, { type Database } from 'better-sqlite3'
 import { tightenDatabase } from '../config/private-files.js'
 import { processIsGone } from '../core/pid.js'
 import { listSpool, pendingDir, pendingName, rejectedDir, spoolDirOf } from './spool-files.js'
+import { secondMs } from '../core/units.js'
 
 const { existsSync } = process.getBuiltinModule('node:fs')
 const require = createRequire(import.meta.url)
-const second = 1000
 
 type WriteSide = typeof import('./db.js')
 const writeSide = (): WriteSide => require('../store/db.js') as WriteSide
@@ -68,7 +68,7 @@ function openReadOnly (path: string): Database {
     const binding = nativeBinding()
     const db = new BetterSqlite3(path, { readonly: true, fileMustExist: true, ...(binding != null ? { nativeBinding: binding } : {}) })
     try {
-      db.pragma(`busy_timeout = ${10 * second}`)
+      db.pragma(`busy_timeout = ${10 * secondMs}`)
       // SQLite reads the file only at the first statement: a file that is not a database fails here.
       db.prepare('SELECT 1 FROM sqlite_master LIMIT 1').get()
     } catch (err) {

@@ -4,8 +4,7 @@
  */
 
 import type { BackoffOptions } from './backoff.js'
-
-const second = 1000
+import { secondMs } from '../core/units.js'
 
 /** Dial attempts per path (direct, relay) before giving up on it. */
 export const maxDialAttempts = 3
@@ -16,16 +15,16 @@ export const maxSyncAttempts = 3
  * took under a second in test/integration/netns-dcutr.test.ts; a failure is usually as quick (refused) but one
  * dropped SYN costs DCUtR's 5 s attempt timeout, and an upgrade that lands later still moves the running loops.
  */
-export const upgradeWaitMs = 10 * second
+export const upgradeWaitMs = 10 * secondMs
 
 /** The first wait between two dial attempts; the cap is the same for dials and transfers. */
-export const dialBackoff: BackoffOptions = { baseMs: 500, capMs: 30 * second }
+export const dialBackoff: BackoffOptions = { baseMs: 500, capMs: 30 * secondMs }
 /** A transfer that failed on an open link waits longer before the redial: the peer may be busy. */
-export const syncBackoff: BackoffOptions = { baseMs: 1000, capMs: 30 * second }
+export const syncBackoff: BackoffOptions = { baseMs: 1000, capMs: 30 * secondMs }
 
 /** The wait between two --watch rounds: the interval ± 10 %, so many devices do not sync in lockstep. */
 export function watchDelayMs (intervalSec: number, random: number): number {
-  return Math.round(intervalSec * second * (0.9 + 0.2 * random))
+  return Math.round(intervalSec * secondMs * (0.9 + 0.2 * random))
 }
 
 export interface FailureFacts {
