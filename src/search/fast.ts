@@ -17,7 +17,7 @@ import type { FeedFilters } from '../store/search.js'
 import { FzfMissingError, UsageError } from './errors.js'
 import { encodeRaw, openFeed, resolveSelection, type Feed } from './feed.js'
 import { filterFeed } from './filter.js'
-import { deleteKeyArgs, fzfArgs, fzfInfo, startFzf } from './fzf.js'
+import { deleteKeyArgs, fzfArgs, fzfInfo, fzfLoadsRest, startFzf } from './fzf.js'
 import { parseSearchArgs, resolveFilters, type GlobalOptions } from './options.js'
 import { headerRecord, previewCommand, selectedCommand, selectedEntryId, type RowView } from './rows.js'
 import { commandById, openForSearch } from '../store/search.js'
@@ -119,8 +119,9 @@ function shellQuote (word: string): string {
 async function pipeFeed (feed: Feed, out: NodeJS.WritableStream, stderr: NodeJS.WritableStream): Promise<void> {
   await writeOut(out, feed.head)
   let broken = false
-  out.on('error', () => { broken = true })
   const abort = new AbortController()
+  // fzf gone (an answer chosen, or a newer reload): stop reading the history nobody will see.
+  out.on('error', () => { broken = true; abort.abort() })
   await feed.rest(async (chunk) => { if (!broken) await writeOut(out, chunk) }, { signal: abort.signal })
     .catch((err: unknown) => { stderr.write(`rr: search feed stopped early: ${(err as Error).message}\n`) })
 }
@@ -167,8 +168,14 @@ export async function runSearch (argv: readonly string[], io: SearchIo): Promise
   writeFileSync(statePath, JSON.stringify({ mode } satisfies ReloadState))
   // fzf starts before the database is opened: its own start (and the 20 ms it waits before its first draw) runs
   // while the spool is drained and the head is read, and the header tells it at once that input is coming.
+  // Where fzf can, the input is the first screen only and fzf loads the whole list itself once it has drawn it.
+  const restByFzf = fzfLoadsRest(fzf)
   const session = startFzf([
-    ...fzfArgs(fzf, args.query, { reload: reloadCommand(statePath, dropQuery(argv)), preview: previewCommand }),
+    ...fzfArgs(fzf, args.query, {
+      reload: reloadCommand(statePath, dropQuery(argv)),
+      preview: previewCommand,
+      ...(restByFzf ? { rest: reloadCommand(statePath, dropQuery(argv), true) } : {})
+    }),
     ...deleteKeyArgs(deleteCommand(args.globals), reloadCommand(statePath, dropQuery(argv), true))
   ], io.fzfPath)
   void session.write(encodeRaw([headerRecord(headerText(mode))]))
@@ -183,7 +190,7 @@ export async function runSearch (argv: readonly string[], io: SearchIo): Promise
   }
   const abort = new AbortController()
   const streaming = session.write(feed.head)
-    .then(async () => await feed.rest(async (chunk) => await session.write(chunk), { signal: abort.signal }))
+    .then(async () => { if (!restByFzf) await feed.rest(async (chunk) => await session.write(chunk), { signal: abort.signal }) })
     .catch((err: unknown) => { io.stderr.write(`rr: search feed stopped early: ${(err as Error).message}\n`) })
     .finally(() => session.end())
   let result: Awaited<typeof session.done>

@@ -100,6 +100,17 @@ export interface FzfUi {
   reload?: string
   /** sh command printing the preview of the record under the cursor ({2}, {4..}: see rows.ts). */
   preview?: string
+  /**
+   * sh command printing the whole list (header included), run once the first screen is in: the input then holds only
+   * that screen and ends, so fzf draws it at once (while its input stays open fzf waits 10 ms, 20 ms … between draws).
+   * Only where fzfLoadsRest says fzf can.
+   */
+  rest?: string
+}
+
+/** fzf ≥ 0.36 has the `load` event and reload-sync: the rest of the list can come after the first screen. Pure. */
+export function fzfLoadsRest (info: FzfInfo): boolean {
+  return atLeast(info.version, [0, 36, 0])
 }
 
 /**
@@ -115,6 +126,8 @@ export function fzfArgs (info: FzfInfo, query: string, ui: FzfUi = {}): string[]
   if (ui.reload != null) args.push(`--bind=ctrl-r:reload(${ui.reload})`)
   if (ui.preview != null) args.push(`--preview=${ui.preview}`, '--preview-window=right:45%:wrap')
   if (atLeast(info.version, [0, 33, 0])) args.push('--scheme=history')
+  // reload-sync keeps the first screen usable until the whole list is in; unbind: the reload's own load is not another.
+  if (ui.rest != null && fzfLoadsRest(info)) args.push(`--bind=load:reload-sync(${ui.rest})+unbind(load)`)
   args.push(`--query=${query}`)
   return args
 }

@@ -1,5 +1,5 @@
 import test from 'ava'
-import { deleteKeyArgs, fzfArgs, parseFzfVersion } from '../../src/search/fzf.js'
+import { fzfLoadsRest, deleteKeyArgs, fzfArgs, parseFzfVersion } from '../../src/search/fzf.js'
 
 test('fzf versions parse from the forms distributions print', (t) => {
   t.deepEqual(parseFzfVersion('0.38.0 (debian)'), [0, 38, 0])
@@ -22,4 +22,13 @@ test('ctrl-d runs rr delete --command-of on the highlighted row\'s entry id (fie
   const [bind, header] = deleteKeyArgs("'/usr/bin/node' '/opt/rr/bin/rr' 'delete'", "'rr' 'search' '--reload-state' '/tmp/s' '--reload-keep'")
   t.is(bind, "--bind=ctrl-d:execute('/usr/bin/node' '/opt/rr/bin/rr' 'delete' --command-of {1})+reload('rr' 'search' '--reload-state' '/tmp/s' '--reload-keep')")
   t.regex(header!, /^--header=ctrl-d: delete/)
+})
+
+test('where fzf has the load event (0.36+), the whole list is loaded by fzf after the first screen, once', (t) => {
+  const rest = "'node' 'rr' 'search' '--reload-keep'"
+  t.true(fzfArgs({ version: [0, 38, 0] }, '', { rest }).includes(`--bind=load:reload-sync(${rest})+unbind(load)`))
+  t.false(fzfArgs({ version: [0, 35, 1] }, '', { rest }).some((a) => a.startsWith('--bind=load:')), 'older fzf: the list comes on the input')
+  t.false(fzfArgs({ version: [0, 38, 0] }, '').some((a) => a.startsWith('--bind=load:')))
+  t.true(fzfLoadsRest({ version: [0, 36, 0] }))
+  t.false(fzfLoadsRest({ version: [0, 35, 9] }))
 })
