@@ -6,6 +6,7 @@
  * again whenever a worker thread starts. Do not edit: they are what is deployed.
  */
 import Database from 'better-sqlite3'
+import { entryFields, type Entry } from '../fixtures/entry-v1.js'
 
 const migrations: ReadonlyArray<{ version: number, sql: string }> = [
   {
@@ -146,21 +147,10 @@ export function releaseOpen (path: string): Database.Database {
   return db
 }
 
-export interface ReleaseEntry {
-  entry_id: string
-  device_id: string
-  user_id: string
-  ts: string
-  cmd: string
-  cwd: string
-  exit_code: number
-  duration_ms: number
-  shell: string
-  hostname: string
-  version: string
-}
+/** The release's entry model (test/fixtures/entry-v1.ts holds that release's src/core/entry.ts verbatim). */
+export type ReleaseEntry = Entry
 
-export const releaseEntryFields = ['entry_id', 'device_id', 'user_id', 'ts', 'cmd', 'cwd', 'exit_code', 'duration_ms', 'shell', 'hostname', 'version'] as const
+export const releaseEntryFields = entryFields
 const columns = releaseEntryFields.join(', ')
 const placeholders = releaseEntryFields.map(() => '?').join(', ')
 const entryJsonSql = `json_object(${releaseEntryFields.map((f) => `'${f}', ${f}`).join(', ')})`
