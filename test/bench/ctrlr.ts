@@ -16,7 +16,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { buildFiveYears } from '../helpers/five-years.js'
+import { buildFiveYearsApart } from '../helpers/five-years.js'
 
 const rrBin = fileURLToPath(new URL('../../../bin/rr', import.meta.url))
 const sleep = async (ms: number): Promise<void> => await new Promise((resolve) => setTimeout(resolve, ms))
@@ -95,31 +95,46 @@ function startupCost (dir: string): Record<string, string> {
   return figures
 }
 
-export async function benchCtrlR (): Promise<Record<string, string | number>> {
+async function measureCtrlR (): Promise<Record<string, string | number>> {
   const dir = mkdtempSync(join(tmpdir(), 'rustory-bench-ctrlr-'))
   const socket = `rr-bench-${process.pid}`
   try {
     const entries = Number(process.env.BENCH_ENTRIES ?? 1_000_000)
     const dbPath = join(dir, 'history.db')
-    const built = buildFiveYears(dbPath, entries)
+    const built = buildFiveYearsApart(dbPath, entries)
     const env = cleanEnv(dir, { RUSTORY_DB_PATH: dbPath })
     env.TERM = 'xterm-256color'
     env.LANG = 'C.UTF-8'
     const hook = join(dir, 'hook.bash')
     writeFileSync(hook, spawnSync(process.execPath, [rrBin, 'init', 'bash'], { env, encoding: 'utf8' }).stdout)
-    writeFileSync(join(dir, 'rc'), `PS1='BENCH> '\nsource ${JSON.stringify(hook)}\n`)
+    // The floor, in the same shell: ctrl+o runs `node -e 0`, then fzf on a fixed first screen of 64 rows from a file.
+    // Any node-based ctrl+r pays these two; what rr adds is the ratio above 1.
+    const floorFeed = join(dir, 'floor-feed')
+    writeFileSync(floorFeed, ['GLOBAL (floor)', ...Array.from({ length: 64 }, (_, i) => `${i + 1}m ✓   0.1s  floor-command-${i}`)].join('\n') + '\n')
+    const floor = `_bench_floor() { local r; r=$(${JSON.stringify(process.execPath)} -e 0; fzf --no-multi --height=40% --header-lines=1 < ${JSON.stringify(floorFeed)}); }\nbind -x '"\\C-o": _bench_floor'\n`
+    writeFileSync(join(dir, 'rc'), `PS1='BENCH> '\nsource ${JSON.stringify(hook)}\n${floor}`)
     await tmux(socket, ['-f', '/dev/null', 'new-session', '-d', '-s', 'b', '-x', '200', '-y', '50', '--', 'bash', '--rcfile', join(dir, 'rc'), '-i'], env)
     await until(socket, (s) => s.includes('BENCH>'))
-    // Warm: the first ctrl+r reads the database from disk.
-    const first: number[] = []
-    for (let i = 0; i < 11; i++) {
+    // Warm: the first ctrl+r reads the database from disk. The floor's runs alternate with ctrl+r's, so load on the
+    // machine hits both alike.
+    const pressToFirstRow = async (key: string): Promise<number> => {
       const pressed = performance.now()
-      await tmux(socket, ['send-keys', '-t', 'b', 'C-r'])
+      await tmux(socket, ['send-keys', '-t', 'b', key])
       const drawn = await until(socket, fzfOpen)
-      if (i > 0) first.push(drawn - pressed)
       await tmux(socket, ['send-keys', '-t', 'b', 'Escape'])
       await until(socket, (s) => !s.includes('GLOBAL'))
       await sleep(200)
+      return drawn - pressed
+    }
+    const first: number[] = []
+    const floorRuns: number[] = []
+    for (let i = 0; i < 11; i++) {
+      const rr = await pressToFirstRow('C-r')
+      const bare = await pressToFirstRow('C-o')
+      if (i > 0) {
+        first.push(rr)
+        floorRuns.push(bare)
+      }
     }
     // A command recorded just before each press waits in the spool: ctrl+r must show it.
     const spooled: number[] = []
@@ -149,6 +164,8 @@ export async function benchCtrlR (): Promise<Record<string, string | number>> {
       'ctrl+r entries / distinct commands': `${built.entries} / ${built.distinct}`,
       'ctrl+r key press to first row drawn at 1M (ms, median of 10; target < 100)': median(first).toFixed(0),
       'ctrl+r key press to first row drawn (ms, min / max)': `${Math.min(...first).toFixed(0)} / ${Math.max(...first).toFixed(0)}`,
+      'floor: key press to first row of `node -e 0; fzf < 64-row file` in the same shell (ms, median of 10)': median(floorRuns).toFixed(0),
+      'ctrl+r first screen against that floor (x)': (median(first) / median(floorRuns)).toFixed(2),
       'ctrl+r key press to first row drawn, a command just recorded waiting in the spool and shown (ms, median of 10)': median(spooled).toFixed(0),
       'ctrl+r key press to the whole history searchable: the oldest command found (ms, median of 3)': median(whole).toFixed(0),
       ...startupCost(dir)
@@ -159,7 +176,18 @@ export async function benchCtrlR (): Promise<Record<string, string | number>> {
   }
 }
 
+/**
+ * The measurements in a process of their own: the bench runner's heap, grown by the sections before, would slow each
+ * fork of the tmux and shell processes that time them.
+ */
+export async function benchCtrlR (): Promise<Record<string, string | number>> {
+  const child = spawnSync(process.execPath, [fileURLToPath(import.meta.url), '--json'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'], maxBuffer: 1 << 20 })
+  if (child.status !== 0) throw new Error(`the ctrl+r bench exited ${String(child.status)}`)
+  return JSON.parse(child.stdout) as Record<string, string | number>
+}
+
 if (import.meta.url === `file://${process.argv[1]}`) {
-  const figures = await benchCtrlR()
-  for (const [key, value] of Object.entries(figures)) console.log(`${key}: ${String(value)}`)
+  const figures = await measureCtrlR()
+  if (process.argv.includes('--json')) process.stdout.write(JSON.stringify(figures))
+  else for (const [key, value] of Object.entries(figures)) console.log(`${key}: ${String(value)}`)
 }
