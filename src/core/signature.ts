@@ -83,7 +83,8 @@ export interface EntrySigner {
 
 const nodePrivateKeys = new WeakMap<Uint8Array, KeyObject>()
 
-function signBytes (message: Buffer, secretKey: Uint8Array): Buffer {
+/** Ed25519: secretKey's detached signature over message (64 bytes). */
+export function signBytes (message: Buffer, secretKey: Uint8Array): Buffer {
   if (sodium != null) {
     const sig = Buffer.allocUnsafe(64)
     sodium.crypto_sign_detached(sig, message, Buffer.from(secretKey.buffer, secretKey.byteOffset, secretKey.byteLength))
