@@ -18,5 +18,9 @@ await serveSync(node, { dbPath: dbPath!, pool, signer: entrySignerOf(identity), 
 const addr = node.getMultiaddrs().map(String).find((a) => a.includes('/ip4/127.0.0.1/tcp/'))!
 process.stdout.write(`p2p listen: ${addr}\n`)
 process.once('SIGTERM', () => {
-  void node.stop().then(async () => await pool.close()).then(() => process.exit(0))
+  void (async () => {
+    await node.stop()
+    await pool.close()
+    process.exit(0)
+  })()
 })
