@@ -12,7 +12,7 @@
 import { createHash } from 'node:crypto'
 import * as nodeCrypto from 'node:crypto'
 import type { Entry } from './entry.js'
-import { canonicalEntryBytes, publicKeyOfPeerId, signBytes, verifyDetached, type EntrySigner } from './signature.js'
+import { canonicalEntryView, publicKeyOfPeerId, signBytes, verifyDetached, type EntrySigner } from './signature.js'
 
 const chunkTag = Buffer.from('rustory-chunk-sig/1\u0000', 'ascii')
 
@@ -38,7 +38,7 @@ export function sha256 (bytes: Buffer): Buffer {
 
 /** SHA-256 of the entry's canonical bytes under origin: what a manifest lists for it. */
 export function entryHash (entry: Entry, origin: string): Buffer {
-  return sha256(canonicalEntryBytes(entry, origin))
+  return sha256(canonicalEntryView(entry, origin))
 }
 
 /** The bytes a manifest's signature covers. */
