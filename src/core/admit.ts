@@ -7,7 +7,7 @@
  * to the receive time and the original kept (ts_orig), so a forged far-future entry cannot sit at the top of
  * ctrl+r, and a genuine one from a device with a wrong clock is not lost. See docs/TRUST.md.
  */
-import { entryInChunk, hashSet, verifyChunk, type Chunk } from './chunk.js'
+import { ChunkHashes, verifyChunk, type Chunk } from './chunk.js'
 import type { Entry } from './entry.js'
 import { verifyEntry, withoutSignature } from './signature.js'
 import { hourMs } from './units.js'
@@ -42,7 +42,7 @@ export interface AdmitOptions {
   chunkRef?: (i: number) => number | undefined
   /**
    * Checks that an entry (i: its place in `entries`) is in the chunk it names, under that chunk's origin.
-   * @default hashing it here (entryInChunk)
+   * @default hashing it here (ChunkHashes)
    */
   inChunk?: (entry: Entry, i: number, chunk: number) => boolean
 }
@@ -71,11 +71,11 @@ export function admitReceived (entries: readonly Entry[], options: AdmitOptions,
   const verify = options.verify ?? verifyEntry
   const chunks = options.wire === 3 ? options.chunks ?? [] : []
   const chunkValid = new Map<number, boolean>()
-  const sets = new Map<number, Set<string>>()
+  const lists = new Map<number, ChunkHashes>()
   const inChunk = options.inChunk ?? ((e: Entry, _i: number, k: number): boolean => {
-    let set = sets.get(k)
-    if (set == null) sets.set(k, set = hashSet(chunks[k]!.hashes))
-    return entryInChunk(e, chunks[k]!.origin, set)
+    let list = lists.get(k)
+    if (list == null) lists.set(k, list = new ChunkHashes(chunks[k]!))
+    return list.has(e)
   })
   entries.forEach((received, i) => {
     let entry: Entry & { ts_orig?: string, chunk_ref?: number } = received

@@ -65,18 +65,43 @@ export function verifyChunk (chunk: Chunk): boolean {
   return verifyDetached(chunk.sig, chunkMessage(chunk.origin, chunk.hashes), key)
 }
 
-/** The chunk's hashes as a set (binary strings), to check entries against in O(1) each. */
-export function hashSet (hashes: Buffer): Set<string> {
-  const set = new Set<string>()
-  for (let at = 0; at + hashBytes <= hashes.length; at += hashBytes) set.add(hashes.toString('latin1', at, at + hashBytes))
-  return set
-}
+/**
+ * Checks entries against one chunk's hashes. Entries mostly come in the order they were signed, so each is first
+ * compared with the hash after the last one found (32 bytes, no allocation); only out of order is the whole list
+ * looked up (a set, built on first need).
+ */
+export class ChunkHashes {
+  #next = 0
+  #set: Set<string> | undefined
+  constructor (readonly chunk: Chunk) {}
 
-/** True when the entry, under the chunk's origin, is one of the hashes in `set`. */
-export function entryInChunk (entry: Entry, origin: string, set: ReadonlySet<string>): boolean {
-  try {
-    return set.has(entryHash(entry, origin).toString('latin1'))
-  } catch {
-    return false
+  /** True when the entry, under the chunk's origin, is one of its hashes. False on a malformed entry. */
+  has (entry: Entry): boolean {
+    let hash: Buffer
+    try {
+      hash = entryHash(entry, this.chunk.origin)
+    } catch {
+      return false
+    }
+    const { hashes } = this.chunk
+    const at = this.#next * hashBytes
+    if (at + hashBytes <= hashes.length) {
+      let same = true
+      for (let i = 0; i < hashBytes; i++) {
+        if (hashes[at + i] !== hash[i]) {
+          same = false
+          break
+        }
+      }
+      if (same) {
+        this.#next++
+        return true
+      }
+    }
+    if (this.#set == null) {
+      this.#set = new Set()
+      for (let p = 0; p + hashBytes <= hashes.length; p += hashBytes) this.#set.add(hashes.toString('latin1', p, p + hashBytes))
+    }
+    return this.#set.has(hash.toString('latin1'))
   }
 }
