@@ -28,12 +28,13 @@ const entryJsonV2Sql = withOptional(`CASE WHEN origin = '' OR sig IS NULL THEN j
   ELSE json_object(${signedFieldsSql}, 'origin', origin, 'sig', sig) END`)
 
 /**
- * The 3.0.0 form: a row linked to a chunk manifest goes without origin and sig (collect appends its `k`, the place
- * of its chunk in the answer's `chunks`); a row signed alone (before chunks) with origin and sig as on 2.0.0; an
- * unsigned one plain. A row verified here only against a chunk has no sig: served to a 2.0.0 peer, it goes unsigned
- * (the 2.0.0 form above), and that peer stores it unverified (docs/TRUST.md, "Older peers").
+ * The 3.0.0 form: a row linked to a chunk manifest goes without origin and sig, with `k`, the id of its chunk (the
+ * answer's `chunks` carries it, collect sees to that); a row signed alone (before chunks) with origin and sig as on
+ * 2.0.0; an unsigned one plain. A row verified here only against a chunk has no sig: served to a 2.0.0 peer, it goes
+ * unsigned (the 2.0.0 form above), and that peer stores it unverified (docs/PROTOCOL.md, "Older peers").
  */
-const entryJsonV3Sql = withOptional(`CASE WHEN chunk IS NOT NULL OR origin = '' OR sig IS NULL THEN json_object(${signedFieldsSql})
+const entryJsonV3Sql = withOptional(`CASE WHEN chunk IS NOT NULL THEN json_object(${signedFieldsSql}, 'k', chunk)
+  WHEN origin = '' OR sig IS NULL THEN json_object(${signedFieldsSql})
   ELSE json_object(${signedFieldsSql}, 'origin', origin, 'sig', sig) END`)
 
 /**
@@ -57,7 +58,7 @@ interface Page {
   parts: string[]
   bytes: number
   lastSeq: number
-  /** 3.0.0: the chunks the page's rows name, encoded, in the order of their `k`. */
+  /** 3.0.0: the chunks the page's rows name, encoded, each once. */
   chunks: string[]
   tooLarge?: { entry_id: string, bytes: number }
 }
@@ -65,28 +66,19 @@ interface Page {
 /** A chunk row as the 3.0.0 `chunks` array carries it. */
 function chunkJson (db: Database, id: number): string {
   const c = db.prepare('SELECT origin, sig, hashes FROM chunks WHERE id = ?').get(id) as { origin: string, sig: Buffer, hashes: Buffer }
-  return `{"origin":${JSON.stringify(c.origin)},"sig":"${c.sig.toString('base64')}","hashes":"${c.hashes.toString('base64')}"}`
+  return `{"id":${id},"origin":${JSON.stringify(c.origin)},"sig":"${c.sig.toString('base64')}","hashes":"${c.hashes.toString('base64')}"}`
 }
 
 /**
  * Rows are [entry JSON, ingest_seq, chunk id or null]; stops before the row that would pass maxBytes (iterate:
- * nothing past it is read). On 3.0.0 (`db` given) a row with a chunk gets `"k"`, and the first row naming a chunk
- * brings it into the page (counted in its bytes): each chunk once per answer.
+ * nothing past it is read). On 3.0.0 (`db` given) the first row naming a chunk brings it into the page (counted in
+ * its bytes): each chunk once per answer.
  */
 function collect (rows: Iterable<[string, number, number | null]>, maxBytes: number, db?: Database): Page {
   const page: Page = { parts: [], bytes: envelopeBytes, lastSeq: 0, chunks: [] }
-  const ks = new Map<number, number>()
-  for (const [row, seq, chunk] of rows) {
-    let json = row
-    let chunkPart: string | undefined
-    if (db != null && chunk != null) {
-      let k = ks.get(chunk)
-      if (k == null) {
-        k = ks.size
-        chunkPart = chunkJson(db, chunk)
-      }
-      json = `${row.slice(0, -1)},"k":${k}}`
-    }
+  const sent = new Set<number>()
+  for (const [json, seq, chunk] of rows) {
+    const chunkPart = db != null && chunk != null && !sent.has(chunk) ? chunkJson(db, chunk) : undefined
     // Counted exactly: a UTF-16 length undercounts non-ASCII text, and the undercount adds up over a page.
     const size = Buffer.byteLength(json) + 1 + (chunkPart != null ? chunkPart.length + 1 : 0)
     if (page.bytes + size > maxBytes) {
@@ -94,7 +86,7 @@ function collect (rows: Iterable<[string, number, number | null]>, maxBytes: num
       break
     }
     if (chunkPart != null) {
-      ks.set(chunk!, ks.size)
+      sent.add(chunk!)
       page.chunks.push(chunkPart)
     }
     page.parts.push(json)

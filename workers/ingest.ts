@@ -19,7 +19,8 @@ interface Received {
 /** On 3.0.0 the chunks are parsed and each entry's `k` taken off it (before validation); elsewhere both are ignored. */
 function received (message: { entries: unknown[], chunks?: unknown }, wire: WireVersion, what: string): Received {
   if (wire !== 3) return { entries: message.entries, chunks: [], refs: [] }
-  return { chunks: parseChunks(message.chunks, what), refs: takeChunkRefs(message.entries), entries: message.entries }
+  const chunks = parseChunks(message.chunks, what)
+  return { chunks, refs: takeChunkRefs(message.entries, chunks), entries: message.entries }
 }
 
 /**

@@ -72,18 +72,19 @@ test('admitting on 3.0.0: an entry is its chunk origin\'s iff the manifest verif
   t.is(forged.entries.length, 0)
   // On 2.0.0 chunks mean nothing: the entry is unsigned.
   t.deepEqual(admitReceived([{ ...mine[0]! }], { wire: 2, now: Date.now(), chunks: [chunk], chunkRef: () => 0 }).entries.map((e) => e.origin), [undefined])
-  // The wire form: k read off each entry; with origin or sig beside it, or not an index, it is -1 (refused).
-  const raw: unknown[] = [{ cmd: 'a', k: 0 }, { cmd: 'b' }, { cmd: 'c', k: 1, sig: 's' }, { cmd: 'd', k: 'x' }, { cmd: 'e', k: -1 }]
-  t.deepEqual(takeChunkRefs(raw), [0, undefined, -1, -1, -1])
+  // The wire form: k names a chunk's id; with origin or sig beside it, or naming no chunk of the message, it is -1 (refused).
+  const wire = [{ ...chunk, id: 7 }, { ...chunk, id: 9 }]
+  const raw: unknown[] = [{ cmd: 'a', k: 9 }, { cmd: 'b' }, { cmd: 'c', k: 7, sig: 's' }, { cmd: 'd', k: 'x' }, { cmd: 'e', k: 3 }, { cmd: 'f', k: 7 }]
+  t.deepEqual(takeChunkRefs(raw, wire), [1, undefined, -1, -1, -1, 0])
 })
 
 test('chunks on the wire: malformed ones make the message malformed', async (t) => {
   const a = await signer()
   const chunk = signChunk([entry()], a)
-  const good = { origin: a.origin, sig: chunk.sig.toString('base64'), hashes: chunk.hashes.toString('base64') }
-  t.deepEqual(parseChunks([good], 'm'), [chunk])
+  const good = { id: 4, origin: a.origin, sig: chunk.sig.toString('base64'), hashes: chunk.hashes.toString('base64') }
+  t.deepEqual(parseChunks([good], 'm'), [{ ...chunk, id: 4 }])
   t.deepEqual(parseChunks(undefined, 'm'), [])
-  for (const bad of [{}, [{ ...good, origin: 'x' }], [{ ...good, sig: 'AAAA' }], [{ ...good, hashes: '' }], [{ ...good, hashes: Buffer.alloc(31).toString('base64') }], [{ ...good, hashes: Buffer.alloc(32 * 4097).toString('base64') }], [{ ...good, hashes: 5 }], [{ ...good, hashes: `${good.hashes.slice(0, -4)}!!!!` }]]) {
+  for (const bad of [{}, [{ ...good, origin: 'x' }], [{ ...good, sig: 'AAAA' }], [{ ...good, hashes: '' }], [{ ...good, hashes: Buffer.alloc(31).toString('base64') }], [{ ...good, hashes: Buffer.alloc(32 * 4097).toString('base64') }], [{ ...good, hashes: 5 }], [good, good], [{ ...good, id: -1 }], [{ ...good, id: undefined }], [{ ...good, hashes: `${good.hashes.slice(0, -4)}!!!!` }]]) {
     t.throws(() => parseChunks(bad, 'm'), { name: 'ProtocolError' }, JSON.stringify(bad).slice(0, 80))
   }
 })

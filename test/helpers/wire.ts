@@ -31,7 +31,7 @@ export async function pullAll (peer: InProcessPeer, addr: string, wire: WireVers
       const batch = parseSyncBatch(decodeJson(await transport.pull({ cursor, limit: 1000 }), 'SyncBatch'))
       if (batch.entries.length === 0 || batch.next_cursor == null) return out
       const chunks = wire === 3 ? parseChunks(batch.chunks, 'SyncBatch') : []
-      const refs = wire === 3 ? takeChunkRefs(batch.entries) : []
+      const refs = wire === 3 ? takeChunkRefs(batch.entries, chunks) : []
       batch.entries.forEach((raw, i) => {
         const k = refs[i]
         out.push({ entry: validateEntry(raw), ...(k != null ? { chunk: chunks[k]! } : {}) })
@@ -49,8 +49,8 @@ export function admitAll (served: readonly Served[]): Admitted {
   return admitReceived(served.map((s) => s.entry), { wire: 3, now: Date.now(), chunks, chunkRef: (i) => served[i]!.chunk != null ? chunks.indexOf(served[i]!.chunk!) : undefined })
 }
 
-/** The 3.0.0 form of entries: each with `k` when it names a chunk, and the chunks once each. */
-export function v3Message (items: ReadonlyArray<{ entry: Entry, chunk?: Chunk }>): { entries: Array<Record<string, unknown>>, chunks: Array<{ origin: string, sig: string, hashes: string }> } {
+/** The 3.0.0 form of entries: each with `k` when it names a chunk, and the chunks once each (ids 0, 1, …). */
+export function v3Message (items: ReadonlyArray<{ entry: Entry, chunk?: Chunk }>): { entries: Array<Record<string, unknown>>, chunks: Array<{ id: number, origin: string, sig: string, hashes: string }> } {
   const chunks: Chunk[] = []
   const entries = items.map(({ entry, chunk }) => {
     if (chunk == null) return { ...entry }
@@ -59,7 +59,7 @@ export function v3Message (items: ReadonlyArray<{ entry: Entry, chunk?: Chunk }>
     const { origin: _o, sig: _s, ...content } = entry
     return { ...content, k }
   })
-  return { entries, chunks: chunks.map((c) => ({ origin: c.origin, sig: c.sig.toString('base64'), hashes: c.hashes.toString('base64') })) }
+  return { entries, chunks: chunks.map((c, id) => ({ id, origin: c.origin, sig: c.sig.toString('base64'), hashes: c.hashes.toString('base64') })) }
 }
 
 /** Pushes a document over exactly `wire` as `peer` (authenticated as its own PeerId). */

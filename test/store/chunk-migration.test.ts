@@ -77,7 +77,7 @@ test('a level-10 database migrates to chunk signatures while a level-10 process 
   const page = JSON.parse(Buffer.from(exportBatch({ tag: 'export-batch', dbPath: path, cursor: 0, limit: 1000, maxBytes: 1 << 24, wire: 3, signer: me }).payload).toString()) as unknown
   const batch = parseSyncBatch(page)
   const chunks = parseChunks(batch.chunks, 'SyncBatch')
-  const refs = takeChunkRefs(batch.entries)
+  const refs = takeChunkRefs(batch.entries, chunks)
   const entries: Entry[] = batch.entries.map((e) => validateEntry(e))
   const admitted = admitReceived(entries, { wire: 3, now: Date.now(), chunks, chunkRef: (i) => refs[i] })
   t.deepEqual(admitted.rejected, [])
