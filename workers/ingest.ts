@@ -3,7 +3,7 @@ import { admitReceived, type Admitted, type WireVersion } from '../src/core/admi
 import { validateBatch, type Entry } from '../src/core/entry.js'
 import type { Chunk } from '../src/core/chunk.js'
 import { decodeJson, parseChunks, parseEntriesPush, parseSyncBatch, takeChunkRefs } from '../src/protocol/messages.js'
-import { ingestPulledBatch, insertEntries, insertEntriesNoTx } from '../src/store/entries.js'
+import { ingestPulledBatch, insertEntries, insertEntriesNoTx, knownChunks } from '../src/store/entries.js'
 import { recordImportBatch } from '../src/store/imports.js'
 import { workerDb } from './db-cache.js'
 import { verifyAll } from './verify-parallel.js'
@@ -26,17 +26,19 @@ function received (message: { entries: unknown[], chunks?: unknown }, wire: Wire
 /**
  * admitReceived with the batch's signatures checked first, on several threads (workers/verify-parallel.ts): the
  * same entries need a check as admitReceived would check itself (2.0.0 or 3.0.0, signed, not by the connection's
- * own peer). Chunk manifests are checked in admitReceived (one signature per chunk), and so are entries against
- * them (a hash each).
+ * own peer). Chunk manifests are checked in admitReceived (one signature per chunk, none for one stored here
+ * already with the same hashes), and so are entries against them (a hash each).
  */
-async function admit (valid: Entry[], indexes: number[], wire: WireVersion, message: Received, peerId?: string): Promise<Admitted> {
+async function admit (dbPath: string, valid: Entry[], indexes: number[], wire: WireVersion, message: Received, peerId?: string): Promise<Admitted> {
   const verdicts = wire !== 1 ? await verifyAll(valid, (e) => e.sig != null && e.origin !== peerId) : []
+  const known = knownChunks(workerDb(dbPath), message.chunks)
   return admitReceived(valid, {
     wire,
     now: Date.now(),
     ...(peerId != null ? { authenticatedPeer: peerId } : {}),
     verify: (_e, i) => verdicts[i] === true,
     chunks: message.chunks,
+    chunkKnown: (k) => known[k] === true,
     chunkRef: (i) => message.refs[indexes[i]!]
   }, indexes)
 }
@@ -50,7 +52,7 @@ export async function ingestPulled (task: IngestPulledTask): Promise<IngestPulle
   }
   const { valid, indexes, rejected } = validateBatch(batch.entries)
   if (batch.next_cursor == null) return { received: 0, inserted: 0, ignored: 0, clamped: 0, rejected, nextCursor: null }
-  const admitted = await admit(valid, indexes, task.wire, batch, task.peerId)
+  const admitted = await admit(task.dbPath, valid, indexes, task.wire, batch, task.peerId)
   const result = ingestPulledBatch(workerDb(task.dbPath), task.peerId, admitted.entries, batch.next_cursor, batch.chunks)
   return { received: batch.entries.length, ...result, clamped: admitted.clamped, rejected: [...rejected, ...admitted.rejected], nextCursor: batch.next_cursor }
 }
@@ -64,7 +66,7 @@ export async function ingestPush (task: IngestPushTask): Promise<IngestPushResul
     return { ok: false, inserted: 0, ignored: 0, rejected: [], error: (err as Error).message }
   }
   const { valid, indexes, rejected } = validateBatch(message.entries)
-  const admitted = await admit(valid, indexes, wire, message, task.peerId)
+  const admitted = await admit(task.dbPath, valid, indexes, wire, message, task.peerId)
   const all = [...rejected, ...admitted.rejected]
   const result = insertEntries(workerDb(task.dbPath), admitted.entries, 'received', message.chunks)
   return { ok: all.length === 0, ...result, clamped: admitted.clamped, rejected: all }

@@ -38,6 +38,11 @@ export interface AdmitOptions {
   verify?: (entry: Entry, i: number) => boolean
   /** 3.0.0: the batch's chunk manifests, as received (their signatures are checked here, once each). */
   chunks?: readonly Chunk[]
+  /**
+   * 3.0.0: true for a chunk (by its place in `chunks`) known to be valid without a check: the receiver stores only
+   * chunks it checked or signed, and has this one stored with the very same origin, signature and hashes.
+   */
+  chunkKnown?: (k: number) => boolean
   /** 3.0.0: the chunk an entry named (`k`), by its place in `entries`; undefined for none, -1 for a malformed `k`. */
   chunkRef?: (i: number) => number | undefined
   /**
@@ -87,7 +92,7 @@ export function admitReceived (entries: readonly Entry[], options: AdmitOptions,
       const chunk = chunks[k]
       if (chunk == null) return refuse(`k ${k} names no chunk of the batch`)
       let valid = chunkValid.get(k)
-      if (valid == null) chunkValid.set(k, valid = verifyChunk(chunk))
+      if (valid == null) chunkValid.set(k, valid = options.chunkKnown?.(k) === true || verifyChunk(chunk))
       if (!valid) return refuse(`chunk ${k} signature does not verify against origin ${chunk.origin}`)
       // First-hand (the chunk's origin is the connection's authenticated peer): as for sig below, the next hop checks.
       if (chunk.origin !== options.authenticatedPeer && !inChunk(entry, i, k)) return refuse(`not in chunk ${k} of origin ${chunk.origin} (its hash is not listed)`)

@@ -220,6 +220,20 @@ export function insertEntriesNoTx (db: Database, entries: readonly StorableEntry
 }
 
 /**
+ * For each chunk, whether this database holds it already with the same origin, signature and hashes: then it was
+ * checked (or signed here) before it was stored, since nothing else is stored (storeChunks, signPending). The
+ * hashes must match too: the same signature presented with other hashes proves nothing and is checked anew.
+ */
+export function knownChunks (db: Database, chunks: readonly Chunk[]): boolean[] {
+  if (chunks.length === 0) return []
+  const stored = cached(db, 'chunk-hashes', () => 'SELECT hashes FROM chunks WHERE origin = ? AND sig = ?').pluck()
+  return chunks.map((c) => {
+    const hashes = stored.get(c.origin, c.sig) as Buffer | undefined
+    return hashes != null && hashes.equals(c.hashes)
+  })
+}
+
+/**
  * Stores the chunk manifests that entries of this batch were verified against (the caller checked each signature),
  * once per (origin, sig), and returns their local ids by place in `chunks`. A chunk no entry names is not stored.
  */
