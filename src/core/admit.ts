@@ -43,7 +43,7 @@ export interface AdmitOptions {
    * chunks it checked or signed, and has this one stored with the very same origin, signature and hashes.
    */
   chunkKnown?: (k: number) => boolean
-  /** 3.0.0: the chunk an entry named (`k`), by its place in `entries`; undefined for none, -1 for a malformed `k`. */
+  /** 3.0.0: the chunk (its place in `chunks`) the entry at place i of `entries` named; undefined for none, -1 for a bad `k`. */
   chunkRef?: (i: number) => number | undefined
   /**
    * Checks that an entry (i: its place in `entries`) is in the chunk it names, under that chunk's origin.

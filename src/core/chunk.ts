@@ -9,7 +9,6 @@
  * entry hash is over exactly the bytes a per-entry signature covers (src/core/signature.ts), so the two can never
  * disagree on what an entry's content is; entry_id (a random UUID) is in them, so a hash reveals no command.
  */
-import { createHash } from 'node:crypto'
 import * as nodeCrypto from 'node:crypto'
 import type { Entry } from './entry.js'
 import { canonicalEntryView, publicKeyOfPeerId, signBytes, verifyDetached, type EntrySigner } from './signature.js'
@@ -33,7 +32,7 @@ const oneShot = (nodeCrypto as { hash?: (algorithm: string, data: Buffer, encodi
 
 export function sha256 (bytes: Buffer): Buffer {
   // crypto.hash (Node 20.12+, 21.7+): one call, no Hash object; about half the cost for a few hundred bytes.
-  return oneShot != null ? oneShot('sha256', bytes, 'buffer') : createHash('sha256').update(bytes).digest()
+  return oneShot != null ? oneShot('sha256', bytes, 'buffer') : nodeCrypto.createHash('sha256').update(bytes).digest()
 }
 
 /** SHA-256 of the entry's canonical bytes under origin: what a manifest lists for it. */
