@@ -80,7 +80,7 @@ async function pull (dir: string, name: string, dbA: string, swarm: string, limi
 
 const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!
 
-export async function benchSigning (entries = Number(process.env.BENCH_SIGNING_ENTRIES ?? 200_000), rounds = Number(process.env.BENCH_SIGNING_ROUNDS ?? 3), limit = 20_000): Promise<Record<string, string | number>> {
+export async function benchSigning (entries = Number(process.env.BENCH_SIGNING_ENTRIES ?? 200_000), rounds = Number(process.env.BENCH_SIGNING_ROUNDS ?? 5), limit = 20_000): Promise<Record<string, string | number>> {
   const dir = mkdtempSync(join(tmpdir(), 'rustory-bench-signing-'))
   try {
     const swarm = join(dir, 'swarm.key')
