@@ -269,7 +269,8 @@ export function createPeerDependencies (c: PeerActorComponents): PeerSyncDepende
     const peerId = link().transport.peerId
     let state: PushState = { seq: getPushCursor(db, peerId), limit: input.limit, pushed: 0 }
     for (;;) {
-      const page = await pool.run({ tag: 'export-push', dbPath: c.dbPath, deviceId: c.deviceId, afterSeq: state.seq, limit: state.limit, maxBytes: maxPushRequestBytes, ...(c.signer != null ? { signer: c.signer } : {}) })
+      const wire = link().transport.wire
+      const page = await pool.run({ tag: 'export-push', dbPath: c.dbPath, deviceId: c.deviceId, afterSeq: state.seq, limit: state.limit, maxBytes: maxPushRequestBytes, ...(c.signer != null ? { signer: c.signer } : {}), ...(wire != null ? { wire } : {}) })
       const next = beforePush(page)
       if (next.kind === 'entry-too-large') {
         throw new SyncError(`push to ${peerId}: entry ${next.entryId} is ${next.bytes} bytes, over the ${maxPushRequestBytes} byte push cap`, { permanent: true })

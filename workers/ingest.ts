@@ -1,46 +1,74 @@
 /** Bulk ingest in a worker thread: JSON parsing, validation, signature checks and the insert transaction stay off the network loop. */
 import { admitReceived, type Admitted, type WireVersion } from '../src/core/admit.js'
 import { validateBatch, type Entry } from '../src/core/entry.js'
-import { decodeJson, parseEntriesPush, parseSyncBatch } from '../src/protocol/messages.js'
-import { ingestPulledBatch, insertEntries, insertEntriesNoTx } from '../src/store/entries.js'
+import type { Chunk } from '../src/core/chunk.js'
+import { decodeJson, parseChunks, parseEntriesPush, parseSyncBatch, takeChunkRefs } from '../src/protocol/messages.js'
+import { ingestPulledBatch, insertEntries, insertEntriesNoTx, knownChunks } from '../src/store/entries.js'
 import { recordImportBatch } from '../src/store/imports.js'
 import { workerDb } from './db-cache.js'
 import { verifyAll } from './verify-parallel.js'
 import type { IngestEntriesResult, IngestEntriesTask, IngestPulledResult, IngestPulledTask, IngestPushResult, IngestPushTask } from './tasks.js'
 
+/** A received message's entries as validateBatch sees them, and (3.0.0) its chunks and each entry's chunk reference. */
+interface Received {
+  entries: unknown[]
+  chunks: Chunk[]
+  refs: Array<number | undefined>
+}
+
+/** On 3.0.0 the chunks are parsed and each entry's `k` taken off it (before validation); elsewhere both are ignored. */
+function received (message: { entries: unknown[], chunks?: unknown }, wire: WireVersion, what: string): Received {
+  if (wire !== 3) return { entries: message.entries, chunks: [], refs: [] }
+  const chunks = parseChunks(message.chunks, what)
+  return { chunks, refs: takeChunkRefs(message.entries, chunks), entries: message.entries }
+}
+
 /**
  * admitReceived with the batch's signatures checked first, on several threads (workers/verify-parallel.ts): the
- * same entries need a check as admitReceived would check itself (2.0.0, signed, not by the connection's own peer).
+ * same entries need a check as admitReceived would check itself (2.0.0 or 3.0.0, signed, not by the connection's
+ * own peer). Chunk manifests are checked in admitReceived (one signature per chunk, none for one stored here
+ * already with the same hashes), and so are entries against them (a hash each).
  */
-async function admit (valid: Entry[], indexes: number[], wire: WireVersion, peerId?: string): Promise<Admitted> {
-  const verdicts = wire === 2 ? await verifyAll(valid, (e) => e.sig != null && e.origin !== peerId) : []
-  return admitReceived(valid, { wire, now: Date.now(), ...(peerId != null ? { authenticatedPeer: peerId } : {}), verify: (_e, i) => verdicts[i] === true }, indexes)
+async function admit (dbPath: string, valid: Entry[], indexes: number[], wire: WireVersion, message: Received, peerId?: string): Promise<Admitted> {
+  const verdicts = wire !== 1 ? await verifyAll(valid, (e) => e.sig != null && e.origin !== peerId) : []
+  const known = knownChunks(workerDb(dbPath), message.chunks)
+  return admitReceived(valid, {
+    wire,
+    now: Date.now(),
+    ...(peerId != null ? { authenticatedPeer: peerId } : {}),
+    verify: (_e, i) => verdicts[i] === true,
+    chunks: message.chunks,
+    chunkKnown: (k) => known[k] === true,
+    chunkRef: (i) => message.refs[indexes[i]!]
+  }, indexes)
 }
 
 export async function ingestPulled (task: IngestPulledTask): Promise<IngestPulledResult> {
-  const batch = parseSyncBatch(decodeJson(task.payload, 'SyncBatch'))
+  const parsed = parseSyncBatch(decodeJson(task.payload, 'SyncBatch'))
+  const batch = { ...parsed, ...received(parsed, task.wire, 'SyncBatch') }
   if (task.parsed != null) {
     task.parsed.postMessage({ received: batch.entries.length, nextCursor: batch.next_cursor })
     task.parsed.close()
   }
   const { valid, indexes, rejected } = validateBatch(batch.entries)
   if (batch.next_cursor == null) return { received: 0, inserted: 0, ignored: 0, clamped: 0, rejected, nextCursor: null }
-  const admitted = await admit(valid, indexes, task.wire, task.peerId)
-  const result = ingestPulledBatch(workerDb(task.dbPath), task.peerId, admitted.entries, batch.next_cursor)
+  const admitted = await admit(task.dbPath, valid, indexes, task.wire, batch, task.peerId)
+  const result = ingestPulledBatch(workerDb(task.dbPath), task.peerId, admitted.entries, batch.next_cursor, batch.chunks)
   return { received: batch.entries.length, ...result, clamped: admitted.clamped, rejected: [...rejected, ...admitted.rejected], nextCursor: batch.next_cursor }
 }
 
 export async function ingestPush (task: IngestPushTask): Promise<IngestPushResult> {
-  let entries: unknown[]
+  const wire = task.wire ?? 1
+  let message: Received
   try {
-    entries = parseEntriesPush(decodeJson(task.payload, 'EntriesPush')).entries
+    message = received(parseEntriesPush(decodeJson(task.payload, 'EntriesPush')), wire, 'EntriesPush')
   } catch (err) {
     return { ok: false, inserted: 0, ignored: 0, rejected: [], error: (err as Error).message }
   }
-  const { valid, indexes, rejected } = validateBatch(entries)
-  const admitted = await admit(valid, indexes, task.wire ?? 1, task.peerId)
+  const { valid, indexes, rejected } = validateBatch(message.entries)
+  const admitted = await admit(task.dbPath, valid, indexes, wire, message, task.peerId)
   const all = [...rejected, ...admitted.rejected]
-  const result = insertEntries(workerDb(task.dbPath), admitted.entries, 'received')
+  const result = insertEntries(workerDb(task.dbPath), admitted.entries, 'received', message.chunks)
   return { ok: all.length === 0, ...result, clamped: admitted.clamped, rejected: all }
 }
 

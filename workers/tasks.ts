@@ -11,7 +11,7 @@ export interface IngestPulledTask {
   peerId: string
   /** The SyncBatch JSON as received. */
   payload: Uint8Array
-  /** The protocol it came over: signatures are checked on 2, dropped on 1 (all unverified). */
+  /** The protocol it came over: signatures (and on 3, chunks) are checked on 2 and 3, dropped on 1 (all unverified). */
   wire: WireVersion
   /**
    * Told the batch's shape (a ParsedBatch: entry count and next_cursor) as soon as it is parsed, before validation
@@ -79,7 +79,7 @@ export interface ExportBatchTask {
   cursor: number
   limit: number
   maxBytes: number
-  /** 2: entries carry origin and sig when signed; 1: exactly the 1.0.0 fields. @default 1 */
+  /** 3: entries name their chunk (`k`), chunks ride along; 2: entries carry origin and sig when signed; 1: exactly the 1.0.0 fields. @default 1 */
   wire?: WireVersion
   /** This device's key: its unsigned entries are signed before the page is read. */
   signer?: EntrySigner
@@ -113,6 +113,8 @@ export interface ExportPushTask {
   maxBytes: number
   /** This device's key: unsigned entries are signed first, and entries signed by other keys are never pushed. */
   signer?: EntrySigner
+  /** The connection's protocol version when known: 3 pushes in the 3.0.0 form, anything else in the 2.0.0 form. */
+  wire?: WireVersion
 }
 export interface ExportPushResult {
   payload: Uint8Array

@@ -7,6 +7,12 @@ export const entriesPushProtocol = '/rustory/entries-push/1.0.0'
 /** 2.0.0: the same messages, entries may carry origin and sig, which the receiver verifies (docs/PROTOCOL.md). */
 export const syncPullProtocolV2 = '/rustory/sync-pull/2.0.0'
 export const entriesPushProtocolV2 = '/rustory/entries-push/2.0.0'
+/**
+ * 3.0.0: as 2.0.0, and entries may instead name a chunk manifest (`k`) their origin signed for many entries at once,
+ * carried in the message's `chunks` (docs/PROTOCOL.md, "Chunk signatures (3.0.0)").
+ */
+export const syncPullProtocolV3 = '/rustory/sync-pull/3.0.0'
+export const entriesPushProtocolV3 = '/rustory/entries-push/3.0.0'
 
 export const maxPullRequestBytes = 64 * KiB
 export const maxPullResponseBytes = 32 * MiB

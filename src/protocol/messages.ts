@@ -2,6 +2,7 @@
  * Wire messages (JSON, one document per direction) and their strict decoders. Pure.
  * Decoders check shape and types; entry fields are validated by core/entry.
  */
+import { hashBytes, maxReceivedChunkEntries, type Chunk } from '../core/chunk.js'
 import type { Entry } from '../core/entry.js'
 import { ProtocolError } from './errors.js'
 import { maxPullLimit, maxPushResponseBytes } from './constants.js'
@@ -64,23 +65,73 @@ function withBatchOrigin (entries: unknown[], origin: unknown, what: string): un
   return entries
 }
 
+/** Ed25519 PeerIds as libp2p prints them (as core/entry checks `origin`). */
+const peerIdPattern = /^12D3KooW[1-9A-HJ-NP-Za-km-z]{44}$/
+const base64Pattern = /^[A-Za-z0-9+/]*={0,2}$/
+
+/** A chunk as a 3.0.0 message carries it: `id` is what its entries' `k` name (unique within the message). */
+export interface WireChunk extends Chunk {
+  id: number
+}
+
+/**
+ * The 3.0.0 `chunks` of a SyncBatch or EntriesPush (docs/PROTOCOL.md, "Chunk signatures (3.0.0)"): each
+ * `{ id, origin, sig, hashes }`, id a non-negative integer unique in the message, sig 64 bytes and hashes n × 32
+ * bytes in base64, n ≤ maxReceivedChunkEntries. Absent is none; a malformed one makes the whole message malformed
+ * (its entries could not be checked). Signatures are checked by admitReceived, not here.
+ */
+export function parseChunks (value: unknown, what: string): WireChunk[] {
+  if (value === undefined) return []
+  if (!Array.isArray(value)) throw new ProtocolError(`${what}: chunks must be an array`)
+  const ids = new Set<number>()
+  return value.map((c: unknown, k) => {
+    if (!isObject(c) || typeof c.origin !== 'string' || typeof c.sig !== 'string' || typeof c.hashes !== 'string') throw new ProtocolError(`${what}: chunk ${k} must be { id, origin, sig, hashes }`)
+    if (!isCursor(c.id) || ids.has(c.id)) throw new ProtocolError(`${what}: chunk ${k} id must be a non-negative integer, unique in the message`)
+    ids.add(c.id)
+    if (!peerIdPattern.test(c.origin)) throw new ProtocolError(`${what}: chunk ${k} origin must be an Ed25519 PeerId (12D3KooW…)`)
+    if (c.sig.length !== 88 || !base64Pattern.test(c.sig)) throw new ProtocolError(`${what}: chunk ${k} sig must be a 64-byte signature in base64`)
+    if (c.hashes.length > Math.ceil(maxReceivedChunkEntries * hashBytes / 3) * 4) throw new ProtocolError(`${what}: chunk ${k} hashes must be at most ${maxReceivedChunkEntries} hashes in base64`)
+    const hashes = Buffer.from(c.hashes, 'base64')
+    // Standard base64 with padding, nothing else: the decoder skips any other character, so the length tells (a
+    // regular expression over every manifest cost as much as checking its signature).
+    if (c.hashes.length % 4 !== 0 || hashes.length !== c.hashes.length / 4 * 3 - (c.hashes.endsWith('==') ? 2 : c.hashes.endsWith('=') ? 1 : 0)) throw new ProtocolError(`${what}: chunk ${k} hashes must be standard base64`)
+    if (hashes.length === 0 || hashes.length % hashBytes !== 0) throw new ProtocolError(`${what}: chunk ${k} hashes must be a whole number of ${hashBytes}-byte hashes`)
+    return { id: c.id, origin: c.origin, sig: Buffer.from(c.sig, 'base64'), hashes }
+  })
+}
+
+/**
+ * The 3.0.0 chunk of each raw entry, as its place in `chunks`: its `k` names a chunk's `id`. Left on the entry:
+ * validation keeps the entry's own fields only (deleting it would turn every entry object into a slow dictionary).
+ * undefined: the entry names no chunk; -1: a `k` naming no chunk of the message, or given together with a per-entry
+ * origin or sig (an entry is vouched for one way).
+ */
+export function takeChunkRefs (entries: readonly unknown[], chunks: readonly WireChunk[]): Array<number | undefined> {
+  const place = new Map(chunks.map((c, i) => [c.id, i]))
+  return entries.map((item) => {
+    if (!isObject(item) || item.k === undefined) return undefined
+    const k = typeof item.k === 'number' ? place.get(item.k) : undefined
+    return k !== undefined && item.sig === undefined && item.origin === undefined ? k : -1
+  })
+}
+
 /** Checks a SyncBatch's shape; its entries are returned raw (with the batch origin applied), to be validated one by one. */
-export function parseSyncBatch (value: unknown): { entries: unknown[], next_cursor: number | null } {
+export function parseSyncBatch (value: unknown): { entries: unknown[], next_cursor: number | null, chunks?: unknown } {
   if (!isObject(value)) throw new ProtocolError('SyncBatch: must be a JSON object')
   if (typeof value.error === 'string') throw new ProtocolError(`peer refused the pull: ${value.error.slice(0, 500)}`)
   if (!Array.isArray(value.entries)) throw new ProtocolError('SyncBatch: entries must be an array')
   const next = value.next_cursor
   if (next !== null && next !== undefined && !isCursor(next)) throw new ProtocolError('SyncBatch: next_cursor must be a non-negative integer or null')
   if (value.entries.length > 0 && (next === null || next === undefined)) throw new ProtocolError('SyncBatch: next_cursor is null but entries were sent')
-  return { entries: withBatchOrigin(value.entries, value.origin, 'SyncBatch'), next_cursor: next ?? null }
+  return { entries: withBatchOrigin(value.entries, value.origin, 'SyncBatch'), next_cursor: next ?? null, chunks: value.chunks }
 }
 
-export function parseEntriesPush (value: unknown): { entries: unknown[] } {
+export function parseEntriesPush (value: unknown): { entries: unknown[], chunks?: unknown } {
   // The HTTP transport also accepts a bare array (spec: body `[Entry]` or `{ "entries": [Entry] }`).
   if (Array.isArray(value)) return { entries: value }
   if (!isObject(value)) throw new ProtocolError('EntriesPush: must be a JSON object')
   if (!Array.isArray(value.entries)) throw new ProtocolError('EntriesPush: entries must be an array')
-  return { entries: withBatchOrigin(value.entries, value.origin, 'EntriesPush') }
+  return { entries: withBatchOrigin(value.entries, value.origin, 'EntriesPush'), chunks: value.chunks }
 }
 
 export function parsePushAck (value: unknown): PushAck {

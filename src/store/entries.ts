@@ -1,7 +1,8 @@
 /** The append-only entries table: batch ingest with dedup, cursor pages, own-device pages. */
 import type { Database, Statement } from 'better-sqlite3'
 import { entryColumns, withoutNulls, type Entry, type StoredEntry } from '../core/entry.js'
-import { signEntry, type EntrySigner } from '../core/signature.js'
+import { chunkMessage, maxChunkEntries, sha256, type Chunk } from '../core/chunk.js'
+import { canonicalEntryBytes, signBytes, type EntrySigner } from '../core/signature.js'
 
 export interface InsertResult {
   inserted: number
@@ -14,13 +15,17 @@ const columns = entryColumns.join(', ')
 /** The columns as served: a rival copy under its wire entry_id (see wireIdSql). */
 const wireColumns = entryColumns.map((c) => c === 'entry_id' ? 'COALESCE(rival_of, entry_id) AS entry_id' : c).join(', ')
 
-/** Entries as the store takes them: received ones may carry the stamp they came with when it was clamped. */
-export type StorableEntry = Entry & { ts_orig?: string }
+/**
+ * Entries as the store takes them: received ones may carry the stamp they came with when it was clamped, and an
+ * entry verified against a chunk manifest (wire 3.0.0) names it: `chunk_ref` is its place in the `chunks` given to
+ * insertEntriesNoTx (never a wire field: validateEntry drops it).
+ */
+export type StorableEntry = Entry & { ts_orig?: string, chunk_ref?: number }
 
 /**
  * Where a batch comes from. 'local': recorded or imported on this device (stored unsigned, trust 2, and signed
- * lazily before it is served). 'received': from a peer; entries with origin and sig must have been verified by
- * the caller (they are stored as verified), entries without are stored unverified.
+ * lazily before it is served). 'received': from a peer; entries with origin (and sig, or chunk_ref) must have been
+ * verified by the caller (they are stored as verified), entries without are stored unverified.
  */
 export type Provenance = 'local' | 'received'
 
@@ -31,9 +36,9 @@ export const trust = { unverified: 0, verified: 1, localUnsigned: 2 } as const
 const rowsPerStatement = 16
 
 const unsignedColumns = `${columns}, trust, ts_orig`
-const signedColumns = `${columns}, origin, sig, trust, ts_orig`
+const signedColumns = `${columns}, origin, sig, chunk, trust, ts_orig`
 const unsignedWidth = entryColumns.length + 2
-const signedWidth = entryColumns.length + 4
+const signedWidth = entryColumns.length + 5
 
 /**
  * One row per entry_id (schema v7, kept so rustory 0.1.0's `ON CONFLICT(entry_id)` keeps working beside this one).
@@ -64,10 +69,10 @@ function insertStatement (db: Database, rows: number, signed: boolean): Statemen
   })
 }
 
-function pushRow (params: unknown[], e: StorableEntry, rowTrust: number, signed: boolean): void {
+function pushRow (params: unknown[], e: StorableEntry, rowTrust: number, signed: boolean, chunkIds: readonly number[]): void {
   params.push(e.entry_id, e.device_id, e.user_id, e.ts, e.cmd, e.cwd, e.exit_code, e.duration_ms, e.shell, e.hostname, e.version,
     e.session_id ?? null)
-  if (signed) params.push(e.origin, e.sig)
+  if (signed) params.push(e.origin, e.sig ?? null, e.chunk_ref != null ? chunkIds[e.chunk_ref] : null)
   params.push(rowTrust, e.ts_orig ?? null)
 }
 
@@ -95,8 +100,11 @@ function updateCommandLatest (db: Database, afterSeq: number): void {
 }
 const latestStatements = new WeakMap<Database, Statement>()
 
-/** Rows deleted while inserting a batch (their command_latest rows are fixed once, at the end), and replacements. */
-interface Batch { gone: Gone, replaced: number }
+/**
+ * Rows deleted while inserting a batch (their command_latest rows are fixed once, at the end), replacements, and
+ * the local ids of the batch's chunks by chunk_ref (see storeChunks).
+ */
+interface Batch { gone: Gone, replaced: number, chunkIds: readonly number[] }
 type Gone = Array<{ entry_id: string, cmd: string }>
 
 /** Inserts one run of same-kind entries in order, 16 rows per statement and the rest one by one. */
@@ -108,7 +116,7 @@ function insertRun (db: Database, run: readonly StorableEntry[], rowTrust: numbe
     const multi = insertStatement(db, rowsPerStatement, signed)
     for (; i + rowsPerStatement <= run.length; i += rowsPerStatement) {
       params.length = 0
-      for (let k = i; k < i + rowsPerStatement; k++) pushRow(params, run[k]!, rowTrust, signed)
+      for (let k = i; k < i + rowsPerStatement; k++) pushRow(params, run[k]!, rowTrust, signed, batch.chunkIds)
       const n = multi.run(params).changes
       inserted += n
       // Some entry_ids were stored already: the signed ones among them may still belong beside (or instead of) them.
@@ -118,7 +126,7 @@ function insertRun (db: Database, run: readonly StorableEntry[], rowTrust: numbe
   const single = insertStatement(db, 1, signed)
   for (; i < run.length; i++) {
     params.length = 0
-    pushRow(params, run[i]!, rowTrust, signed)
+    pushRow(params, run[i]!, rowTrust, signed, batch.chunkIds)
     const n = single.run(params).changes
     inserted += n > 0 || !signed ? n : placeSigned(db, run[i]!, rowTrust, batch)
   }
@@ -154,7 +162,7 @@ function placeSigned (db: Database, e: StorableEntry, rowTrust: number, batch: B
     .get(e.entry_id) as [origin: string, trust: number] | undefined
   if (held == null || held[0] === e.origin) return 0
   const params: unknown[] = []
-  pushRow(params, e, rowTrust, true)
+  pushRow(params, e, rowTrust, true, batch.chunkIds)
   if (held[0] === '' && held[1] === trust.unverified) {
     const cmd = cached(db, 'delete-id', () => 'DELETE FROM entries WHERE entry_id = ? RETURNING cmd').pluck().get(e.entry_id) as string
     batch.gone.push({ entry_id: e.entry_id, cmd })
@@ -190,17 +198,18 @@ function fixLatest (db: Database, gone: Gone): void {
  * batch order. `inserted + ignored` is the batch size; `replaced` counts unverified rows a signed copy took the
  * place of (they are among the inserted). command_latest is brought up to date in the same transaction.
  */
-export function insertEntriesNoTx (db: Database, entries: readonly StorableEntry[], provenance: Provenance = 'local'): InsertResult {
-  if (!db.inTransaction) return insertEntries(db, entries, provenance)
+export function insertEntriesNoTx (db: Database, entries: readonly StorableEntry[], provenance: Provenance = 'local', chunks: readonly Chunk[] = []): InsertResult {
+  if (!db.inTransaction) return insertEntries(db, entries, provenance, chunks)
   const before = maxIngestSeq(db)
   let inserted = 0
-  const batch: Batch = { gone: [], replaced: 0 }
+  const batch: Batch = { gone: [], replaced: 0, chunkIds: storeChunks(db, chunks, entries) }
   const unsignedTrust = provenance === 'local' ? trust.localUnsigned : trust.unverified
+  const isSigned = (e: StorableEntry): boolean => provenance === 'received' && e.origin != null && (e.sig != null || e.chunk_ref != null)
   let start = 0
   while (start < entries.length) {
-    const signed = provenance === 'received' && entries[start]!.sig != null
+    const signed = isSigned(entries[start]!)
     let end = start + 1
-    while (end < entries.length && (provenance === 'received' && entries[end]!.sig != null) === signed) end++
+    while (end < entries.length && isSigned(entries[end]!) === signed) end++
     inserted += insertRun(db, entries.slice(start, end), signed ? trust.verified : unsignedTrust, signed, batch)
     start = end
   }
@@ -210,18 +219,49 @@ export function insertEntriesNoTx (db: Database, entries: readonly StorableEntry
   return { inserted, ignored: entries.length - inserted, ...(replaced > 0 ? { replaced } : {}) }
 }
 
+/**
+ * For each chunk, whether this database holds it already with the same origin, signature and hashes: then it was
+ * checked (or signed here) before it was stored, since nothing else is stored (storeChunks, signPending). The
+ * hashes must match too: the same signature presented with other hashes proves nothing and is checked anew.
+ */
+export function knownChunks (db: Database, chunks: readonly Chunk[]): boolean[] {
+  if (chunks.length === 0) return []
+  const stored = cached(db, 'chunk-hashes', () => 'SELECT hashes FROM chunks WHERE origin = ? AND sig = ?').pluck()
+  return chunks.map((c) => {
+    const hashes = stored.get(c.origin, c.sig) as Buffer | undefined
+    return hashes != null && hashes.equals(c.hashes)
+  })
+}
+
+/**
+ * Stores the chunk manifests that entries of this batch were verified against (the caller checked each signature),
+ * once per (origin, sig), and returns their local ids by place in `chunks`. A chunk no entry names is not stored.
+ */
+function storeChunks (db: Database, chunks: readonly Chunk[], entries: readonly StorableEntry[]): number[] {
+  if (chunks.length === 0) return []
+  const used = new Set<number>()
+  for (const e of entries) if (e.chunk_ref != null) used.add(e.chunk_ref)
+  const add = cached(db, 'chunk-add', () => 'INSERT INTO chunks (origin, sig, hashes) VALUES (?, ?, ?) ON CONFLICT (origin, sig) DO NOTHING')
+  const find = cached(db, 'chunk-find', () => 'SELECT id FROM chunks WHERE origin = ? AND sig = ?').pluck()
+  return chunks.map((c, k) => {
+    if (!used.has(k)) return 0
+    add.run(c.origin, c.sig, c.hashes)
+    return find.get(c.origin, c.sig) as number
+  })
+}
+
 /** Inserts a batch as one transaction and reports inserted vs ignored (already present). */
-export function insertEntries (db: Database, entries: readonly StorableEntry[], provenance: Provenance = 'local'): InsertResult {
-  return db.transaction(() => insertEntriesNoTx(db, entries, provenance)).immediate()
+export function insertEntries (db: Database, entries: readonly StorableEntry[], provenance: Provenance = 'local', chunks: readonly Chunk[] = []): InsertResult {
+  return db.transaction(() => insertEntriesNoTx(db, entries, provenance, chunks)).immediate()
 }
 
 /**
  * Inserts a pulled batch and advances the peer's cursor in the same transaction: a crash at any instant
  * leaves either both or neither, so no entry is skipped and none is applied twice.
  */
-export function ingestPulledBatch (db: Database, peerId: string, entries: readonly StorableEntry[], nextCursor: number): InsertResult {
+export function ingestPulledBatch (db: Database, peerId: string, entries: readonly StorableEntry[], nextCursor: number, chunks: readonly Chunk[] = []): InsertResult {
   return db.transaction(() => {
-    const result = insertEntriesNoTx(db, entries, 'received')
+    const result = insertEntriesNoTx(db, entries, 'received', chunks)
     db.prepare(`INSERT INTO peer_state (peer_id, last_cursor) VALUES (?, ?)
                 ON CONFLICT(peer_id) DO UPDATE SET last_cursor = MAX(last_cursor, excluded.last_cursor)`).run(peerId, nextCursor)
     return result
@@ -256,9 +296,11 @@ export function stripSeq (row: StoredEntry): Entry {
 /**
  * Signs this device's entries still unsigned (trust 2: recorded or imported here) with its identity key, in one
  * immediate transaction: they become verified rows under `signer.origin`, keeping their ingest_seq (nothing served
-   * them yet: every serving path signs first). A stored copy of one signed by this same key (it came back) is dropped.
-   * Returns how many were signed. Called lazily before serving, never on the record path; and ahead of it in chunks of
-   * `maxRows` (src/p2p/sign-ahead.ts), so that a pull arriving meanwhile waits for one chunk only.
+ * them yet: every serving path signs first). Each gets its own signature (what the 2.0.0 wire carries), and every
+ * maxChunkEntries of them, in ingest_seq order, one chunk manifest (what the 3.0.0 wire carries; src/core/chunk.ts),
+ * stored in `chunks` and linked from the rows. A stored copy of one signed by this same key (it came back) is
+ * dropped. Returns how many were signed. Called lazily before serving, never on the record path; and ahead of it in
+ * chunks of `maxRows` (src/p2p/sign-ahead.ts), so that a pull arriving meanwhile waits for one chunk only.
  */
 export function signPending (db: Database, signer: EntrySigner, maxRows = -1): number {
   const probe = cached(db, 'pending-probe', () => `SELECT 1 FROM entries WHERE trust = ${trust.localUnsigned} LIMIT 1`)
@@ -266,14 +308,24 @@ export function signPending (db: Database, signer: EntrySigner, maxRows = -1): n
   return db.transaction(() => {
     const rows = cached(db, 'pending-rows', () => `SELECT ingest_seq, ${columns} FROM entries WHERE trust = ${trust.localUnsigned} ORDER BY ingest_seq LIMIT ?`)
       .all(maxRows).map((row) => withoutNulls(row as StoredEntry))
-    const update = cached(db, 'pending-sign', () => `UPDATE entries SET origin = ?, sig = ?, trust = ${trust.verified} WHERE ingest_seq = ?`)
+    const update = cached(db, 'pending-sign', () => `UPDATE entries SET origin = ?, sig = ?, chunk = ?, trust = ${trust.verified} WHERE ingest_seq = ?`)
+    const addChunk = cached(db, 'pending-chunk', () => 'INSERT INTO chunks (origin, sig, hashes) VALUES (?, ?, ?)')
     // A copy signed by this key that reached us first is stored as a rival: the row signed here is that entry.
     const dropCopy = cached(db, 'pending-copy', () => 'DELETE FROM entries WHERE entry_id = ? RETURNING entry_id, cmd')
     const gone: Gone = []
-    for (const row of rows) {
-      const { sig } = signEntry(stripSeq(row), signer)
-      update.run(signer.origin, sig, row.ingest_seq)
-      gone.push(...dropCopy.all(rivalStorageId(row.entry_id, signer.origin)) as Gone)
+    for (let from = 0; from < rows.length; from += maxChunkEntries) {
+      const group = rows.slice(from, from + maxChunkEntries)
+      const hashes = Buffer.allocUnsafe(32 * group.length)
+      const sigs = group.map((row, i) => {
+        const bytes = canonicalEntryBytes(stripSeq(row), signer.origin)
+        sha256(bytes).copy(hashes, 32 * i)
+        return signBytes(bytes, signer.secretKey).toString('base64')
+      })
+      const chunkId = addChunk.run(signer.origin, signBytes(chunkMessage(signer.origin, hashes), signer.secretKey), hashes).lastInsertRowid
+      group.forEach((row, i) => {
+        update.run(signer.origin, sigs[i], chunkId, row.ingest_seq)
+        gone.push(...dropCopy.all(rivalStorageId(row.entry_id, signer.origin)) as Gone)
+      })
     }
     fixLatest(db, gone)
     return rows.length

@@ -226,6 +226,25 @@ const migrations: readonly Migration[] = [
         BEGIN SELECT RAISE(IGNORE); END;
     `,
     run: restoreUniqueEntryId
+  },
+  {
+    // Chunk signatures (docs/PROTOCOL.md, "Chunk signatures (3.0.0)"). A chunk is one manifest its origin signed:
+    // Ed25519 over up to 256 entry hashes (src/core/chunk.ts), kept as signed so it can be served onward and checked
+    // again at every hop. entries.chunk links a row to the manifest that lists it (NULL: none; then a signed row has
+    // its per-entry sig). A row is linked only when it is signed here or arrived verified against that chunk.
+    // A new table and a nullable column: nothing an older process runs changes meaning, and both are IF NOT EXISTS /
+    // added only when missing, in the migration's write transaction (safe beside a running reader or writer).
+    version: 11,
+    addColumns: [{ table: 'entries', column: 'chunk', decl: 'INTEGER' }],
+    sql: `
+      CREATE TABLE IF NOT EXISTS chunks (
+        id     INTEGER PRIMARY KEY,
+        origin TEXT NOT NULL,
+        sig    BLOB NOT NULL,
+        hashes BLOB NOT NULL,
+        UNIQUE (origin, sig)
+      );
+    `
   }
 ]
 

@@ -1,6 +1,6 @@
 /**
  * The serving side of pull and push, once, behind both transports: the libp2p handlers (src/p2p/handlers.ts, for
- * the 1.0.0 and 2.0.0 protocols) and the HTTP debug server (src/http/server.ts) only read the request their way
+ * the 1.0.0, 2.0.0 and 3.0.0 protocols) and the HTTP debug server (src/http/server.ts) only read the request their way
  * and turn these answers into their own replies (an error document, an HTTP status). The database work runs in
  * the worker pool; the request bytes move there (ownedBuffer), never shared with a socket.
  */
@@ -45,7 +45,7 @@ export async function servePull (c: ServeComponents, request: SyncPull, wire: Wi
 }
 
 export interface PushFrom {
-  /** The protocol it came over (signatures are checked on 2). */
+  /** The protocol it came over (signatures are checked on 2 and 3, chunks on 3). */
   wire: WireVersion
   /** The pusher's PeerId as its connection authenticated it; none over HTTP. */
   peerId?: string

@@ -7,7 +7,9 @@
  * as it serves; timed until done, then pulled). Each is pulled by `rr p2p-sync` into an empty database; the rate
  * is entries/s from the command's own `--stats wall_ms`, the CPU is the syncing process's `cpu_ms` (all threads)
  * and the serving process's from /proc, which load on the machine barely moves. Rounds alternate the kinds so load
- * hits all alike. Run: `BENCH_ONLY=signing npm run bench` (BENCH_SIGNING_ENTRIES, BENCH_SIGNING_ROUNDS to change it).
+ * hits all alike. Signed kinds run on 3.0.0 (chunk signatures: one Ed25519 check per manifest of 256 entries, a
+ * SHA-256 per relayed entry); the relayed rows are also pulled from a server offering 2.0.0 at most (serve-wire.ts),
+ * where every entry's own signature is checked, for comparison. Run: `BENCH_ONLY=signing npm run bench` (BENCH_SIGNING_ENTRIES, BENCH_SIGNING_ROUNDS to change it).
  */
 import { spawn } from 'node:child_process'
 import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs'
@@ -38,13 +40,21 @@ function cpuMsOf (pid: number | undefined): number {
   }
 }
 
-async function pull (dir: string, name: string, dbA: string, swarm: string, limit: number, homeA = join(dir, `${name}-serve`), beforePull?: () => Promise<void>): Promise<Pulled> {
+const serveWire = fileURLToPath(new URL('./serve-wire.js', import.meta.url))
+
+/**
+ * Serves dbA with `rr p2p-serve` (every wire version; a 3.0.0 client gets 3.0.0), or with `versions` only (a server
+ * from before 3.0.0: serve-wire.ts), and pulls it all with `rr p2p-sync` into an empty database.
+ */
+async function pull (dir: string, name: string, dbA: string, swarm: string, limit: number, homeA = join(dir, `${name}-serve`), beforePull?: () => Promise<void>, versions?: string): Promise<Pulled> {
   const homeB = join(dir, `${name}-sync`)
   mkdirSync(homeA, { recursive: true })
   mkdirSync(homeB, { recursive: true })
   const dbB = join(homeB, 'b.db')
   rmSync(dbB, { force: true })
-  const serve = spawn(process.execPath, [rrBin, '--db-path', dbA, 'p2p-serve', '--listen', '/ip4/127.0.0.1/tcp/0'], { env: env(homeA, swarm), stdio: ['ignore', 'pipe', 'inherit'] })
+  const serve = versions == null
+    ? spawn(process.execPath, [rrBin, '--db-path', dbA, 'p2p-serve', '--listen', '/ip4/127.0.0.1/tcp/0'], { env: env(homeA, swarm), stdio: ['ignore', 'pipe', 'inherit'] })
+    : spawn(process.execPath, [serveWire, dbA, swarm, join(homeA, '.config', 'rustory', 'identity.key'), versions], { env: env(homeA, swarm), stdio: ['ignore', 'pipe', 'inherit'] })
   try {
     const addr = await waitForLine(serve, /p2p listen: (\S+)/)
     await beforePull?.()
@@ -70,7 +80,7 @@ async function pull (dir: string, name: string, dbA: string, swarm: string, limi
 
 const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!
 
-export async function benchSigning (entries = Number(process.env.BENCH_SIGNING_ENTRIES ?? 200_000), rounds = Number(process.env.BENCH_SIGNING_ROUNDS ?? 3), limit = 20_000): Promise<Record<string, string | number>> {
+export async function benchSigning (entries = Number(process.env.BENCH_SIGNING_ENTRIES ?? 200_000), rounds = Number(process.env.BENCH_SIGNING_ROUNDS ?? 5), limit = 20_000): Promise<Record<string, string | number>> {
   const dir = mkdtempSync(join(tmpdir(), 'rustory-bench-signing-'))
   try {
     const swarm = join(dir, 'swarm.key')
@@ -102,14 +112,18 @@ export async function benchSigning (entries = Number(process.env.BENCH_SIGNING_E
     p.exec('UPDATE entries SET trust = 2')
     p.close()
 
-    const kinds = ['unsigned', 'direct', 'relayed'] as const
-    const runs: Record<typeof kinds[number], Pulled[]> = { unsigned: [], direct: [], relayed: [] }
-    const load = loadavg()[0]!.toFixed(1)
+    const kinds = ['unsigned', 'direct', 'relayed', 'relayedV2'] as const
+    const runs: Record<typeof kinds[number], Pulled[]> = { unsigned: [], direct: [], relayed: [], relayedV2: [] }
+    const loads: number[] = [loadavg()[0]!]
     for (let r = 0; r < rounds; r++) {
       runs.unsigned.push(await pull(dir, `u${r}`, unsigned, swarm, limit))
       runs.direct.push(await pull(dir, `f${r}`, firstHand, swarm, limit, homeFirstHand))
       runs.relayed.push(await pull(dir, `s${r}`, relayed, swarm, limit))
+      // The same relayed rows from a server that offers 2.0.0 at most: one signature verified per entry.
+      runs.relayedV2.push(await pull(dir, `v${r}`, relayed, swarm, limit, undefined, undefined, '1,2'))
+      loads.push(loadavg()[0]!)
     }
+    const load = `${loads.map((l) => l.toFixed(1)).join(' ')} (1-min load average at the start and after each round)`
     for (const x of Object.values(runs).flat()) if (x.count !== entries) throw new Error(`pulled ${x.count} of ${entries}`)
     // Signed ahead: the server starts serving its own unsigned entries; the pull starts once they are all signed
     // (or once nothing has been signed for 3 s: a server that signs inside the pull only, as before).
@@ -142,19 +156,21 @@ export async function benchSigning (entries = Number(process.env.BENCH_SIGNING_E
     const perK = (ms: number): string => (ms / (entries / 1000)).toFixed(1)
     return {
       'signing entries': entries,
-      'load average (1 min) at the start': load,
+      'machine load': load,
       'sign rate (signPending, in process) entries/s': Math.round(entries / (signMs / 1000)),
       'sync unsigned entries/s (median of rounds)': Math.round(plain),
-      'sync signed direct (the serving device\'s own entries) entries/s (median)': Math.round(med('direct', rate)),
-      'sync signed relayed (every signature verified) entries/s (median)': Math.round(med('relayed', rate)),
-      'rounds entries/s unsigned | direct | relayed': kinds.map((k) => runs[k].map((x) => Math.round(rate(x))).join(' ')).join(' | '),
-      'verified rows on the receiver (direct, relayed)': `${Math.min(...runs.direct.map((x) => x.verified))}, ${Math.min(...runs.relayed.map((x) => x.verified))}`,
-      'direct vs unsigned: slower by (target < 10%)': slower('direct'),
-      'relayed vs unsigned: slower by': slower('relayed'),
-      'syncing process CPU ms per 1k entries unsigned | direct | relayed (median)': kinds.map((k) => perK(med(k, (x) => x.clientCpuMs))).join(' | '),
-      'serving process CPU ms per 1k entries unsigned | direct | relayed (median)': kinds.map((k) => perK(med(k, (x) => x.serverCpuMs))).join(' | '),
-      'CPU vs unsigned, syncing side: direct | relayed': `${cpuRatio('direct', (x) => x.clientCpuMs)} | ${cpuRatio('relayed', (x) => x.clientCpuMs)}`,
-      'CPU vs unsigned, both sides: direct | relayed': `${cpuRatio('direct', (x) => x.clientCpuMs + x.serverCpuMs)} | ${cpuRatio('relayed', (x) => x.clientCpuMs + x.serverCpuMs)}`,
+      'sync signed direct, 3.0.0 (the serving device\'s own entries, chunk-signed) entries/s (median)': Math.round(med('direct', rate)),
+      'sync signed relayed, 3.0.0 (every chunk and entry hash verified) entries/s (median)': Math.round(med('relayed', rate)),
+      'sync signed relayed, 2.0.0 (every per-entry signature verified) entries/s (median)': Math.round(med('relayedV2', rate)),
+      'rounds entries/s unsigned | direct 3.0.0 | relayed 3.0.0 | relayed 2.0.0': kinds.map((k) => runs[k].map((x) => Math.round(rate(x))).join(' ')).join(' | '),
+      'verified rows on the receiver (direct, relayed 3.0.0, relayed 2.0.0)': `${Math.min(...runs.direct.map((x) => x.verified))}, ${Math.min(...runs.relayed.map((x) => x.verified))}, ${Math.min(...runs.relayedV2.map((x) => x.verified))}`,
+      'direct 3.0.0 vs unsigned: slower by (target < 10%)': slower('direct'),
+      'relayed 3.0.0 vs unsigned: slower by (target < 10%)': slower('relayed'),
+      'relayed 2.0.0 vs unsigned: slower by': slower('relayedV2'),
+      'syncing process CPU ms per 1k entries unsigned | direct | relayed | relayed 2.0.0 (median)': kinds.map((k) => perK(med(k, (x) => x.clientCpuMs))).join(' | '),
+      'serving process CPU ms per 1k entries unsigned | direct | relayed | relayed 2.0.0 (median)': kinds.map((k) => perK(med(k, (x) => x.serverCpuMs))).join(' | '),
+      'CPU vs unsigned, syncing side: direct | relayed | relayed 2.0.0': `${cpuRatio('direct', (x) => x.clientCpuMs)} | ${cpuRatio('relayed', (x) => x.clientCpuMs)} | ${cpuRatio('relayedV2', (x) => x.clientCpuMs)}`,
+      'CPU vs unsigned, both sides: direct | relayed | relayed 2.0.0': `${cpuRatio('direct', (x) => x.clientCpuMs + x.serverCpuMs)} | ${cpuRatio('relayed', (x) => x.clientCpuMs + x.serverCpuMs)} | ${cpuRatio('relayedV2', (x) => x.clientCpuMs + x.serverCpuMs)}`,
       'server signs its own unsigned entries ahead (from serving until done) ms': Number.isNaN(signAheadMs) ? 'not signed ahead' : Math.round(signAheadMs),
       'sync of those, pulled after (signed ahead, or in the pull) entries/s': Math.round(rate(ahead))
     }

