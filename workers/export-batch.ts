@@ -1,5 +1,5 @@
 /** Serializes pages of entries for the wire in a worker thread, trimmed to the response cap. */
-import type { Database } from 'better-sqlite3'
+import type { Database, Statement } from 'better-sqlite3'
 import { entryFields, optionalEntryFields } from '../src/core/entry.js'
 import { signPending, wireIdSql } from '../src/store/entries.js'
 import { workerDb } from './db-cache.js'
@@ -63,9 +63,13 @@ interface Page {
   tooLarge?: { entry_id: string, bytes: number }
 }
 
+const chunkStatements = new WeakMap<Database, Statement>()
+
 /** A chunk row as the 3.0.0 `chunks` array carries it. */
 function chunkJson (db: Database, id: number): string {
-  const c = db.prepare('SELECT origin, sig, hashes FROM chunks WHERE id = ?').get(id) as { origin: string, sig: Buffer, hashes: Buffer }
+  let stmt = chunkStatements.get(db)
+  if (stmt == null) chunkStatements.set(db, stmt = db.prepare('SELECT origin, sig, hashes FROM chunks WHERE id = ?'))
+  const c = stmt.get(id) as { origin: string, sig: Buffer, hashes: Buffer }
   return `{"id":${id},"origin":${JSON.stringify(c.origin)},"sig":"${c.sig.toString('base64')}","hashes":"${c.hashes.toString('base64')}"}`
 }
 

@@ -51,10 +51,14 @@ export function chunkMessage (origin: string, hashes: Buffer): Buffer {
   return out
 }
 
+/** The signer's manifest over entry hashes it made (n × 32 bytes, each under signer.origin). */
+export function signHashes (hashes: Buffer, signer: EntrySigner): Chunk {
+  return { origin: signer.origin, sig: signBytes(chunkMessage(signer.origin, hashes), signer.secretKey), hashes }
+}
+
 /** The signer's manifest over these entries (each hashed under signer.origin). */
 export function signChunk (entries: readonly Entry[], signer: EntrySigner): Chunk {
-  const hashes = Buffer.concat(entries.map((e) => entryHash(e, signer.origin)))
-  return { origin: signer.origin, sig: signBytes(chunkMessage(signer.origin, hashes), signer.secretKey), hashes }
+  return signHashes(Buffer.concat(entries.map((e) => entryHash(e, signer.origin))), signer)
 }
 
 /** True when chunk.sig is chunk.origin's signature over its manifest. False on any malformed part. */

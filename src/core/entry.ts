@@ -211,9 +211,9 @@ export function withoutNulls<T extends object> (row: T): T {
 }
 
 /** Ed25519 PeerIds as libp2p prints them: identity multihash of the protobuf public key, base58btc. */
-const ed25519PeerIdPattern = /^12D3KooW[1-9A-HJ-NP-Za-km-z]{44}$/
+export const ed25519PeerIdPattern = /^12D3KooW[1-9A-HJ-NP-Za-km-z]{44}$/
 /** 64 bytes in standard base64. */
-const signaturePattern = /^[A-Za-z0-9+/]{86}==$/
+export const signaturePattern = /^[A-Za-z0-9+/]{86}==$/
 
 /** origin and sig: both or neither, each in its one accepted form. Their cryptographic check is signature.ts's. */
 function checkSignatureFields (entry: Record<string, unknown>, entryId: string): { origin: string, sig: string } | Record<string, never> {

@@ -3,7 +3,7 @@
  * Decoders check shape and types; entry fields are validated by core/entry.
  */
 import { hashBytes, maxReceivedChunkEntries, type Chunk } from '../core/chunk.js'
-import type { Entry } from '../core/entry.js'
+import { ed25519PeerIdPattern, signaturePattern, type Entry } from '../core/entry.js'
 import { ProtocolError } from './errors.js'
 import { maxPullLimit, maxPushResponseBytes } from './constants.js'
 
@@ -65,10 +65,6 @@ function withBatchOrigin (entries: unknown[], origin: unknown, what: string): un
   return entries
 }
 
-/** Ed25519 PeerIds as libp2p prints them (as core/entry checks `origin`). */
-const peerIdPattern = /^12D3KooW[1-9A-HJ-NP-Za-km-z]{44}$/
-const base64Pattern = /^[A-Za-z0-9+/]*={0,2}$/
-
 /** A chunk as a 3.0.0 message carries it: `id` is what its entries' `k` name (unique within the message). */
 export interface WireChunk extends Chunk {
   id: number
@@ -88,8 +84,8 @@ export function parseChunks (value: unknown, what: string): WireChunk[] {
     if (!isObject(c) || typeof c.origin !== 'string' || typeof c.sig !== 'string' || typeof c.hashes !== 'string') throw new ProtocolError(`${what}: chunk ${k} must be { id, origin, sig, hashes }`)
     if (!isCursor(c.id) || ids.has(c.id)) throw new ProtocolError(`${what}: chunk ${k} id must be a non-negative integer, unique in the message`)
     ids.add(c.id)
-    if (!peerIdPattern.test(c.origin)) throw new ProtocolError(`${what}: chunk ${k} origin must be an Ed25519 PeerId (12D3KooW…)`)
-    if (c.sig.length !== 88 || !base64Pattern.test(c.sig)) throw new ProtocolError(`${what}: chunk ${k} sig must be a 64-byte signature in base64`)
+    if (!ed25519PeerIdPattern.test(c.origin)) throw new ProtocolError(`${what}: chunk ${k} origin must be an Ed25519 PeerId (12D3KooW…)`)
+    if (!signaturePattern.test(c.sig)) throw new ProtocolError(`${what}: chunk ${k} sig must be a 64-byte signature in base64`)
     if (c.hashes.length > Math.ceil(maxReceivedChunkEntries * hashBytes / 3) * 4) throw new ProtocolError(`${what}: chunk ${k} hashes must be at most ${maxReceivedChunkEntries} hashes in base64`)
     const hashes = Buffer.from(c.hashes, 'base64')
     // Standard base64 with padding, nothing else: the decoder skips any other character, so the length tells (a

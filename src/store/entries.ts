@@ -1,7 +1,7 @@
 /** The append-only entries table: batch ingest with dedup, cursor pages, own-device pages. */
 import type { Database, Statement } from 'better-sqlite3'
 import { entryColumns, withoutNulls, type Entry, type StoredEntry } from '../core/entry.js'
-import { chunkMessage, maxChunkEntries, sha256, type Chunk } from '../core/chunk.js'
+import { hashBytes, maxChunkEntries, sha256, signHashes, type Chunk } from '../core/chunk.js'
 import { canonicalEntryBytes, signBytes, type EntrySigner } from '../core/signature.js'
 
 export interface InsertResult {
@@ -315,13 +315,14 @@ export function signPending (db: Database, signer: EntrySigner, maxRows = -1): n
     const gone: Gone = []
     for (let from = 0; from < rows.length; from += maxChunkEntries) {
       const group = rows.slice(from, from + maxChunkEntries)
-      const hashes = Buffer.allocUnsafe(32 * group.length)
+      const hashes = Buffer.allocUnsafe(hashBytes * group.length)
       const sigs = group.map((row, i) => {
         const bytes = canonicalEntryBytes(stripSeq(row), signer.origin)
-        sha256(bytes).copy(hashes, 32 * i)
+        sha256(bytes).copy(hashes, hashBytes * i)
         return signBytes(bytes, signer.secretKey).toString('base64')
       })
-      const chunkId = addChunk.run(signer.origin, signBytes(chunkMessage(signer.origin, hashes), signer.secretKey), hashes).lastInsertRowid
+      const chunk = signHashes(hashes, signer)
+      const chunkId = addChunk.run(chunk.origin, chunk.sig, chunk.hashes).lastInsertRowid
       group.forEach((row, i) => {
         update.run(signer.origin, sigs[i], chunkId, row.ingest_seq)
         gone.push(...dropCopy.all(rivalStorageId(row.entry_id, signer.origin)) as Gone)

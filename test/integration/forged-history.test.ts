@@ -8,9 +8,7 @@
 import test from 'ava'
 import type { Entry } from '../../src/core/entry.js'
 import { signEntry } from '../../src/core/signature.js'
-import { dialDirect } from '../../src/p2p/index.js'
-import { encodeMessage } from '../../src/protocol/messages.js'
-import { admitAll, pullAll as pullServed } from '../helpers/wire.js'
+import { admitAll, pullAll as pullServed, pushAs } from '../helpers/wire.js'
 import { forgeryScene, unsignedCopy } from '../helpers/forgery.js'
 import type { Device } from '../helpers/peers.js'
 import type { InProcessPeer } from '../p2p/fixtures.js'
@@ -19,15 +17,6 @@ interface Row { entry_id: string, device_id: string, cmd: string, ts: string, ts
 
 /** Rows under their wire entry_id: a copy beside another origin's is stored as `<entry_id>/<origin>` (schema v7). */
 const rowsOf = (d: Device): Row[] => d.query<Row>('SELECT COALESCE(rival_of, entry_id) AS entry_id, device_id, cmd, ts, ts_orig, origin, trust FROM entries ORDER BY ingest_seq')
-
-async function pushAs (attacker: InProcessPeer, addr: string, entries: unknown[], wire: 1 | 2 = 2): Promise<{ inserted: number, ignored: number }> {
-  const { transport } = await dialDirect(attacker.node, addr, { newConnection: true, wireVersions: [wire], timeoutMs: 30_000 })
-  try {
-    return await transport.push(encodeMessage({ entries }))
-  } finally {
-    await transport.close()
-  }
-}
 
 /** Every entry `addr` serves over `wire`, its origin resolved from its chunk on 3.0.0 (see test/helpers/wire.ts). */
 async function pullAll (attacker: InProcessPeer, addr: string, wire: 2 | 3): Promise<Entry[]> {
@@ -47,9 +36,9 @@ test('pre-emption: altered copies of A\'s entries pushed to C first never take t
     signEntry(unsignedCopy(alter(genuine[2]!, 2)), x), // re-signed by the attacker's own key
     { ...alter(genuine[3]!, 3), sig: signEntry(unsignedCopy(alter(genuine[3]!, 3)), x).sig } // attacker's signature claiming A's origin
   ]
-  const ackV2 = await pushAs(attacker, servedC.addr, attacks)
+  const ackV2 = await pushAs(attacker, servedC.addr, { entries: attacks }, 2)
   t.is(ackV2.inserted, 2, 'the stripped copy (unverified) and the attacker-signed one (attributed to the attacker) are stored; the two bad signatures are refused')
-  await pushAs(attacker, servedC.addr, [alter(genuine[4]!, 4), alter(genuine[5]!, 5)], 1) // over 1.0.0: stored unverified
+  await pushAs(attacker, servedC.addr, { entries: [alter(genuine[4]!, 4), alter(genuine[5]!, 5)] }, 1) // over 1.0.0: stored unverified
   const sync = await c.rr(['p2p-sync', '--peers', servedA.addr])
   t.is(sync.code, 0, sync.stderr)
 
@@ -81,7 +70,7 @@ test('forged device_id: entries claiming device A are either A\'s (verified unde
     signEntry(forged('signed by the attacker, says devA'), x),
     { ...signEntry(claimsA, x), origin: aId } // A's origin, attacker's signature
   ]
-  const ack = await pushAs(attacker, servedC.addr, attempts)
+  const ack = await pushAs(attacker, servedC.addr, { entries: attempts }, 2)
   t.is(ack.inserted, 2)
   t.is((await c.rr(['p2p-sync', '--peers', servedA.addr])).code, 0)
   const rows = rowsOf(c).filter((r) => r.device_id === 'devA')
@@ -106,7 +95,7 @@ test('far-future stamps: an entry stamped 9999-12-31 is stored at the receive ti
     entry_id: crypto.randomUUID(), device_id: 'alice-laptop', user_id: 'u', ts: '9999-12-31T23:59:59.999Z', cmd, cwd: '/', exit_code: 0, duration_ms: 1, shell: 'zsh', hostname: 'h', version: '0.1.0'
   })
   const before = new Date().toISOString()
-  const ack = await pushAs(attacker, servedC.addr, [far('forever on top (unsigned)'), signEntry(far('forever on top (signed)'), x)])
+  const ack = await pushAs(attacker, servedC.addr, { entries: [far('forever on top (unsigned)'), signEntry(far('forever on top (signed)'), x)] }, 2)
   t.is(ack.inserted, 2)
   const after = new Date(Date.now() + 1000).toISOString()
   const rows = rowsOf(c).filter((r) => r.device_id === 'alice-laptop')
