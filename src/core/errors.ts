@@ -80,3 +80,11 @@ export function isAddressInUse (err: unknown): boolean {
   }
   return false
 }
+
+/** libp2p's "Some configured addresses failed to be listened on …" for a port in use, as one line naming --listen. */
+export function listenError (err: unknown, listen: readonly string[]): unknown {
+  if (!isAddressInUse(err)) return err
+  const message = err instanceof Error ? err.message : ''
+  const address = /(\/ip[46]\/[^\s/]+\/tcp\/\d+)/.exec(message)?.[1] ?? listen.join(', ')
+  return new AddressInUseError(address, '--listen', err)
+}

@@ -28,6 +28,7 @@ import type { Connector } from '../../actors/connector.js'
 import { createDiscovery } from '../../actors/discovery.js'
 import { createP2PConnector } from '../../actors/p2p-connector.js'
 import { startSyncSystem } from '../../actors/system.js'
+import { listenError } from '../core/errors.js'
 import { secondMs } from '../core/units.js'
 
 export interface DaemonInit {
@@ -94,7 +95,7 @@ export async function runDaemon (init: DaemonInit, io: DaemonOutput): Promise<vo
     await pool.close()
     db.close()
     lock.release()
-    throw err
+    throw listenError(err, init.listen)
   }
   const started: PeerNode = node
   const self = started.peerId.toString()

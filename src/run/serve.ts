@@ -2,7 +2,7 @@
  * The long-running servers behind `rr p2p-serve` and `rr relay-serve`: load keys, start the node, print its
  * addresses, serve until SIGINT/SIGTERM, then close everything once.
  */
-import { AddressInUseError, isAddressInUse } from '../core/errors.js'
+import { listenError } from '../core/errors.js'
 import '../polyfill.js'
 import { entrySignerOf, loadOrCreateIdentity, loadOrCreateSwarmKey, loadSwarmKey, swarmDiscoveryId, swarmKeyBytes, type SwarmKey } from '../config/keys.js'
 import { stopSignal } from '../lifecycle/stop-signal.js'
@@ -48,14 +48,6 @@ export type RelayServeInit = { swarmKeyPath: string, identityKeyPath: string } &
 function noteNewSwarmKey (swarm: SwarmKey, io: ServeOutput): void {
   if (swarm.created) io.log(`created a new swarm key at ${swarm.path} (fingerprint ${swarm.fingerprint}): copy this file to every machine of your network`)
   if (swarm.looseMode) io.log(`warning: ${swarm.path} is readable by other users; run: chmod 600 ${swarm.path}`)
-}
-
-/** libp2p's "Some configured addresses failed to be listened on …" for a port in use, as one line naming --listen. */
-function listenError (err: unknown, listen: readonly string[]): unknown {
-  if (!isAddressInUse(err)) return err
-  const message = err instanceof Error ? err.message : ''
-  const address = /(\/ip[46]\/[^\s/]+\/tcp\/\d+)/.exec(message)?.[1] ?? listen.join(', ')
-  return new AddressInUseError(address, '--listen', err)
 }
 
 export async function runP2PServe (init: P2PServeInit, io: ServeOutput): Promise<void> {

@@ -133,7 +133,7 @@ const mistakes: Mistake[] = [
   { title: 'rr doctor on a database directory rr may not write', setup: (_t, home) => ['--db-path', lockedDb(home), 'doctor'], asUser: true, code: 1, stdout: (a) => new RegExp(`problem: cannot write to directory ${escape(join(dbArg(a), '..'))} .*rr record cannot store commands`) },
 
   // A port in use names the flag that changes it.
-  ...(['p2p-serve', 'relay-serve'] as const).map((command): Mistake => ({
+  ...(['p2p-serve', 'relay-serve', 'daemon'] as const).map((command): Mistake => ({
     title: `a port in use (rr ${command})`,
     setup: async (t, home) => [command, '--swarm-key', swarmKey(home), '--listen', `/ip4/127.0.0.1/tcp/${await heldPort(t)}`],
     code: 1,
