@@ -1,7 +1,7 @@
 /**
  * The daemon's log says what changed, never that nothing did: a line repeating the last one of its kind (same
  * peer or tracker, same outcome; timings ignored) is dropped, and a sync round that moved nothing is shown only
- * when it ends a run of failures. Pure; the caller writes what `accept` lets through.
+ * when it ends a run of failures; entries a peer pushed here are always shown. Pure; the caller writes what `accept` lets through.
  */
 
 /**
@@ -37,7 +37,7 @@ export function createQuietLog (): QuietLog {
     accept: (line) => {
       const key = lineKey(line)
       const shape = lineShape(line)
-      const moved = /^sync: peer=\S+ ok /.test(line) && !/ inserted=0 pushed=0 /.test(line)
+      const moved = (/^sync: peer=\S+ ok /.test(line) && !/ inserted=0 pushed=0 /.test(line)) || /^received: peer=\S+ .*inserted=[1-9]/.test(line)
       const previous = last.get(key)
       last.set(key, shape)
       if (key === '||') return true

@@ -124,6 +124,8 @@ export async function serveSync (node: Libp2p, init: ServeSyncInit): Promise<() 
   const push = (wire: WireVersion) => exchange('entries-push', maxPushRequestBytes, init.pushRequestTimeoutMs ?? 2 * minuteMs, async (request, peerId) => {
     const { ack, result, malformed } = await servePush(core, request, { wire, peerId })
     if (malformed != null) throw new RefusedError({ error: malformed, code: 'malformed' })
+    // What a peer's push brought is a change here as much as a pull is: said, and only when something was stored.
+    if (result.inserted > 0) log(`received: peer=${peerId} pushed entries inserted=${result.inserted} ignored=${result.ignored}`)
     if (result.rejected.length > 0) log(`p2p: entries-push: rejected ${result.rejected.length} invalid entries (first: ${result.rejected[0]!.reason})`)
     if ((result.clamped ?? 0) > 0) log(`p2p: entries-push: ${result.clamped!} entries stamped more than a day ahead stored at the receive time (marked)`)
     return ack

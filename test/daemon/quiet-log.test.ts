@@ -26,4 +26,7 @@ test('changes are written: entries moved, a failure, the recovery after it, anot
   t.true(quiet.accept(`sync: peer=${peer} ok path=direct pulled=0 inserted=0 pushed=0 duration=0.01s`))
   t.true(quiet.accept('tracker: http://127.0.0.1:8850 knows 2 peer(s)'))
   t.true(quiet.accept('tracker: http://127.0.0.1:8850 knows 3 peer(s)'))
+  // A peer's pushes: every one that stored something, even when it repeats the last; one that stored nothing is not logged at all.
+  t.true(quiet.accept(`received: peer=${peer} pushed entries inserted=1 ignored=0`))
+  t.true(quiet.accept(`received: peer=${peer} pushed entries inserted=1 ignored=0`))
 })

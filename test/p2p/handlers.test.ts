@@ -63,7 +63,7 @@ test('pull pages through the served history in order until the batch is empty', 
 })
 
 test('a push stores the valid entries and lists the rejected ones with their index and reason', async (t) => {
-  const { transport, dbPath } = await servingPair(t, 1)
+  const { transport, dbPath, server, client } = await servingPair(t, 1)
   const good = [makeEntry(1, { device_id: 'device-b' }), makeEntry(2, { device_id: 'device-b' })]
   const entries = [good[0], { ...makeEntry(3), entry_id: 'not-a-uuid' }, good[1], { ...makeEntry(4), exit_code: 1.5 }]
   const ack = await transport.push(Buffer.from(JSON.stringify({ entries })))
@@ -74,6 +74,8 @@ test('a push stores the valid entries and lists the rejected ones with their ind
   t.true(ack.rejected!.every((r) => r.reason.length > 0))
   const again = await transport.push(Buffer.from(JSON.stringify({ entries: good })))
   t.deepEqual({ ok: again.ok, inserted: again.inserted, ignored: again.ignored }, { ok: true, inserted: 0, ignored: 2 })
+  // The serving side says what the push stored, once: the second push stored nothing and says nothing.
+  t.deepEqual(server.logs.filter((l) => l.startsWith('received:')), [`received: peer=${client.node.peerId.toString()} pushed entries inserted=2 ignored=0`])
   const db = openDatabase(dbPath)
   t.teardown(() => db.close())
   const stored = db.prepare('SELECT entry_id FROM entries WHERE device_id = ?').all('device-b') as Array<{ entry_id: string }>
