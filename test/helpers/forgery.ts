@@ -26,6 +26,9 @@ export function unsignedCopy (e: Entry): Entry {
 }
 
 export interface ForgeryScene {
+  /** The test's directory, and the swarm key the devices and the attacker share. */
+  dir: string
+  swarm: string
   a: Device
   c: Device
   servedA: { addr: string }
@@ -47,5 +50,5 @@ export async function forgeryScene (t: ExecutionContext): Promise<ForgeryScene> 
   const servedC = await c.serve()
   const aId = servedA.addr.split('/p2p/')[1]!
   const attacker = await startPeer(t, { dir, swarmKeyPath: swarm, name: 'mallory' })
-  return { a, c, servedA, servedC, aId, attacker, x: await attackerKey() }
+  return { dir, swarm, a, c, servedA, servedC, aId, attacker, x: await attackerKey() }
 }

@@ -6,11 +6,16 @@
  * it names is removed from admitReceived (src/core/admit.ts): the hash check, or the manifest's signature check.
  */
 import test, { type ExecutionContext } from 'ava'
+import type { Stream } from '@libp2p/interface'
 import { chunkMessage, entryHash, signChunk, type Chunk } from '../../src/core/chunk.js'
 import type { Entry } from '../../src/core/entry.js'
 import { signBytes, signEntry } from '../../src/core/signature.js'
 import { forgeryScene, unsignedCopy, type ForgeryScene } from '../helpers/forgery.js'
 import type { Device } from '../helpers/peers.js'
+import { syncPullProtocolV3 } from '../../src/protocol/constants.js'
+import { readAllCapped } from '../../src/protocol/framing.js'
+import { encodeMessage } from '../../src/protocol/messages.js'
+import { startPeer } from '../p2p/fixtures.js'
 import { admitAll, claimedOrigin, pullAll, pushAs, v3Message, type Served } from '../helpers/wire.js'
 
 interface Row { entry_id: string, cmd: string, origin: string, trust: number, chunk: number | null }
@@ -120,4 +125,29 @@ test('3.0.0 pre-emption: altered copies of A\'s entries pushed to C first, every
   const onward = await pullAll(attacker, servedC.addr, 3)
   t.deepEqual(admitAll(onward).rejected, [])
   t.deepEqual(onward.filter((s) => claimedOrigin(s) === aId).map((s) => s.entry.cmd).sort(), genuine.map((g) => g.entry.cmd).sort())
+})
+
+test('3.0.0 pull through a hostile relay: altered entries under A\'s genuine manifest are refused in every batch, the prefetched ones too', async (t) => {
+  // The relay serves A's six entries under A's genuine manifest, three per batch, the second of each batch altered.
+  // `rr p2p-sync --limit 3` stores the first batch while it fetches the second (the pull loop's prefetch): both
+  // batches' altered entries must be refused, and A's genuine ones stored as A's.
+  const { dir, swarm, c, aId, genuine, x } = await setup(t)
+  const relay = await startPeer(t, { dir, swarmKeyPath: swarm, name: 'relay', listen: ['/ip4/127.0.0.1/tcp/0'] })
+  const chunk = genuine[0]!.chunk!
+  const served = genuine.map((s, i) => i % 3 === 1 ? { entry: alter(s.entry, i), chunk } : { entry: s.entry, chunk })
+  await relay.node.handle(syncPullProtocolV3, async (stream: Stream) => {
+    const { cursor, limit } = JSON.parse(Buffer.from(await readAllCapped(stream, 64 * 1024, 'pull')).toString()) as { cursor: number, limit: number }
+    const page = served.slice(cursor, cursor + limit)
+    const bytes = encodeMessage({ ...v3Message(page), next_cursor: page.length > 0 ? cursor + page.length : null })
+    stream.send(bytes)
+    await stream.close()
+  }, { runOnLimitedConnection: true })
+  const addr = relay.node.getMultiaddrs().map(String).find((a) => a.includes('/ip4/127.0.0.1/tcp/'))!
+  const sync = await c.rr(['p2p-sync', '--peers', addr, '--limit', '3'])
+  t.is(sync.code, 0, sync.stderr)
+  t.regex(sync.stdout + sync.stderr, /refused/)
+  const rows = rowsOf(c)
+  t.deepEqual(rows.map((r) => [r.entry_id, r.cmd, r.origin, r.trust]), genuine.filter((_s, i) => i % 3 !== 1).map((s) => [s.entry.entry_id, s.entry.cmd, aId, 1]),
+    'the genuine entries of both batches are stored as A\'s, verified; no altered one is stored')
+  t.false(rows.some((r) => r.cmd.startsWith('curl') || r.origin === x.origin))
 })
