@@ -10,6 +10,7 @@
  * 4-byte big-endian unsigned integer, and the value: UTF-8 for strings, the decimal ASCII form for integers. `sig`
  * is never part of it.
  */
+import * as nodeCrypto from 'node:crypto'
 import { createPrivateKey, createPublicKey, sign as nodeSign, verify as nodeVerify, type KeyObject } from 'node:crypto'
 import { createRequire } from 'node:module'
 import { entryFields, optionalEntryFields, type Entry } from './entry.js'
@@ -17,6 +18,7 @@ import { entryFields, optionalEntryFields, type Entry } from './entry.js'
 const domainTag = Buffer.from('rustory-entry-sig/1\u0000', 'ascii')
 
 interface Sodium {
+  crypto_hash_sha256: (out: Buffer, message: Buffer) => void
   crypto_sign_detached: (sig: Buffer, message: Buffer, secretKey: Buffer) => void
   crypto_sign_verify_detached: (sig: Buffer, message: Buffer, publicKey: Buffer) => boolean
 }
@@ -30,29 +32,43 @@ function loadSodium (): Sodium | undefined {
 }
 const sodium = loadSodium()
 
-/** The fields a signature covers, in order (the entry's optional ones only when present). */
-function signedFieldNames (entry: Entry): string[] {
-  const names: string[] = [...entryFields]
+/**
+ * How an entry's canonical bytes are laid out, field by field, for each set of optional fields present (bit i:
+ * optionalEntryFields[i]): the name, and the name's bytes with NUL and the type byte for a string and an integer.
+ * `origin` is not in it: it closes every entry's bytes, the same for a whole chunk (see originPart).
+ */
+interface FieldPlan { name: string, s: number[], i: number[] }
+const plans: FieldPlan[][] = []
+
+function planOf (entry: Entry, present: number): FieldPlan[] {
   const record = entry as unknown as Record<string, unknown>
+  const names: string[] = [...entryFields]
   for (const f of optionalEntryFields) if (record[f] !== undefined && record[f] !== null) names.push(f)
-  names.push('origin')
-  return names
+  const head = (name: string, type: number): number[] => [...Buffer.from(name, 'ascii'), 0, type]
+  return (plans[present] = names.map((name) => ({ name, s: head(name, 0x73), i: head(name, 0x69) })))
 }
 
-/** Each field's name, NUL and type byte, as they open its part of the canonical bytes. */
-const fieldHeads = new Map<string, { s: Buffer, i: Buffer }>()
-function fieldHead (name: string, type: 0x73 | 0x69): Buffer {
-  let head = fieldHeads.get(name)
-  if (head == null) {
-    const make = (t: number): Buffer => Buffer.concat([Buffer.from(name, 'ascii'), Buffer.from([0, t])])
-    fieldHeads.set(name, head = { s: make(0x73), i: make(0x69) })
+/** The last origin's closing part (name, NUL, `s`, length, UTF-8 value): entries come in runs of one origin. */
+let lastOrigin: { origin: string, part: Buffer } | undefined
+function originPart (origin: string): Buffer {
+  if (lastOrigin?.origin !== origin) {
+    const value = Buffer.from(origin, 'utf8')
+    const part = Buffer.alloc(12 + value.length)
+    part.write('origin\u0000s', 0, 'ascii')
+    part.writeUInt32BE(value.length, 8)
+    value.copy(part, 12)
+    lastOrigin = { origin, part }
   }
-  return type === 0x73 ? head.s : head.i
+  return lastOrigin.part
 }
 
-let scratch = Buffer.allocUnsafe(64 * 1024)
-/** signedFieldNames by which optional fields are present (bit i: optionalEntryFields[i]). */
-const fieldLists: string[][] = []
+/** Where canonical bytes are written, always starting with the domain tag (written once per allocation). */
+let scratch = withTag(64 * 1024)
+function withTag (size: number): Buffer {
+  const out = Buffer.allocUnsafe(size)
+  domainTag.copy(out, 0)
+  return out
+}
 
 /**
  * Writes the canonical bytes into a buffer this module reuses and returns them as a view of it: valid until the
@@ -60,51 +76,73 @@ const fieldLists: string[][] = []
  * this, not a signature check. Throws on a field that is neither string nor integer.
  */
 export function canonicalEntryView (entry: Entry, origin: string): Buffer {
+  const length = writeCanonical(entry, origin)
+  // Only now: writing may have replaced scratch with a larger buffer.
+  return scratch.subarray(0, length)
+}
+
+/** canonicalEntryView's work: writes the bytes into `scratch` and returns their length. */
+function writeCanonical (entry: Entry, origin: string): number {
   const record = entry as unknown as Record<string, unknown>
   let present = 0
   for (let i = 0; i < optionalEntryFields.length; i++) if (record[optionalEntryFields[i]!] != null) present |= 1 << i
-  const names = (fieldLists[present] ??= signedFieldNames(entry))
+  const plan = plans[present] ?? planOf(entry, present)
+  const tail = originPart(origin)
   // Room for the worst case: 3 UTF-8 bytes per UTF-16 unit, 20 bytes per integer, a name, 2 and 4 bytes per field.
-  let bound = domainTag.length
-  for (const name of names) {
-    const raw = name === 'origin' ? origin : record[name]
-    bound += name.length + 6 + (typeof raw === 'string' ? raw.length * 3 : 24)
+  let bound = domainTag.length + tail.length
+  for (const field of plan) {
+    const raw = record[field.name]
+    bound += field.s.length + 4 + (typeof raw === 'string' ? raw.length * 3 : 24)
   }
-  if (scratch.length < bound) scratch = Buffer.allocUnsafe(Math.max(bound, scratch.length * 2))
+  if (scratch.length < bound) scratch = withTag(Math.max(bound, scratch.length * 2))
   const out = scratch
-  let at = domainTag.copy(out, 0)
-  for (const name of names) {
-    const raw = name === 'origin' ? origin : record[name]
+  let at = domainTag.length
+  for (const field of plan) {
+    const raw = record[field.name]
     let value: string
-    let type: 0x73 | 0x69
+    let head: number[]
     if (typeof raw === 'string') {
-      type = 0x73
       value = raw
+      head = field.s
     } else if (typeof raw === 'number' && Number.isSafeInteger(raw)) {
-      type = 0x69
       value = String(raw)
+      head = field.i
     } else {
-      throw new TypeError(`entry field ${name} is neither a string nor a safe integer`)
+      throw new TypeError(`entry field ${field.name} is neither a string nor a safe integer`)
     }
     // Byte by byte in JS for the short ASCII text most fields are: a native call per field cost more than the copy.
-    const head = fieldHead(name, type)
     for (let i = 0; i < head.length; i++) out[at++] = head[i]!
     let n = 0
-    if (value.length <= 256) {
-      for (; n < value.length; n++) {
+    const length = value.length
+    if (length <= 256) {
+      for (; n < length; n++) {
         const c = value.charCodeAt(n)
         if (c >= 0x80) break
         out[at + 4 + n] = c
       }
     }
-    if (n < value.length) n = out.write(value, at + 4, 'utf8')
+    if (n < length) n = out.write(value, at + 4, 'utf8')
     out[at] = n >>> 24
     out[at + 1] = (n >>> 16) & 0xff
     out[at + 2] = (n >>> 8) & 0xff
     out[at + 3] = n & 0xff
     at += 4 + n
   }
-  return out.subarray(0, at)
+  for (let i = 0; i < tail.length; i++) out[at++] = tail[i]!
+  return at
+}
+
+const oneShot = (nodeCrypto as { hash?: (algorithm: string, data: Buffer, encoding: 'buffer') => Buffer }).hash
+
+/**
+ * SHA-256 of `message` into `out` (32 bytes). libsodium when it loaded: for the few hundred bytes of an entry the
+ * call costs more than the hashing, and its call is the cheaper one (0.9-1.0 µs against node:crypto's one-shot
+ * hash at 1.5 µs per 200 bytes, measured on this machine).
+ */
+export function sha256Into (out: Buffer, message: Buffer): void {
+  if (sodium != null) sodium.crypto_hash_sha256(out, message)
+  // crypto.hash (Node 20.12+, 21.7+): one call, no Hash object.
+  else (oneShot != null ? oneShot('sha256', message, 'buffer') : nodeCrypto.createHash('sha256').update(message).digest()).copy(out)
 }
 
 /** The bytes `origin` signs for this entry (its `sig` excluded). Throws on a field that is neither string nor integer. */
