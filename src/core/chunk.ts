@@ -9,8 +9,9 @@
  * entry hash is over exactly the bytes a per-entry signature covers (src/core/signature.ts), so the two can never
  * disagree on what an entry's content is; entry_id (a random UUID) is in them, so a hash reveals no command.
  */
+import * as nodeCrypto from 'node:crypto'
 import type { Entry } from './entry.js'
-import { canonicalEntryView, publicKeyOfPeerId, sha256Into, signBytes, verifyDetached, type EntrySigner } from './signature.js'
+import { canonicalEntryView, publicKeyOfPeerId, signBytes, verifyDetached, type EntrySigner } from './signature.js'
 
 const chunkTag = Buffer.from('rustory-chunk-sig/1\u0000', 'ascii')
 
@@ -27,19 +28,17 @@ export interface Chunk {
   hashes: Buffer
 }
 
+const oneShot = (nodeCrypto as { hash?: (algorithm: string, data: Buffer, encoding: 'buffer') => Buffer }).hash
+
 export function sha256 (bytes: Buffer): Buffer {
-  const out = Buffer.allocUnsafe(hashBytes)
-  sha256Into(out, bytes)
-  return out
+  // crypto.hash (Node 20.12+, 21.7+): one call, no Hash object; about half the cost for a few hundred bytes.
+  return oneShot != null ? oneShot('sha256', bytes, 'buffer') : nodeCrypto.createHash('sha256').update(bytes).digest()
 }
 
 /** SHA-256 of the entry's canonical bytes under origin: what a manifest lists for it. */
 export function entryHash (entry: Entry, origin: string): Buffer {
   return sha256(canonicalEntryView(entry, origin))
 }
-
-/** Where ChunkHashes hashes each entry it checks (compared at once, never kept). */
-const digest = Buffer.alloc(32)
 
 /** The bytes a manifest's signature covers. */
 export function chunkMessage (origin: string, hashes: Buffer): Buffer {
@@ -81,9 +80,9 @@ export class ChunkHashes {
 
   /** True when the entry, under the chunk's origin, is one of its hashes. False on a malformed entry. */
   has (entry: Entry): boolean {
-    const hash = digest
+    let hash: Buffer
     try {
-      sha256Into(hash, canonicalEntryView(entry, this.chunk.origin))
+      hash = entryHash(entry, this.chunk.origin)
     } catch {
       return false
     }

@@ -10,7 +10,6 @@
  * 4-byte big-endian unsigned integer, and the value: UTF-8 for strings, the decimal ASCII form for integers. `sig`
  * is never part of it.
  */
-import * as nodeCrypto from 'node:crypto'
 import { createPrivateKey, createPublicKey, sign as nodeSign, verify as nodeVerify, type KeyObject } from 'node:crypto'
 import { createRequire } from 'node:module'
 import { entryFields, optionalEntryFields, type Entry } from './entry.js'
@@ -18,7 +17,6 @@ import { entryFields, optionalEntryFields, type Entry } from './entry.js'
 const domainTag = Buffer.from('rustory-entry-sig/1\u0000', 'ascii')
 
 interface Sodium {
-  crypto_hash_sha256: (out: Buffer, message: Buffer) => void
   crypto_sign_detached: (sig: Buffer, message: Buffer, secretKey: Buffer) => void
   crypto_sign_verify_detached: (sig: Buffer, message: Buffer, publicKey: Buffer) => boolean
 }
@@ -130,19 +128,6 @@ function writeCanonical (entry: Entry, origin: string): number {
   }
   for (let i = 0; i < tail.length; i++) out[at++] = tail[i]!
   return at
-}
-
-const oneShot = (nodeCrypto as { hash?: (algorithm: string, data: Buffer, encoding: 'buffer') => Buffer }).hash
-
-/**
- * SHA-256 of `message` into `out` (32 bytes). libsodium when it loaded: for the few hundred bytes of an entry the
- * call costs more than the hashing, and its call is the cheaper one (0.9-1.0 µs against node:crypto's one-shot
- * hash at 1.5 µs per 200 bytes, measured on this machine).
- */
-export function sha256Into (out: Buffer, message: Buffer): void {
-  if (sodium != null) sodium.crypto_hash_sha256(out, message)
-  // crypto.hash (Node 20.12+, 21.7+): one call, no Hash object.
-  else (oneShot != null ? oneShot('sha256', message, 'buffer') : nodeCrypto.createHash('sha256').update(message).digest()).copy(out)
 }
 
 /** The bytes `origin` signs for this entry (its `sig` excluded). Throws on a field that is neither string nor integer. */
