@@ -7,11 +7,12 @@
  * as it serves; timed until done, then pulled). Each is pulled by `rr p2p-sync` into an empty database; the rate
  * is entries/s from the command's own `--stats wall_ms`, the CPU is the syncing process's `cpu_ms` (all threads)
  * and the serving process's from /proc, which load on the machine barely moves. Rounds alternate the kinds so load
- * hits all alike. Signed kinds run on 3.0.0 (chunk signatures: one Ed25519 check per manifest of 256 entries, a
+ * hits all alike; each round starts one kind later, and each pull starts after `sync` (no writeback of the pull
+ * before it). Signed kinds run on 3.0.0 (chunk signatures: one Ed25519 check per manifest of 256 entries, a
  * SHA-256 per relayed entry); the relayed rows are also pulled from a server offering 2.0.0 at most (serve-wire.ts),
  * where every entry's own signature is checked, for comparison. Run: `BENCH_ONLY=signing npm run bench` (BENCH_SIGNING_ENTRIES, BENCH_SIGNING_ROUNDS to change it).
  */
-import { spawn } from 'node:child_process'
+import { execFileSync, spawn } from 'node:child_process'
 import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { loadavg, tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -58,6 +59,9 @@ async function pull (dir: string, name: string, dbA: string, swarm: string, limi
   try {
     const addr = await waitForLine(serve, /p2p listen: (\S+)/)
     await beforePull?.()
+    // The pull before this one left ~100 MB of dirty pages: written back during this pull, they would slow it
+    // (which kind follows which decides who pays) instead of the one that wrote them.
+    execFileSync('sync')
     const serverBefore = cpuMsOf(serve.pid)
     const sync = spawn(process.execPath, [rrBin, '--db-path', dbB, 'p2p-sync', '--peers', addr, '--limit', String(limit), '--stats'], { env: env(homeB, swarm), stdio: ['ignore', 'pipe', 'pipe'] })
     let err = ''
@@ -115,12 +119,19 @@ export async function benchSigning (entries = Number(process.env.BENCH_SIGNING_E
     const kinds = ['unsigned', 'direct', 'relayed', 'relayedV2'] as const
     const runs: Record<typeof kinds[number], Pulled[]> = { unsigned: [], direct: [], relayed: [], relayedV2: [] }
     const loads: number[] = [loadavg()[0]!]
-    for (let r = 0; r < rounds; r++) {
-      runs.unsigned.push(await pull(dir, `u${r}`, unsigned, swarm, limit))
-      runs.direct.push(await pull(dir, `f${r}`, firstHand, swarm, limit, homeFirstHand))
-      runs.relayed.push(await pull(dir, `s${r}`, relayed, swarm, limit))
+    const pullOf: Record<typeof kinds[number], (r: number) => Promise<Pulled>> = {
+      unsigned: async (r) => await pull(dir, `u${r}`, unsigned, swarm, limit),
+      direct: async (r) => await pull(dir, `f${r}`, firstHand, swarm, limit, homeFirstHand),
+      relayed: async (r) => await pull(dir, `s${r}`, relayed, swarm, limit),
       // The same relayed rows from a server that offers 2.0.0 at most: one signature verified per entry.
-      runs.relayedV2.push(await pull(dir, `v${r}`, relayed, swarm, limit, undefined, undefined, '1,2'))
+      relayedV2: async (r) => await pull(dir, `v${r}`, relayed, swarm, limit, undefined, undefined, '1,2')
+    }
+    for (let r = 0; r < rounds; r++) {
+      // Each round starts one kind later: no kind always runs first, or always right after the slowest.
+      for (let k = 0; k < kinds.length; k++) {
+        const kind = kinds[(r + k) % kinds.length]!
+        runs[kind].push(await pullOf[kind](r))
+      }
       loads.push(loadavg()[0]!)
     }
     const load = `${loads.map((l) => l.toFixed(1)).join(' ')} (1-min load average at the start and after each round)`
