@@ -1,12 +1,15 @@
 /**
- * A swarm-key holder's view of the entry protocols, for the forgery tests: pull everything a peer serves on a given
- * wire version (entries as sent, with their 3.0.0 chunk resolved) and push raw EntriesPush documents.
+ * A swarm-key holder's view of the entry protocols, for the forgery and hostile-server tests: pull everything a peer
+ * serves on a given wire version (entries as sent, with their 3.0.0 chunk resolved), push raw EntriesPush
+ * documents, and answer pulls with made-up SyncBatches.
  */
 import type { Admitted } from '../../src/core/admit.js'
 import { admitReceived, type WireVersion } from '../../src/core/admit.js'
 import type { Chunk } from '../../src/core/chunk.js'
 import { validateEntry, type Entry } from '../../src/core/entry.js'
 import { dialDirect } from '../../src/p2p/index.js'
+import type { Stream } from '@libp2p/interface'
+import { readAllCapped } from '../../src/protocol/framing.js'
 import { decodeJson, encodeMessage, parseChunks, parseSyncBatch, takeChunkRefs } from '../../src/protocol/messages.js'
 import type { InProcessPeer } from '../p2p/fixtures.js'
 
@@ -70,4 +73,19 @@ export async function pushAs (peer: InProcessPeer, addr: string, message: unknow
   } finally {
     await transport.close()
   }
+}
+
+/**
+ * Makes `peer` a hostile server of a sync-pull protocol: each request `{ cursor, limit }` gets `answer`'s document as
+ * the SyncBatch, sent in 64 KiB pieces with backpressure, then the stream is closed.
+ */
+export async function answerPulls (peer: InProcessPeer, protocol: string, answer: (request: { cursor: number, limit: number }) => unknown): Promise<void> {
+  await peer.node.handle(protocol, async (stream: Stream) => {
+    const request = JSON.parse(Buffer.from(await readAllCapped(stream, 64 * 1024, 'pull')).toString()) as { cursor: number, limit: number }
+    const bytes = encodeMessage(answer(request))
+    for (let o = 0; o < bytes.byteLength; o += 65536) {
+      if (!stream.send(bytes.subarray(o, o + 65536))) await stream.onDrain()
+    }
+    await stream.close()
+  }, { runOnLimitedConnection: true })
 }

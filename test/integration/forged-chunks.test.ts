@@ -6,17 +6,14 @@
  * it names is removed from admitReceived (src/core/admit.ts): the hash check, or the manifest's signature check.
  */
 import test, { type ExecutionContext } from 'ava'
-import type { Stream } from '@libp2p/interface'
 import { chunkMessage, entryHash, signChunk, type Chunk } from '../../src/core/chunk.js'
 import type { Entry } from '../../src/core/entry.js'
 import { signBytes, signEntry } from '../../src/core/signature.js'
 import { forgeryScene, unsignedCopy, type ForgeryScene } from '../helpers/forgery.js'
 import type { Device } from '../helpers/peers.js'
 import { syncPullProtocolV3 } from '../../src/protocol/constants.js'
-import { readAllCapped } from '../../src/protocol/framing.js'
-import { encodeMessage } from '../../src/protocol/messages.js'
 import { startPeer } from '../p2p/fixtures.js'
-import { admitAll, claimedOrigin, pullAll, pushAs, v3Message, type Served } from '../helpers/wire.js'
+import { admitAll, answerPulls, claimedOrigin, pullAll, pushAs, v3Message, type Served } from '../helpers/wire.js'
 
 interface Row { entry_id: string, cmd: string, origin: string, trust: number, chunk: number | null }
 
@@ -135,15 +132,11 @@ test('3.0.0 pull through a hostile relay: altered entries under A\'s genuine man
   const relay = await startPeer(t, { dir, swarmKeyPath: swarm, name: 'relay', listen: ['/ip4/127.0.0.1/tcp/0'] })
   const chunk = genuine[0]!.chunk!
   const served = genuine.map((s, i) => i % 3 === 1 ? { entry: alter(s.entry, i), chunk } : { entry: s.entry, chunk })
-  await relay.node.handle(syncPullProtocolV3, async (stream: Stream) => {
-    const { cursor, limit } = JSON.parse(Buffer.from(await readAllCapped(stream, 64 * 1024, 'pull')).toString()) as { cursor: number, limit: number }
+  await answerPulls(relay, syncPullProtocolV3, ({ cursor, limit }) => {
     const page = served.slice(cursor, cursor + limit)
-    const bytes = encodeMessage({ ...v3Message(page), next_cursor: page.length > 0 ? cursor + page.length : null })
-    stream.send(bytes)
-    await stream.close()
-  }, { runOnLimitedConnection: true })
-  const addr = relay.node.getMultiaddrs().map(String).find((a) => a.includes('/ip4/127.0.0.1/tcp/'))!
-  const sync = await c.rr(['p2p-sync', '--peers', addr, '--limit', '3'])
+    return { ...v3Message(page), next_cursor: page.length > 0 ? cursor + page.length : null }
+  })
+  const sync = await c.rr(['p2p-sync', '--peers', relay.addr, '--limit', '3'])
   t.is(sync.code, 0, sync.stderr)
   t.regex(sync.stdout + sync.stderr, /refused/)
   const rows = rowsOf(c)

@@ -5,12 +5,10 @@
  */
 import { join } from 'node:path'
 import test from 'ava'
-import type { Stream } from '@libp2p/interface'
 import { syncPullProtocol } from '../../src/protocol/constants.js'
-import { encodeMessage } from '../../src/protocol/messages.js'
-import { readAllCapped } from '../../src/protocol/framing.js'
 import { device } from '../helpers/peers.js'
 import { tempDir } from '../helpers/tmp.js'
+import { answerPulls } from '../helpers/wire.js'
 import { makeEntry, startPeer } from '../p2p/fixtures.js'
 
 test('a peer that answers every pull with more entries cannot keep a sync going past the round limit', async (t) => {
@@ -21,27 +19,21 @@ test('a peer that answers every pull with more entries cannot keep a sync going 
   const hostile = await startPeer(t, { dir, swarmKeyPath: swarm, name: 'hostile', listen: ['/ip4/127.0.0.1/tcp/0'] })
   let served = 0
   // Only the 1.0.0 protocol: unsigned entries (the 2.0.0 one would need them signed; endless either way).
-  await hostile.node.handle(syncPullProtocol, async (stream: Stream) => {
-    const request = JSON.parse(Buffer.from(await readAllCapped(stream, 64 * 1024, 'pull')).toString()) as { cursor: number, limit: number }
+  await answerPulls(hostile, syncPullProtocol, (request) => {
     const limit = Math.min(request.limit, 1000)
     const entries = Array.from({ length: limit }, (_, i) => makeEntry(request.cursor + i, { device_id: 'hostile' }))
     served += limit
-    const bytes = encodeMessage({ entries, next_cursor: request.cursor + limit })
-    for (let o = 0; o < bytes.byteLength; o += 65536) {
-      if (!stream.send(bytes.subarray(o, o + 65536))) await stream.onDrain()
-    }
-    await stream.close()
-  }, { runOnLimitedConnection: true })
-  const addr = hostile.node.getMultiaddrs().map(String).find((a) => a.includes('/ip4/127.0.0.1/tcp/'))!
+    return { entries, next_cursor: request.cursor + limit }
+  })
 
-  const first = await b.rr(['p2p-sync', '--peers', addr], { timeoutMs: 110_000 })
+  const first = await b.rr(['p2p-sync', '--peers', hostile.addr], { timeoutMs: 110_000 })
   t.is(first.code, 0, first.stdout + first.stderr)
   t.regex(first.stderr + first.stdout, /reached this round's limit \(5000 entries/)
   const count = (): number => b.query<{ n: number }>('SELECT COUNT(*) AS n FROM entries WHERE device_id = ?', 'hostile')[0]!.n
   t.is(count(), 5000)
   t.true(served <= 7000, `the hostile peer served ${served} entries`)
   // The next round continues from the kept cursor, and stops again.
-  const second = await b.rr(['p2p-sync', '--peers', addr], { timeoutMs: 110_000 })
+  const second = await b.rr(['p2p-sync', '--peers', hostile.addr], { timeoutMs: 110_000 })
   t.is(second.code, 0, second.stderr)
   t.is(count(), 10_000)
 })
