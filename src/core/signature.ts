@@ -74,13 +74,6 @@ function withTag (size: number): Buffer {
  * this, not a signature check. Throws on a field that is neither string nor integer.
  */
 export function canonicalEntryView (entry: Entry, origin: string): Buffer {
-  const length = writeCanonical(entry, origin)
-  // Only now: writing may have replaced scratch with a larger buffer.
-  return scratch.subarray(0, length)
-}
-
-/** canonicalEntryView's work: writes the bytes into `scratch` and returns their length. */
-function writeCanonical (entry: Entry, origin: string): number {
   const record = entry as unknown as Record<string, unknown>
   let present = 0
   for (let i = 0; i < optionalEntryFields.length; i++) if (record[optionalEntryFields[i]!] != null) present |= 1 << i
@@ -127,7 +120,7 @@ function writeCanonical (entry: Entry, origin: string): number {
     at += 4 + n
   }
   for (let i = 0; i < tail.length; i++) out[at++] = tail[i]!
-  return at
+  return out.subarray(0, at)
 }
 
 /** The bytes `origin` signs for this entry (its `sig` excluded). Throws on a field that is neither string nor integer. */
