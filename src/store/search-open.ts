@@ -61,8 +61,12 @@ function nativeBinding (): string | undefined {
   return addon.path
 }
 
-/** db.ts's openDatabase(path, { readonly: true }), without loading db.ts unless the open fails. */
-function openReadOnly (path: string): Database {
+/**
+ * db.ts's openDatabase(path, { readonly: true }), without loading db.ts unless the open fails. Undefined when the file
+ * has no schema yet: a writer has created it and not committed its first migration (it is doing so now, or died
+ * first; the next writer migrates it). Until then it holds nothing, as a file not created yet.
+ */
+function openReadOnly (path: string): Database | undefined {
   try {
     tightenDatabase(path, dirname(path))
     const binding = nativeBinding()
@@ -70,7 +74,10 @@ function openReadOnly (path: string): Database {
     try {
       db.pragma(`busy_timeout = ${10 * secondMs}`)
       // SQLite reads the file only at the first statement: a file that is not a database fails here.
-      db.prepare('SELECT 1 FROM sqlite_master LIMIT 1').get()
+      if (db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'entries'").get() == null) {
+        db.close()
+        return undefined
+      }
     } catch (err) {
       db.close()
       throw err
@@ -104,12 +111,12 @@ export interface SearchOpenOptions {
 
 /**
  * Opens the database for reading only (no migration, no write lock), or returns undefined when it does not exist
- * yet: a fresh install has an empty history, not an error.
+ * yet, or has no schema yet (see openReadOnly): a fresh install has an empty history, not an error.
  */
 export function openForSearch (path: string, options: SearchOpenOptions = {}): Database | undefined {
   if (options.drainSpool === true && spoolWaiting(path)) writeSide().drainSpoolFor(path)
   if (!existsSync(path)) return undefined
   const db = openReadOnly(path)
-  tuneForReading(db)
+  if (db != null) tuneForReading(db)
   return db
 }
