@@ -1,7 +1,7 @@
-import { existsSync } from 'node:fs'
 import { Flags } from '@oclif/core'
 import { RrCommand } from '../cli/base.js'
-import { drainSpoolFor, openDatabase } from '../store/db.js'
+import { drainSpoolFor } from '../store/db.js'
+import { openForSearch } from '../store/search.js'
 import { daemonState } from '../store/daemon-lock.js'
 import { daemonSummary } from '../status/daemon-status.js'
 import { defaultStaleHours, exitCodeOf, renderSyncStatus, syncStatusReport, summarize } from '../status/sync-status.js'
@@ -22,9 +22,10 @@ export default class SyncStatus extends RrCommand {
     const now = Math.floor(Date.now() / 1000)
     const staleHours = flags['stale-hours']
     drainSpoolFor(settings.dbPath)
-    const report = existsSync(settings.dbPath)
+    // No database yet, or no schema yet (a writer is creating it): no peers.
+    const db = openForSearch(settings.dbPath)
+    const report = db != null
       ? (() => {
-          const db = openDatabase(settings.dbPath, { readonly: true })
           try { return syncStatusReport(db, now, staleHours) } finally { db.close() }
         })()
       : { now_unix: now, stale_hours: staleHours, summary: summarize([]), peers: [] }

@@ -1,3 +1,4 @@
+import { writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import test from 'ava'
 import { openDatabase } from '../../src/store/db.js'
@@ -114,6 +115,12 @@ test('rr sync-status exits 0 when every peer is fresh, and 0 with a note when no
   const none = await rr(['--db-path', join(dir, 'missing.db'), 'sync-status'], { env })
   t.is(none.code, 0, none.stderr)
   t.regex(none.stdout, /no peers known yet/)
+  // A file a writer has created and not migrated yet (or died migrating) has no peers either, not an error.
+  const unmigrated = join(dir, 'unmigrated.db')
+  writeFileSync(unmigrated, '', { mode: 0o600 })
+  const early = await rr(['--db-path', unmigrated, 'sync-status'], { env })
+  t.is(early.code, 0, early.stderr)
+  t.regex(early.stdout, /no peers known yet/)
   const dbPath = join(dir, 'history.db')
   const db = openDatabase(dbPath)
   updateSyncStatus(db, fresh, { last_pull_unix: Math.floor(Date.now() / 1000) - 5, last_pull_count: 0, last_path: 'direct' })
