@@ -3,7 +3,8 @@
  * moving the record spool (spool.ts) into the database is a call of its own at the places that mean it
  * (drainSpoolInto on a handle they hold, drainSpoolFor by path without waiting on a lock); workers never drain.
  */
-import { accessSync, constants, existsSync, mkdirSync, statSync } from 'node:fs'
+import { randomBytes } from 'node:crypto'
+import { accessSync, constants, existsSync, linkSync, mkdirSync, rmSync, statSync } from 'node:fs'
 import { createPrivateFile, privateDirMode, tightenDatabase } from '../config/private-files.js'
 import { createRequire } from 'node:module'
 import { dirname, join } from 'node:path'
@@ -108,8 +109,7 @@ export function openDatabase (path: string, options: OpenOptions = {}): Database
     const fileBacked = path !== '' && path !== ':memory:' && !path.startsWith('file:')
     if (!readonly && fileBacked) {
       mkdirSync(dirname(path), { recursive: true, mode: privateDirMode })
-      // SQLite creates -wal and -shm with the database file's mode: create it 0600 first.
-      createPrivateFile(path)
+      if (!existsSync(path)) createDatabaseFile(path)
     }
     if (fileBacked) tightenDatabase(path, dirname(path))
     const { BetterSqlite3, nativeBinding } = sqliteDriver()
@@ -127,6 +127,35 @@ export function openDatabase (path: string, options: OpenOptions = {}): Database
     throw new DatabaseOpenError(path, err)
   }
   return db
+}
+
+/**
+ * Creates the database file with its schema under a temporary name beside it, then links it into place in one step:
+ * readers, which never migrate (search-open.ts), see no file or a migrated one, never one a writer is still creating
+ * (its first migration not committed, WAL being set up: "no such table", "attempt to write a readonly database").
+ * Losing the race to another creator is fine: theirs is used. Where the file system cannot link, the file is created
+ * in place as before (readers then take it as empty until it has its schema). 0600 first: SQLite creates -wal and
+ * -shm with the database file's mode.
+ */
+function createDatabaseFile (path: string): void {
+  const temp = `${path}.new-${process.pid}-${randomBytes(4).toString('hex')}`
+  try {
+    createPrivateFile(temp)
+    const { BetterSqlite3, nativeBinding } = sqliteDriver()
+    const db = new BetterSqlite3(temp, nativeBinding != null ? { nativeBinding } : {})
+    try {
+      db.pragma('journal_mode = WAL')
+      migrate(db, path)
+    } finally {
+      // The last connection's close checkpoints and removes -wal and -shm: the file alone holds it all.
+      db.close()
+    }
+    linkSync(temp, path)
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'EEXIST') createPrivateFile(path)
+  } finally {
+    for (const f of [temp, `${temp}-wal`, `${temp}-shm`]) rmSync(f, { force: true })
+  }
 }
 
 /**
