@@ -28,6 +28,19 @@ async function waitForRows (sh: ShellFixture, test: (cmds: string[]) => boolean,
   }
 }
 
+/** The commands of the pending records (started, not ended) in a spool's pending/ directory. */
+function pendingCommands (dir: string): string[] {
+  const cmds: string[] = []
+  let names: string[]
+  try { names = readdirSync(dir) } catch { return cmds }
+  for (const name of names.filter((n) => n.endsWith('.json'))) {
+    try {
+      cmds.push((JSON.parse(readFileSync(join(dir, name), 'utf8')) as { entry: { cmd: string } }).entry.cmd)
+    } catch {} // ended (removed) while we looked
+  }
+  return cmds
+}
+
 for (const shell of shells) {
   test(`${shell}: ctrl+r rows show exit status and age, the preview shows a multi-line command whole, and ctrl-r cycles the filter modes`, async (t) => {
     const sh = await startShell(t, shell)
@@ -85,11 +98,12 @@ for (const shell of shells) {
     }
     await sh.tmux.type('sleep 600')
     await sh.tmux.keys('Enter')
-    // Its start is recorded (a pending file in the spool) before the pane goes.
+    // Its start is recorded (a pending file in the spool) before the pane goes. Its own: under load an earlier
+    // command's start can still be on its way there, and killing the pane then would lose a command never started.
     const pending = join(`${sh.dbPath}-spool`, 'pending')
     const deadline = Date.now() + 30_000
-    while (!(() => { try { return readdirSync(pending).some((n) => n.endsWith('.json')) } catch { return false } })()) {
-      if (Date.now() > deadline) throw new Error('no pending record for the running command')
+    while (!pendingCommands(pending).includes('sleep 600')) {
+      if (Date.now() > deadline) throw new Error(`no pending record for the running command; have ${JSON.stringify(pendingCommands(pending))}`)
       await sleep(100)
     }
     await sh.tmux.kill()
