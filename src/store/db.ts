@@ -4,10 +4,10 @@
  * (drainSpoolInto on a handle they hold, drainSpoolFor by path without waiting on a lock); workers never drain.
  */
 import { randomBytes } from 'node:crypto'
-import { accessSync, constants, existsSync, linkSync, mkdirSync, rmSync, statSync } from 'node:fs'
+import { accessSync, constants, existsSync, linkSync, mkdirSync, readdirSync, rmSync, statSync } from 'node:fs'
 import { createPrivateFile, privateDirMode, tightenDatabase } from '../config/private-files.js'
 import { createRequire } from 'node:module'
-import { dirname, join } from 'node:path'
+import { basename, dirname, join } from 'node:path'
 import type BetterSqlite3Type from 'better-sqlite3'
 import type { Database } from 'better-sqlite3'
 import { migrate } from './schema.js'
@@ -15,6 +15,7 @@ import { candidates, drainSpool, emptyDrain, promoteAbandoned, type DrainOptions
 import { listSpool, readyName, spoolDirOf } from './spool-files.js'
 import { RustoryError } from '../core/errors.js'
 import { secondMs } from '../core/units.js'
+import { processIsGone } from '../core/pid.js'
 
 export type { Database }
 
@@ -155,6 +156,26 @@ function createDatabaseFile (path: string): void {
     if ((err as NodeJS.ErrnoException).code !== 'EEXIST') createPrivateFile(path)
   } finally {
     for (const f of [temp, `${temp}-wal`, `${temp}-shm`]) rmSync(f, { force: true })
+    removeAbandonedTemps(path)
+  }
+}
+
+/**
+ * The temporary files of creators of `path` that died before linking theirs into place (killed, power lost): named
+ * `<db>.new-<pid>-<hex>` (with -wal, -shm), they are never the database and nobody else removes them.
+ */
+function removeAbandonedTemps (path: string): void {
+  const prefix = `${basename(path)}.new-`
+  let names: string[]
+  try {
+    names = readdirSync(dirname(path))
+  } catch {
+    return
+  }
+  for (const name of names) {
+    if (!name.startsWith(prefix)) continue
+    const m = /^(\d+)-[0-9a-f]{8}(-wal|-shm|-journal)?$/.exec(name.slice(prefix.length))
+    if (m != null && Number(m[1]) !== process.pid && processIsGone(Number(m[1]))) rmSync(join(dirname(path), name), { force: true })
   }
 }
 

@@ -5,10 +5,11 @@
  */
 import test from 'ava'
 import { spawn } from 'node:child_process'
-import { existsSync, readdirSync } from 'node:fs'
-import { join } from 'node:path'
+import { existsSync, readdirSync, rmSync, writeFileSync } from 'node:fs'
+import { basename, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import Database from 'better-sqlite3'
+import { openDatabase } from '../../src/store/db.js'
 import { schemaLevel, schemaVersion } from '../../src/store/schema.js'
 import { openForSearch } from '../../src/store/search.js'
 import { tempDir } from '../helpers/tmp.js'
@@ -48,4 +49,22 @@ test('a writer killed at any moment while it creates the database leaves no data
   // Left behind by a killed creator: at most its temporary file, never under the database's name.
   const names = readdirSync(dir)
   t.deepEqual(names.filter((f) => !/^h\d+\.db(\.new-\d+-[0-9a-f]{8}(-wal|-shm|-journal)?|-wal|-shm)?$/.test(f)), [], names.join(' '))
+})
+
+test('the next creation removes what killed creators left (their temporary files), and no live creator\'s', async (t) => {
+  const dir = tempDir(t)
+  const path = join(dir, 'history.db')
+  const temps = (): string[] => readdirSync(dir).filter((f) => f.startsWith('history.db.new-'))
+  // Kill creators until one leaves its temporary file behind (killed after creating it, before linking it).
+  for (let i = 0; temps().length === 0; i++) {
+    if (i === 200) return t.fail('no kill left a temporary file in 200 tries')
+    await createAndKill(path, i % 40)
+    rmSync(path, { force: true })
+  }
+  // A live process's temporary file: a creator at work (this test's own pid stands in for it).
+  const live = join(dir, `history.db.new-${process.pid}-0123abcd`)
+  writeFileSync(live, '')
+  const left = temps()
+  openDatabase(path).close()
+  t.deepEqual(temps(), [basename(live)], `left before: ${left.join(' ')}`)
 })
