@@ -8,7 +8,7 @@
 import '../polyfill.js'
 import type { Connection } from '@libp2p/interface'
 import type { InspectionEvent } from 'xstate'
-import type { Link, PeerOutcome } from '../sync/types.js'
+import type { DiscoveredPeers, Link, PeerOutcome } from '../sync/types.js'
 import type { Settings } from '../config/settings.js'
 import { entrySignerOf, loadOrCreateIdentity, loadSwarmKey, trackerUserId } from '../config/keys.js'
 import { createQuietLog } from '../daemon/quiet-log.js'
@@ -160,9 +160,18 @@ export async function runDaemon (init: DaemonInit, io: DaemonOutput): Promise<vo
     watchUpgrade: p2p.watchUpgrade,
     refresh: discovery.refresh
   }
+  // The first discovery asks the trackers for peers once ours is registered (Registrar.firstRound), at most 5 s late.
+  let registered = registrar == null
+  const discoverPeers = async (signal: AbortSignal): Promise<DiscoveredPeers> => {
+    if (!registered && registrar != null) {
+      await waitAtMost(registrar.firstRound(), 5 * secondMs, signal)
+      registered = true
+    }
+    return await discovery.discoverPeers(signal)
+  }
   const system = startSyncSystem({
     options: { push: true, watch: true, intervalSec: init.intervalSec, limit: init.limit },
-    discoverPeers: discovery.discoverPeers,
+    discoverPeers,
     onForget: (key) => { outcomes.delete(key) },
     ...(init.inspect != null ? { inspect: init.inspect } : {})
   }, {
@@ -220,4 +229,20 @@ export async function runDaemon (init: DaemonInit, io: DaemonOutput): Promise<vo
     lock.release()
   })
   io.out('daemon: stopped')
+}
+
+/** Waits for `promise` at most `ms`, or until `signal` aborts; never rejects (`promise` must not either). */
+async function waitAtMost (promise: Promise<void>, ms: number, signal: AbortSignal): Promise<void> {
+  let timer: NodeJS.Timeout | undefined
+  let onAbort: (() => void) | undefined
+  try {
+    await Promise.race([promise, new Promise<void>((resolve) => {
+      timer = setTimeout(resolve, ms)
+      onAbort = resolve
+      signal.addEventListener('abort', onAbort, { once: true })
+    })])
+  } finally {
+    clearTimeout(timer)
+    if (onAbort != null) signal.removeEventListener('abort', onAbort)
+  }
 }

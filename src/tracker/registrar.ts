@@ -98,6 +98,10 @@ export class Registrar {
   readonly #confirmed = new Set<string>()
   #debounce?: NodeJS.Timeout
   #stopped = false
+  /** Trackers whose first registration attempt has not ended yet, and who waits for them all (firstRound). */
+  readonly #firstPending = new Set<string>()
+  #firstResolve!: () => void
+  readonly #firstDone = new Promise<void>((resolve) => { this.#firstResolve = resolve })
 
   constructor (init: RegistrarInit) {
     this.#init = init
@@ -125,7 +129,26 @@ export class Registrar {
 
   /** Registers with every tracker now; the schedule takes over from there. */
   start (): void {
-    for (const url of this.#states.keys()) this.#registerSoon(url, 0)
+    for (const url of this.#states.keys()) {
+      this.#firstPending.add(url)
+      this.#registerSoon(url, 0)
+    }
+    this.#settleFirst()
+  }
+
+  /**
+   * Resolves once the first registration with every tracker has ended, registered or failed (at once when there are
+   * none, and on stop). Asking a tracker for peers only after our own registration has landed means that of two
+   * devices starting together, the later one to register always finds the earlier one (which then hears from it):
+   * listing while our registration is still in flight, both could miss each other until the next discovery round.
+   */
+  async firstRound (): Promise<void> {
+    await this.#firstDone
+  }
+
+  #settleFirst (url?: string): void {
+    if (url != null) this.#firstPending.delete(url)
+    if (this.#firstPending.size === 0 || this.#stopped) this.#firstResolve()
   }
 
   /** Our addresses may have changed: re-register (debounced) with the trackers that have a different list. */
@@ -143,6 +166,7 @@ export class Registrar {
   /** Stops every timer and aborts registrations in flight. */
   async stop (): Promise<void> {
     this.#stopped = true
+    this.#settleFirst()
     clearTimeout(this.#debounce)
     this.#abort.abort()
     for (const state of this.#states.values()) clearTimeout(state.timer)
@@ -160,6 +184,7 @@ export class Registrar {
     state.timer = setTimeout(() => {
       state.running = this.#register(url, state).then((nextMs) => {
         state.running = undefined
+        this.#settleFirst(url)
         if (this.#stopped) return
         const again = state.again
         state.again = false

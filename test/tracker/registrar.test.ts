@@ -131,3 +131,23 @@ test('a refused token is logged with the fix and retried at the slow pace', asyn
   t.regex(lines[0]!, /failed \(attempt 1\): tracker \S+ refused the token \(401\): check tracker_token \/ RUSTORY_TRACKER_TOKEN; retrying in 0\.3 s/)
   t.is(tracker.registry.list().length, 0)
 })
+
+test('firstRound resolves once the first registration with every tracker has ended, registered or failed', async (t) => {
+  const tracker = await withTracker(t, { ttlSec: 60 }, { log: () => {} })
+  const down = `http://127.0.0.1:${await refusedPort()}`
+  const { registrar: r, lines } = registrar(t, { trackers: [tracker.url, down] })
+  let settled = false
+  const first = r.firstRound().then(() => { settled = true })
+  await new Promise((resolve) => setTimeout(resolve, 50))
+  t.false(settled, 'not before start')
+  r.start()
+  await first
+  // Both attempts have ended: the registration is listed, and the tracker that is down has its failure logged.
+  t.is(tracker.registry.list().length, 1)
+  t.true(lines.some((l) => l.startsWith(`tracker: registered with ${tracker.url}`)))
+  t.true(lines.some((l) => l.startsWith(`tracker: registration with ${down} failed (attempt 1)`)))
+  // With no trackers it resolves at start.
+  const { registrar: none } = registrar(t, { trackers: [] })
+  none.start()
+  await none.firstRound()
+})
