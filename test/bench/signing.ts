@@ -10,7 +10,8 @@
  * hits all alike; each round starts one kind later, and each pull starts after `sync` (no writeback of the pull
  * before it). Signed kinds run on 3.0.0 (chunk signatures: one Ed25519 check per manifest of 256 entries, a
  * SHA-256 per relayed entry); the relayed rows are also pulled from a server offering 2.0.0 at most (serve-wire.ts),
- * where every entry's own signature is checked, for comparison. Run: `BENCH_ONLY=signing npm run bench` (BENCH_SIGNING_ENTRIES, BENCH_SIGNING_ROUNDS to change it).
+ * where every entry's own signature is checked, for comparison. Run: `BENCH_ONLY=signing npm run bench` (BENCH_SIGNING_ENTRIES, BENCH_SIGNING_ROUNDS to change it;
+ * BENCH_SIGNING_LIMIT, entries per batch, is 20000 as in the sync bench: `rr daemon` pulls 1000 per batch).
  */
 import { execFileSync, spawn } from 'node:child_process'
 import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs'
@@ -84,7 +85,7 @@ async function pull (dir: string, name: string, dbA: string, swarm: string, limi
 
 const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!
 
-export async function benchSigning (entries = Number(process.env.BENCH_SIGNING_ENTRIES ?? 200_000), rounds = Number(process.env.BENCH_SIGNING_ROUNDS ?? 5), limit = 20_000): Promise<Record<string, string | number>> {
+export async function benchSigning (entries = Number(process.env.BENCH_SIGNING_ENTRIES ?? 200_000), rounds = Number(process.env.BENCH_SIGNING_ROUNDS ?? 5), limit = Number(process.env.BENCH_SIGNING_LIMIT ?? 20_000)): Promise<Record<string, string | number>> {
   const dir = mkdtempSync(join(tmpdir(), 'rustory-bench-signing-'))
   try {
     const swarm = join(dir, 'swarm.key')
