@@ -6,6 +6,7 @@
  * for the process's life); `<db>.daemon.json` says what it does for sync-status and doctor.
  */
 import '../polyfill.js'
+import { setTimeout as sleep } from 'node:timers/promises'
 import type { Connection } from '@libp2p/interface'
 import type { InspectionEvent } from 'xstate'
 import type { DiscoveredPeers, Link, PeerOutcome } from '../sync/types.js'
@@ -161,11 +162,11 @@ export async function runDaemon (init: DaemonInit, io: DaemonOutput): Promise<vo
     refresh: discovery.refresh
   }
   // The first discovery asks the trackers for peers once ours is registered (Registrar.firstRound), at most 5 s late.
-  let registered = registrar == null
+  let firstRegistration = registrar?.firstRound()
   const discoverPeers = async (signal: AbortSignal): Promise<DiscoveredPeers> => {
-    if (!registered && registrar != null) {
-      await waitAtMost(registrar.firstRound(), 5 * secondMs, signal)
-      registered = true
+    if (firstRegistration != null) {
+      await Promise.race([firstRegistration, sleep(5 * secondMs, undefined, { signal, ref: false }).catch(() => {})])
+      firstRegistration = undefined
     }
     return await discovery.discoverPeers(signal)
   }
@@ -229,20 +230,4 @@ export async function runDaemon (init: DaemonInit, io: DaemonOutput): Promise<vo
     lock.release()
   })
   io.out('daemon: stopped')
-}
-
-/** Waits for `promise` at most `ms`, or until `signal` aborts; never rejects (`promise` must not either). */
-async function waitAtMost (promise: Promise<void>, ms: number, signal: AbortSignal): Promise<void> {
-  let timer: NodeJS.Timeout | undefined
-  let onAbort: (() => void) | undefined
-  try {
-    await Promise.race([promise, new Promise<void>((resolve) => {
-      timer = setTimeout(resolve, ms)
-      onAbort = resolve
-      signal.addEventListener('abort', onAbort, { once: true })
-    })])
-  } finally {
-    clearTimeout(timer)
-    if (onAbort != null) signal.removeEventListener('abort', onAbort)
-  }
 }
