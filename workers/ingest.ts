@@ -1,12 +1,12 @@
 /** Bulk ingest in a worker thread: JSON parsing, validation, signature checks and the insert transaction stay off the network loop. */
-import { admitReceived, type Admitted, type WireVersion } from '../src/core/admit.js'
+import { admitReceived, chunkDigests, type AdmitOptions, type Admitted, type WireVersion } from '../src/core/admit.js'
 import { validateBatch, type Entry } from '../src/core/entry.js'
-import type { Chunk } from '../src/core/chunk.js'
+import { chunkVerificationInput, type Chunk } from '../src/core/chunk.js'
 import { decodeJson, parseChunks, parseEntriesPush, parseSyncBatch, takeChunkRefs } from '../src/protocol/messages.js'
 import { ingestPulledBatch, insertEntries, insertEntriesNoTx, knownChunks } from '../src/store/entries.js'
 import { recordImportBatch } from '../src/store/imports.js'
 import { workerDb } from './db-cache.js'
-import { verifyAll } from './verify-parallel.js'
+import { verifyAll, verifyElsewhere } from './verify-parallel.js'
 import type { IngestEntriesResult, IngestEntriesTask, IngestPulledResult, IngestPulledTask, IngestPushResult, IngestPushTask } from './tasks.js'
 
 /** A received message's entries as validateBatch sees them, and (3.0.0) its chunks and each entry's chunk reference. */
@@ -26,21 +26,39 @@ function received (message: { entries: unknown[], chunks?: unknown }, wire: Wire
 /**
  * admitReceived with the batch's signatures checked first, on several threads (workers/verify-parallel.ts): the
  * same entries need a check as admitReceived would check itself (2.0.0 or 3.0.0, signed, not by the connection's
- * own peer). Chunk manifests are checked in admitReceived (one signature per chunk, none for one stored here
- * already with the same hashes), and so are entries against them (a hash each).
+ * own peer). On 3.0.0 the manifests that entries name and this database does not hold yet are checked on a helper
+ * thread while this one hashes the entries to find in them (chunkDigests); admitReceived then checks each entry's
+ * hash against its manifest, and again here any manifest the helper did not pass (none is taken as valid unchecked).
  */
 async function admit (dbPath: string, valid: Entry[], indexes: number[], wire: WireVersion, message: Received, peerId?: string): Promise<Admitted> {
   const verdicts = wire !== 1 ? await verifyAll(valid, (e) => e.sig != null && e.origin !== peerId) : []
   const known = knownChunks(workerDb(dbPath), message.chunks)
-  return admitReceived(valid, {
+  const options: AdmitOptions = {
     wire,
     now: Date.now(),
     ...(peerId != null ? { authenticatedPeer: peerId } : {}),
     verify: (_e, i) => verdicts[i] === true,
     chunks: message.chunks,
-    chunkKnown: (k) => known[k] === true,
     chunkRef: (i) => message.refs[indexes[i]!]
-  }, indexes)
+  }
+  let passed: boolean[] = []
+  if (wire === 3 && message.chunks.length > 0) {
+    const named = new Set<number>()
+    for (let i = 0; i < valid.length; i++) {
+      const k = options.chunkRef!(i)
+      if (k !== undefined && k >= 0 && known[k] !== true) named.add(k)
+    }
+    const toCheck = [...named].flatMap((k) => {
+      const input = chunkVerificationInput(message.chunks[k]!)
+      return input != null ? [{ k, input }] : []
+    })
+    const checked = verifyElsewhere(toCheck.map((x) => x.input))
+    options.digests = chunkDigests(valid, options)
+    const verdicts = await checked
+    passed = []
+    toCheck.forEach((x, j) => { passed[x.k] = verdicts[j] === true })
+  }
+  return admitReceived(valid, { ...options, chunkKnown: (k) => known[k] === true || passed[k] === true }, indexes)
 }
 
 export async function ingestPulled (task: IngestPulledTask): Promise<IngestPulledResult> {

@@ -106,3 +106,19 @@ export async function verifyAll (entries: readonly Entry[], needs: (entry: Entry
   await Promise.all(away)
   return verdicts
 }
+
+/**
+ * Checks these signatures on a helper thread while the caller goes on (3.0.0: a batch's chunk manifests, while the
+ * ingest thread hashes its entries); here, at once, when there is no helper (one core) or it fails.
+ */
+export async function verifyElsewhere (inputs: readonly VerificationInput[]): Promise<boolean[]> {
+  const here = (): boolean[] => inputs.map((x) => verifyDetached(x.signature, x.message, x.publicKey))
+  const helper = inputs.length > 0 ? (helpers ??= startHelpers())[0] : undefined
+  if (helper == null) return here()
+  try {
+    const got = await onHelper(helper, inputs)
+    return inputs.map((_, j) => got[j] === 1)
+  } catch {
+    return here()
+  }
+}

@@ -9,6 +9,7 @@
  */
 import { ChunkHashes, verifyChunk, type Chunk } from './chunk.js'
 import type { Entry } from './entry.js'
+import { entryDigests, type EntryDigests } from './entry-digests.js'
 import { verifyEntry, withoutSignature } from './signature.js'
 import { hourMs } from './units.js'
 
@@ -47,9 +48,24 @@ export interface AdmitOptions {
   chunkRef?: (i: number) => number | undefined
   /**
    * Checks that an entry (i: its place in `entries`) is in the chunk it names, under that chunk's origin.
-   * @default hashing it here (ChunkHashes)
+   * @default its digest (`digests`) found in the chunk (ChunkHashes)
    */
   inChunk?: (entry: Entry, i: number, chunk: number) => boolean
+  /** The digests of the entries checked against a chunk (chunkDigests). @default made here, on first need */
+  digests?: EntryDigests
+}
+
+/**
+ * The hash of every entry admitReceived will check against its chunk (3.0.0: it names a chunk of the batch whose
+ * origin is not the connection's authenticated peer), in one pass (src/core/entry-digests.ts).
+ */
+export function chunkDigests (entries: readonly Entry[], options: AdmitOptions): EntryDigests {
+  const chunks = options.wire === 3 ? options.chunks ?? [] : []
+  return entryDigests(entries, (i) => {
+    const k = options.chunkRef?.(i)
+    const origin = k !== undefined ? chunks[k]?.origin : undefined
+    return origin !== options.authenticatedPeer ? origin : undefined
+  })
 }
 
 export interface Admitted {
@@ -77,10 +93,12 @@ export function admitReceived (entries: readonly Entry[], options: AdmitOptions,
   const chunks = options.wire === 3 ? options.chunks ?? [] : []
   const chunkValid = new Map<number, boolean>()
   const lists = new Map<number, ChunkHashes>()
-  const inChunk = options.inChunk ?? ((e: Entry, _i: number, k: number): boolean => {
+  let digests = options.digests
+  const inChunk = options.inChunk ?? ((_e: Entry, i: number, k: number): boolean => {
+    digests ??= chunkDigests(entries, options)
     let list = lists.get(k)
     if (list == null) lists.set(k, list = new ChunkHashes(chunks[k]!))
-    return list.has(e)
+    return digests.hashed[i] === 1 && list.hasDigest(digests.digests, i)
   })
   entries.forEach((received, i) => {
     let entry: Entry & { ts_orig?: string, chunk_ref?: number } = received

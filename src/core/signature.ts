@@ -60,13 +60,8 @@ function originPart (origin: string): Buffer {
   return lastOrigin.part
 }
 
-/** Where canonical bytes are written, always starting with the domain tag (written once per allocation). */
-let scratch = withTag(64 * 1024)
-function withTag (size: number): Buffer {
-  const out = Buffer.allocUnsafe(size)
-  domainTag.copy(out, 0)
-  return out
-}
+/** Where canonicalEntryView writes. */
+let scratch = Buffer.allocUnsafe(64 * 1024)
 
 /**
  * Writes the canonical bytes into a buffer this module reuses and returns them as a view of it: valid until the
@@ -74,20 +69,33 @@ function withTag (size: number): Buffer {
  * this, not a signature check. Throws on a field that is neither string nor integer.
  */
 export function canonicalEntryView (entry: Entry, origin: string): Buffer {
+  let end = writeCanonical(entry, origin, scratch, 0)
+  if (end < 0) {
+    scratch = Buffer.allocUnsafe(Math.max(-end, scratch.length * 2))
+    end = writeCanonical(entry, origin, scratch, 0)
+  }
+  return scratch.subarray(0, end)
+}
+
+/**
+ * Writes the entry's canonical bytes into `out` from `at` and returns where they end; when they might not fit,
+ * writes nothing and returns minus the length `out` would need. What lets many entries be laid end to end and
+ * hashed in one call (src/core/entry-digests.ts). Throws on a field that is neither string nor integer.
+ */
+export function writeCanonical (entry: Entry, origin: string, out: Buffer, at: number): number {
   const record = entry as unknown as Record<string, unknown>
   let present = 0
   for (let i = 0; i < optionalEntryFields.length; i++) if (record[optionalEntryFields[i]!] != null) present |= 1 << i
   const plan = plans[present] ?? planOf(entry, present)
   const tail = originPart(origin)
   // Room for the worst case: 3 UTF-8 bytes per UTF-16 unit, 20 bytes per integer, a name, 2 and 4 bytes per field.
-  let bound = domainTag.length + tail.length
+  let bound = at + domainTag.length + tail.length
   for (const field of plan) {
     const raw = record[field.name]
     bound += field.s.length + 4 + (typeof raw === 'string' ? raw.length * 3 : 24)
   }
-  if (scratch.length < bound) scratch = withTag(Math.max(bound, scratch.length * 2))
-  const out = scratch
-  let at = domainTag.length
+  if (out.length < bound) return -bound
+  for (let i = 0; i < domainTag.length; i++) out[at++] = domainTag[i]!
   for (const field of plan) {
     const raw = record[field.name]
     let value: string
@@ -120,7 +128,7 @@ export function canonicalEntryView (entry: Entry, origin: string): Buffer {
     at += 4 + n
   }
   for (let i = 0; i < tail.length; i++) out[at++] = tail[i]!
-  return out.subarray(0, at)
+  return at
 }
 
 /** The bytes `origin` signs for this entry (its `sig` excluded). Throws on a field that is neither string nor integer. */
