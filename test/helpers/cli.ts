@@ -21,9 +21,10 @@ export function isolatedEnv (home: string, extra: Record<string, string> = {}): 
   return env
 }
 
-export async function rr (args: string[], options: { env: NodeJS.ProcessEnv, input?: string, timeoutMs?: number, cwd?: string, uid?: number, gid?: number }): Promise<RunResult> {
+/** `bin`: another build's bin/rr (test/helpers/release.ts); @default this checkout's. */
+export async function rr (args: string[], options: { env: NodeJS.ProcessEnv, input?: string, timeoutMs?: number, cwd?: string, uid?: number, gid?: number, bin?: string }): Promise<RunResult> {
   return await new Promise((resolve) => {
-    const child = execFile(process.execPath, [rrBin, ...args], {
+    const child = execFile(process.execPath, [options.bin ?? rrBin, ...args], {
       env: options.env,
       cwd: options.cwd ?? repoRoot,
       ...(options.uid != null ? { uid: options.uid } : {}),
@@ -40,8 +41,8 @@ export async function rr (args: string[], options: { env: NodeJS.ProcessEnv, inp
 }
 
 /** Starts a long-running rr (p2p-serve, tracker-serve, …) and resolves once a stdout line matches. */
-export async function rrSpawn (args: string[], options: { env: NodeJS.ProcessEnv, ready: RegExp, timeoutMs?: number }): Promise<{ child: ChildProcess, match: RegExpMatchArray, output: () => string }> {
-  const child = spawn(process.execPath, [rrBin, ...args], { env: options.env, cwd: repoRoot, stdio: ['ignore', 'pipe', 'pipe'] })
+export async function rrSpawn (args: string[], options: { env: NodeJS.ProcessEnv, ready: RegExp, timeoutMs?: number, bin?: string }): Promise<{ child: ChildProcess, match: RegExpMatchArray, output: () => string }> {
+  const child = spawn(process.execPath, [options.bin ?? rrBin, ...args], { env: options.env, cwd: repoRoot, stdio: ['ignore', 'pipe', 'pipe'] })
   let out = ''
   let err = ''
   child.stderr!.on('data', (d: Buffer) => { err += d.toString() })

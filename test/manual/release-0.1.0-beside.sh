@@ -1,8 +1,9 @@
 #!/bin/bash
-# By hand, not in CI: a running rustory 0.1.0 `rr p2p-serve` keeps storing pushes after a new rr migrates its
-# database (schema v7+, docs/TRUST.md). Builds the release (cf546e7) in a temporary worktree, serves a database with
-# it, pushes with its `rr p2p-sync --push` before the migration, right after it (the server's ingest worker still
-# has its statements prepared) and 35 s later (piscina has ended the idle workers: a new one opens the file again).
+# By hand (test/integration/release-0.1.0.test.ts runs the same in CI, without the 35 s wait): a running rustory
+# 0.1.0 `rr p2p-serve` keeps storing pushes after a new rr migrates its database (schema v7+, docs/TRUST.md).
+# Builds the release (cf546e7) in a temporary worktree, serves a database with it, pushes with its
+# `rr p2p-sync --push` before the migration, right after it (the server's ingest worker still has its statements
+# prepared) and 35 s later (piscina has ended the idle workers: a new one opens the file again).
 # The new rr migrates by `rr import` (its `rr record` only writes the spool, which the old server may drain first).
 # Usage, from the repository after `npm run build`: test/manual/release-0.1.0-beside.sh [port]
 set -u
