@@ -26,9 +26,10 @@ function received (message: { entries: unknown[], chunks?: unknown }, wire: Wire
 /**
  * admitReceived with the batch's signatures checked first, on several threads (workers/verify-parallel.ts): the
  * same entries need a check as admitReceived would check itself (2.0.0 or 3.0.0, signed, not by the connection's
- * own peer). On 3.0.0 the manifests that entries name and this database does not hold yet are checked on a helper
- * thread while this one hashes the entries to find in them (chunkDigests); admitReceived then checks each entry's
- * hash against its manifest, and again here any manifest the helper did not pass (none is taken as valid unchecked).
+ * own peer). On 3.0.0, when some entries are relayed (their chunk's origin is not that peer), the manifests that
+ * entries name and this database does not hold yet are checked on a helper thread while this one hashes the entries
+ * to find in them (chunkDigests); admitReceived then checks each entry's hash against its manifest, and again here
+ * any manifest the helper did not pass (none is taken as valid unchecked).
  */
 async function admit (dbPath: string, valid: Entry[], indexes: number[], wire: WireVersion, message: Received, peerId?: string): Promise<Admitted> {
   const verdicts = wire !== 1 ? await verifyAll(valid, (e) => e.sig != null && e.origin !== peerId) : []
@@ -42,12 +43,17 @@ async function admit (dbPath: string, valid: Entry[], indexes: number[], wire: W
     chunkRef: (i) => message.refs[indexes[i]!]
   }
   let passed: boolean[] = []
-  if (wire === 3 && message.chunks.length > 0) {
-    const named = new Set<number>()
-    for (let i = 0; i < valid.length; i++) {
-      const k = options.chunkRef!(i)
-      if (k !== undefined && k >= 0 && known[k] !== true) named.add(k)
-    }
+  const named = new Set<number>()
+  let relayed = false
+  for (let i = 0; wire === 3 && i < valid.length; i++) {
+    const k = options.chunkRef!(i)
+    if (k === undefined || k < 0) continue
+    if (known[k] !== true) named.add(k)
+    if (message.chunks[k]?.origin !== peerId) relayed = true
+  }
+  // Only with entries to hash meanwhile: first-hand entries are not hashed, and their manifests are checked here (a
+  // helper thread started for them would cost more than the checks).
+  if (relayed && named.size > 0) {
     const toCheck = [...named].flatMap((k) => {
       const input = chunkVerificationInput(message.chunks[k]!)
       return input != null ? [{ k, input }] : []
