@@ -11,3 +11,9 @@ export function workerDb (path: string): Database {
   }
   return db
 }
+
+/** Closes and forgets this thread's handle on `path`, if it has one (the bench ingests into many files in process). */
+export function closeWorkerDb (path: string): void {
+  handles.get(path)?.close()
+  handles.delete(path)
+}

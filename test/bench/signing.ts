@@ -10,7 +10,9 @@
  * hits all alike; each round starts one kind later, and each pull starts after `sync` (no writeback of the pull
  * before it). Signed kinds run on 3.0.0 (chunk signatures: one Ed25519 check per manifest of 256 entries, a
  * SHA-256 per relayed entry); the relayed rows are also pulled from a server offering 2.0.0 at most (serve-wire.ts),
- * where every entry's own signature is checked, for comparison. Run: `BENCH_ONLY=signing npm run bench` (BENCH_SIGNING_ENTRIES, BENCH_SIGNING_ROUNDS to change it;
+ * where every entry's own signature is checked, for comparison. The ingest worker's own work on the same pages is
+ * also timed in process, without the network or the serving process (ingestMs).
+ * Run: `BENCH_ONLY=signing npm run bench` (BENCH_SIGNING_ENTRIES, BENCH_SIGNING_ROUNDS to change it;
  * BENCH_SIGNING_LIMIT, entries per batch, is 20000 as in the sync bench: `rr daemon` pulls 1000 per batch).
  */
 import { execFileSync, spawn } from 'node:child_process'
@@ -26,9 +28,13 @@ import type { EntrySigner } from '../../src/core/signature.js'
 import { ChunkHashes } from '../../src/core/chunk.js'
 import { entryDigests, sha256Addon, sha256AddonPath, useSha256Addon } from '../../src/core/entry-digests.js'
 import { entryColumns, withoutNulls, type Entry } from '../../src/core/entry.js'
+import { maxPullResponseBytes } from '../../src/protocol/constants.js'
 import { openDatabase } from '../../src/store/db.js'
 import { signPending } from '../../src/store/entries.js'
 import { ensureSwarmKey } from '../helpers/keys.js'
+import { exportBatch } from '../../workers/export-batch.js'
+import { closeWorkerDb } from '../../workers/db-cache.js'
+import { ingestPulled } from '../../workers/ingest.js'
 import { env, seed, waitForLine } from './sync.js'
 
 const rrBin = fileURLToPath(new URL('../../../bin/rr', import.meta.url))
@@ -129,6 +135,46 @@ function chunkCheckMs (path: string, limit: number): { native: number, perEntry:
   return { native: median(times.native), perEntry: median(times.perEntry) }
 }
 
+/** Every page a server exports from `path` on 3.0.0, `limit` entries each, as the wire carries it. */
+function exportedPages (path: string, limit: number): Uint8Array[] {
+  const pages: Uint8Array[] = []
+  for (let cursor = 0; ;) {
+    const page = exportBatch({ tag: 'export-batch', dbPath: path, cursor, limit, maxBytes: maxPullResponseBytes, wire: 3 })
+    if (page.count === 0) break
+    pages.push(page.payload)
+    cursor = (JSON.parse(Buffer.from(page.payload).toString('utf8')) as { next_cursor: number }).next_cursor
+  }
+  closeWorkerDb(path)
+  return pages
+}
+
+/**
+ * In process, no network: the ingest worker's own work (workers/ingest.ts ingestPulled: decode, validate, check,
+ * store) over every page a real server exports, into an empty database, each kind's pages as sent by `from` (the
+ * PeerId the connection would authenticate). Medians of 5, the kinds alternating. What the syncing process spends
+ * apart from the network and the other process on the same cores.
+ */
+async function ingestMs (dir: string, kinds: Record<string, { pages: Uint8Array[], from: string }>): Promise<Record<string, number>> {
+  const times: Record<string, number[]> = Object.fromEntries(Object.keys(kinds).map((k) => [k, []]))
+  const names = Object.keys(kinds)
+  for (let round = 0; round < 5; round++) {
+    for (let k = 0; k < names.length; k++) {
+      const name = names[(round + k) % names.length]!
+      const path = join(dir, `ingest-${name}.db`)
+      openDatabase(path).close()
+      const started = performance.now()
+      for (const page of kinds[name]!.pages) {
+        const result = await ingestPulled({ tag: 'ingest-pulled', dbPath: path, peerId: kinds[name]!.from, payload: page.slice(), wire: 3 })
+        if (result.rejected.length > 0) throw new Error(`ingest ${name}: ${result.rejected[0]!.reason}`)
+      }
+      times[name]!.push(performance.now() - started)
+      closeWorkerDb(path)
+      for (const suffix of ['', '-wal', '-shm']) rmSync(path + suffix, { force: true })
+    }
+  }
+  return Object.fromEntries(names.map((n) => [n, median(times[n]!)]))
+}
+
 export async function benchSigning (entries = Number(process.env.BENCH_SIGNING_ENTRIES ?? 200_000), rounds = Number(process.env.BENCH_SIGNING_ROUNDS ?? 5), limit = Number(process.env.BENCH_SIGNING_LIMIT ?? 20_000)): Promise<Record<string, string | number>> {
   const dir = mkdtempSync(join(tmpdir(), 'rustory-bench-signing-'))
   try {
@@ -161,6 +207,15 @@ export async function benchSigning (entries = Number(process.env.BENCH_SIGNING_E
     const p = openDatabase(pending)
     p.exec('UPDATE entries SET trust = 2')
     p.close()
+    const inProcess = await ingestMs(dir, {
+      unsigned: { pages: exportedPages(unsigned, limit), from: identity.peerId },
+      direct: { pages: exportedPages(firstHand, limit), from: identity.peerId },
+      relayed: { pages: exportedPages(relayed, limit), from: identity.peerId }
+    })
+    const vsUnsigned = (ms: number): string => {
+      const percent = (ms / inProcess.unsigned! - 1) * 100
+      return `${percent >= 0 ? '+' : ''}${percent.toFixed(1)}%`
+    }
 
     const kinds = ['unsigned', 'direct', 'relayed', 'relayedV2'] as const
     const runs: Record<typeof kinds[number], Pulled[]> = { unsigned: [], direct: [], relayed: [], relayedV2: [] }
@@ -216,6 +271,7 @@ export async function benchSigning (entries = Number(process.env.BENCH_SIGNING_E
       'machine load': load,
       'sign rate (signPending, in process) entries/s': Math.round(entries / (signMs / 1000)),
       'relayed entries checked against their manifests (in process, hashed in one native call per batch | one node:crypto call each, as without the addon) ms': sha256Addon() == null ? `the addon did not load (${sha256AddonPath.pathname}): ${Math.round(checkMs.perEntry)}` : `${Math.round(checkMs.native)} | ${Math.round(checkMs.perEntry)} (${(checkMs.native / checkMs.perEntry).toFixed(2)}x)`,
+      'ingest in process, no network (the ingest worker\'s work on every exported page) ms unsigned | direct | relayed 3.0.0': `${Math.round(inProcess.unsigned!)} | ${Math.round(inProcess.direct!)} | ${Math.round(inProcess.relayed!)} (direct ${vsUnsigned(inProcess.direct!)}, relayed ${vsUnsigned(inProcess.relayed!)})`,
       'sync unsigned entries/s (median of rounds)': Math.round(plain),
       'sync signed direct, 3.0.0 (the serving device\'s own entries, chunk-signed) entries/s (median)': Math.round(med('direct', rate)),
       'sync signed relayed, 3.0.0 (every chunk and entry hash verified) entries/s (median)': Math.round(med('relayed', rate)),
