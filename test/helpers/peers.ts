@@ -55,15 +55,20 @@ export function device (t: ExecutionContext, dir: string, name: string, swarmKey
     query: <T>(sql: string, ...params: unknown[]): T[] => {
       // As rr's readers do: this device's recorded commands move from the spool into the database first.
       drainForTest(dbPath)
-      const db = new Database(dbPath, { readonly: true })
-      try {
-        return db.prepare(sql).all(...params) as T[]
-      } finally {
-        db.close()
-      }
+      return queryFile<T>(dbPath, sql, ...params)
     }
   }
   return self
+}
+
+/** Rows of one query on a database file opened read-only, as it is (no migration, no spool drained). */
+export function queryFile<T> (dbPath: string, sql: string, ...params: unknown[]): T[] {
+  const db = new Database(dbPath, { readonly: true })
+  try {
+    return db.prepare(sql).all(...params) as T[]
+  } finally {
+    db.close()
+  }
 }
 
 /** Inserts n synthetic entries of one device straight into a DB (fast setup for large tests). */

@@ -9,7 +9,7 @@ import test, { type ExecutionContext } from 'ava'
 import Database from 'better-sqlite3'
 import { isolatedEnv, rr, rrSpawn, stop, type RunResult } from '../helpers/cli.js'
 import { ensureSwarmKey } from '../helpers/keys.js'
-import { device, type Device } from '../helpers/peers.js'
+import { device, queryFile, type Device } from '../helpers/peers.js'
 import { releaseBin } from '../helpers/release.js'
 import { tempDir } from '../helpers/tmp.js'
 
@@ -44,14 +44,7 @@ async function oldDevice (t: ExecutionContext, dir: string, name: string, swarm:
       t.teardown(async () => { await stop(child) })
       return match[1]!
     },
-    query: <T>(sql: string, ...params: unknown[]): T[] => {
-      const db = new Database(dbPath, { readonly: true })
-      try {
-        return db.prepare(sql).all(...params) as T[]
-      } finally {
-        db.close()
-      }
-    }
+    query: <T>(sql: string, ...params: unknown[]): T[] => queryFile<T>(dbPath, sql, ...params)
   }
   return self
 }
