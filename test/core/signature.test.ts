@@ -1,8 +1,10 @@
+import { createHash } from 'node:crypto'
 import test from 'ava'
 import { generateKeyPair } from '@libp2p/crypto/keys'
 import { peerIdFromPrivateKey } from '@libp2p/peer-id'
 import { admitReceived, isFarFuture } from '../../src/core/admit.js'
-import { validateEntry, type Entry } from '../../src/core/entry.js'
+import { entryFields, optionalEntryFields, validateEntry, type Entry } from '../../src/core/entry.js'
+import { entryDigests } from '../../src/core/entry-digests.js'
 import { canonicalEntryBytes, publicKeyOfPeerId, signEntry, verifyEntry, type EntrySigner } from '../../src/core/signature.js'
 import { entry } from '../store/fixtures.js'
 
@@ -103,4 +105,51 @@ test('a stamp more than a day ahead is clamped to the receive time and the origi
   t.is(out.entries[1]!.ts_orig, undefined)
   t.true(isFarFuture('2026-06-02T00:00:00.001Z', now))
   t.false(isFarFuture('2026-06-02T00:00:00.000Z', now))
+})
+
+/**
+ * The canonical layout as docs/PROTOCOL.md states it, built the plain way (a Buffer per part), to hold the fast
+ * writer (writeCanonical: in place, byte by byte for ASCII) to the format every release signs and checks.
+ */
+function documentedCanonical (e: Entry, origin: string): Buffer {
+  const parts = [Buffer.from('rustory-entry-sig/1\u0000', 'ascii')]
+  const field = (name: string, value: string | number): void => {
+    const bytes = Buffer.from(typeof value === 'number' ? String(value) : value, 'utf8')
+    const length = Buffer.alloc(4)
+    length.writeUInt32BE(bytes.length)
+    parts.push(Buffer.from(`${name}\u0000${typeof value === 'number' ? 'i' : 's'}`, 'ascii'), length, bytes)
+  }
+  const record = e as unknown as Record<string, string | number | undefined>
+  for (const f of entryFields) field(f, record[f]!)
+  for (const f of optionalEntryFields) if (record[f] != null) field(f, record[f])
+  field('origin', origin)
+  return Buffer.concat(parts)
+}
+
+test('canonical bytes are exactly the documented layout, for ASCII, UTF-8, long and optional fields, in one call or laid end to end', (t) => {
+  const origin = '12D3KooWDpJ7As7BWAwRMfu1VU2WCqNjvq387JEYKDBj4kx6nXTN'
+  const cases: Entry[] = [
+    entry(),
+    entry({ cmd: 'echo "ü ñ 日本語 🦀"', cwd: '/home/ü', hostname: 'hôte' }),
+    entry({ cmd: 'x'.repeat(300) }),
+    entry({ cmd: `${'y'.repeat(255)}é${'z'.repeat(40)}` }),
+    entry({ cmd: `${'a'.repeat(400)}🦀` }),
+    entry({ exit_code: -1, duration_ms: 9_007_199_254_740_991, user_id: '', cwd: '' }),
+    { ...entry({ cmd: 'with a session' }), session_id: 'sess-1' } as Entry
+  ]
+  for (const e of cases) t.deepEqual(canonicalEntryBytes(e, origin), documentedCanonical(e, origin), e.cmd.slice(0, 40))
+  const { digests, hashed } = entryDigests(cases, () => origin)
+  cases.forEach((e, i) => {
+    t.is(hashed[i], 1)
+    t.is(Buffer.from(digests.subarray(32 * i, 32 * i + 32)).toString('hex'), createHash('sha256').update(documentedCanonical(e, origin)).digest('hex'))
+  })
+})
+
+test('the canonical bytes of a fixed entry hash to the value every release signs (a test vector: changing it breaks every stored signature)', (t) => {
+  const fixed: Entry = { entry_id: '0b6f7c9e-2f4a-4d1e-9c3b-5a6d7e8f9a0b', device_id: 'laptop', user_id: 'u', ts: '2026-12-02T01:02:03.456Z', cmd: 'git commit -m "ü"', cwd: '/home/u', exit_code: 0, duration_ms: 1234, shell: 'zsh', hostname: 'laptop', version: '0.1.0' }
+  const origin = '12D3KooWDpJ7As7BWAwRMfu1VU2WCqNjvq387JEYKDBj4kx6nXTN'
+  // What ba01b7e, the first build that signed entries, gives for it too.
+  const vector = '8f1321133835edc1257bdac99899d6e63d8ae4fde0ad2a0de1df07beef7b7892'
+  t.is(createHash('sha256').update(documentedCanonical(fixed, origin)).digest('hex'), vector)
+  t.is(createHash('sha256').update(canonicalEntryBytes(fixed, origin)).digest('hex'), vector)
 })
