@@ -51,8 +51,8 @@ async function admit (dbPath: string, valid: Entry[], indexes: number[], wire: W
     if (known[k] !== true) named.add(k)
     if (message.chunks[k]?.origin !== peerId) relayed = true
   }
-  // Only with entries to hash meanwhile: first-hand entries are not hashed, and their manifests are checked here (a
-  // helper thread started for them would cost more than the checks).
+  // Only with entries to hash meanwhile. First-hand entries are not hashed: with nothing to overlap, admitReceived
+  // checks their manifests on this thread, without a hand-off.
   if (relayed && named.size > 0) {
     const toCheck = [...named].flatMap((k) => {
       const input = chunkVerificationInput(message.chunks[k]!)
