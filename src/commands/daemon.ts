@@ -2,6 +2,7 @@ import { Flags } from '@oclif/core'
 import { RrCommand } from '../cli/base.js'
 import { runDaemon } from '../run/daemon.js'
 import { defaultPullLimit } from '../protocol/constants.js'
+import { showControls } from '../core/escape.js'
 
 function splitList (values: string[] | undefined): string[] {
   return (values ?? []).flatMap((v) => v.split(',')).map((v) => v.trim()).filter((v) => v !== '')
@@ -36,8 +37,8 @@ export default class Daemon extends RrCommand {
         limit: defaultPullLimit,
         ...(inspect != null ? { inspect: inspect.observe } : {})
       }, {
-        out: (line) => { process.stdout.write(`${line}\n`) },
-        log: (line) => { process.stderr.write(`${line}\n`) }
+        out: (line) => { process.stdout.write(`${showControls(line)}\n`) },
+        log: (line) => { process.stderr.write(`${showControls(line)}\n`) }
       })
     } finally {
       await inspect?.close()

@@ -5,6 +5,7 @@ import { stopSignal } from '../lifecycle/stop-signal.js'
 import { generateToken, isLoopbackHost } from '../http/local-gate.js'
 import { startHttpServer } from '../http/server.js'
 import { drainSpoolFor } from '../store/db.js'
+import { showControls } from '../core/escape.js'
 
 export default class HttpServe extends RrCommand {
   static override summary = 'Serve the local history over the HTTP debug transport (pull and push)'
@@ -19,7 +20,7 @@ export default class HttpServe extends RrCommand {
     const { flags } = await this.parse(HttpServe)
     const settings = this.settingsFrom(flags)
     const bind = parseBind(flags.bind)
-    const log = (line: string): void => { process.stdout.write(`${line}\n`) }
+    const log = (line: string): void => { process.stdout.write(`${showControls(line)}\n`) }
     const token = settings.httpToken ?? generateToken()
     if (!isLoopbackHost(bind.host)) {
       process.stderr.write(`rr: WARNING: http-serve is bound to ${bind.host}, reachable from other machines. It has no encryption: the token and your history cross the network in clear. Use 127.0.0.1 unless you know why not.\n`)

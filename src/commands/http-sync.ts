@@ -3,6 +3,7 @@ import { RrCommand } from '../cli/base.js'
 import { UsageError } from '../core/errors.js'
 import { runHttpSync } from '../run/sync.js'
 import { syncFlags } from './p2p-sync.js'
+import { showControls } from '../core/escape.js'
 
 export default class HttpSync extends RrCommand {
   static override summary = 'Pull (and with --push, push) history over the HTTP debug transport'
@@ -28,8 +29,8 @@ export default class HttpSync extends RrCommand {
         peers: urls,
         ...(inspect != null ? { inspect: inspect.observe } : {})
       }, {
-        out: (line) => { process.stdout.write(`${line}\n`) },
-        err: (line) => { process.stderr.write(`${line}\n`) },
+        out: (line) => { process.stdout.write(`${showControls(line)}\n`) },
+        err: (line) => { process.stderr.write(`${showControls(line)}\n`) },
         tty: process.stderr.isTTY === true
       })
     } finally {

@@ -2,6 +2,7 @@ import { Flags } from '@oclif/core'
 import { RrCommand } from '../cli/base.js'
 import { runRelayServe } from '../run/serve.js'
 import { secondMs } from '../core/units.js'
+import { showControls } from '../core/escape.js'
 
 const MiB = 1024 * 1024
 
@@ -33,8 +34,8 @@ export default class RelayServe extends RrCommand {
       dataLimitBytes: flags['data-limit-mb'] * MiB,
       durationLimitMs: flags['duration-limit-sec'] * secondMs
     }, {
-      out: (line) => { process.stdout.write(`${line}\n`) },
-      log: (line) => { process.stderr.write(`${line}\n`) }
+      out: (line) => { process.stdout.write(`${showControls(line)}\n`) },
+      log: (line) => { process.stderr.write(`${showControls(line)}\n`) }
     })
   }
 }

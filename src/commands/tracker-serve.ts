@@ -3,6 +3,7 @@ import { RrCommand } from '../cli/base.js'
 import { parseBind } from '../http/server-util.js'
 import { stopSignal } from '../lifecycle/stop-signal.js'
 import { startTrackerServer } from '../tracker/server.js'
+import { showControls } from '../core/escape.js'
 
 export default class TrackerServe extends RrCommand {
   static override summary = 'Run the discovery tracker: peers register their addresses and find each other'
@@ -23,7 +24,7 @@ export default class TrackerServe extends RrCommand {
     const { flags } = await this.parse(TrackerServe)
     const settings = this.settingsFrom(flags, { trackerToken: flags.token })
     const bind = parseBind(flags.bind)
-    const log = (line: string): void => { process.stdout.write(`${line}\n`) }
+    const log = (line: string): void => { process.stdout.write(`${showControls(line)}\n`) }
     const server = await startTrackerServer({
       bind,
       ttlSec: flags['ttl-sec'],

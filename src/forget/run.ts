@@ -3,6 +3,7 @@
  * tombstones and delete (src/store/tombstones.ts). The tombstones reach every peer at the next sync.
  */
 import { isUuid } from '../core/entry.js'
+import { showControls } from '../core/escape.js'
 import { UsageError } from '../core/errors.js'
 import { drainSpoolInto, openDatabase } from '../store/db.js'
 import type { FeedFilters } from '../store/search.js'
@@ -45,8 +46,9 @@ export interface ForgetOutcome {
 /** How many rows of the list to show before `… and N more`. */
 const shownRows = 20
 
+/** A command on one line, its control characters shown as text: commands come from peers (src/core/escape.ts). */
 function oneLine (cmd: string, width = 100): string {
-  const flat = cmd.replace(/\s*\n\s*/g, ' ⏎ ')
+  const flat = showControls(cmd.replace(/\s*\n\s*/g, ' ⏎ '))
   return flat.length > width ? `${flat.slice(0, width - 1)}…` : flat
 }
 

@@ -10,6 +10,7 @@ import { defaultMaxClockSkewMs, registrationSignatureProblem } from './signature
 import { InvalidRequestError, maxMetaFieldLength, maxRegisterBodyBytes, observedAddr, parseRegisterRequest, type PeerRecord, type RegisterResponse } from './types.js'
 import { applyTimeouts, BodyTooLargeError, closeServer, httpUrl, listen, readBody, route, sendJson, sendTooLarge, serverOptions, type BindAddress, type ServerTimeouts } from '../http/server-util.js'
 import { secondMs } from '../core/units.js'
+import { jsonForTerminal } from '../core/escape.js'
 
 export interface TrackerServerInit extends ServerTimeouts {
   /** Where to listen. Tests use 127.0.0.1 and port 0. */
@@ -149,7 +150,7 @@ export async function startTrackerServer (init: TrackerServerInit, components: T
       return
     }
     const observed = observedAddr(req.socket.remoteAddress, req.socket.remotePort) ?? ''
-    log(`tracker register: peer=${request.peer_id} addrs=${request.addrs.length} user=${JSON.stringify(request.meta.user_id)} device=${JSON.stringify(request.meta.device_id)} observed=${observed} ${outcome.kind}${signed ? '' : ' unverified'}`)
+    log(`tracker register: peer=${request.peer_id} addrs=${request.addrs.length} user=${jsonForTerminal(request.meta.user_id)} device=${jsonForTerminal(request.meta.device_id)} observed=${observed} ${outcome.kind}${signed ? '' : ' unverified'}`)
     const answer: RegisterResponse = { ok: true, ttl_sec: ttlSec, observed_addr: observed }
     sendJson(res, 200, answer)
   }

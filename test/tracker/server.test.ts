@@ -24,6 +24,21 @@ test('a registered peer is listed with its addrs, meta and last_seen_unix, and p
   t.regex(lines[0]!, new RegExp(`^tracker register: peer=${fakePeerId(1)} addrs=1 user="alice" .* new unverified$`))
 })
 
+test('a registration\'s user_id and device_id reach the log without raw terminal controls (C1 CSI, DEL, bidi)', async (t) => {
+  const lines: string[] = []
+  const tracker = await withTracker(t, { ttlSec: 60 }, { log: (l) => lines.push(l) })
+  const body = registerBody(3)
+  body.meta.user_id = 'alice\u009b2J\u007f'
+  body.meta.device_id = 'laptop\u202egnp.exe'
+  t.is((await postJson(`${tracker.url}/api/v1/peers/register`, body)).status, 200)
+  t.is(lines.length, 1)
+  t.false(/[\u007f-\u009f\u202a-\u202e]/.test(lines[0]!), lines[0])
+  t.true(lines[0]!.includes('user="alice\\u009b2J\\u007f" device="laptop\\u202egnp.exe"'), lines[0])
+  // The registration itself is stored as sent: only the log line is written safely.
+  const list = await getJson(`${tracker.url}/api/v1/peers?user_id=${encodeURIComponent(body.meta.user_id)}`)
+  t.is(list.json.peers[0]?.meta.device_id, body.meta.device_id)
+})
+
 test('observed_addr is the caller\'s address and source port as the tracker saw them', async (t) => {
   const tracker = await withTracker(t)
   const { port } = tracker.address
