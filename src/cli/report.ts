@@ -7,6 +7,7 @@ import { stripVTControlCharacters } from 'node:util'
 import { debugEnabled } from '../config/settings.js'
 import { errorReport, exitCodeOf, isUserFacing } from '../core/errors.js'
 import { didYouMean } from '../core/suggest.js'
+import { showControls } from '../core/escape.js'
 
 export interface Reported {
   line: string
@@ -34,7 +35,16 @@ function isOclifParseError (err: unknown): err is Error & { parse: unknown, flag
   return err instanceof Error && 'parse' in err && 'oclif' in err
 }
 
+/**
+ * The line and exit code for an error, its control characters shown as text: a message may quote what a peer, a
+ * tracker or an invite code sent (src/core/escape.ts).
+ */
 export function reportError (err: unknown, command: CommandShape = {}, debug = debugEnabled()): Reported {
+  const reported = report(err, command, debug)
+  return { ...reported, line: showControls(reported.line) }
+}
+
+function report (err: unknown, command: CommandShape, debug: boolean): Reported {
   const help = command.id != null ? `rr ${command.id} --help` : 'rr --help'
   if (debug) return { line: errorReport(err, true), exitCode: exitCodeOf(err) }
   if (isUserFacing(err)) return { line: errorReport(err, false), exitCode: exitCodeOf(err) }

@@ -3,6 +3,7 @@ import { RrCommand } from '../cli/base.js'
 import { environment, home } from '../config/settings.js'
 import { collectReport, renderReport } from '../doctor/report.js'
 import { rustoryVersion } from '../version.js'
+import { jsonForTerminal, showControls } from '../core/escape.js'
 
 export default class Doctor extends RrCommand {
   static override summary = 'Check the installation: paths, database, skipped commands, shell hook, fzf, keys'
@@ -23,7 +24,7 @@ export default class Doctor extends RrCommand {
       ...(env.RUSTORY_HOOK_ACTIVE != null ? { hookActive: env.RUSTORY_HOOK_ACTIVE } : {}),
       ...(env.RUSTORY_FZF != null ? { fzf: env.RUSTORY_FZF } : {})
     })
-    process.stdout.write(flags.json ? JSON.stringify(report, null, 2) + '\n' : renderReport(report))
+    process.stdout.write(flags.json ? jsonForTerminal(report, 2) + '\n' : showControls(renderReport(report)))
     if (!report.ok) process.exitCode = 1
   }
 }

@@ -3,6 +3,7 @@ import { RrCommand } from '../cli/base.js'
 import { UsageError } from '../core/errors.js'
 import { runP2PSync } from '../run/sync.js'
 import { defaultPullLimit, maxPullLimit } from '../protocol/constants.js'
+import { showControls } from '../core/escape.js'
 
 export const syncFlags = {
   limit: Flags.integer({ description: 'entries per batch (halved automatically when a batch is too large)', default: defaultPullLimit, min: 1, max: maxPullLimit }),
@@ -53,8 +54,8 @@ export default class P2PSync extends RrCommand {
         ...(settings.relayAddr != null ? { relayAddr: settings.relayAddr } : {}),
         ...(inspect != null ? { inspect: inspect.observe } : {})
       }, {
-        out: (line) => { process.stdout.write(`${line}\n`) },
-        err: (line) => { process.stderr.write(`${line}\n`) },
+        out: (line) => { process.stdout.write(`${showControls(line)}\n`) },
+        err: (line) => { process.stderr.write(`${showControls(line)}\n`) },
         tty: process.stderr.isTTY === true,
         ...(stats != null ? { started: stats.reset } : {})
       })

@@ -5,6 +5,7 @@ import { openForSearch } from '../store/search.js'
 import { daemonState } from '../store/daemon-lock.js'
 import { daemonSummary } from '../status/daemon-status.js'
 import { defaultStaleHours, exitCodeOf, renderSyncStatus, syncStatusReport, summarize } from '../status/sync-status.js'
+import { jsonForTerminal, showControls } from '../core/escape.js'
 
 export default class SyncStatus extends RrCommand {
   static override summary = 'Show when each peer last synced, and exit non-zero when any is stale or failing'
@@ -31,8 +32,9 @@ export default class SyncStatus extends RrCommand {
       : { now_unix: now, stale_hours: staleHours, summary: summarize([]), peers: [] }
     const daemon = daemonState(settings.dbPath)
     process.stdout.write(flags.json
-      ? `${JSON.stringify({ ...report, daemon: { running: daemon.running, ...daemon.status } }, null, 2)}\n`
-      : `daemon: ${daemonSummary(daemon)}\n${renderSyncStatus(report)}`)
+      ? `${jsonForTerminal({ ...report, daemon: { running: daemon.running, ...daemon.status } }, 2)}\n`
+      // Peers' device_id and hostname come from trackers, errors from peers: shown as text (src/core/escape.ts).
+      : showControls(`daemon: ${daemonSummary(daemon)}\n${renderSyncStatus(report)}`))
     process.exitCode = exitCodeOf(report.summary)
   }
 }

@@ -7,6 +7,7 @@
 import { createHash } from 'node:crypto'
 import { parseTrackerAddress, TrackerAddressError } from './tracker-address.js'
 import { RustoryError } from '../core/errors.js'
+import { hasControls } from '../core/escape.js'
 
 export const invitePrefix = 'rr1-'
 const checksumBytes = 4
@@ -64,6 +65,8 @@ function bad (why: string): never {
 function optionalString (value: unknown, what: string): string | undefined {
   if (value === undefined) return undefined
   if (typeof value !== 'string' || value === '') bad(`${what} is not a non-empty string`)
+  // Written into config.toml and shown in logs: no user_id, token or address of rustory's needs one.
+  if (hasControls(value)) bad(`${what} contains control characters`)
   return value
 }
 

@@ -54,7 +54,7 @@ function oneLine (cmd: string, width = 100): string {
 
 export function renderList (doomed: readonly Doomed[], all = false): string {
   const rows = all ? doomed : doomed.slice(0, shownRows)
-  const lines = rows.map((d) => `  ${d.entry_id}  ${d.ts === '' ? '(not stored here)       ' : d.ts}  ${d.reason != null ? `[${d.reason}] ` : ''}${oneLine(d.cmd)}`)
+  const lines = rows.map((d) => `  ${showControls(d.entry_id)}  ${d.ts === '' ? '(not stored here)       ' : showControls(d.ts)}  ${d.reason != null ? `[${d.reason}] ` : ''}${oneLine(d.cmd)}`)
   if (rows.length < doomed.length) lines.push(`  … and ${doomed.length - rows.length} more`)
   return lines.length > 0 ? `${lines.join('\n')}\n` : ''
 }

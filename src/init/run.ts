@@ -8,6 +8,7 @@ import { join } from 'node:path'
 import { environment, home } from '../config/settings.js'
 import { renderHook, renderStaticInit, shells, type Shell } from '../doctor/shell-hooks.js'
 import { errorReport, exitCodeOf, UsageError } from '../core/errors.js'
+import { showControls } from '../core/escape.js'
 
 export interface InitArgs {
   shell: string | undefined
@@ -59,7 +60,7 @@ export function runInitFast (argv: readonly string[]): number {
     process.stdout.write(runInit(parseInitArgs(argv)))
     return 0
   } catch (err) {
-    process.stderr.write(`${errorReport(err, false)}\n`)
+    process.stderr.write(`${showControls(errorReport(err, false))}\n`)
     return exitCodeOf(err)
   }
 }

@@ -8,6 +8,7 @@ import { dirname, join, resolve } from 'node:path'
 import type { InspectionEvent } from 'xstate'
 import { processIsGone } from '../core/pid.js'
 import { toTraceRecord } from './trace.js'
+import { jsonForTerminal } from '../core/escape.js'
 
 export { statePaths, toTraceRecord, type TraceRecord } from './trace.js'
 
@@ -75,7 +76,8 @@ export function inspectSink (target: string, options: InspectSinkOptions = {}): 
   return {
     observe: (event) => {
       const record = toTraceRecord(event)
-      if (record != null) stream.write(`${JSON.stringify(record)}\n`)
+      // jsonForTerminal: the same JSON, with no raw control character for a terminal when FILE is '-' (stderr).
+      if (record != null) stream.write(`${jsonForTerminal(record)}\n`)
     },
     close: async () => {
       if (announced != null) rmSync(announced, { force: true })

@@ -9,6 +9,7 @@
 import { canonicalTs } from '../core/entry.js'
 import { UsageError } from './errors.js'
 import { secondMs, minuteMs, hourMs, dayMs } from '../core/units.js'
+import { showControls } from '../core/escape.js'
 
 const week = 7 * dayMs
 
@@ -67,9 +68,10 @@ function pad (n: number, width = 2): string {
  * `2026-11-20 14:00:01Z` with utc. Milliseconds are left out.
  */
 export function formatLocal (ts: string, utc = false): string {
-  if (utc) return `${ts.slice(0, 10)} ${ts.slice(11, 19)}Z`
+  if (utc) return showControls(`${ts.slice(0, 10)} ${ts.slice(11, 19)}Z`)
   const date = new Date(ts)
-  if (Number.isNaN(date.getTime())) return ts
+  // Not a stamp rustory stores (a hand-edited database): shown as it is, its controls as text.
+  if (Number.isNaN(date.getTime())) return showControls(ts)
   const offset = -date.getTimezoneOffset()
   const sign = offset < 0 ? '-' : '+'
   const abs = Math.abs(offset)

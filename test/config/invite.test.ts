@@ -1,8 +1,10 @@
 import test from 'ava'
-import { randomBytes } from 'node:crypto'
+import { createHash, randomBytes } from 'node:crypto'
+import { join } from 'node:path'
 import { decodeInvite, encodeInvite, type Invite } from '../../src/config/invite.js'
 import { formatSwarmKey, swarmDiscoveryId, swarmKeyFingerprint, trackerUserId } from '../../src/config/keys.js'
 import { loadSettings } from '../../src/config/settings.js'
+import { isolatedEnv, rr } from '../helpers/cli.js'
 import { tempDir } from '../helpers/tmp.js'
 
 const full: Invite = {
@@ -82,4 +84,27 @@ test('the trackers get the configured user_id when there is one, else the swarm 
   const explicit = loadSettings({}, { HOME: home, LOGNAME: 'ubuntu', RUSTORY_USER_ID: 'alice' })
   t.true(explicit.userIdConfigured)
   t.is(trackerUserId(explicit, swarm), 'alice')
+})
+
+/** A code as a hostile inviting device could write it: any JSON, with a valid checksum. */
+function rawCode (wire: Record<string, unknown>): string {
+  const json = Buffer.from(JSON.stringify(wire))
+  return `rr1-${Buffer.concat([json, createHash('sha256').update(json).digest().subarray(0, 4)]).toString('base64url')}`
+}
+
+test('an invite whose user_id, tracker token or relay address carries control characters is refused, naming the field', (t) => {
+  const k = 'ab'.repeat(32)
+  t.is(decodeInvite(rawCode({ v: 1, k, u: 'alice' })).userId, 'alice')
+  for (const [field, what] of [['u', 'its user_id'], ['tt', 'its tracker token'], ['r', 'its relay address']] as const) {
+    const value = field === 'r' ? '/dns/evil\u001b]0;PWNED\u0007/tcp/1/p2p/abc' : 'alice\u009b2J'
+    t.throws(() => decodeInvite(rawCode({ v: 1, k, [field]: value })), { message: new RegExp(`^invalid invite code: ${what} contains control characters`) })
+  }
+})
+
+test('rr join shows what a hostile invite code says as text: its version is quoted with no raw control character', async (t) => {
+  const dir = tempDir(t)
+  const out = await rr(['join', rawCode({ v: 'x\u001b]0;PWNED\u0007\u009b2J\u202e', k: 'ab'.repeat(32) })], { env: isolatedEnv(join(dir, 'home')) })
+  t.is(out.code, 2, out.stderr)
+  t.regex(out.stderr, /^rr: invalid invite code: it is version "x\\u001b\]0;PWNED\\u0007<U\+009B>2J<U\+202E>", this rr reads version 1/)
+  t.false(/[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u202a-\u202e]/.test(out.stderr), out.stderr)
 })

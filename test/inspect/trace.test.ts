@@ -74,6 +74,18 @@ test('the trace attributes invoked actors to their peer and records each transit
   t.true(records.some((r) => r.actor === 'root' && r.kind === 'transition' && r.to?.[0] === 'done'))
 })
 
+test('a peer\'s error text goes into the trace as the same JSON value with no raw control character (--inspect=- writes it to a terminal)', async (t) => {
+  const file = join(tempDir(t), 'trace.jsonl')
+  const hostile = 'refused \u001b]0;PWNED\u0007\u009b2J\u007f\u202e'
+  let calls = 0
+  const records = await runTraced(file, async (input) => {
+    if (++calls === 1) throw Object.assign(new Error(hostile), { name: 'DialError' })
+    return link(input.target.addrs[0]!)
+  })
+  t.true(records.some((r) => r.kind === 'event' && r.error === hostile), 'the error text is exact')
+  t.false(/[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u202a-\u202e]/.test(readFileSync(file, 'utf8')))
+})
+
 test('a relay dial step carries the circuit address', async (t) => {
   const file = join(tempDir(t), 'trace.jsonl')
   const records = await runTraced(file, async () => { throw Object.assign(new Error('refused'), { name: 'DialError' }) })

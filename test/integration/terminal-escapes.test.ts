@@ -5,11 +5,14 @@
  */
 import { execFile } from 'node:child_process'
 import { mkdirSync, writeFileSync } from 'node:fs'
+import { createServer } from 'node:http'
+import type { AddressInfo } from 'node:net'
 import { join } from 'node:path'
-import test from 'ava'
+import test, { type ExecutionContext } from 'ava'
 import { openDatabase } from '../../src/store/db.js'
 import { insertEntries } from '../../src/store/entries.js'
 import { isolatedEnv, rr, rrBin, rrSpawn, stop } from '../helpers/cli.js'
+import { writeSwarmKey } from '../helpers/cluster.js'
 import { daemonLog, startDaemon, type DaemonDevice } from '../helpers/daemons.js'
 import { queryFile } from '../helpers/peers.js'
 import { unusedPorts } from '../helpers/ports.js'
@@ -128,4 +131,69 @@ test('rr daemon\'s log shows what a peer served as text: a refused entry\'s esca
   const log = daemonLog(ben)
   t.regex(log, /invalid entry x␛\]52;c;Y3Vy.*␇␛\]0;PWNED␇␛\[2J<U\+009B>2J: entry_id /)
   t.false(/[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/.test(log), 'no raw control character in the daemon log')
+})
+
+/** Every raw control character a terminal acts on, as the escaper sees them (src/core/escape.ts). */
+const rawControl = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]/
+const hostileText = (text: string): string => `${text}\u001b]0;PWNED\u0007\u009b31m\u202e\u007f\r\u001b[2J`
+
+/**
+ * A hostile tracker (an HTTP server the test runs, answering as the attack would): `list` answers a listing whose
+ * peer has a device_id and hostname full of escape sequences, `refuse` answers 400 with an error text full of them.
+ */
+async function hostileTracker (t: ExecutionContext, mode: 'list' | 'refuse'): Promise<string> {
+  const peerId = '12D3KooWQYhTNQdmr3ArTeUHRYzFg94BKyTkoWBDWez9kSCVe2Xo'
+  const server = createServer((req, res) => {
+    const send = (status: number, body: unknown): void => { res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(body)) }
+    req.resume()
+    req.on('end', () => {
+      if (mode === 'refuse') return send(400, { error: hostileText('tracker says no') })
+      if (req.method === 'POST') return send(200, { ok: true, ttl_sec: 60, observed_addr: '/ip4/127.0.0.1/tcp/1' })
+      const userId = new URL(req.url ?? '/', 'http://x').searchParams.get('user_id') ?? ''
+      send(200, { peers: [{ peer_id: peerId, addrs: [`/ip4/127.0.0.1/tcp/9/p2p/${peerId}`], meta: { user_id: userId, device_id: hostileText('dev'), hostname: hostileText('host'), version: '0.1.0' }, last_seen_unix: Math.floor(Date.now() / 1000) }] })
+    })
+  })
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+  t.teardown(() => { server.closeAllConnections(); server.close() })
+  return `http://127.0.0.1:${(server.address() as AddressInfo).port}`
+}
+
+test('what a hostile tracker says reaches p2p-sync, sync-status and sync-status --json as text, the JSON values exact', async (t) => {
+  t.timeout(120_000)
+  const dir = tempDir(t)
+  const swarm = join(dir, 'swarm.key')
+  writeSwarmKey(swarm)
+  const env = isolatedEnv(join(dir, 'home'))
+  const dbPath = join(dir, 'history.db')
+  const common = ['--db-path', dbPath, '--swarm-key', swarm]
+
+  const refused = await rr(['p2p-sync', ...common, '--trackers', await hostileTracker(t, 'refuse')], { env, timeoutMs: 60_000 })
+  t.true(refused.stderr.includes('tracker says no␛]0;PWNED␇<U+009B>31m<U+202E>␡␍␛[2J'), refused.stderr)
+  t.false(rawControl.test(refused.stdout + refused.stderr), refused.stderr)
+
+  const listed = await rr(['p2p-sync', ...common, '--trackers', await hostileTracker(t, 'list')], { env, timeoutMs: 60_000 })
+  t.false(rawControl.test(listed.stdout + listed.stderr), listed.stderr)
+  const status = await rr(['sync-status', ...common], { env })
+  t.true(status.stdout.includes('dev␛]0;PWNED␇<U+009B>31m<U+202E>␡␍␛[2J'), status.stdout)
+  t.false(rawControl.test(status.stdout + status.stderr), status.stdout)
+  const json = await rr(['sync-status', ...common, '--json'], { env })
+  t.false(rawControl.test(json.stdout), json.stdout)
+  const peers = (JSON.parse(json.stdout) as { peers: Array<{ device_id?: string, hostname?: string }> }).peers
+  t.deepEqual(peers.map((p) => [p.device_id, p.hostname]), [[hostileText('dev'), hostileText('host')]])
+})
+
+test('a hand-edited database\'s stamp and entry_id show as text in rr history and the rr delete list', async (t) => {
+  const dir = tempDir(t)
+  const dbPath = join(dir, 'history.db')
+  const db = openDatabase(dbPath)
+  db.prepare('INSERT INTO entries (entry_id, device_id, user_id, ts, cmd, cwd, exit_code, duration_ms, shell, hostname, version) VALUES (?, ?, ?, ?, ?, ?, 0, 1, ?, ?, ?)')
+    .run(hostileText('id'), 'dev', 'me', hostileText('2026'), 'echo edited', '/tmp', 'bash', 'h', '0.1.0')
+  db.close()
+  const env = isolatedEnv(join(dir, 'home'))
+  for (const args of [['history'], ['history', '--utc'], ['delete', '--filter', 'edited', '--dry-run']]) {
+    const out = await rr(['--db-path', dbPath, ...args], { env })
+    t.is(out.code, 0, out.stderr)
+    t.true(out.stdout.includes('2026␛]0;PW'), `${args.join(' ')}: ${out.stdout}`)
+    t.false(rawControl.test(out.stdout + out.stderr), `${args.join(' ')}: ${out.stdout}`)
+  }
 })
