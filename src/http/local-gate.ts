@@ -8,6 +8,7 @@
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto'
 import type { IncomingHttpHeaders } from 'node:http'
 import { isIP } from 'node:net'
+import { networkInterfaces } from 'node:os'
 
 export interface GateRefusal {
   status: 400 | 401 | 403 | 415
@@ -34,12 +35,41 @@ function hostName (value: string): string | undefined {
   }
 }
 
-/** Host names a request may use: IP literals, localhost, and the name the server was bound to. */
+/** An IPv4-mapped IPv6 address (::ffff:7f00:1, as URL writes ::ffff:127.0.0.1) as its IPv4 form. */
+function unmapped (ip: string): string {
+  const m = /^::ffff:([0-9a-f]{1,4}):([0-9a-f]{1,4})$/i.exec(ip)
+  if (m == null) return ip
+  const hi = parseInt(m[1]!, 16)
+  const lo = parseInt(m[2]!, 16)
+  return `${hi >> 8}.${hi & 0xff}.${lo >> 8}.${lo & 0xff}`
+}
+
+/** Whether an IP literal is this machine's: loopback, or an address of one of its network interfaces now. */
+function isThisMachine (ip: string): boolean {
+  const address = unmapped(ip.toLowerCase())
+  if (address === '::1' || /^127\./.test(address)) return true
+  return Object.values(networkInterfaces()).some((list) => list?.some((i) => i.address.toLowerCase() === address) === true)
+}
+
+/**
+ * Host names a request may use: localhost, an IP literal of this machine (a rebinding page sends its DNS name; an
+ * IP literal of another machine is no way to reach this one), and the name the server was bound to.
+ */
 export function hostAllowed (hostHeader: string | undefined, bindHost: string): boolean {
   if (hostHeader == null || hostHeader === '') return false
   const name = hostName(hostHeader)
   if (name == null) return false
-  return isIP(name) !== 0 || name === 'localhost' || name === bindHost.replace(/^\[|\]$/g, '')
+  return name === 'localhost' || name === bindHost.replace(/^\[|\]$/g, '') || (isIP(name) !== 0 && isThisMachine(name))
+}
+
+/**
+ * Whether the browser says the request comes from another site (Fetch Metadata: `Sec-Fetch-Site` is cross-site or
+ * same-site). A page's `<script src>` sends no Origin, but Chromium, Firefox and Safari send this; a request that
+ * is not a browser's sends neither.
+ */
+export function fromAnotherSite (headers: IncomingHttpHeaders): boolean {
+  const site = headers['sec-fetch-site']
+  return site != null && site !== 'same-origin' && site !== 'none'
 }
 
 function digest (text: string): Buffer {
@@ -65,6 +95,7 @@ export function gate (method: string | undefined, headers: IncomingHttpHeaders, 
   if (origin != null && origin !== `http://${headers.host ?? ''}`) {
     return { status: 403, error: `requests from another origin (${origin.slice(0, 100)}) are refused` }
   }
+  if (fromAnotherSite(headers)) return { status: 403, error: 'requests from another site are refused' }
   const presented = presentedToken(headers)
   if (init.token != null && (presented == null || !timingSafeEqual(digest(presented), digest(init.token)))) {
     return { status: 401, error: 'unauthorized: send the token rr http-serve printed (or http_token from config.toml) as Authorization: Bearer <token> or X-Rustory-Token' }

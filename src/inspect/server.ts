@@ -8,10 +8,16 @@ import { closeSync, fstatSync, openSync, readSync, statSync } from 'node:fs'
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { inspectorGraphs, type MachineGraph } from './graph.js'
-import { hostAllowed } from '../http/local-gate.js'
+import { fromAnotherSite, hostAllowed } from '../http/local-gate.js'
 import { inspectorPage, inspectorPolicy } from './page.js'
 import { parseTrace, type TraceRecord } from './trace.js'
 import { secondMs } from '../core/units.js'
+
+/**
+ * The JSON answers: never sniffed as a script (nosniff: a JSON type is then no script), never handed to another
+ * origin's page (Cross-Origin-Resource-Policy), never cached.
+ */
+const jsonHeaders = { 'content-type': 'application/json', 'x-content-type-options': 'nosniff', 'cross-origin-resource-policy': 'same-origin', 'cache-control': 'no-store' }
 
 export interface InspectorInit {
   /** The trace file to show (followed while it grows). */
@@ -101,16 +107,22 @@ export async function startInspector (init: InspectorInit): Promise<Inspector> {
       res.writeHead(403, { 'content-type': 'text/plain' }).end('forbidden: the Host header must name this machine (open http://127.0.0.1:<port>/)\n')
       return
     }
+    // Another site's page: a fetch or EventSource (Origin) or a <script src> of /trace.json (Sec-Fetch-Site).
+    const origin = req.headers.origin
+    if ((origin != null && origin !== `http://${req.headers.host ?? ''}`) || fromAnotherSite(req.headers)) {
+      res.writeHead(403, { 'content-type': 'text/plain' }).end('forbidden: another site\'s page asked (open http://127.0.0.1:<port>/ itself)\n')
+      return
+    }
     if (req.method !== 'GET') { res.writeHead(405).end(); return }
     switch (url.pathname) {
       case '/':
         res.writeHead(200, { 'content-type': 'text/html; charset=utf-8', 'cache-control': 'no-store', 'content-security-policy': policy, 'x-content-type-options': 'nosniff', 'referrer-policy': 'no-referrer' }).end(page)
         return
       case '/graphs.json':
-        res.writeHead(200, { 'content-type': 'application/json' }).end(graphsJson)
+        res.writeHead(200, jsonHeaders).end(graphsJson)
         return
       case '/trace.json':
-        res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(records))
+        res.writeHead(200, jsonHeaders).end(JSON.stringify(records))
         return
       case '/events':
         res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-store', connection: 'keep-alive' })

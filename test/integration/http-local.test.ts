@@ -79,6 +79,16 @@ test('a foreign Host header, a missing token and a non-JSON body are refused; th
   t.is(ok.status, 200)
   t.is((JSON.parse(ok.body) as { entries: unknown[] }).entries.length, 1)
   t.is((await raw(url, { host: `localhost:${new URL(url).port}`, ...auth })).status, 200)
+  // An IP literal that is not this machine's is no way to reach it: refused like a DNS name.
+  const elsewhere = await raw(url, { host: `8.8.8.8:${new URL(url).port}`, ...auth })
+  t.is(elsewhere.status, 403)
+  t.regex(elsewhere.body, /Host \\"8\.8\.8\.8:\d+\\" is not this machine/)
+  t.is((await raw(url, { host: `[::ffff:127.0.0.1]:${new URL(url).port}`, ...auth })).status, 200)
+  // What a browser says of another site's page (Fetch Metadata), even with the token.
+  const crossSite = await raw(url, { host, ...auth, 'sec-fetch-site': 'cross-site' })
+  t.is(crossSite.status, 403)
+  t.regex(crossSite.body, /another site/)
+  t.is((await raw(url, { host, ...auth, 'sec-fetch-site': 'same-origin' })).status, 200)
 })
 
 test('binding to a non-loopback address warns loudly', async (t) => {

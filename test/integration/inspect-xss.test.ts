@@ -4,11 +4,12 @@
  * asking for /trace.json.
  */
 import { readFileSync, writeFileSync } from 'node:fs'
-import { request } from 'node:http'
+import { createServer, request } from 'node:http'
+import type { AddressInfo } from 'node:net'
 import { join } from 'node:path'
 import test from 'ava'
 import { chromium } from 'playwright-core'
-import { rrSpawn, stop } from '../helpers/cli.js'
+import { isolatedEnv, rrSpawn, stop } from '../helpers/cli.js'
 import { device } from '../helpers/peers.js'
 import { tempDir } from '../helpers/tmp.js'
 
@@ -18,10 +19,10 @@ declare const window: { pwned?: boolean }
 const deadPeer = '12D3KooWLeRSiA9vM22fUedungBGiRPQpUzetZi9YhsPYYEkjrp3'
 const payload = '<img src=x onerror="window.pwned=true;document.title=\'pwned\'">'
 
-async function get (url: string, host: string): Promise<{ status: number, headers: Record<string, unknown>, body: string }> {
+async function get (url: string, host: string, headers: Record<string, string> = {}): Promise<{ status: number, headers: Record<string, unknown>, body: string }> {
   const { hostname, port, pathname } = new URL(url)
   return await new Promise((resolve, reject) => {
-    const req = request({ host: hostname, port, path: pathname, headers: { host }, setHost: false }, (res) => {
+    const req = request({ host: hostname, port, path: pathname, headers: { host, ...headers }, setHost: false }, (res) => {
       let body = ''
       res.on('data', (d: Buffer) => { body += d.toString() })
       res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body }))
@@ -61,6 +62,11 @@ test('HTML in every trace field is shown as text, never run; the page has a rest
   const own = await get(url, `127.0.0.1:${port}`)
   t.is(own.status, 200)
   t.regex(String(own.headers['content-security-policy']), /default-src 'none'; script-src 'sha256-[^']+'/)
+  t.is((await get(`${url}trace.json`, `8.8.8.8:${port}`)).status, 403, 'an IP literal of another machine is no Host of this one')
+  const trace = await get(`${url}trace.json`, `127.0.0.1:${port}`)
+  t.is(trace.status, 200)
+  t.is(trace.headers['x-content-type-options'], 'nosniff')
+  t.is(trace.headers['cross-origin-resource-policy'], 'same-origin')
 
   const browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: ['--no-sandbox', '--disable-background-networking', '--disable-gpu', '--disable-dev-shm-usage'] })
   t.teardown(async () => { await browser.close() })
@@ -72,4 +78,48 @@ test('HTML in every trace field is shown as text, never run; the page has a rest
   t.false(await page.evaluate(() => window.pwned === true), 'the payload ran')
   t.not(await page.title(), 'pwned')
   t.is(await page.evaluate(() => document.querySelectorAll('img').length), 0, 'no element was made from a trace field')
+})
+
+test('another site\'s page gets nothing from rr inspect: neither /trace.json as a script nor the event stream', async (t) => {
+  const dir = tempDir(t)
+  const file = join(dir, 'trace.jsonl')
+  writeFileSync(file, `${JSON.stringify({ ts: '2026-01-01T00:00:00.000Z', kind: 'actor', actor: 'root', src: 'root' })}\n`)
+  const inspector = await rrSpawn(['inspect', file, '--port', '0'], { env: isolatedEnv(join(dir, 'home')), ready: /inspect: (http:\/\/127\.0\.0\.1:\d+\/)/ })
+  t.teardown(async () => { await stop(inspector.child) })
+  const url = inspector.match[1]!
+  const evil = createServer((_req, res) => {
+    res.writeHead(200, { 'content-type': 'text/html' }).end(`<!doctype html><script>
+      const results = {}
+      const done = () => { if (Object.keys(results).length === 2) document.title = JSON.stringify(results) }
+      const s = document.createElement('script')
+      s.src = ${JSON.stringify(`${url}trace.json`)}
+      s.onload = () => { results.script = 'loaded'; done() }
+      s.onerror = () => { results.script = 'blocked'; done() }
+      document.head.appendChild(s)
+      const events = new EventSource(${JSON.stringify(`${url}events`)})
+      events.addEventListener('hello', () => { results.events = 'open'; events.close(); done() })
+      events.onerror = () => { results.events = 'blocked'; events.close(); done() }
+    </script>`)
+  })
+  await new Promise<void>((resolve) => evil.listen(0, '127.0.0.1', resolve))
+  t.teardown(() => { evil.closeAllConnections(); evil.close() })
+  const evilPort = (evil.address() as AddressInfo).port
+  const browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: ['--no-sandbox', '--disable-background-networking', '--disable-gpu', '--disable-dev-shm-usage', '--host-resolver-rules=MAP evil.test 127.0.0.1'] })
+  t.teardown(async () => { await browser.close() })
+  const page = await browser.newPage()
+  await page.goto(`http://evil.test:${evilPort}/`)
+  await page.waitForFunction(() => document.title !== '', undefined, { timeout: 60_000 })
+  t.deepEqual(JSON.parse(await page.title()), { script: 'blocked', events: 'blocked' })
+  // What the browser said of those requests, refused by the server itself (the browser's own blocking aside).
+  const { host } = new URL(url)
+  for (const headers of [{ 'sec-fetch-site': 'cross-site' }, { origin: `http://evil.test:${evilPort}` }]) {
+    const refused = await get(`${url}trace.json`, host, headers)
+    t.is(refused.status, 403, JSON.stringify(headers))
+    t.false(refused.body.includes('"kind"'))
+  }
+  // The page itself, opened by the user, still works.
+  const own = await browser.newPage()
+  await own.goto(url)
+  await own.waitForSelector('.peer-card, .root-card, body', { timeout: 60_000 })
+  t.is((await get(`${url}trace.json`, new URL(url).host)).status, 200)
 })
