@@ -6,6 +6,10 @@ import { generateToken, isLoopbackHost } from '../http/local-gate.js'
 import { startHttpServer } from '../http/server.js'
 import { drainSpoolFor } from '../store/db.js'
 import { showControls } from '../core/escape.js'
+import { UsageError } from '../core/errors.js'
+
+/** Shorter configured tokens get a warning (a generated one is 32 characters). */
+const minTokenLength = 16
 
 export default class HttpServe extends RrCommand {
   static override summary = 'Serve the local history over the HTTP debug transport (pull and push)'
@@ -22,6 +26,11 @@ export default class HttpServe extends RrCommand {
     const bind = parseBind(flags.bind)
     const log = (line: string): void => { process.stdout.write(`${showControls(line)}\n`) }
     const token = settings.httpToken ?? generateToken()
+    // A client sends the token trimmed: one with spaces around it would let nobody in.
+    if (token.trim() !== token) throw new UsageError('http_token (config.toml or RUSTORY_HTTP_TOKEN) has spaces or line breaks around it, so no client could send it: remove them')
+    if (token.length < minTokenLength) {
+      process.stderr.write(`rr: WARNING: http_token is ${token.length} characters long: anyone who can reach the port may guess it. Use ${minTokenLength} or more (leave it unset and http-serve prints a fresh one).\n`)
+    }
     if (!isLoopbackHost(bind.host)) {
       process.stderr.write(`rr: WARNING: http-serve is bound to ${bind.host}, reachable from other machines. It has no encryption: the token and your history cross the network in clear. Use 127.0.0.1 unless you know why not.\n`)
     }

@@ -69,7 +69,7 @@ async function raw (port: number, bytes: Buffer, mode: 'whole' | 'chunked' | 're
   })
 }
 
-const fuzzToken = 'fuzz-token'
+const fuzzToken = 'fuzz-token-0123456'
 
 function request (method: string, path: string, body: Buffer, headers: Record<string, string> = {}): Buffer {
   // With http-serve's token, so the fuzz reaches the parsing behind it (the tracker ignores it: it has none).

@@ -29,7 +29,7 @@ export function device (t: ExecutionContext, dir: string, name: string, swarmKey
   mkdirSync(home, { recursive: true })
   const dbPath = join(home, 'history.db')
   ensureSwarmKey(swarmKeyPath)
-  const env = isolatedEnv(home, { RUSTORY_SWARM_KEY_PATH: swarmKeyPath, RUSTORY_DEVICE_ID: name, RUSTORY_HTTP_TOKEN: 'test-http-token', ...extraEnv })
+  const env = isolatedEnv(home, { RUSTORY_SWARM_KEY_PATH: swarmKeyPath, RUSTORY_DEVICE_ID: name, RUSTORY_HTTP_TOKEN: 'test-http-token-20ch', ...extraEnv })
   const children: ChildProcess[] = []
   t.teardown(async () => { await Promise.all(children.map(async (c) => await stop(c))) })
   const self: Device = {

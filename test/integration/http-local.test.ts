@@ -6,7 +6,7 @@ import { createServer, request } from 'node:http'
 import { join } from 'node:path'
 import test from 'ava'
 import { chromium } from 'playwright-core'
-import { isolatedEnv, rrSpawn, stop } from '../helpers/cli.js'
+import { isolatedEnv, rr, rrSpawn, stop } from '../helpers/cli.js'
 import { tempDir } from '../helpers/tmp.js'
 import { entryIds, makeEntry, seedDb } from '../http/fixtures.js'
 
@@ -18,7 +18,7 @@ async function serve (t: Parameters<typeof tempDir>[0], bind = '127.0.0.1:0'): P
   const home = tempDir(t)
   const dbPath = join(home, 'served.db')
   seedDb(dbPath, [makeEntry(1)])
-  const { child, match, output } = await rrSpawn(['--db-path', dbPath, 'http-serve', '--bind', bind], { env: isolatedEnv(home, { RUSTORY_HTTP_TOKEN: 'local-secret' }), ready: /http listen: (http:\/\/[\d.]+:\d+)\n/ })
+  const { child, match, output } = await rrSpawn(['--db-path', dbPath, 'http-serve', '--bind', bind], { env: isolatedEnv(home, { RUSTORY_HTTP_TOKEN: 'local-secret-0123456' }), ready: /http listen: (http:\/\/[\d.]+:\d+)\n/ })
   t.teardown(async () => { await stop(child) })
   return { url: match[1]!, dbPath, output }
 }
@@ -65,7 +65,7 @@ test('a text/plain POST from a page on another origin, in headless Chromium, ins
 test('a foreign Host header, a missing token and a non-JSON body are refused; the right request is served', async (t) => {
   const { url, dbPath } = await serve(t)
   const { host } = new URL(url)
-  const auth = { authorization: 'Bearer local-secret' }
+  const auth = { authorization: 'Bearer local-secret-0123456' }
   const rebound = await raw(url, { host: 'attacker.example', ...auth })
   t.is(rebound.status, 403)
   t.regex(rebound.body, /Host \\"attacker\.example\\" is not this machine/)
@@ -75,7 +75,7 @@ test('a foreign Host header, a missing token and a non-JSON body are refused; th
   const plain = await raw(url, { host, ...auth, 'content-type': 'text/plain' }, 'POST', JSON.stringify({ entries: [pushed] }))
   t.is(plain.status, 415)
   t.false(entryIds(dbPath).includes(pushed.entry_id))
-  const ok = await raw(url, { host, 'x-rustory-token': 'local-secret' })
+  const ok = await raw(url, { host, 'x-rustory-token': 'local-secret-0123456' })
   t.is(ok.status, 200)
   t.is((JSON.parse(ok.body) as { entries: unknown[] }).entries.length, 1)
   t.is((await raw(url, { host: `localhost:${new URL(url).port}`, ...auth })).status, 200)
@@ -94,4 +94,16 @@ test('a foreign Host header, a missing token and a non-JSON body are refused; th
 test('binding to a non-loopback address warns loudly', async (t) => {
   const { output } = await serve(t, '0.0.0.0:0')
   t.regex(output(), /WARNING: http-serve is bound to 0\.0\.0\.0, reachable from other machines/)
+})
+
+test('a configured token with spaces around it is refused at start, naming the fix; a short one gets a warning', async (t) => {
+  const home = tempDir(t)
+  const dbPath = join(home, 'served.db')
+  seedDb(dbPath, [makeEntry(1)])
+  const padded = await rr(['--db-path', dbPath, 'http-serve', '--bind', '127.0.0.1:0'], { env: isolatedEnv(home, { RUSTORY_HTTP_TOKEN: ' padded-token-0123456 ' }) })
+  t.is(padded.code, 2)
+  t.regex(padded.stderr, /^rr: http_token \(config\.toml or RUSTORY_HTTP_TOKEN\) has spaces or line breaks around it, so no client could send it: remove them\n$/)
+  const { child, output } = await rrSpawn(['--db-path', dbPath, 'http-serve', '--bind', '127.0.0.1:0'], { env: isolatedEnv(home, { RUSTORY_HTTP_TOKEN: 'abc' }), ready: /http listen: / })
+  t.teardown(async () => { await stop(child) })
+  t.regex(output(), /WARNING: http_token is 3 characters long: anyone who can reach the port may guess it/)
 })

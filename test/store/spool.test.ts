@@ -407,7 +407,7 @@ test('rr record drains the spool itself once 256 files wait, and not before', as
 
 test('rr http-serve moves commands recorded while it runs into its database within moments', async (t) => {
   const home = tempDir(t)
-  const env = isolatedEnv(home, { RUSTORY_HTTP_TOKEN: 'test-http-token' })
+  const env = isolatedEnv(home, { RUSTORY_HTTP_TOKEN: 'test-http-token-20ch' })
   const dbPath = join(home, 'served.db')
   const { child: server, match } = await rrSpawn(['--db-path', dbPath, 'http-serve', '--bind', '127.0.0.1:0'], { env, ready: /http listen: (http:\/\/127\.0\.0\.1:\d+)\n/ })
   t.teardown(async () => { await stop(server) })
@@ -416,7 +416,7 @@ test('rr http-serve moves commands recorded while it runs into its database with
   const recorded = Date.now()
   let seen: number | undefined
   while (Date.now() - recorded < 10 * second) {
-    const page = await (await fetch(`${match[1]!}/api/v1/entries?cursor=0&limit=10`, { headers: { authorization: 'Bearer test-http-token' } })).json() as { entries: Entry[] }
+    const page = await (await fetch(`${match[1]!}/api/v1/entries?cursor=0&limit=10`, { headers: { authorization: 'Bearer test-http-token-20ch' } })).json() as { entries: Entry[] }
     if (page.entries.some((e) => e.entry_id === id)) { seen = Date.now() - recorded; break }
     await new Promise((resolve) => setTimeout(resolve, 20))
   }
@@ -428,11 +428,11 @@ test('rr http-serve moves commands recorded while it runs into its database with
 
 test('rr http-serve serves, from its first pull, the commands recorded before it started', async (t) => {
   const home = tempDir(t)
-  const env = isolatedEnv(home, { RUSTORY_HTTP_TOKEN: 'test-http-token' })
+  const env = isolatedEnv(home, { RUSTORY_HTTP_TOKEN: 'test-http-token-20ch' })
   const dbPath = join(home, 'served.db')
   const id = (await rr(['--db-path', dbPath, 'record', '--cmd', 'recorded before serving', '--print-id'], { env })).stdout.trim()
   const { child: server, match } = await rrSpawn(['--db-path', dbPath, 'http-serve', '--bind', '127.0.0.1:0'], { env, ready: /http listen: (http:\/\/127\.0\.0\.1:\d+)\n/ })
   t.teardown(async () => { await stop(server) })
-  const page = await (await fetch(`${match[1]!}/api/v1/entries?cursor=0&limit=10`, { headers: { authorization: 'Bearer test-http-token' } })).json() as { entries: Entry[] }
+  const page = await (await fetch(`${match[1]!}/api/v1/entries?cursor=0&limit=10`, { headers: { authorization: 'Bearer test-http-token-20ch' } })).json() as { entries: Entry[] }
   t.deepEqual(page.entries.map((e) => e.entry_id), [id])
 })
