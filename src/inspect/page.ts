@@ -84,9 +84,10 @@ function shortId(id) { return id.length > 20 ? id.slice(0, 10) + '…' + id.slic
 
 function model(n) {
   var root = { state: [], status: '', error: null, events: 0, peers: [], visited: {}, taken: {}, last: null, steps: [] };
-  var peers = {};
+  // Keyed by ids from the trace: no prototype, so a peer named __proto__ is a peer like any other.
+  var peers = Object.create(null);
   var order = [];
-  var actors = {};
+  var actors = Object.create(null);
   function peerOf(key) {
     if (!peers[key]) { peers[key] = { key: key, state: [], status: 'active', path: '', addr: '', attempt: null, error: null, steps: [], visited: {}, taken: {}, last: null, events: 0, actors: 0, first: null }; order.push(key); }
     return peers[key];

@@ -152,15 +152,33 @@ export function toTraceRecord (event: InspectionEvent, now: Date = new Date()): 
   }
 }
 
-/** Parses JSON Lines, skipping blank and malformed lines (a live file may end mid-line). */
+const traceKinds = new Set(['actor', 'event', 'transition', 'snapshot'])
+const textFields = ['peer', 'parent', 'src', 'event', 'source', 'path', 'addr', 'error', 'status'] as const
+const listFields = ['state', 'from', 'to'] as const
+
+/**
+ * Whether a parsed line has a TraceRecord's shape, every field of its type: the page trusts the types (a trace file
+ * can be anyone's), and one record of another shape would stop it from drawing anything.
+ */
+function isTraceRecord (value: unknown): value is TraceRecord {
+  if (value == null || typeof value !== 'object' || Array.isArray(value)) return false
+  const r = value as Record<string, unknown>
+  if (typeof r.ts !== 'string' || typeof r.actor !== 'string' || typeof r.kind !== 'string' || !traceKinds.has(r.kind)) return false
+  if (textFields.some((f) => r[f] !== undefined && typeof r[f] !== 'string')) return false
+  if (listFields.some((f) => r[f] !== undefined && !(Array.isArray(r[f]) && (r[f] as unknown[]).every((x) => typeof x === 'string')))) return false
+  // attempt is a number in rustory's traces; a string is shown as text as well (the page escapes every field).
+  return r.attempt === undefined || typeof r.attempt === 'number' || typeof r.attempt === 'string'
+}
+
+/** Parses JSON Lines, skipping blank and malformed lines (a live file may end mid-line) and lines of another shape. */
 export function parseTrace (text: string): TraceRecord[] {
   const records: TraceRecord[] = []
   for (const line of text.split('\n')) {
     const trimmed = line.trim()
     if (trimmed === '' || !trimmed.startsWith('{')) continue
     try {
-      const value = JSON.parse(trimmed) as TraceRecord
-      if (typeof value.actor === 'string' && typeof value.kind === 'string') records.push(value)
+      const value: unknown = JSON.parse(trimmed)
+      if (isTraceRecord(value)) records.push(value)
     } catch {
       // a torn or foreign line: ignore
     }

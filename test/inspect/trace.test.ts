@@ -86,6 +86,22 @@ test('a peer\'s error text goes into the trace as the same JSON value with no ra
   t.false(/[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u202a-\u202e]/.test(readFileSync(file, 'utf8')))
 })
 
+test('parseTrace keeps only lines of a record\'s shape: a field of another type would stop the page from drawing', (t) => {
+  const ok = { ts: '2026-01-01T00:00:00.000Z', kind: 'snapshot', actor: 'peer:a', peer: 'a', state: ['done'], status: 'done' }
+  const lines = [
+    ok,
+    { ...ok, state: 'discovering' },
+    { ...ok, state: [1] },
+    { ...ok, event: 7 },
+    { ...ok, kind: 'other' },
+    { ...ok, ts: 1 },
+    { ...ok, attempt: { n: 1 } },
+    [ok],
+    { ...ok, peer: '__proto__', actor: 'peer:__proto__', attempt: 2 }
+  ].map((x) => JSON.stringify(x))
+  t.deepEqual(parseTrace(lines.join('\n')).map((r) => r.peer), ['a', '__proto__'])
+})
+
 test('a relay dial step carries the circuit address', async (t) => {
   const file = join(tempDir(t), 'trace.jsonl')
   const records = await runTraced(file, async () => { throw Object.assign(new Error('refused'), { name: 'DialError' }) })

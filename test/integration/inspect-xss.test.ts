@@ -123,3 +123,25 @@ test('another site\'s page gets nothing from rr inspect: neither /trace.json as 
   await own.waitForSelector('.peer-card, .root-card, body', { timeout: 60_000 })
   t.is((await get(`${url}trace.json`, new URL(url).host)).status, 200)
 })
+
+test('a trace with a peer named __proto__ and a record of another shape still draws every peer, with no script error', async (t) => {
+  const dir = tempDir(t)
+  const file = join(dir, 'trace.jsonl')
+  const snapshot = (peer: string): Record<string, unknown> => ({ ts: '2026-01-01T00:00:00.000Z', kind: 'snapshot', actor: `peer:${peer}`, peer, state: ['done'], status: 'done' })
+  const spawned = (peer: string): Record<string, unknown> => ({ ts: '2026-01-01T00:00:00.000Z', kind: 'actor', actor: `peer:${peer}`, peer, parent: 'root', src: 'peer' })
+  const records = [spawned('__proto__'), snapshot('__proto__'), { ...snapshot('b'), state: 'discovering' }, { ...snapshot('b'), event: 7 }, spawned('b'), snapshot('b')]
+  writeFileSync(file, records.map((r) => JSON.stringify(r)).join('\n') + '\n')
+  const inspector = await rrSpawn(['inspect', file, '--port', '0'], { env: isolatedEnv(join(dir, 'home')), ready: /inspect: (http:\/\/127\.0\.0\.1:\d+\/)/ })
+  t.teardown(async () => { await stop(inspector.child) })
+  const browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: ['--no-sandbox', '--disable-background-networking', '--disable-gpu', '--disable-dev-shm-usage'] })
+  t.teardown(async () => { await browser.close() })
+  const page = await browser.newPage()
+  const errors: string[] = []
+  page.on('pageerror', (err) => errors.push(err.message))
+  await page.goto(inspector.match[1]!)
+  await page.waitForFunction(() => document.querySelectorAll('.peer-card').length >= 2, undefined, { timeout: 60_000 })
+  await new Promise((resolve) => setTimeout(resolve, 500))
+  t.deepEqual(errors, [])
+  t.is(await page.evaluate(() => document.querySelectorAll('.peer-card').length), 2)
+  t.true(await page.evaluate(() => document.body.innerText.includes('__proto__')))
+})
