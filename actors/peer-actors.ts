@@ -13,7 +13,7 @@ import { ownedBuffer } from '../src/protocol/framing.js'
 import { getPullCursor, getPushCursor, noteRefused, setPushCursor, updateSyncStatus } from '../src/store/peers.js'
 import { getTombstonePullCursor, getTombstonePushCursor, setTombstonePushCursor } from '../src/store/tombstones.js'
 import {
-  afterAck, afterReceived, afterStored, afterTooLarge, beforePush, prefetchCursor, prefetchMatches, startPull, transferFailure, unlimited,
+  afterAck, afterReceived, afterStored, afterTooLarge, beforePush, prefetchCursor, prefetchMatches, startPull, transferFailure,
   type ParsedBatch, type PullState, type PushState, type RoundLimits
 } from '../src/sync/transfer.js'
 import { emptyExtras, formatRound, type RoundExtras } from '../src/sync/round.js'
@@ -106,9 +106,10 @@ export function createPeerDependencies (c: PeerActorComponents): PeerSyncDepende
 
   /**
    * Pulls the peer's tombstones after our tombstone cursor, before any entries: an entry deleted there is then
-   * refused here instead of being stored and deleted again. The same cursor and halving decisions as entries.
+   * refused here instead of being stored and deleted again. The same cursor, halving and per-round limits as entries:
+   * a peer answering every pull with new tombstones cannot keep a round going, and the rest continues next round.
    */
-  async function pullTombstones (link: Link, peerId: string, key: string, limit: number, signal: AbortSignal): Promise<void> {
+  async function pullTombstones (link: Link, peerId: string, key: string, limit: number, limits: RoundLimits, signal: AbortSignal): Promise<void> {
     const transport = link.transport
     if (transport.pullTombstones == null) return
     const extras = extrasOf(key)
@@ -128,8 +129,11 @@ export function createPeerDependencies (c: PeerActorComponents): PeerSyncDepende
       noteRejected(peerId, extras, result.rejected, 'tombstones (refused)')
       extras.tombstonesIn += result.added
       extras.deleted += result.deleted
-      const step = afterStored(state, { received: result.received, inserted: result.added, nextCursor: result.nextCursor }, unlimited)
+      const step = afterStored(state, { received: result.received, inserted: result.added, nextCursor: result.nextCursor }, limits)
       if (step.kind === 'stalled') throw new ProtocolError(`tombstone pull from ${peerId}: next_cursor ${step.nextCursor} does not advance past ${state.cursor}`)
+      if (step.kind === 'round-limit') {
+        log.info(`pull: peer=${peerId} reached this round's limit for tombstones (${step.state.pulled} tombstones, ${step.state.bytes} bytes; at most ${limits.maxEntries} or ${limits.maxBytes} bytes per peer and round): the rest continues next round`)
+      }
       if (step.kind !== 'next') return
       state = step.state
     }
@@ -222,7 +226,7 @@ export function createPeerDependencies (c: PeerActorComponents): PeerSyncDepende
     // strictly in order, each with its own cursor).
     let prefetch: { cursor: number, limit: number, bytes: Promise<Uint8Array> } | undefined
     const extras = extrasOf(input.target.key)
-    await pullTombstones(link(), peerId, input.target.key, input.limit, signal)
+    await pullTombstones(link(), peerId, input.target.key, input.limit, limits, signal)
     for (;;) {
       let payload: Uint8Array
       try {

@@ -34,14 +34,14 @@ export function afterTooLarge (limit: number): LimitStep {
   return { kind: 'retry', limit: Math.max(1, Math.floor(limit / 2)) }
 }
 
-/** What one round may pull from one peer; past either, the round ends and the next one resumes from the cursor. */
+/**
+ * What one round may pull from one peer, entries and tombstones alike; past either, the round ends and the next one
+ * resumes from the cursor.
+ */
 export interface RoundLimits {
   maxEntries: number
   maxBytes: number
 }
-
-/** No limit: tombstones are small and few, and a tombstone pull ends only when the peer has no more. */
-export const unlimited: RoundLimits = { maxEntries: Infinity, maxBytes: Infinity }
 
 export interface PullState {
   /** The cursor the next request asks from: the last next_cursor stored. */
