@@ -164,7 +164,8 @@ _rustory_pick() {
 # ctrl+r: search history with fzf; the chosen command goes into the line editor.
 _rustory_search() {
   local result
-  result=$(_rustory_exec search --query "$READLINE_LINE") || return 0
+  # The line goes in the environment, not the arguments: other users can read the process list.
+  result=$(RUSTORY_SEARCH_QUERY=$READLINE_LINE _rustory_exec search) || return 0
   [[ -n $result ]] || return 0
   READLINE_LINE=$result
   READLINE_POINT=0x7fffffff

@@ -77,7 +77,9 @@ function _rustory_search
         return
     end
     set -l rr (_rustory_cmdline)
-    set -l result ($rr search --query (commandline) </dev/tty | string collect)
+    # The line goes in the environment, not the arguments: other users can read the process list.
+    set -lx RUSTORY_SEARCH_QUERY (commandline | string collect)
+    set -l result ($rr search </dev/tty | string collect)
     if test -n "$result"
         commandline -r -- $result
     end

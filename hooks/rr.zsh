@@ -92,7 +92,8 @@ _rustory_search_widget() {
     return
   fi
   local result
-  result=$(_rustory_exec search --query "$BUFFER" </dev/tty)
+  # The line goes in the environment, not the arguments: other users can read the process list.
+  result=$(RUSTORY_SEARCH_QUERY=$BUFFER _rustory_exec search </dev/tty)
   local -i rc=$?
   if (( rc == 0 )) && [[ -n $result ]]; then
     BUFFER=$result

@@ -171,13 +171,13 @@ export async function runSearch (argv: readonly string[], io: SearchIo): Promise
   // Where fzf can, the input is the first screen only and fzf loads the whole list itself once it has drawn it.
   const restByFzf = fzfLoadsRest(fzf)
   const session = startFzf([
-    ...fzfArgs(fzf, args.query, {
+    ...fzfArgs(fzf, {
       reload: reloadCommand(statePath, dropQuery(argv)),
       preview: previewCommand,
       ...(restByFzf ? { rest: reloadCommand(statePath, dropQuery(argv), true) } : {})
     }),
     ...deleteKeyArgs(deleteCommand(args.globals), reloadCommand(statePath, dropQuery(argv), true))
-  ], io.fzfPath)
+  ], args.query, io.fzfPath)
   void session.write(encodeRaw([headerRecord(headerText(mode))]))
   let feed: Feed
   try {

@@ -120,7 +120,7 @@ export function fzfLoadsRest (info: FzfInfo): boolean {
  * (fzf ≥ 0.33); ctrl-r reloads the list in the next filter mode; alt-s toggles sorting by score. The user's
  * FZF_DEFAULT_OPTS still apply. Pure.
  */
-export function fzfArgs (info: FzfInfo, query: string, ui: FzfUi = {}): string[] {
+export function fzfArgs (info: FzfInfo, ui: FzfUi = {}): string[] {
   const args = ['--read0', '--print0', '--no-multi', '--height=40%', '--tiebreak=index', '--delimiter=\t',
     '--with-nth=3..', '--nth=2..', '--header-lines=1', '--bind=alt-s:toggle-sort']
   if (ui.reload != null) args.push(`--bind=ctrl-r:reload(${ui.reload})`)
@@ -128,8 +128,17 @@ export function fzfArgs (info: FzfInfo, query: string, ui: FzfUi = {}): string[]
   if (atLeast(info.version, [0, 33, 0])) args.push('--scheme=history')
   // reload-sync keeps the first screen usable until the whole list is in; unbind: the reload's own load is not another.
   if (ui.rest != null && fzfLoadsRest(info)) args.push(`--bind=load:reload-sync(${ui.rest})+unbind(load)`)
-  args.push(`--query=${query}`)
   return args
+}
+
+/**
+ * FZF_DEFAULT_OPTS for fzf: the user's own, then the initial query (what is already typed on the prompt, maybe a
+ * token). fzf's environment is readable by its user only; its arguments are in the process list for every user of
+ * the machine. Quoted for fzf's shell-words parser. Pure.
+ */
+export function fzfDefaultOpts (userOpts: string | undefined, query: string): string {
+  const quoted = `'${query.replace(/'/g, "'\\''")}'`
+  return `${userOpts ?? ''} --query=${quoted}`
 }
 
 /**
@@ -155,10 +164,11 @@ export interface FzfSession {
   done: Promise<{ code: number, selection: Buffer }>
 }
 
-/** Starts fzf; its UI goes to /dev/tty, its stdout (the selection) is captured. */
-export function startFzf (args: string[], fzfPath = 'fzf'): FzfSession {
+/** Starts fzf with this initial query (see fzfDefaultOpts); its UI goes to /dev/tty, its stdout (the selection) is captured. */
+export function startFzf (args: string[], query: string, fzfPath = 'fzf'): FzfSession {
   // fzf runs reload and preview commands with $SHELL -c; they are written for sh (fish quotes differently).
-  const child = spawn(fzfPath, args, { stdio: ['pipe', 'pipe', 'inherit'], env: { ...process.env, SHELL: '/bin/sh' } })
+  const env = { ...process.env, SHELL: '/bin/sh', FZF_DEFAULT_OPTS: fzfDefaultOpts(process.env.FZF_DEFAULT_OPTS, query) }
+  const child = spawn(fzfPath, args, { stdio: ['pipe', 'pipe', 'inherit'], env })
   const out: Buffer[] = []
   let open = true
   let drained: Array<() => void> = []

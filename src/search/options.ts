@@ -28,7 +28,7 @@ export const filterFlagSpecs: readonly FlagSpec[] = [
 ]
 
 export const searchFlagSpecs: readonly FlagSpec[] = [
-  { name: 'query', kind: 'string', description: 'initial fzf query (what is already typed on the prompt)' },
+  { name: 'query', kind: 'string', description: 'initial fzf query (what is already typed on the prompt); the shell hooks pass it in RUSTORY_SEARCH_QUERY instead, which other users cannot read in the process list' },
   { name: 'limit', kind: 'integer', description: 'at most this many distinct commands, newest first [default: search_limit_default, or all]' },
   { name: 'mode', kind: 'string', description: 'filter mode ctrl+r starts in: global, host, session or directory [default: filter_mode_default, global]; ctrl-r inside fzf cycles them' },
   { name: 'reload-state', kind: 'string', description: 'internal: what ctrl-r inside fzf runs to switch to the next filter mode' },
@@ -127,12 +127,12 @@ function usageErrorOf (err: Error & { code?: string }, specs: readonly FlagSpec[
   return new UsageError(`${first.charAt(0).toLowerCase()}${first.slice(1)}; ${help} shows the usage`)
 }
 
-/** Parses `rr search` arguments (without the subcommand word). Throws UsageError. */
-export function parseSearchArgs (argv: readonly string[]): SearchArgs {
+/** Parses `rr search` arguments (without the subcommand word); the query may come in RUSTORY_SEARCH_QUERY. Throws UsageError. */
+export function parseSearchArgs (argv: readonly string[], env: NodeJS.ProcessEnv = process.env): SearchArgs {
   const v = parse(argv, searchFlagSpecs, 'search')
   const limit = integerFlag('limit', v.limit as string | undefined, 1)
   const args: SearchArgs = {
-    query: (v.query as string | undefined) ?? '',
+    query: (v.query as string | undefined) ?? env.RUSTORY_SEARCH_QUERY ?? '',
     print0: v.print0 === true,
     utc: v.utc === true,
     filters: { cwd: v.cwd as string | undefined, host: v.host as string | undefined, device: v.device as string | undefined, exit: v.exit as string | undefined, since: v.since as string | undefined, until: v.until as string | undefined, session: v.session === true },

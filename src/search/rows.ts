@@ -121,5 +121,10 @@ export function selectedCommand (record: string): string {
   return record.slice(at + 1)
 }
 
-/** The preview command fzf runs through sh: the metadata lines, a blank line, the whole command. */
-export const previewCommand = "printf '%s\\n' {2} | tr '\\037' '\\n'; echo; printf '%s\\n' {4..}"
+/**
+ * The preview command fzf runs through sh: the metadata lines, a blank line, the whole command. The fields come in
+ * the files fzf writes for `{f…}` placeholders (fzf ≥ 0.19; mode 0600, each ending with NUL under --print0), never
+ * in sh's arguments: those are in the process list, where another user on the machine could read every highlighted
+ * command.
+ */
+export const previewCommand = "tr '\\037\\000' '\\n\\n' < {f2}; echo; tr '\\000' '\\n' < {f4..}"

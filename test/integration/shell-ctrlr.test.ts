@@ -83,6 +83,27 @@ for (const shell of shells) {
     await sh.tmux.waitFor((s) => !fzfOpen(s))
   })
 
+  test(`${shell}: ctrl+r keeps the typed line out of the process list, where other users could read it`, async (t) => {
+    const sh = await startShell(t, shell)
+    const r = await rr(['record', '--cwd', '/elsewhere', '--shell', shell, '--cmd', 'echo typed-SECRET-mango and more', '--exit-code', '0'], { env: sh.env })
+    t.is(r.code, 0, r.stderr)
+    await sh.tmux.type('typed-SECRET-mango')
+    await sh.tmux.keys('C-r')
+    // fzf is open with the typed line as its query, and the preview of the row it matched is drawn.
+    const screen = await sh.tmux.waitFor((s) => loaded(s) && / 1\/\d+/.test(s) && s.includes('directory: /elsewhere'))
+    t.regex(screen, />\s*typed-SECRET-mango/, 'the query is the typed line')
+    const leaks: string[] = []
+    for (const pid of readdirSync('/proc').filter((p) => /^\d+$/.test(p))) {
+      try {
+        const argv = readFileSync(`/proc/${pid}/cmdline`, 'utf8')
+        if (argv.includes('SECRET-mango')) leaks.push(`${pid}: ${argv.replace(/\0/g, ' ')}`)
+      } catch {} // gone meanwhile
+    }
+    t.deepEqual(leaks, [], 'no process carries the typed line in its arguments')
+    await sh.tmux.keys('Escape')
+    await sh.tmux.waitFor((s) => !fzfOpen(s))
+  })
+
   test(`${shell}: repeats are recorded whatever the history options say, and a command killed with its pane is kept with an unknown exit status`, async (t) => {
     const preRc = shell === 'bash' ? 'HISTCONTROL=ignoreboth' : shell === 'zsh' ? 'setopt HIST_IGNORE_DUPS' : ''
     const sh = await startShell(t, shell, '', preRc)
