@@ -7,9 +7,10 @@
  * put in /tmp or in $HOME must not change the mode of /tmp or of the home directory.
  */
 import { basename, join } from 'node:path'
+import { RustoryError } from '../core/errors.js'
 
 // node:fs through process.getBuiltinModule, as settings.ts: config.toml is checked on every `rr record`.
-const { chmodSync, closeSync, lstatSync, openSync, readdirSync } = process.getBuiltinModule('node:fs')
+const { chmodSync, closeSync, lstatSync, openSync, readdirSync, statSync } = process.getBuiltinModule('node:fs')
 
 export const privateFileMode = 0o600
 export const privateDirMode = 0o700
@@ -37,6 +38,53 @@ function ownMode (path: string): { mode: number, dir: boolean } | undefined {
   } catch {
     return undefined
   }
+}
+
+/**
+ * A file or directory of the database (itself, -wal, -shm, the spool, the daemon's lock) that another user owns, or a
+ * link to one: in a directory others can write to (/tmp), they may have made it first, to read the commands written
+ * there or to plant their own, which would be stored, signed and synced as this device's.
+ */
+export class ForeignFileError extends RustoryError {
+  static override readonly name = 'ForeignFileError'
+  override readonly name = 'ForeignFileError'
+  constructor (readonly path: string, readonly owner: number) {
+    super(`${path} belongs to another user (uid ${owner}), who could read or change your history through it: keep the database in a directory only you can write to (the default is ~/.rustory/history.db), or remove that file`, { permanent: true })
+  }
+}
+
+/** The uid of another user owning `path`, or what it links to; undefined when it is missing or all ours. */
+export function foreignOwner (path: string): number | undefined {
+  const uid = myUid()
+  if (uid == null) return undefined
+  let st
+  try {
+    st = lstatSync(path)
+  } catch {
+    return undefined
+  }
+  if (st.uid !== uid) return st.uid
+  if (!st.isSymbolicLink()) return undefined
+  try {
+    const target = statSync(path)
+    return target.uid !== uid ? target.uid : undefined
+  } catch {
+    return undefined
+  }
+}
+
+/** Throws ForeignFileError for the first of these paths that exists and is another user's (see foreignOwner). */
+export function refuseForeign (paths: readonly string[]): void {
+  for (const path of paths) {
+    const owner = foreignOwner(path)
+    if (owner != null) throw new ForeignFileError(path, owner)
+  }
+}
+
+/** The database's own files and directories that must be this user's (the spool's files are checked as drained). */
+export function databaseOwnPaths (dbPath: string): string[] {
+  const spool = `${dbPath}-spool` // spoolSuffix in src/store/spool-files.ts
+  return [dbPath, `${dbPath}-wal`, `${dbPath}-shm`, `${dbPath}-journal`, spool, join(spool, 'pending'), `${dbPath}.daemon.lock`, `${dbPath}.daemon.json`]
 }
 
 /** True for a directory rustory owns by name, which may be tightened to 0700. */

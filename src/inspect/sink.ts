@@ -9,6 +9,7 @@ import type { InspectionEvent } from 'xstate'
 import { processIsGone } from '../core/pid.js'
 import { toTraceRecord } from './trace.js'
 import { jsonForTerminal } from '../core/escape.js'
+import { foreignOwner, tighten } from '../config/private-files.js'
 
 export { statePaths, toTraceRecord, type TraceRecord } from './trace.js'
 
@@ -40,6 +41,8 @@ export function liveTraceDir (dbPath: string): string {
 
 /** Traces announced in `liveDir` by processes still running, newest first. */
 export function findLiveTraces (liveDir: string): LiveTrace[] {
+  // Beside a database in /tmp, another user may have made the directory or a file in it, naming a trace of theirs.
+  if (foreignOwner(liveDir) != null) return []
   let names: string[]
   try {
     names = readdirSync(liveDir).filter((n) => n.endsWith('.json'))
@@ -49,6 +52,7 @@ export function findLiveTraces (liveDir: string): LiveTrace[] {
   const found: LiveTrace[] = []
   for (const name of names) {
     try {
+      if (foreignOwner(join(liveDir, name)) != null) continue
       const live = JSON.parse(readFileSync(join(liveDir, name), 'utf8')) as LiveTrace
       if (typeof live.pid === 'number' && typeof live.trace === 'string' && !processIsGone(live.pid)) found.push(live)
     } catch {
@@ -61,11 +65,13 @@ export function findLiveTraces (liveDir: string): LiveTrace[] {
 /** Writes the trace to FILE, or to stderr for '-' / ''. */
 export function inspectSink (target: string, options: InspectSinkOptions = {}): InspectSink {
   const toStderr = target === '' || target === '-'
-  const stream: WriteStream | NodeJS.WriteStream = toStderr ? process.stderr : createWriteStream(target, { flags: 'a' })
+  const stream: WriteStream | NodeJS.WriteStream = toStderr ? process.stderr : createWriteStream(target, { flags: 'a', mode: 0o600 })
   let announced: string | undefined
   if (!toStderr && options.liveDir != null) {
     try {
-      mkdirSync(options.liveDir, { recursive: true })
+      mkdirSync(options.liveDir, { recursive: true, mode: 0o700 })
+      if (foreignOwner(options.liveDir) != null) throw new Error('another user\'s directory')
+      tighten(options.liveDir)
       announced = join(options.liveDir, `${process.pid}.json`)
       const live: LiveTrace = { pid: process.pid, trace: resolve(target), startedAt: new Date().toISOString() }
       writeFileSync(announced, `${JSON.stringify(live)}\n`)

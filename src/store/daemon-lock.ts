@@ -7,6 +7,7 @@
 import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs'
 import { dirname } from 'node:path'
 import Database from 'better-sqlite3'
+import { foreignOwner, refuseForeign } from '../config/private-files.js'
 import { RustoryError } from '../core/errors.js'
 import { secondMs } from '../core/units.js'
 
@@ -81,6 +82,8 @@ export function writeDaemonStatusFile (dbPath: string, status: DaemonStatusFile)
 export function acquireDaemonLock (dbPath: string, options: { waitMs?: number } = {}): DaemonLock {
   const path = daemonLockPath(dbPath)
   mkdirSync(dirname(path), { recursive: true })
+  // Another user's lock (a database in /tmp) would let them keep this daemon from starting, their status file lie.
+  refuseForeign([path, daemonStatusPath(dbPath)])
   const db = new Database(path)
   db.pragma('busy_timeout = 0')
   db.pragma('locking_mode = EXCLUSIVE')
@@ -113,6 +116,8 @@ export function acquireDaemonLock (dbPath: string, options: { waitMs?: number } 
 
 /** Whether a daemon holds the lock of this database now, and what it last wrote about itself. */
 export function daemonState (dbPath: string): DaemonState {
+  // Another user's lock or status file says nothing about this user's daemon.
+  if (foreignOwner(daemonLockPath(dbPath)) != null || foreignOwner(daemonStatusPath(dbPath)) != null) return { running: false }
   const status = readDaemonStatusFile(dbPath)
   let running = false
   let db: Database.Database | undefined

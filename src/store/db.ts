@@ -5,7 +5,7 @@
  */
 import { randomBytes } from 'node:crypto'
 import { accessSync, constants, existsSync, linkSync, mkdirSync, readdirSync, rmSync, statSync } from 'node:fs'
-import { createPrivateFile, privateDirMode, tightenDatabase } from '../config/private-files.js'
+import { createPrivateFile, databaseOwnPaths, privateDirMode, refuseForeign, tightenDatabase } from '../config/private-files.js'
 import { createRequire } from 'node:module'
 import { basename, dirname, join } from 'node:path'
 import type BetterSqlite3Type from 'better-sqlite3'
@@ -105,9 +105,10 @@ function sqliteDriver (): NonNullable<typeof driver> {
 
 export function openDatabase (path: string, options: OpenOptions = {}): Database {
   const readonly = options.readonly ?? false
+  const fileBacked = path !== '' && path !== ':memory:' && !path.startsWith('file:')
+  if (fileBacked) refuseForeign(databaseOwnPaths(path))
   let db: Database
   try {
-    const fileBacked = path !== '' && path !== ':memory:' && !path.startsWith('file:')
     if (!readonly && fileBacked) {
       mkdirSync(dirname(path), { recursive: true, mode: privateDirMode })
       if (!existsSync(path)) createDatabaseFile(path)
@@ -221,6 +222,7 @@ export interface SpoolDrainOutcome extends DrainResult {
 export function drainSpoolFor (dbPath: string, options: SpoolDrainOptions = {}): SpoolDrainOutcome {
   const dir = spoolDirOf(dbPath)
   if (dir == null) return { ...emptyDrain }
+  refuseForeign(databaseOwnPaths(dbPath))
   promoteAbandoned(dir)
   if (candidates(dir, listSpool(dir), options).length === 0) return { ...emptyDrain }
   const locked = (): SpoolDrainOutcome => ({ ...emptyDrain, pending: listSpool(dir).filter((n) => readyName.test(n)).length, skipped: 'locked' })

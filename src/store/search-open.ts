@@ -9,7 +9,7 @@
 import { createRequire } from 'node:module'
 import { dirname, join } from 'node:path'
 import BetterSqlite3, { type Database } from 'better-sqlite3'
-import { tightenDatabase } from '../config/private-files.js'
+import { databaseOwnPaths, refuseForeign, tightenDatabase } from '../config/private-files.js'
 import { processIsGone } from '../core/pid.js'
 import { listSpool, pendingDir, pendingName, rejectedDir, spoolDirOf } from './spool-files.js'
 import { secondMs } from '../core/units.js'
@@ -114,6 +114,8 @@ export interface SearchOpenOptions {
  * yet, or has no schema yet (see openReadOnly): a fresh install has an empty history, not an error.
  */
 export function openForSearch (path: string, options: SearchOpenOptions = {}): Database | undefined {
+  // Another user's file here could show their commands as this user's, for ctrl+r to run.
+  refuseForeign(databaseOwnPaths(path))
   if (options.drainSpool === true && spoolWaiting(path)) writeSide().drainSpoolFor(path)
   if (!existsSync(path)) return undefined
   const db = openReadOnly(path)

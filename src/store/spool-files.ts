@@ -10,6 +10,7 @@
  */
 import { dirname, join } from 'node:path'
 import type { Entry } from '../core/entry.js'
+import { refuseForeign } from '../config/private-files.js'
 
 // node:fs through process.getBuiltinModule rather than `import`: importing it as an ES module evaluates every lazy
 // export (the stream classes and their modules), ~3 ms of each `rr record` start, the hot path this module is on.
@@ -78,13 +79,17 @@ export function countReady (dir: string): number {
   return n
 }
 
-/** Creates the spool directory (0700) and the database's directory if missing. */
+/**
+ * Creates the spool directory (0700) and the database's directory if missing. One another user made (the database
+ * is in /tmp, and they were first) is refused: they could read the commands written there and plant their own.
+ */
 export function ensureSpoolDir (dir: string): void {
   mkdirSync(dirname(dir), { recursive: true, mode: 0o700 })
   try {
     mkdirSync(dir, { mode: 0o700 })
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err
+    refuseForeign([dir])
   }
 }
 
@@ -117,6 +122,7 @@ export function randomBytes16 (): Uint8Array {
  * directory on first use. Returns the ready file's path.
  */
 export function writeSpoolRecord (dir: string, id: string, record: SpoolRecord, now = Date.now()): string {
+  refuseForeign([dir])
   const tmp = join(dir, `${tmpPrefix}${id}`)
   const text = JSON.stringify(record)
   try {
@@ -142,6 +148,7 @@ function doneNameOf (pid: number, entryId: string): string {
  */
 export function writePendingRecord (dir: string, pid: number, entry: Entry): void {
   const pending = join(dir, pendingDir)
+  refuseForeign([dir, pending])
   try {
     unlinkSync(join(pending, doneNameOf(pid, entry.entry_id)))
     return // the command has ended already
@@ -164,6 +171,7 @@ export function writePendingRecord (dir: string, pid: number, entry: Entry): voi
  * written it yet, leaves a `.done` mark for it instead (see writePendingRecord).
  */
 export function removePendingRecord (dir: string, pid: number, entryId: string): void {
+  refuseForeign([dir, join(dir, pendingDir)])
   try {
     unlinkSync(join(dir, pendingDir, pendingNameOf(pid, entryId)))
   } catch (err) {

@@ -157,7 +157,11 @@ function ageMs (path: string, field: 'mtimeMs' | 'ctimeMs', now: number): number
 function readSmallFile (path: string): string {
   const fd = openSync(path, 'r')
   try {
-    const size = fstatSync(fd).size
+    const stat = fstatSync(fd)
+    const size = stat.size
+    // Only this user's `rr record` writes here: a file of another user's is none of ours (set aside as rejected).
+    const uid = process.getuid?.()
+    if (uid != null && stat.uid !== uid) throw new InvalidSpoolFileError(`owned by another user (uid ${stat.uid})`)
     if (size > maxFileBytes) throw new InvalidSpoolFileError(`${size} bytes, more than ${maxFileBytes}`)
     const buffer = Buffer.alloc(size)
     let got = 0

