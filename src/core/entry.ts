@@ -232,22 +232,49 @@ export interface ValidatedBatch {
   rejected: Array<{ index: number, entry_id?: string, reason: string }>
 }
 
+/**
+ * How many refused items of one message get their own reason; the rest share one. A 16 MiB message of `0,0,0,…`
+ * is 8 million items: one error object and reason each took a receiver to 4-8 GB.
+ */
+export const maxListedRefusals = 1000
+
+/** What every refused item past maxListedRefusals is listed as (one shared object: counted, not described). */
+export const unlistedRefusal: Readonly<{ index: number, reason: string }> = Object.freeze({ index: -1, reason: `more invalid items (only the first ${maxListedRefusals} are described)` })
+
+/**
+ * Runs `check` on each item, items it throws on being refused with the error's message (the first
+ * maxListedRefusals; the rest as unlistedRefusal). Errors are made without stack traces meanwhile: a refusal's
+ * message is all that is kept, and a stack each is what made junk items cost. Pure.
+ */
+export function eachRefusing<T> (raw: readonly unknown[], check: (item: unknown, index: number) => T, idOf: (err: unknown) => string | undefined): { kept: Array<{ value: T, index: number }>, rejected: Array<{ index: number, entry_id?: string, reason: string }> } {
+  const kept: Array<{ value: T, index: number }> = []
+  const rejected: Array<{ index: number, entry_id?: string, reason: string }> = []
+  const stackTraceLimit = Error.stackTraceLimit
+  Error.stackTraceLimit = 0
+  try {
+    for (let index = 0; index < raw.length; index++) {
+      try {
+        kept.push({ value: check(raw[index], index), index })
+      } catch (err) {
+        if (rejected.length >= maxListedRefusals) {
+          rejected.push(unlistedRefusal)
+          continue
+        }
+        const reason = err instanceof Error ? err.message : String(err)
+        const id = idOf(err)
+        rejected.push(id != null ? { index, entry_id: id, reason } : { index, reason })
+      }
+    }
+  } finally {
+    Error.stackTraceLimit = stackTraceLimit
+  }
+  return { kept, rejected }
+}
+
 /** Validates a batch: valid entries are kept, invalid ones are listed with a reason (never all-or-nothing). */
 export function validateBatch (raw: readonly unknown[]): ValidatedBatch {
-  const valid: Entry[] = []
-  const indexes: number[] = []
-  const rejected: ValidatedBatch['rejected'] = []
-  raw.forEach((item, index) => {
-    try {
-      valid.push(validateEntry(item))
-      indexes.push(index)
-    } catch (err) {
-      const reason = err instanceof Error ? err.message : String(err)
-      const id = err instanceof InvalidEntryError ? err.entryId : undefined
-      rejected.push(id != null ? { index, entry_id: id, reason } : { index, reason })
-    }
-  })
-  return { valid, indexes, rejected }
+  const { kept, rejected } = eachRefusing(raw, validateEntry, (err) => err instanceof InvalidEntryError ? err.entryId : undefined)
+  return { valid: kept.map((k) => k.value), indexes: kept.map((k) => k.index), rejected }
 }
 
 /**

@@ -3,7 +3,7 @@
  * never carries command text (nor cwd, nor anything else of the entry): it travels to every peer, including ones
  * that never had the entry.
  */
-import { canonicalTs, isUuid, maxShortFieldBytes } from './entry.js'
+import { canonicalTs, eachRefusing, isUuid, maxShortFieldBytes } from './entry.js'
 
 export interface Tombstone {
   /** The deleted entry's id. */
@@ -63,17 +63,8 @@ export interface ValidatedTombstones {
   rejected: Array<{ index: number, entry_id?: string, reason: string }>
 }
 
+/** Validates a batch of tombstones: valid ones kept, invalid ones refused (the first ones described: eachRefusing). */
 export function validateTombstones (raw: readonly unknown[]): ValidatedTombstones {
-  const valid: Tombstone[] = []
-  const rejected: ValidatedTombstones['rejected'] = []
-  raw.forEach((item, index) => {
-    try {
-      valid.push(validateTombstone(item))
-    } catch (err) {
-      const reason = err instanceof Error ? err.message : String(err)
-      const id = err instanceof InvalidTombstoneError ? err.entryId : undefined
-      rejected.push(id != null ? { index, entry_id: id, reason } : { index, reason })
-    }
-  })
-  return { valid, rejected }
+  const { kept, rejected } = eachRefusing(raw, validateTombstone, (err) => err instanceof InvalidTombstoneError ? err.entryId : undefined)
+  return { valid: kept.map((k) => k.value), rejected }
 }

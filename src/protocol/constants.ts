@@ -25,6 +25,13 @@ export const defaultPullLimit = 1000
 export const maxPullLimit = 100_000
 
 /**
+ * Items (entries or tombstones) one message may hold: twice the most any batch or push page is made of (maxPullLimit,
+ * the most `--limit` takes). A message of more is refused whole, before any item is looked at: junk items
+ * (`[0,0,…]`: 8 million in 16 MiB) cost a receiver seconds of CPU each million.
+ */
+export const maxItemsPerMessage = 2 * maxPullLimit
+
+/**
  * Tombstones (deleted entry_ids) travel on their own protocols beside the entry ones, so a peer on an older release
  * keeps syncing entries and is only skipped for tombstones. Same framing and caps as sync-pull / entries-push; the
  * cursor is the serving peer's tombstone seq. See docs/PROTOCOL.md, "Tombstones".

@@ -7,7 +7,7 @@
 import type { Tombstone } from '../core/tombstone.js'
 import { maxPushResponseBytes } from './constants.js'
 import { ProtocolError } from './errors.js'
-import { encodeMessage, type SyncPull } from './messages.js'
+import { checkItemCount, encodeMessage, type SyncPull } from './messages.js'
 
 export type TombstonePull = SyncPull
 export interface TombstoneBatch { tombstones: Tombstone[], next_cursor: number | null }
@@ -27,6 +27,7 @@ export function parseTombstoneBatch (value: unknown): { tombstones: unknown[], n
   if (!isObject(value)) throw new ProtocolError('TombstoneBatch: must be a JSON object')
   if (typeof value.error === 'string') throw new ProtocolError(`peer refused the tombstone pull: ${value.error.slice(0, 500)}`)
   if (!Array.isArray(value.tombstones)) throw new ProtocolError('TombstoneBatch: tombstones must be an array')
+  checkItemCount(value.tombstones, 'TombstoneBatch', 'tombstones')
   const next = value.next_cursor
   if (next !== null && next !== undefined && !isCursor(next)) throw new ProtocolError('TombstoneBatch: next_cursor must be a non-negative integer or null')
   if (value.tombstones.length > 0 && (next === null || next === undefined)) throw new ProtocolError('TombstoneBatch: next_cursor is null but tombstones were sent')
@@ -36,7 +37,7 @@ export function parseTombstoneBatch (value: unknown): { tombstones: unknown[], n
 export function parseTombstonePush (value: unknown): { tombstones: unknown[] } {
   if (!isObject(value)) throw new ProtocolError('TombstonePush: must be a JSON object')
   if (!Array.isArray(value.tombstones)) throw new ProtocolError('TombstonePush: tombstones must be an array')
-  return { tombstones: value.tombstones }
+  return { tombstones: checkItemCount(value.tombstones, 'TombstonePush', 'tombstones') }
 }
 
 export function parseTombstoneAck (value: unknown): TombstoneAck {

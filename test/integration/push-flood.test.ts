@@ -8,7 +8,7 @@ import { join } from 'node:path'
 import test from 'ava'
 import { multiaddr } from '@multiformats/multiaddr'
 import type { Stream } from '@libp2p/interface'
-import { entriesPushProtocol } from '../../src/protocol/constants.js'
+import { entriesPushProtocol, tombstonePushProtocol } from '../../src/protocol/constants.js'
 import { device } from '../helpers/peers.js'
 import { tempDir } from '../helpers/tmp.js'
 import { startPeer } from '../p2p/fixtures.js'
@@ -67,6 +67,46 @@ test('24 half-open 15 MiB push streams keep p2p-serve under 300 MB, and an hones
   t.regex(served.output(), /refused entries-push from \w+: entries-push request: the server is holding \d+ MiB of requests, its limit is \d+ MiB; retry later/)
   for (const s of streams) s.abort(new Error('attacker done'))
 
+  const result = await b.rr(['p2p-sync', '--peers', served.addr], { timeoutMs: 90_000 })
+  t.is(result.code, 0, result.stderr)
+  t.deepEqual(b.entryIds(), [...ids].sort())
+})
+
+/** Sends a whole document and reads the answer. */
+async function exchange (stream: Stream, body: Buffer): Promise<string> {
+  for (let o = 0; o < body.byteLength; o += 256 * KiB) {
+    if (!stream.send(body.subarray(o, o + 256 * KiB))) await stream.onDrain({ signal: AbortSignal.timeout(120_000) })
+  }
+  await stream.close()
+  const parts: Uint8Array[] = []
+  for await (const part of stream) parts.push(part instanceof Uint8Array ? part : part.subarray())
+  return Buffer.concat(parts).toString()
+}
+
+test('a push of 8 million junk items is refused whole, with p2p-serve staying under 300 MB (it went to 4 GB)', async (t) => {
+  const dir = tempDir(t)
+  const swarm = join(dir, 'swarm.key')
+  const a = device(t, dir, 'devA', swarm)
+  const b = device(t, dir, 'devB', swarm)
+  const ids = await a.record(2)
+  const served = await a.serve()
+  const pid = served.child.pid!
+  const before = rssBytes(pid)
+  let peak = before
+  const sampler = setInterval(() => { try { peak = Math.max(peak, rssBytes(pid)) } catch {} }, 100)
+  t.teardown(() => clearInterval(sampler))
+  const attacker = await startPeer(t, { dir, swarmKeyPath: swarm, name: 'mallory' })
+  const connection = await attacker.node.dial(multiaddr(served.addr))
+  const junk = Buffer.from(`{"entries":[${'0,'.repeat(8_000_000)}0]}`)
+  t.true(junk.byteLength < 16 * MiB)
+  for (const protocol of [entriesPushProtocol, tombstonePushProtocol]) {
+    const body = protocol === entriesPushProtocol ? junk : Buffer.from(junk.toString().replace('"entries"', '"tombstones"'))
+    const answer = await exchange(await connection.newStream(protocol, { signal: AbortSignal.timeout(60_000) }), body)
+    t.regex(answer, /about 8000001 items, more than any message holds \(at most 200000 entries or tombstones\)/, protocol)
+  }
+  peak = Math.max(peak, rssBytes(pid))
+  t.log(`p2p-serve RSS ${Math.round(before / MiB)} MB before, peak ${Math.round(peak / MiB)} MB`)
+  t.true(peak < 300 * MiB, `peak RSS ${Math.round(peak / MiB)} MB`)
   const result = await b.rr(['p2p-sync', '--peers', served.addr], { timeoutMs: 90_000 })
   t.is(result.code, 0, result.stderr)
   t.deepEqual(b.entryIds(), [...ids].sort())
