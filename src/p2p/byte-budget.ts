@@ -1,5 +1,5 @@
 /**
- * One budget for the request bytes a node holds at once, across every stream and connection. Per-stream caps
+ * One budget for the request and answer bytes a node holds at once, across every stream and connection. Per-stream caps
  * (16 MiB a push) alone let 24 half-open push streams of 15 MiB each take `p2p-serve` from 95 to 608 MB; with the
  * budget, a request that would pass it is refused as "busy" (the sender retries later) and what is held stays
  * bounded whatever the number of streams.
@@ -35,6 +35,11 @@ export class ByteBudget {
 
   get used (): number {
     return this.#used
+  }
+
+  /** What is left to take. */
+  get available (): number {
+    return Math.max(0, this.capacity - this.#used)
   }
 
   hold (what: string): BudgetHold {

@@ -7,12 +7,12 @@
 import type { Connection, Libp2p, Stream } from '@libp2p/interface'
 import type { WireVersion } from '../core/admit.js'
 import type { EntrySigner } from '../core/signature.js'
-import { entriesPushProtocol, entriesPushProtocolV2, entriesPushProtocolV3, maxPullRequestBytes, maxPushRequestBytes, syncPullProtocol, syncPullProtocolV2, syncPullProtocolV3 } from '../protocol/constants.js'
+import { entriesPushProtocol, entriesPushProtocolV2, entriesPushProtocolV3, maxPullRequestBytes, maxPullResponseBytes, maxPushRequestBytes, maxPushResponseBytes, syncPullProtocol, syncPullProtocolV2, syncPullProtocolV3 } from '../protocol/constants.js'
 import { errorMessage } from '../protocol/errors.js'
 import { decodeJson, parseSyncPull } from '../protocol/messages.js'
 import { servePull, servePush, type ServeComponents } from '../sync/serve.js'
 import type { WorkerPool } from '../../workers/pool.js'
-import { ByteBudget, defaultRequestBudgetBytes } from './byte-budget.js'
+import { BusyError, ByteBudget, defaultRequestBudgetBytes } from './byte-budget.js'
 import { startSignAhead } from './sign-ahead.js'
 import { armDeadline, encodeError, readDocument, writeAll, type ErrorDocument } from './stream-io.js'
 import { secondMs, minuteMs } from '../core/units.js'
@@ -33,6 +33,11 @@ export interface ServeSyncInit {
   maxInboundStreams?: number
   /** Request bytes held at once across all streams and connections (see ByteBudget). @default 48 MiB */
   requestBudgetBytes?: number
+  /**
+   * The budget itself, to share one between the entry and the tombstone protocols (src/run/serve.ts): two of
+   * requestBudgetBytes each would let twice as much be held. @default a new one of requestBudgetBytes
+   */
+  budget?: ByteBudget
   /** This device's identity key: its own entries are signed ahead (src/p2p/sign-ahead.ts), and before they are served. */
   signer?: EntrySigner
   /** Protocol versions to serve; [1] makes a server like one from before signed entries, [1, 2] one from before chunk signatures (tests). @default [1, 2, 3] */
@@ -55,14 +60,15 @@ function refusal (err: unknown): RefusedError | undefined {
   return undefined
 }
 
-/** Keeps the PushAck under its 64 KiB cap by listing only as many rejected entries as fit. */
+/** The least room a pull's answer is made in: more than any one entry takes (a command is at most 64 KiB). */
+export const minReplyRoom = 1024 * 1024
 
 /**
  * Builds the stream handler of one exchange: read the request under its cap, deadline and the shared byte budget,
  * answer, half-close; refusals become error documents and one log line. Shared by the entry and tombstone protocols.
  */
 export function exchangeHandler (log: (line: string) => void, exchangeTimeoutMs: number, budget: ByteBudget) {
-  return (what: string, requestCap: number, requestTimeoutMs: number, answer: (request: Uint8Array, peerId: string) => Promise<Uint8Array>) =>
+  return (what: string, requestCap: number, requestTimeoutMs: number, answer: (request: Uint8Array, peerId: string, replyRoom: number) => Promise<Uint8Array>, replyCap = maxPushResponseBytes) =>
     async (stream: Stream, connection: Connection): Promise<void> => {
       const peer = connection.remotePeer.toString()
       const disarm = armDeadline(stream, exchangeTimeoutMs, what)
@@ -77,8 +83,14 @@ export function exchangeHandler (log: (line: string) => void, exchangeTimeoutMs:
           } finally {
             disarmRead()
           }
-          reply = await answer(request, peer)
+          // The answer is held in the budget too, from before it is made until it is written: a peer that asks and
+          // never reads would keep it. A pull's answer is made to fit what is left (a shorter page; the peer asks on).
+          const room = Math.min(replyCap, budget.available)
+          if (room < Math.min(replyCap, minReplyRoom)) hold.take(Math.min(replyCap, minReplyRoom)) // throws BusyError
+          hold.take(room)
+          reply = await answer(request, peer, room)
           hold.release()
+          hold.take(reply.byteLength)
         } catch (err) {
           hold.release()
           const refused = refusal(err)
@@ -107,19 +119,21 @@ export async function serveSync (node: Libp2p, init: ServeSyncInit): Promise<() 
   const log = init.log ?? (() => {})
   const exchangeTimeoutMs = init.exchangeTimeoutMs ?? 5 * minuteMs
   const options = { maxInboundStreams: init.maxInboundStreams ?? 8, runOnLimitedConnection: true }
-  const budget = new ByteBudget(init.requestBudgetBytes ?? defaultRequestBudgetBytes)
+  const budget = init.budget ?? new ByteBudget(init.requestBudgetBytes ?? defaultRequestBudgetBytes)
 
   const exchange = exchangeHandler(log, exchangeTimeoutMs, budget)
 
   const core: ServeComponents = { dbPath: init.dbPath, pool: init.pool, ...(init.signer != null ? { signer: init.signer } : {}) }
 
-  const pull = (wire: WireVersion) => exchange('sync-pull', maxPullRequestBytes, init.pullRequestTimeoutMs ?? 30 * secondMs, async (request) => {
-    const answer = await servePull(core, parseSyncPull(decodeJson(request, 'SyncPull')), wire)
+  const pull = (wire: WireVersion) => exchange('sync-pull', maxPullRequestBytes, init.pullRequestTimeoutMs ?? 30 * secondMs, async (request, _peer, room) => {
+    const answer = await servePull(core, parseSyncPull(decodeJson(request, 'SyncPull')), wire, room)
     if (answer.kind === 'entry-too-large') {
+      // Only the whole cap makes an entry too large for good; a smaller room (a busy server) does not.
+      if (answer.capBytes < maxPullResponseBytes) throw new BusyError(`sync-pull: entry ${answer.entryId} (${answer.bytes} bytes) does not fit the room this busy server has now; retry later`)
       throw new RefusedError({ error: `entry ${answer.entryId} is ${answer.bytes} bytes, over the ${answer.capBytes}-byte pull response cap`, code: 'entry_too_large', entry_id: answer.entryId })
     }
     return answer.payload
-  })
+  }, maxPullResponseBytes)
 
   const push = (wire: WireVersion) => exchange('entries-push', maxPushRequestBytes, init.pushRequestTimeoutMs ?? 2 * minuteMs, async (request, peerId) => {
     const { ack, result, malformed } = await servePush(core, request, { wire, peerId })

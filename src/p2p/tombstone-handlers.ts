@@ -14,13 +14,13 @@ import { secondMs, minuteMs } from '../core/units.js'
 export async function serveTombstones (node: Libp2p, init: ServeSyncInit): Promise<() => Promise<void>> {
   const log = init.log ?? (() => {})
   const options = { maxInboundStreams: init.maxInboundStreams ?? 8, runOnLimitedConnection: true }
-  const exchange = exchangeHandler(log, init.exchangeTimeoutMs ?? 5 * minuteMs, new ByteBudget(init.requestBudgetBytes ?? defaultRequestBudgetBytes))
+  const exchange = exchangeHandler(log, init.exchangeTimeoutMs ?? 5 * minuteMs, init.budget ?? new ByteBudget(init.requestBudgetBytes ?? defaultRequestBudgetBytes))
 
-  const pull = exchange('tombstone-pull', maxPullRequestBytes, init.pullRequestTimeoutMs ?? 30 * secondMs, async (request) => {
+  const pull = exchange('tombstone-pull', maxPullRequestBytes, init.pullRequestTimeoutMs ?? 30 * secondMs, async (request, _peer, room) => {
     const { cursor, limit } = parseSyncPull(decodeJson(request, 'TombstonePull'))
-    const page = await init.pool.run({ tag: 'export-tombstones', dbPath: init.dbPath, cursor, limit, maxBytes: maxPullResponseBytes })
+    const page = await init.pool.run({ tag: 'export-tombstones', dbPath: init.dbPath, cursor, limit, maxBytes: room })
     return page.payload
-  })
+  }, maxPullResponseBytes)
 
   const push = exchange('tombstone-push', maxPushRequestBytes, init.pushRequestTimeoutMs ?? 2 * minuteMs, async (request) => {
     const result = await init.pool.run({ tag: 'ingest-tombstones-push', dbPath: init.dbPath, payload: request })

@@ -31,6 +31,7 @@ import { createP2PConnector } from '../../actors/p2p-connector.js'
 import { startSyncSystem } from '../../actors/system.js'
 import { listenError } from '../core/errors.js'
 import { secondMs } from '../core/units.js'
+import { ByteBudget } from '../p2p/byte-budget.js'
 
 export interface DaemonInit {
   settings: Settings
@@ -89,8 +90,9 @@ export async function runDaemon (init: DaemonInit, io: DaemonOutput): Promise<vo
   let node: PeerNode | undefined
   try {
     node = await createPeerNode({ privateKey: identity.privateKey, psk: swarm.psk, listen: init.listen, inbound: { log }, log })
-    await serveSync(node, { dbPath: settings.dbPath, pool, log, signer })
-    await serveTombstones(node, { dbPath: settings.dbPath, pool, log })
+    const budget = new ByteBudget()
+    await serveSync(node, { dbPath: settings.dbPath, pool, log, signer, budget })
+    await serveTombstones(node, { dbPath: settings.dbPath, pool, log, budget })
   } catch (err) {
     await node?.stop()
     await pool.close()

@@ -16,6 +16,7 @@ import { Registrar } from '../tracker/registrar.js'
 import type { PeerMeta } from '../tracker/types.js'
 import { announcedAddrs, confirmObservedAddr, createPeerNode, createRelayNode, registrableAddrs, tcpListenPorts, type RelayNodeInit } from '../p2p/node.js'
 import { RelayReservation } from '../p2p/relay-reservation.js'
+import { ByteBudget } from '../p2p/byte-budget.js'
 
 export interface ServeOutput {
   /** Address lines and status (stdout). */
@@ -66,8 +67,9 @@ export async function runP2PServe (init: P2PServeInit, io: ServeOutput): Promise
   let spool: SpoolWatcher | undefined
   try {
     node = await createPeerNode({ privateKey: identity.privateKey, psk: swarm.psk, listen: init.listen, inbound: { log: io.log }, log: io.log })
-    await serveSync(node, { dbPath: init.dbPath, pool, log: io.log, signer: entrySignerOf(identity) })
-    await serveTombstones(node, { dbPath: init.dbPath, pool, log: io.log })
+    const budget = new ByteBudget()
+    await serveSync(node, { dbPath: init.dbPath, pool, log: io.log, signer: entrySignerOf(identity), budget })
+    await serveTombstones(node, { dbPath: init.dbPath, pool, log: io.log, budget })
     // Commands recorded on this device while serving reach the database (and so the pulling peers) in moments.
     spool = watchSpool({ dbPath: init.dbPath }, { log: io.log })
   } catch (err) {

@@ -28,18 +28,19 @@ export type PullAnswer =
   | { kind: 'entry-too-large', entryId: string, bytes: number, capBytes: number }
 
 /** Answers a SyncPull (already parsed) with the page after its cursor, in the form of protocol `wire`. */
-export async function servePull (c: ServeComponents, request: SyncPull, wire: WireVersion): Promise<PullAnswer> {
+/** A page of entries after the cursor, at most maxBytes long (the response cap, or less on a busy server). */
+export async function servePull (c: ServeComponents, request: SyncPull, wire: WireVersion, maxBytes = maxPullResponseBytes): Promise<PullAnswer> {
   const page = await c.pool.run({
     tag: 'export-batch',
     dbPath: c.dbPath,
     cursor: request.cursor,
     limit: Math.min(request.limit, maxPullLimit),
-    maxBytes: maxPullResponseBytes,
+    maxBytes,
     wire,
     ...(c.signer != null ? { signer: c.signer } : {})
   })
   if (page.count === 0 && page.tooLarge != null) {
-    return { kind: 'entry-too-large', entryId: page.tooLarge.entry_id, bytes: page.tooLarge.bytes, capBytes: maxPullResponseBytes }
+    return { kind: 'entry-too-large', entryId: page.tooLarge.entry_id, bytes: page.tooLarge.bytes, capBytes: maxBytes }
   }
   return { kind: 'batch', payload: page.payload }
 }

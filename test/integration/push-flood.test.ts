@@ -8,10 +8,10 @@ import { join } from 'node:path'
 import test from 'ava'
 import { multiaddr } from '@multiformats/multiaddr'
 import type { Stream } from '@libp2p/interface'
-import { entriesPushProtocol, tombstonePushProtocol } from '../../src/protocol/constants.js'
+import { entriesPushProtocol, syncPullProtocol, tombstonePushProtocol } from '../../src/protocol/constants.js'
 import { device } from '../helpers/peers.js'
 import { tempDir } from '../helpers/tmp.js'
-import { startPeer } from '../p2p/fixtures.js'
+import { seedDb, startPeer } from '../p2p/fixtures.js'
 
 const KiB = 1024
 const MiB = 1024 * KiB
@@ -110,4 +110,47 @@ test('a push of 8 million junk items is refused whole, with p2p-serve staying un
   const result = await b.rr(['p2p-sync', '--peers', served.addr], { timeoutMs: 90_000 })
   t.is(result.code, 0, result.stderr)
   t.deepEqual(b.entryIds(), [...ids].sort())
+})
+
+/**
+ * The answers count against the same budget as requests, from before they are made: a page is made to fit what is
+ * left, and past it the request is refused as busy. Without that, 24 such streams took p2p-serve to 861 MB and 96 to
+ * over 900 MB; with it the peak stays put whatever the number of streams (two exports at a time, in the worker pool).
+ */
+test('48 pull streams that ask for 32 MiB answers and never read them keep p2p-serve under 700 MB', async (t) => {
+  const dir = tempDir(t)
+  const swarm = join(dir, 'swarm.key')
+  const a = device(t, dir, 'devA', swarm)
+  const b = device(t, dir, 'devB', swarm)
+  // 600 commands of 60 KB: one pull answer is cut at the 32 MiB cap.
+  seedDb(a.dbPath, 600, { cmdBytes: 60_000, deviceId: 'devA' })
+  const served = await a.serve()
+  const pid = served.child.pid!
+  const before = rssBytes(pid)
+  let peak = before
+  const sampler = setInterval(() => { try { peak = Math.max(peak, rssBytes(pid)) } catch {} }, 100)
+  t.teardown(() => clearInterval(sampler))
+  const streams: Stream[] = []
+  for (let c = 0; c < 6; c++) {
+    const attacker = await startPeer(t, { dir, swarmKeyPath: swarm, name: `reader-${c}` })
+    const connection = await attacker.node.dial(multiaddr(served.addr))
+    for (let s = 0; s < 8; s++) {
+      const stream = await connection.newStream(syncPullProtocol, { signal: AbortSignal.timeout(60_000) })
+      stream.send(Buffer.from(JSON.stringify({ cursor: 0, limit: 100_000 })))
+      await stream.close() // the request is whole; the answer is never read
+      streams.push(stream)
+    }
+  }
+  // The server works on every request, holds what fits its budget and refuses the rest as busy.
+  const deadline = Date.now() + 60_000
+  while (!/the server is holding \d+ MiB of requests/.test(served.output()) && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 200))
+  await new Promise((resolve) => setTimeout(resolve, 3000))
+  peak = Math.max(peak, rssBytes(pid))
+  t.log(`p2p-serve RSS ${Math.round(before / MiB)} MB before, peak ${Math.round(peak / MiB)} MB`)
+  t.regex(served.output(), /refused sync-pull from \w+: sync-pull request: the server is holding \d+ MiB of requests, its limit is \d+ MiB; retry later/)
+  t.true(peak < 700 * MiB, `peak RSS ${Math.round(peak / MiB)} MB`)
+  for (const s of streams) s.abort(new Error('reader done'))
+  const result = await b.rr(['p2p-sync', '--peers', served.addr], { timeoutMs: 90_000 })
+  t.is(result.code, 0, result.stderr)
+  t.is(b.entryIds().length, 600)
 })
