@@ -47,7 +47,7 @@ export function runInit (args: InitArgs): string {
   const options = rrBin != null && rrBin !== '' ? { rrBin } : {}
   if (!args.write) return renderHook(shell, options)
   const dir = env.RUSTORY_DATA_DIR != null && env.RUSTORY_DATA_DIR !== '' ? env.RUSTORY_DATA_DIR : join(home(env), '.rustory')
-  mkdirSync(dir, { recursive: true })
+  mkdirSync(dir, { recursive: true, mode: 0o700 })
   const path = join(dir, `init.${shell}`)
   writeFileSync(`${path}.tmp`, renderStaticInit(shell, options))
   renameSync(`${path}.tmp`, path)
