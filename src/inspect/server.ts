@@ -9,6 +9,7 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import type { AddressInfo } from 'node:net'
 import { inspectorGraphs, type MachineGraph } from './graph.js'
 import { fromAnotherSite, hostAllowed } from '../http/local-gate.js'
+import { fromThisUser } from '../http/peer-user.js'
 import { inspectorPage, inspectorPolicy } from './page.js'
 import { parseTrace, type TraceRecord } from './trace.js'
 import { secondMs } from '../core/units.js'
@@ -103,6 +104,11 @@ export async function startInspector (init: InspectorInit): Promise<Inspector> {
   const server = createServer((req: IncomingMessage, res: ServerResponse) => {
     const url = new URL(req.url ?? '/', 'http://127.0.0.1')
     // A DNS-rebinding page reaches 127.0.0.1 under its own name: only this machine's names are served.
+    // No token here: every user of the machine reaches 127.0.0.1, and only the one who started rr inspect is served.
+    if (!fromThisUser(req.socket.remoteAddress, req.socket.remotePort, req.socket.localPort)) {
+      res.writeHead(403, { 'content-type': 'text/plain' }).end('forbidden: this inspector serves only the user who started it\n')
+      return
+    }
     if (!hostAllowed(req.headers.host, '127.0.0.1')) {
       res.writeHead(403, { 'content-type': 'text/plain' }).end('forbidden: the Host header must name this machine (open http://127.0.0.1:<port>/)\n')
       return

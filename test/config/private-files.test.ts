@@ -3,7 +3,7 @@ import { randomBytes } from 'node:crypto'
 import { chmodSync, existsSync, mkdirSync, statSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import test, { type ExecutionContext } from 'ava'
-import { isolatedEnv, rr } from '../helpers/cli.js'
+import { isolatedEnv, rr, rrSpawn, stop } from '../helpers/cli.js'
 import { writeSwarmKey } from '../helpers/cluster.js'
 import { tempDir } from '../helpers/tmp.js'
 import { tighten } from '../../src/config/private-files.js'
@@ -201,4 +201,29 @@ test('rr inspect --attach never follows a live trace another user announced besi
   asUser(user, `printf '%s' '{"pid":1,"trace":"/tmp/theirs.jsonl","startedAt":"9999-01-01T00:00:00.000Z"}' > ${ours}/1.json`)
   writeFileSync(join(ours, `${process.pid}.json`), JSON.stringify({ pid: process.pid, trace: '/tmp/ours.jsonl', startedAt: '2026-01-01T00:00:00.000Z' }))
   t.deepEqual(findLiveTraces(ours).map((l) => l.trace), ['/tmp/ours.jsonl'])
+})
+
+test('rr inspect serves the user who started it, and refuses another user of the machine (it has no token)', async (t) => {
+  const user = otherUser(t)
+  if (user == null) return t.log('not root: no second user to ask')
+  const dir = tempDir(t)
+  const file = join(dir, 'trace.jsonl')
+  writeFileSync(file, `${JSON.stringify({ ts: '2026-01-01T00:00:00.000Z', kind: 'actor', actor: 'peer:p', peer: 'p', parent: 'root', src: 'peer', addr: '/ip4/10.1.2.3/tcp/8845' })}\n`)
+  const inspector = await rrSpawn(['inspect', file, '--port', '0'], { env: isolatedEnv(join(dir, 'home')), ready: /inspect: (http:\/\/127\.0\.0\.1:\d+\/)/ })
+  t.teardown(async () => { await stop(inspector.child) })
+  const url = `${inspector.match[1]!}trace.json`
+  const fetchAs = (who: string | undefined): { status: number, body: string } => {
+    const script = 'import urllib.request, urllib.error, sys\ntry:\n  r = urllib.request.urlopen(sys.argv[1]); print(r.status); print(r.read().decode())\nexcept urllib.error.HTTPError as e:\n  print(e.code); print(e.read().decode())'
+    const args = ['python3', '-c', script, url]
+    const run = who == null ? spawnSync(args[0]!, args.slice(1), { encoding: 'utf8' }) : spawnSync('runuser', ['-u', who, '--', ...args], { encoding: 'utf8' })
+    const [status, ...body] = run.stdout.split('\n')
+    return { status: Number(status), body: body.join('\n') }
+  }
+  const own = fetchAs(undefined)
+  t.is(own.status, 200)
+  t.true(own.body.includes('10.1.2.3'))
+  const other = fetchAs(user)
+  t.is(other.status, 403)
+  t.regex(other.body, /serves only the user who started it/)
+  t.false(other.body.includes('10.1.2.3'))
 })
