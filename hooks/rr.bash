@@ -73,9 +73,10 @@ _rustory_begin() {
   line=$(HISTTIMEFORMAT='' builtin history 1)
   [[ $line =~ ^[[:space:]]*[0-9]+\*?\ \ (.*)$ ]] || return 0
   _rustory_id_of "$_rustory_start_us" "$_rustory_r"
-  { printf '%s' "${BASH_REMATCH[1]}" | _rustory_exec record --start --stdin --entry-id "$_rustory_id" --pid $$ \
-      --ts "${_rustory_start_us:0:${#_rustory_start_us}-6}.${_rustory_start_us:${#_rustory_start_us}-6}" \
-      --cwd "$PWD" --shell bash; } >/dev/null 2>&1 &
+  # The directory goes in the environment, not the arguments: other users can read the process list.
+  { printf '%s' "${BASH_REMATCH[1]}" | RUSTORY_RECORD_CWD=$PWD _rustory_exec record --start --stdin --entry-id "$_rustory_id" \
+      --pid $$ --ts "${_rustory_start_us:0:${#_rustory_start_us}-6}.${_rustory_start_us:${#_rustory_start_us}-6}" \
+      --shell bash; } >/dev/null 2>&1 &
 }
 
 # In the background: the newest history line to `rr record` on stdin. Args: exit code, duration, cwd, [--ts T].
@@ -84,7 +85,7 @@ _rustory_send() {
   line=$(HISTTIMEFORMAT='' builtin history 1)
   # "  123  cmd" (a '*' follows the number when the line was edited): keep what follows the number.
   [[ $line =~ ^[[:space:]]*[0-9]+\*?\ \ (.*)$ ]] || return 0
-  printf '%s' "${BASH_REMATCH[1]}" | _rustory_exec record --stdin "${@:4}" --cwd "$3" --exit-code "$1" \
+  printf '%s' "${BASH_REMATCH[1]}" | RUSTORY_RECORD_CWD=$3 _rustory_exec record --stdin "${@:4}" --exit-code "$1" \
     --duration-ms "$2" --shell bash
 }
 

@@ -47,7 +47,9 @@ function _rustory_preexec --on-event fish_preexec
         (random 8 11) (random 0 4095) (random 0 65535) (random 0 65535) (random 0 65535))
     _rustory_disabled; and return
     set -l rr (_rustory_cmdline)
-    printf '%s' "$argv" | $rr record --start --stdin --entry-id $_rustory_id --pid $fish_pid --cwd $PWD --shell fish >/dev/null 2>&1 &
+    # The directory goes in the environment, not the arguments: other users can read the process list.
+    set -lx RUSTORY_RECORD_CWD $PWD
+    printf '%s' "$argv" | $rr record --start --stdin --entry-id $_rustory_id --pid $fish_pid --shell fish >/dev/null 2>&1 &
     disown 2>/dev/null
 end
 
@@ -60,7 +62,8 @@ function _rustory_postexec --on-event fish_postexec
     _rustory_disabled; and return
     set -l duration (math "max(0, $CMD_DURATION)" 2>/dev/null; or echo 0)
     set -l rr (_rustory_cmdline)
-    printf '%s' "$argv" | $rr record --stdin --ended-now --cwd $_rustory_cwd --exit-code $exit_code \
+    set -lx RUSTORY_RECORD_CWD $_rustory_cwd
+    printf '%s' "$argv" | $rr record --stdin --ended-now --exit-code $exit_code \
         --duration-ms $duration --shell fish --entry-id $id --pid $fish_pid >/dev/null 2>&1 &
     disown 2>/dev/null
 end

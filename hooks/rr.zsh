@@ -53,8 +53,9 @@ _rustory_preexec() {
   _rustory_start=${EPOCHREALTIME:-${EPOCHSECONDS:-none}}
   _rustory_new_id
   [[ ${RUSTORY_HOOK_DISABLE-} == 1 || $_rustory_start == none ]] && return 0
-  { print -rn -- "$_rustory_cmd" | _rustory_exec record --start --stdin --entry-id $_rustory_id --pid $$ \
-      --ts $_rustory_start --cwd "$_rustory_cwd" --shell zsh >/dev/null 2>&1 } &!
+  # The directory goes in the environment, not the arguments: other users can read the process list.
+  { print -rn -- "$_rustory_cmd" | RUSTORY_RECORD_CWD=$_rustory_cwd _rustory_exec record --start --stdin \
+      --entry-id $_rustory_id --pid $$ --ts $_rustory_start --shell zsh >/dev/null 2>&1 } &!
 }
 
 # Before each prompt: hand the finished command to `rr record` in the background. Keeps $? for later hooks.
@@ -71,7 +72,7 @@ _rustory_precmd() {
     (( duration_ms < 0 )) && duration_ms=0
     ts=(--ts $start)
   fi
-  { print -rn -- "$cmd" | _rustory_exec record --stdin $ts --cwd "$cwd" --exit-code $exit_code \
+  { print -rn -- "$cmd" | RUSTORY_RECORD_CWD=$cwd _rustory_exec record --stdin $ts --exit-code $exit_code \
       --duration-ms $duration_ms --shell zsh --entry-id $id --pid $$ >/dev/null 2>&1 } &!
   return $exit_code
 }

@@ -111,6 +111,11 @@ export interface RecordOutcome {
   dbPath?: string
 }
 
+/** The value, or undefined when it is missing or empty. */
+function nonEmpty (value: string | undefined): string | undefined {
+  return value != null && value !== '' ? value : undefined
+}
+
 /** Records one command. Throws on failure; runRecord turns that into a log line. */
 export function record (argv: string[], stdinText?: () => string): RecordOutcome {
   const values = parseRecordArgs(argv)
@@ -154,7 +159,8 @@ export function record (argv: string[], stdinText?: () => string): RecordOutcome
       user_id: settings.userId,
       ts,
       cmd: stored,
-      cwd: values.cwd ?? process.cwd(),
+      // The hooks pass it in the environment: arguments are in the process list, for every user of the machine.
+      cwd: values.cwd ?? (nonEmpty(process.env.RUSTORY_RECORD_CWD) ?? process.cwd()),
       exit_code: integer('exit-code', values['exit-code'], 0),
       duration_ms: Math.max(0, integer('duration-ms', values['duration-ms'], 0)),
       shell: values.shell ?? '',

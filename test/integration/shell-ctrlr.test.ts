@@ -8,6 +8,7 @@ import test from 'ava'
 import { mkdirSync, readdirSync, readFileSync, symlinkSync } from 'node:fs'
 import { join } from 'node:path'
 import { execFileSync } from 'node:child_process'
+import { randomBytes } from 'node:crypto'
 import { unknownExitCode } from '../../src/core/entry.js'
 import { rr } from '../helpers/cli.js'
 import { readRows } from '../helpers/db.js'
@@ -85,18 +86,20 @@ for (const shell of shells) {
 
   test(`${shell}: ctrl+r keeps the typed line out of the process list, where other users could read it`, async (t) => {
     const sh = await startShell(t, shell)
-    const r = await rr(['record', '--cwd', '/elsewhere', '--shell', shell, '--cmd', 'echo typed-SECRET-mango and more', '--exit-code', '0'], { env: sh.env })
+    // Its own marker: the tests of the other shells run meanwhile, typing theirs with `tmux send-keys`.
+    const secret = `typed-SECRET-${randomBytes(6).toString('hex')}`
+    const r = await rr(['record', '--cwd', '/elsewhere', '--shell', shell, '--cmd', `echo ${secret} and more`, '--exit-code', '0'], { env: sh.env })
     t.is(r.code, 0, r.stderr)
-    await sh.tmux.type('typed-SECRET-mango')
+    await sh.tmux.type(secret)
     await sh.tmux.keys('C-r')
     // fzf is open with the typed line as its query, and the preview of the row it matched is drawn.
     const screen = await sh.tmux.waitFor((s) => loaded(s) && / 1\/\d+/.test(s) && s.includes('directory: /elsewhere'))
-    t.regex(screen, />\s*typed-SECRET-mango/, 'the query is the typed line')
+    t.true(screen.includes(`> ${secret}`) || new RegExp(`>\\s*${secret}`).test(screen), `the query is the typed line:\n${screen}`)
     const leaks: string[] = []
     for (const pid of readdirSync('/proc').filter((p) => /^\d+$/.test(p))) {
       try {
         const argv = readFileSync(`/proc/${pid}/cmdline`, 'utf8')
-        if (argv.includes('SECRET-mango')) leaks.push(`${pid}: ${argv.replace(/\0/g, ' ')}`)
+        if (argv.includes(secret)) leaks.push(`${pid}: ${argv.replace(/\0/g, ' ')}`)
       } catch {} // gone meanwhile
     }
     t.deepEqual(leaks, [], 'no process carries the typed line in its arguments')

@@ -3,7 +3,10 @@
  * the rows are read back from the SQLite file the hook wrote through `rr record`.
  */
 import test from 'ava'
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
+import { rrBin } from '../helpers/cli.js'
+import { tempDir } from '../helpers/tmp.js'
 import { sleep, startShell } from '../helpers/tmux.js'
 import { readCountersAt, readRows } from '../helpers/db.js'
 import type { StoredEntry } from '../../src/core/entry.js'
@@ -73,5 +76,26 @@ for (const shell of ['zsh', 'bash'] as const) {
     await sleep(300)
     const cmds = rows(sh.dbPath).map((r) => r.cmd)
     t.deepEqual(cmds, ['echo before-disable', 'export RUSTORY_HOOK_DISABLE=1', 'unset RUSTORY_HOOK_DISABLE', 'echo after-enable'].filter((c) => c !== 'export RUSTORY_HOOK_DISABLE=1'))
+  })
+}
+
+for (const shell of ['bash', 'zsh', 'fish'] as const) {
+  test(`${shell}: the hook gives rr record the directory in its environment, never as an argument other users could read`, async (t) => {
+    // RUSTORY_BIN: a wrapper that writes down the arguments `rr record` gets, then runs it.
+    const dir = tempDir(t)
+    const argvLog = join(dir, 'argv.log')
+    const wrapper = join(dir, 'rr-wrapper')
+    writeFileSync(wrapper, `#!/bin/sh\nprintf '%s\\n' "$*" >> ${JSON.stringify(argvLog)}\nexec ${JSON.stringify(process.execPath)} ${JSON.stringify(rrBin)} "$@"\n`, { mode: 0o755 })
+    const preRc = shell === 'fish' ? `set -gx RUSTORY_BIN ${wrapper}` : `export RUSTORY_BIN=${wrapper}`
+    const sh = await startShell(t, shell, '', preRc)
+    mkdirSync(join(sh.work, 'dir-SECRET-olive'))
+    await sh.run('cd dir-SECRET-olive')
+    await sh.run('echo in-the-secret-dir')
+    const found = await waitForRows(sh.dbPath, 2)
+    const row = found.find((r) => r.cmd === 'echo in-the-secret-dir')
+    t.is(row?.cwd, join(sh.work, 'dir-SECRET-olive'), JSON.stringify(found))
+    const logged = readFileSync(argvLog, 'utf8')
+    t.regex(logged, /record /, 'the wrapper saw the hook\'s calls')
+    t.false(logged.includes('SECRET-olive'), logged)
   })
 }
