@@ -63,12 +63,21 @@ function refusal (err: unknown): RefusedError | undefined {
 /** The least room a pull's answer is made in: more than any one entry takes (a command is at most 64 KiB). */
 export const minReplyRoom = 1024 * 1024
 
+/** Room a pull asks for: its limit times a typical item's bytes (a malformed request is refused in the answer). */
+export function pullRoomWanted (request: Uint8Array, what: string, bytesPerItem: number): number {
+  try {
+    return parseSyncPull(decodeJson(request, what)).limit * bytesPerItem
+  } catch {
+    return 0
+  }
+}
+
 /**
  * Builds the stream handler of one exchange: read the request under its cap, deadline and the shared byte budget,
  * answer, half-close; refusals become error documents and one log line. Shared by the entry and tombstone protocols.
  */
 export function exchangeHandler (log: (line: string) => void, exchangeTimeoutMs: number, budget: ByteBudget) {
-  return (what: string, requestCap: number, requestTimeoutMs: number, answer: (request: Uint8Array, peerId: string, replyRoom: number) => Promise<Uint8Array>, replyCap = maxPushResponseBytes) =>
+  return (what: string, requestCap: number, requestTimeoutMs: number, answer: (request: Uint8Array, peerId: string, replyRoom: number) => Promise<Uint8Array>, replyCap = maxPushResponseBytes, replyWanted: (request: Uint8Array) => number = () => replyCap) =>
     async (stream: Stream, connection: Connection): Promise<void> => {
       const peer = connection.remotePeer.toString()
       const disarm = armDeadline(stream, exchangeTimeoutMs, what)
@@ -84,9 +93,11 @@ export function exchangeHandler (log: (line: string) => void, exchangeTimeoutMs:
             disarmRead()
           }
           // The answer is held in the budget too, from before it is made until it is written: a peer that asks and
-          // never reads would keep it. A pull's answer is made to fit what is left (a shorter page; the peer asks on).
-          const room = Math.min(replyCap, budget.available)
-          if (room < Math.min(replyCap, minReplyRoom)) hold.take(Math.min(replyCap, minReplyRoom)) // throws BusyError
+          // never reads would keep it. Room is taken for what the request asks (a pull's limit), at most what is
+          // left, and the answer is made to fit it (a shorter page; the peer asks on); then only its own size stays
+          // held. So the small pages of many peers at once pass, and big ones wait their turn.
+          const room = Math.min(replyCap, budget.available, Math.max(minReplyRoom, replyWanted(request)))
+          if (room < Math.min(replyCap, minReplyRoom)) throw new BusyError(`${what}: the server is holding ${Math.round(budget.used / (1024 * 1024))} MiB of requests and answers, its limit is ${Math.round(budget.capacity / (1024 * 1024))} MiB; retry later`)
           hold.take(room)
           reply = await answer(request, peer, room)
           hold.release()
@@ -126,14 +137,15 @@ export async function serveSync (node: Libp2p, init: ServeSyncInit): Promise<() 
   const core: ServeComponents = { dbPath: init.dbPath, pool: init.pool, ...(init.signer != null ? { signer: init.signer } : {}) }
 
   const pull = (wire: WireVersion) => exchange('sync-pull', maxPullRequestBytes, init.pullRequestTimeoutMs ?? 30 * secondMs, async (request, _peer, room) => {
-    const answer = await servePull(core, parseSyncPull(decodeJson(request, 'SyncPull')), wire, room)
+    const pull = parseSyncPull(decodeJson(request, 'SyncPull'))
+    let answer = await servePull(core, pull, wire, room)
+    // One entry bigger than the room this request took: it goes alone, under the whole cap.
+    if (answer.kind === 'entry-too-large' && answer.capBytes < maxPullResponseBytes) answer = await servePull(core, { ...pull, limit: 1 }, wire)
     if (answer.kind === 'entry-too-large') {
-      // Only the whole cap makes an entry too large for good; a smaller room (a busy server) does not.
-      if (answer.capBytes < maxPullResponseBytes) throw new BusyError(`sync-pull: entry ${answer.entryId} (${answer.bytes} bytes) does not fit the room this busy server has now; retry later`)
       throw new RefusedError({ error: `entry ${answer.entryId} is ${answer.bytes} bytes, over the ${answer.capBytes}-byte pull response cap`, code: 'entry_too_large', entry_id: answer.entryId })
     }
     return answer.payload
-  }, maxPullResponseBytes)
+  }, maxPullResponseBytes, (request) => pullRoomWanted(request, 'SyncPull', 1024))
 
   const push = (wire: WireVersion) => exchange('entries-push', maxPushRequestBytes, init.pushRequestTimeoutMs ?? 2 * minuteMs, async (request, peerId) => {
     const { ack, result, malformed } = await servePush(core, request, { wire, peerId })

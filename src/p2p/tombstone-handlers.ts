@@ -7,7 +7,7 @@ import { maxPullRequestBytes, maxPullResponseBytes, maxPushRequestBytes, tombsto
 import { decodeJson, parseSyncPull } from '../protocol/messages.js'
 import { encodeTombstoneAck } from '../protocol/tombstones.js'
 import { ByteBudget, defaultRequestBudgetBytes } from './byte-budget.js'
-import { exchangeHandler, RefusedError, type ServeSyncInit } from './handlers.js'
+import { exchangeHandler, pullRoomWanted, RefusedError, type ServeSyncInit } from './handlers.js'
 import { secondMs, minuteMs } from '../core/units.js'
 
 /** Registers tombstone-pull and tombstone-push; the returned function unregisters them. */
@@ -20,7 +20,7 @@ export async function serveTombstones (node: Libp2p, init: ServeSyncInit): Promi
     const { cursor, limit } = parseSyncPull(decodeJson(request, 'TombstonePull'))
     const page = await init.pool.run({ tag: 'export-tombstones', dbPath: init.dbPath, cursor, limit, maxBytes: room })
     return page.payload
-  }, maxPullResponseBytes)
+  }, maxPullResponseBytes, (request) => pullRoomWanted(request, 'TombstonePull', 256))
 
   const push = exchange('tombstone-push', maxPushRequestBytes, init.pushRequestTimeoutMs ?? 2 * minuteMs, async (request) => {
     const result = await init.pool.run({ tag: 'ingest-tombstones-push', dbPath: init.dbPath, payload: request })

@@ -11,6 +11,7 @@ import { isolatedEnv, rr, rrSpawn, stop } from '../helpers/cli.js'
 import { tempDir } from '../helpers/tmp.js'
 import { ensureSwarmKey } from '../helpers/keys.js'
 import { seedDb, startPeer } from '../p2p/fixtures.js'
+import { openDatabase } from '../../src/store/db.js'
 
 const listenLine = /p2p listen: (\/ip4\/127\.0\.0\.1\/tcp\/\d+\/p2p\/(\w+))\n/
 
@@ -83,7 +84,8 @@ test('regression: a ~32 MiB pull over pnet, then 300 small requests on the same 
   const client = await startPeer(t, { dir: home, swarmKeyPath: join(home, '.config', 'rustory', 'swarm.key'), name: 'client' })
   const { transport } = await dialDirect(client.node, server.addr)
   const started = Date.now()
-  const big = await transport.pull({ cursor: 0, limit: 5000 })
+  // A limit whose room (1 KiB an entry, src/p2p/handlers.ts) is the whole 32 MiB cap.
+  const big = await transport.pull({ cursor: 0, limit: 40_000 })
   const bigMs = Date.now() - started
   t.true(big.byteLength > 30 * 1024 * 1024 && big.byteLength <= maxPullResponseBytes, `${big.byteLength} bytes`)
   const first = decode(big)
@@ -107,7 +109,7 @@ test('regression: a ~32 MiB pull over pnet, then 300 small requests on the same 
   }
   t.is(ok, 300)
   // And a second big one on the original connection still works.
-  t.true((await transport.pull({ cursor: 0, limit: 5000 })).byteLength > 30 * 1024 * 1024)
+  t.true((await transport.pull({ cursor: 0, limit: 40_000 })).byteLength > 30 * 1024 * 1024)
   t.is(server.child.exitCode, null)
   server.child.kill('SIGTERM')
   const [code] = await once(server.child, 'exit') as [number]
@@ -132,4 +134,22 @@ test('a command recorded while p2p-serve runs is served to the next pull, withou
   }
   t.is(ids.length, 3)
   t.is(ids.at(-1), id, 'served after the seeded entries, once')
+})
+
+test('an entry bigger than the room a small pull takes (1 MiB) still comes, alone, instead of a busy answer forever', async (t) => {
+  const home = tempDir(t)
+  const dbPath = join(home, 'a.db')
+  seedDb(dbPath, 1)
+  // Stored past today's validator (an older release's row): a command of 1.5 MB.
+  const db = openDatabase(dbPath)
+  db.prepare('INSERT INTO entries (entry_id, device_id, user_id, ts, cmd, cwd, exit_code, duration_ms, shell, hostname, version) VALUES (?, ?, ?, ?, ?, ?, 0, 1, ?, ?, ?)')
+    .run('0b6f7c9e-2f4a-4d1e-9c3b-5a6d7e8f9a0b', 'old', 'me', '2026-01-01T00:00:00.000Z', `echo ${'x'.repeat(1_500_000)}`, '/', 'bash', 'h', '0.1.0')
+  db.close()
+  const server = await serve(t, home, dbPath)
+  const client = await startPeer(t, { dir: home, swarmKeyPath: join(home, '.config', 'rustory', 'swarm.key'), name: 'client' })
+  const { transport } = await dialDirect(client.node, server.addr)
+  const first = decode(await transport.pull({ cursor: 0, limit: 1000 }))
+  t.is(first.entries.length, 1, 'the page stops before the big entry, which does not fit its room')
+  const big = decode(await transport.pull({ cursor: first.next_cursor!, limit: 1000 }))
+  t.deepEqual(big.entries.map((e) => e.entry_id), ['0b6f7c9e-2f4a-4d1e-9c3b-5a6d7e8f9a0b'])
 })

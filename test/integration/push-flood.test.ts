@@ -147,3 +147,21 @@ test('48 pull streams that ask for 32 MiB answers and never read them are refuse
   t.is(result.code, 0, result.stderr)
   t.is(b.entryIds().length, 600)
 })
+
+test('30 pulls of 1000 entries at once, as many peers\' rounds may overlap, are all answered: small pages never wait on the budget', async (t) => {
+  const { dir, swarm, served } = await servedAndWatched(t, async (a) => { seedDb(a.dbPath, 3000, { deviceId: 'devA' }) })
+  const asks: Array<Promise<string>> = []
+  for (let c = 0; c < 5; c++) {
+    const peer = await startPeer(t, { dir, swarmKeyPath: swarm, name: `puller-${c}` })
+    const connection = await peer.node.dial(multiaddr(served.addr))
+    for (let s = 0; s < 6; s++) {
+      const stream = await connection.newStream(syncPullProtocol, { signal: AbortSignal.timeout(60_000) })
+      asks.push(exchange(stream, Buffer.from(JSON.stringify({ cursor: s * 100, limit: 1000 }))))
+    }
+  }
+  const answers = await Promise.all(asks)
+  const pages = answers.map((a) => JSON.parse(a) as { entries?: unknown[], error?: string })
+  t.deepEqual(pages.filter((p) => p.error != null).map((p) => p.error), [], 'no pull was refused')
+  t.true(pages.every((p) => p.entries?.length === 1000))
+  t.notRegex(served.output(), /busy|holding \d+ MiB/)
+})
