@@ -23,17 +23,46 @@ function received (message: { entries: unknown[], chunks?: unknown }, wire: Wire
   return { chunks, refs: takeChunkRefs(message.entries, chunks), entries: message.entries }
 }
 
+/** Which of a message's chunk manifests hold (by place in its `chunks`): known here, or checked. */
+interface ManifestChecks {
+  known: boolean[]
+  /** The verdicts of those checked, once the helper is done; by place, undefined for one not checked. */
+  checked: Promise<Array<boolean | undefined>>
+}
+
+/**
+ * 3.0.0: starts checking, on a helper thread (workers/verify-parallel.ts), the signature of every manifest that an
+ * entry of the message names and this database does not hold with the very same origin, signature and hashes: they
+ * are checked while this thread validates (and, for relayed entries, hashes) the entries. Named by any item, valid
+ * or not, so at most one check per item, as when only valid ones counted; a chunk nothing names is never checked.
+ */
+function checkManifests (dbPath: string, message: Received): ManifestChecks {
+  const known = knownChunks(workerDb(dbPath), message.chunks)
+  const named = new Set<number>()
+  for (const k of message.refs) if (k !== undefined && k >= 0 && known[k] !== true) named.add(k)
+  const toCheck = [...named].flatMap((k) => {
+    const input = chunkVerificationInput(message.chunks[k]!)
+    return input != null ? [{ k, input }] : []
+  })
+  if (toCheck.length === 0) return { known, checked: Promise.resolve([]) }
+  const checked = verifyElsewhere(toCheck.map((x) => x.input)).then((verdicts) => {
+    const byPlace: Array<boolean | undefined> = []
+    toCheck.forEach((x, j) => { byPlace[x.k] = verdicts[j] === true })
+    return byPlace
+  })
+  return { known, checked }
+}
+
 /**
  * admitReceived with the batch's signatures checked first, on several threads (workers/verify-parallel.ts): the
  * same entries need a check as admitReceived would check itself (2.0.0 or 3.0.0, signed, not by the connection's
- * own peer). On 3.0.0, when some entries are relayed (their chunk's origin is not that peer), the manifests that
- * entries name and this database does not hold yet are checked on a helper thread while this one hashes the entries
- * to find in them (chunkDigests); admitReceived then checks each entry's hash against its manifest, and again here
- * any manifest the helper did not pass (none is taken as valid unchecked).
+ * own peer). On 3.0.0 the manifests were set checking before validation (checkManifests); meanwhile relayed entries
+ * (their chunk's origin is not that peer) are hashed here to find in them (chunkDigests). admitReceived then checks
+ * each entry's hash against its manifest, and any manifest neither known nor passed by the helper again here (none
+ * is taken as valid unchecked).
  */
-async function admit (dbPath: string, valid: Entry[], indexes: number[], wire: WireVersion, message: Received, peerId?: string): Promise<Admitted> {
+async function admit (valid: Entry[], indexes: number[], wire: WireVersion, message: Received, manifests: ManifestChecks | undefined, peerId?: string): Promise<Admitted> {
   const verdicts = wire !== 1 ? await verifyAll(valid, (e) => e.sig != null && e.origin !== peerId) : []
-  const known = knownChunks(workerDb(dbPath), message.chunks)
   const options: AdmitOptions = {
     wire,
     now: Date.now(),
@@ -42,41 +71,29 @@ async function admit (dbPath: string, valid: Entry[], indexes: number[], wire: W
     chunks: message.chunks,
     chunkRef: (i) => message.refs[indexes[i]!]
   }
-  let passed: boolean[] = []
-  const named = new Set<number>()
-  let relayed = false
-  for (let i = 0; wire === 3 && i < valid.length; i++) {
+  if (wire !== 3 || manifests == null) return admitReceived(valid, options, indexes)
+  for (let i = 0; i < valid.length; i++) {
     const k = options.chunkRef!(i)
-    if (k === undefined || k < 0) continue
-    if (known[k] !== true) named.add(k)
-    if (message.chunks[k]?.origin !== peerId) relayed = true
+    if (k !== undefined && k >= 0 && message.chunks[k]?.origin !== peerId) {
+      options.digests = chunkDigests(valid, options)
+      break
+    }
   }
-  // Only with entries to hash meanwhile. First-hand entries are not hashed: with nothing to overlap, admitReceived
-  // checks their manifests on this thread, without a hand-off.
-  if (relayed && named.size > 0) {
-    const toCheck = [...named].flatMap((k) => {
-      const input = chunkVerificationInput(message.chunks[k]!)
-      return input != null ? [{ k, input }] : []
-    })
-    const checked = verifyElsewhere(toCheck.map((x) => x.input))
-    options.digests = chunkDigests(valid, options)
-    const verdicts = await checked
-    passed = []
-    toCheck.forEach((x, j) => { passed[x.k] = verdicts[j] === true })
-  }
-  return admitReceived(valid, { ...options, chunkKnown: (k) => known[k] === true || passed[k] === true }, indexes)
+  const passed = await manifests.checked
+  return admitReceived(valid, { ...options, chunkKnown: (k) => manifests.known[k] === true || passed[k] === true }, indexes)
 }
 
 export async function ingestPulled (task: IngestPulledTask): Promise<IngestPulledResult> {
   const parsed = parseSyncBatch(decodeJson(task.payload, 'SyncBatch'))
   const batch = { ...parsed, ...received(parsed, task.wire, 'SyncBatch') }
+  const manifests = task.wire === 3 && batch.next_cursor != null ? checkManifests(task.dbPath, batch) : undefined
   if (task.parsed != null) {
     task.parsed.postMessage({ received: batch.entries.length, nextCursor: batch.next_cursor })
     task.parsed.close()
   }
   const { valid, indexes, rejected } = validateBatch(batch.entries)
   if (batch.next_cursor == null) return { received: 0, inserted: 0, ignored: 0, clamped: 0, rejected, nextCursor: null }
-  const admitted = await admit(task.dbPath, valid, indexes, task.wire, batch, task.peerId)
+  const admitted = await admit(valid, indexes, task.wire, batch, manifests, task.peerId)
   const result = ingestPulledBatch(workerDb(task.dbPath), task.peerId, admitted.entries, batch.next_cursor, batch.chunks)
   return { received: batch.entries.length, ...result, clamped: admitted.clamped, rejected: [...rejected, ...admitted.rejected], nextCursor: batch.next_cursor }
 }
@@ -89,8 +106,9 @@ export async function ingestPush (task: IngestPushTask): Promise<IngestPushResul
   } catch (err) {
     return { ok: false, inserted: 0, ignored: 0, rejected: [], error: (err as Error).message }
   }
+  const manifests = wire === 3 ? checkManifests(task.dbPath, message) : undefined
   const { valid, indexes, rejected } = validateBatch(message.entries)
-  const admitted = await admit(task.dbPath, valid, indexes, wire, message, task.peerId)
+  const admitted = await admit(valid, indexes, wire, message, manifests, task.peerId)
   const all = [...rejected, ...admitted.rejected]
   const result = insertEntries(workerDb(task.dbPath), admitted.entries, 'received', message.chunks)
   return { ok: all.length === 0, ...result, clamped: admitted.clamped, rejected: all }

@@ -11,12 +11,13 @@
  * before it). Signed kinds run on 3.0.0 (chunk signatures: one Ed25519 check per manifest of 256 entries, a
  * SHA-256 per relayed entry); the relayed rows are also pulled from a server offering 2.0.0 at most (serve-wire.ts),
  * where every entry's own signature is checked, for comparison. The ingest worker's own work on the same pages is
- * also timed in process, without the network or the serving process (ingestMs).
+ * also timed in process, without the network or the serving process (ingestMs). What signing adds in bytes is
+ * printed beside: per entry on the wire, and per entry in the syncing device's database after the pull.
  * Run: `BENCH_ONLY=signing npm run bench` (BENCH_SIGNING_ENTRIES, BENCH_SIGNING_ROUNDS to change it;
  * BENCH_SIGNING_LIMIT, entries per batch, is 20000 as in the sync bench: `rr daemon` pulls 1000 per batch).
  */
 import { execFileSync, spawn } from 'node:child_process'
-import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs'
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs'
 import { loadavg, tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -39,7 +40,7 @@ import { env, seed, waitForLine } from './sync.js'
 
 const rrBin = fileURLToPath(new URL('../../../bin/rr', import.meta.url))
 
-interface Pulled { count: number, verified: number, ms: number, clientCpuMs: number, serverCpuMs: number }
+interface Pulled { count: number, verified: number, ms: number, clientCpuMs: number, serverCpuMs: number, dbBytes: number }
 
 /** CPU time (all threads) of a live process, from /proc (Linux); NaN elsewhere. */
 function cpuMsOf (pid: number | undefined): number {
@@ -84,8 +85,10 @@ async function pull (dir: string, name: string, dbA: string, swarm: string, limi
     const db = new Database(dbB, { readonly: true })
     const { count, verified } = db.prepare('SELECT COUNT(*) AS count, COALESCE(SUM(trust = 1), 0) AS verified FROM entries').get() as { count: number, verified: number }
     db.close()
+    // What the pull left on disk: the database and any write-ahead log not yet folded into it.
+    const dbBytes = [dbB, `${dbB}-wal`].reduce((sum, f) => sum + (existsSync(f) ? statSync(f).size : 0), 0)
     rmSync(homeB, { recursive: true, force: true })
-    return { count, verified, ms: Number(wall?.[1] ?? NaN), clientCpuMs: Number(cpu?.[1] ?? NaN), serverCpuMs }
+    return { count, verified, ms: Number(wall?.[1] ?? NaN), clientCpuMs: Number(cpu?.[1] ?? NaN), serverCpuMs, dbBytes }
   } finally {
     serve.kill('SIGTERM')
     await new Promise((resolve) => serve.once('exit', resolve))
@@ -207,10 +210,12 @@ export async function benchSigning (entries = Number(process.env.BENCH_SIGNING_E
     const p = openDatabase(pending)
     p.exec('UPDATE entries SET trust = 2')
     p.close()
+    const pages = { unsigned: exportedPages(unsigned, limit), direct: exportedPages(firstHand, limit), relayed: exportedPages(relayed, limit) }
+    const wireBytes = Object.fromEntries(Object.entries(pages).map(([k, list]) => [k, list.reduce((sum, p) => sum + p.length, 0)])) as Record<keyof typeof pages, number>
     const inProcess = await ingestMs(dir, {
-      unsigned: { pages: exportedPages(unsigned, limit), from: identity.peerId },
-      direct: { pages: exportedPages(firstHand, limit), from: identity.peerId },
-      relayed: { pages: exportedPages(relayed, limit), from: identity.peerId }
+      unsigned: { pages: pages.unsigned, from: identity.peerId },
+      direct: { pages: pages.direct, from: identity.peerId },
+      relayed: { pages: pages.relayed, from: identity.peerId }
     })
     const vsUnsigned = (ms: number): string => {
       const percent = (ms / inProcess.unsigned! - 1) * 100
@@ -266,6 +271,7 @@ export async function benchSigning (entries = Number(process.env.BENCH_SIGNING_E
     const slower = (kind: typeof kinds[number]): string => `${((1 - med(kind, rate) / plain) * 100).toFixed(1)}%`
     const cpuRatio = (kind: typeof kinds[number], f: (x: Pulled) => number): string => `${(med(kind, f) / med('unsigned', f)).toFixed(2)}x`
     const perK = (ms: number): string => (ms / (entries / 1000)).toFixed(1)
+    const bytesVs = (bytes: number, base: number): string => `+${((bytes / base - 1) * 100).toFixed(1)}%`
     return {
       'signing entries': entries,
       'machine load': load,
@@ -285,6 +291,8 @@ export async function benchSigning (entries = Number(process.env.BENCH_SIGNING_E
       'serving process CPU ms per 1k entries unsigned | direct | relayed | relayed 2.0.0 (median)': kinds.map((k) => perK(med(k, (x) => x.serverCpuMs))).join(' | '),
       'CPU vs unsigned, syncing side: direct | relayed | relayed 2.0.0': `${cpuRatio('direct', (x) => x.clientCpuMs)} | ${cpuRatio('relayed', (x) => x.clientCpuMs)} | ${cpuRatio('relayedV2', (x) => x.clientCpuMs)}`,
       'CPU vs unsigned, both sides: direct | relayed | relayed 2.0.0': `${cpuRatio('direct', (x) => x.clientCpuMs + x.serverCpuMs)} | ${cpuRatio('relayed', (x) => x.clientCpuMs + x.serverCpuMs)} | ${cpuRatio('relayedV2', (x) => x.clientCpuMs + x.serverCpuMs)}`,
+      'bytes per entry on the wire (3.0.0 pages as served) unsigned | direct | relayed': `${(wireBytes.unsigned / entries).toFixed(0)} | ${(wireBytes.direct / entries).toFixed(0)} | ${(wireBytes.relayed / entries).toFixed(0)} (direct ${bytesVs(wireBytes.direct, wireBytes.unsigned)}, relayed ${bytesVs(wireBytes.relayed, wireBytes.unsigned)})`,
+      'bytes per entry in the syncing device\'s database after the pull unsigned | direct | relayed (median)': `${(med('unsigned', (x) => x.dbBytes) / entries).toFixed(0)} | ${(med('direct', (x) => x.dbBytes) / entries).toFixed(0)} | ${(med('relayed', (x) => x.dbBytes) / entries).toFixed(0)} (direct ${bytesVs(med('direct', (x) => x.dbBytes), med('unsigned', (x) => x.dbBytes))}, relayed ${bytesVs(med('relayed', (x) => x.dbBytes), med('unsigned', (x) => x.dbBytes))})`,
       'server signs its own unsigned entries ahead (from serving until done) ms': Number.isNaN(signAheadMs) ? 'not signed ahead' : Math.round(signAheadMs),
       'sync of those, pulled after (signed ahead, or in the pull) entries/s': Math.round(rate(ahead))
     }
