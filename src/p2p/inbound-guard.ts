@@ -6,6 +6,12 @@
  * and in total, and one rate-limited log line per source with a count of what was refused. The handshake deadline
  * itself is libp2p's `inboundUpgradeTimeout` (set from `handshakeTimeoutMs` in node.ts); a connection it drops
  * shows up here as a handshake that never finished.
+ *
+ * When every slot is taken, a newcomer from an address holding fewer handshakes than the biggest holder takes the
+ * place of that holder's oldest one, which is dropped. Refusing the newcomer instead let five addresses at 13 silent
+ * connections each (under the per-address cap, reconnecting as they were dropped) hold all 64 slots and lock every
+ * honest peer out. A flood from many addresses at one connection each churns the slots, oldest first: an honest
+ * handshake has until as many newer connections arrive after it as there are slots.
  */
 import type { ConnectionGater, MultiaddrConnection, PeerId } from '@libp2p/interface'
 import type { Multiaddr } from '@multiformats/multiaddr'
@@ -27,13 +33,21 @@ export interface InboundGuardInit {
 }
 
 /** Why an inbound connection did not become a libp2p connection. */
-export type RefusalReason = 'too-many-from-address' | 'too-many-in-total' | 'timed-out' | 'failed'
+export type RefusalReason = 'too-many-from-address' | 'too-many-in-total' | 'evicted' | 'timed-out' | 'failed'
 
 const reasonText: Record<RefusalReason, string> = {
   'too-many-from-address': 'over the per-address limit of handshakes in progress',
   'too-many-in-total': 'over the total limit of handshakes in progress',
+  evicted: 'dropped mid-handshake to make room for an address holding fewer',
   'timed-out': 'no complete handshake within the deadline',
   failed: 'handshake failed (a different swarm key, or not a rustory peer)'
+}
+
+/** A handshake in progress. */
+interface Pending {
+  maConn: MultiaddrConnection
+  /** Ends it here: upgraded, closed (timed out or failed), or evicted (its socket is then aborted by the caller). */
+  finish: (outcome: 'upgraded' | 'closed' | 'evicted') => void
 }
 
 interface Window {
@@ -70,8 +84,9 @@ export class InboundGuard {
   readonly #windowMs: number
   readonly #log: (line: string) => void
   readonly #now: () => number
-  readonly #pending = new Map<string, number>()
-  readonly #finishers = new WeakMap<MultiaddrConnection, (upgraded: boolean) => void>()
+  /** By source, oldest first. */
+  readonly #pending = new Map<string, Pending[]>()
+  readonly #finishers = new WeakMap<MultiaddrConnection, Pending['finish']>()
   readonly #windows = new Map<string, Window>()
   #pendingTotal = 0
 
@@ -89,7 +104,7 @@ export class InboundGuard {
     return {
       denyInboundConnection: (maConn: MultiaddrConnection) => this.#admit(maConn),
       denyInboundUpgradedConnection: (_peer: PeerId, maConn: MultiaddrConnection) => {
-        this.#finishers.get(maConn)?.(true)
+        this.#finishers.get(maConn)?.('upgraded')
         return false
       }
     }
@@ -107,31 +122,52 @@ export class InboundGuard {
 
   #admit (maConn: MultiaddrConnection): boolean {
     const source = sourceOf(maConn.remoteAddr)
-    if (this.#pendingTotal >= this.#total) {
-      this.#refused(source, 'too-many-in-total')
-      return true
-    }
-    const n = this.#pending.get(source) ?? 0
-    if (n >= this.#perAddress) {
+    const mine = this.#pending.get(source)?.length ?? 0
+    if (mine >= this.#perAddress) {
       this.#refused(source, 'too-many-from-address')
       return true
     }
-    this.#pending.set(source, n + 1)
-    this.#pendingTotal++
+    if (this.#pendingTotal >= this.#total) {
+      const victim = this.#victimFor(mine)
+      if (victim == null) {
+        this.#refused(source, 'too-many-in-total')
+        return true
+      }
+      victim.finish('evicted')
+      victim.maConn.abort(new Error('dropped mid-handshake to make room for another address'))
+    }
     const started = this.#now()
     let done = false
-    const finish = (upgraded: boolean): void => {
-      if (done) return
-      done = true
-      const left = (this.#pending.get(source) ?? 1) - 1
-      if (left <= 0) this.#pending.delete(source)
-      else this.#pending.set(source, left)
-      this.#pendingTotal--
-      if (!upgraded) this.#refused(source, this.#now() - started >= this.#timeoutMs - 50 ? 'timed-out' : 'failed')
+    const pending: Pending = {
+      maConn,
+      finish: (outcome) => {
+        if (done) return
+        done = true
+        const list = this.#pending.get(source) ?? []
+        list.splice(list.indexOf(pending), 1)
+        if (list.length === 0) this.#pending.delete(source)
+        this.#pendingTotal--
+        if (outcome === 'evicted') this.#refused(source, 'evicted')
+        else if (outcome === 'closed') this.#refused(source, this.#now() - started >= this.#timeoutMs - 50 ? 'timed-out' : 'failed')
+      }
     }
-    this.#finishers.set(maConn, finish)
-    maConn.addEventListener('close', () => finish(false), { once: true })
+    const list = this.#pending.get(source)
+    if (list == null) this.#pending.set(source, [pending])
+    else list.push(pending)
+    this.#pendingTotal++
+    this.#finishers.set(maConn, pending.finish)
+    maConn.addEventListener('close', () => pending.finish('closed'), { once: true })
     return false
+  }
+
+  /**
+   * The handshake to drop for a newcomer whose address holds `mine`: the oldest of the address holding the most,
+   * when that is more than `mine` (the first such address found on a tie); none when no address holds more.
+   */
+  #victimFor (mine: number): Pending | undefined {
+    let most: Pending[] | undefined
+    for (const list of this.#pending.values()) if (list.length > (most?.length ?? mine)) most = list
+    return most?.[0]
   }
 
   #refused (source: string, reason: RefusalReason): void {

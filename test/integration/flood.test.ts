@@ -31,6 +31,34 @@ function flood (port: number, localAddress: string, perSecond: number): { stop: 
   }
 }
 
+/**
+ * Keeps `perSource` silent connections open from each of `sources`, each reopened 200 ms after the server drops it:
+ * under the per-address cap from every address, together over the total.
+ */
+function hold (port: number, sources: readonly string[], perSource: number): { stop: () => void, opened: () => number } {
+  const sockets = new Set<Socket>()
+  let opened = 0
+  let stopping = false
+  const one = (localAddress: string): void => {
+    const socket = connect({ host: '127.0.0.1', port, localAddress })
+    opened++
+    sockets.add(socket)
+    socket.on('error', () => {})
+    socket.on('close', () => {
+      sockets.delete(socket)
+      if (!stopping) setTimeout(() => one(localAddress), 200)
+    })
+  }
+  for (const source of sources) for (let k = 0; k < perSource; k++) one(source)
+  return {
+    opened: () => opened,
+    stop: () => {
+      stopping = true
+      for (const s of sockets) s.destroy()
+    }
+  }
+}
+
 async function sleep (ms: number): Promise<void> {
   await new Promise((resolve) => setTimeout(resolve, ms))
 }
@@ -63,5 +91,35 @@ test('an honest sync completes while silent connections flood the server, and th
   const lines = served.output().split('\n').filter((l) => l.includes('inbound connection'))
   t.log(lines.slice(0, 3).join('\n'))
   t.true(lines.some((l) => /^p2p: refused \d+ inbound connections from 127\.0\.0\.2 in the last 10 s: /.test(l)), served.output())
+  t.false(lines.some((l) => l.includes('127.0.0.1')), 'the honest source is never refused')
+})
+
+test('silent connections from five addresses, each under the per-address cap, do not lock an honest peer out', async (t) => {
+  const dir = tempDir(t)
+  const swarm = join(dir, 'swarm.key')
+  const a = device(t, dir, 'devA', swarm)
+  const b = device(t, dir, 'devB', swarm)
+  const ids = await a.record(3)
+  const served = await a.serve()
+  const port = Number(/\/tcp\/(\d+)\//.exec(served.addr)![1])
+  // 5 × 13 = 65 handshakes that never finish, over the 64 slots, each address under its cap of 16. Refusing every
+  // newcomer once the slots were full made 5 of 5 honest syncs fail here.
+  const attack = hold(port, ['127.0.0.2', '127.0.0.3', '127.0.0.4', '127.0.0.5', '127.0.0.6'], 13)
+  t.teardown(() => attack.stop())
+  await sleep(3 * second)
+  const results = []
+  for (let i = 0; i < 3; i++) {
+    const result = await b.rr(['p2p-sync', '--peers', served.addr], { timeoutMs: 90 * second })
+    results.push(result)
+    t.log(`sync ${i + 1}: exit ${result.code}; ${attack.opened()} flood connections opened so far`)
+  }
+  attack.stop()
+  for (const r of results) t.is(r.code, 0, r.stdout + r.stderr)
+  t.deepEqual(b.entryIds(), [...ids].sort())
+  const deadline = Date.now() + 30 * second
+  while (!/dropped mid-handshake/.test(served.output()) && Date.now() < deadline) await sleep(500)
+  const lines = served.output().split('\n').filter((l) => l.includes('inbound connection'))
+  t.log(lines.slice(0, 3).join('\n'))
+  t.true(lines.some((l) => /^p2p: refused \d+ inbound connections from 127\.0\.0\.[2-6] in the last 10 s: .*dropped mid-handshake to make room for an address holding fewer/.test(l)), served.output())
   t.false(lines.some((l) => l.includes('127.0.0.1')), 'the honest source is never refused')
 })
