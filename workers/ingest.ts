@@ -31,15 +31,23 @@ interface ManifestChecks {
 }
 
 /**
- * 3.0.0: starts checking, on a helper thread (workers/verify-parallel.ts), the signature of every manifest that an
- * entry of the message names and this database does not hold with the very same origin, signature and hashes: they
- * are checked while this thread validates (and, for relayed entries, hashes) the entries. Named by any item, valid
- * or not, so at most one check per item, as when only valid ones counted; a chunk nothing names is never checked.
+ * 3.0.0: when the message holds relayed entries (named by a chunk whose origin is not the connection's peer), starts
+ * checking, on a helper thread (workers/verify-parallel.ts), the signature of every manifest that an item names and
+ * this database does not hold with the very same origin, signature and hashes, while this thread validates and
+ * hashes the entries. Named by any item, valid or not: at most one check per item; a chunk nothing names is never
+ * checked. Without relayed entries there is nothing to overlap: admitReceived checks the manifests on this thread,
+ * and no helper thread is started for them (in a whole `rr p2p-sync`, starting one cost more than it saved).
  */
-function checkManifests (dbPath: string, message: Received): ManifestChecks {
+function checkManifests (dbPath: string, message: Received, peerId: string | undefined): ManifestChecks {
   const known = knownChunks(workerDb(dbPath), message.chunks)
   const named = new Set<number>()
-  for (const k of message.refs) if (k !== undefined && k >= 0 && known[k] !== true) named.add(k)
+  let relayed = false
+  for (const k of message.refs) {
+    if (k === undefined || k < 0) continue
+    if (known[k] !== true) named.add(k)
+    if (message.chunks[k]!.origin !== peerId) relayed = true
+  }
+  if (!relayed) return { known, checked: Promise.resolve([]) }
   const toCheck = [...named].flatMap((k) => {
     const input = chunkVerificationInput(message.chunks[k]!)
     return input != null ? [{ k, input }] : []
@@ -56,10 +64,10 @@ function checkManifests (dbPath: string, message: Received): ManifestChecks {
 /**
  * admitReceived with the batch's signatures checked first, on several threads (workers/verify-parallel.ts): the
  * same entries need a check as admitReceived would check itself (2.0.0 or 3.0.0, signed, not by the connection's
- * own peer). On 3.0.0 the manifests were set checking before validation (checkManifests); meanwhile relayed entries
- * (their chunk's origin is not that peer) are hashed here to find in them (chunkDigests). admitReceived then checks
- * each entry's hash against its manifest, and any manifest neither known nor passed by the helper again here (none
- * is taken as valid unchecked).
+ * own peer). On 3.0.0, with relayed entries (their chunk's origin is not that peer), the manifests were set checking
+ * before validation (checkManifests), and the relayed entries are hashed here to find in them (chunkDigests).
+ * admitReceived then checks each entry's hash against its manifest, and any manifest neither known nor passed by the
+ * helper here (none is taken as valid unchecked).
  */
 async function admit (valid: Entry[], indexes: number[], wire: WireVersion, message: Received, manifests: ManifestChecks | undefined, peerId?: string): Promise<Admitted> {
   const verdicts = wire !== 1 ? await verifyAll(valid, (e) => e.sig != null && e.origin !== peerId) : []
@@ -86,7 +94,7 @@ async function admit (valid: Entry[], indexes: number[], wire: WireVersion, mess
 export async function ingestPulled (task: IngestPulledTask): Promise<IngestPulledResult> {
   const parsed = parseSyncBatch(decodeJson(task.payload, 'SyncBatch'))
   const batch = { ...parsed, ...received(parsed, task.wire, 'SyncBatch') }
-  const manifests = task.wire === 3 && batch.next_cursor != null ? checkManifests(task.dbPath, batch) : undefined
+  const manifests = task.wire === 3 && batch.next_cursor != null ? checkManifests(task.dbPath, batch, task.peerId) : undefined
   if (task.parsed != null) {
     task.parsed.postMessage({ received: batch.entries.length, nextCursor: batch.next_cursor })
     task.parsed.close()
@@ -106,7 +114,7 @@ export async function ingestPush (task: IngestPushTask): Promise<IngestPushResul
   } catch (err) {
     return { ok: false, inserted: 0, ignored: 0, rejected: [], error: (err as Error).message }
   }
-  const manifests = wire === 3 ? checkManifests(task.dbPath, message) : undefined
+  const manifests = wire === 3 ? checkManifests(task.dbPath, message, task.peerId) : undefined
   const { valid, indexes, rejected } = validateBatch(message.entries)
   const admitted = await admit(valid, indexes, wire, message, manifests, task.peerId)
   const all = [...rejected, ...admitted.rejected]
