@@ -22,6 +22,12 @@ export interface InboundGuardInit {
   maxPendingPerAddress?: number
   /** Handshakes in progress from all addresses together at most. @default 64 */
   maxPending?: number
+  /**
+   * Inbound connections open at once from one IP address (each peer behind a relay counts alone); more are closed
+   * as soon as their handshake ends. The node's 512 connections in all are otherwise one key holder's to take.
+   * @default 32
+   */
+  maxConnectionsPerAddress?: number
   /** The handshake deadline the node applies, to tell "too slow" from "failed" in the log. @default 5 s */
   handshakeTimeoutMs?: number
   /** Refusals from one source are summed over this window and logged as one line. @default 10 s */
@@ -33,14 +39,15 @@ export interface InboundGuardInit {
 }
 
 /** Why an inbound connection did not become a libp2p connection. */
-export type RefusalReason = 'too-many-from-address' | 'too-many-in-total' | 'evicted' | 'timed-out' | 'failed'
+export type RefusalReason = 'too-many-from-address' | 'too-many-in-total' | 'evicted' | 'timed-out' | 'failed' | 'too-many-open'
 
 const reasonText: Record<RefusalReason, string> = {
   'too-many-from-address': 'over the per-address limit of handshakes in progress',
   'too-many-in-total': 'over the total limit of handshakes in progress',
   evicted: 'dropped mid-handshake to make room for an address holding fewer',
   'timed-out': 'no complete handshake within the deadline',
-  failed: 'handshake failed (a different swarm key, or not a rustory peer)'
+  failed: 'handshake failed (a different swarm key, or not a rustory peer)',
+  'too-many-open': 'over the per-address limit of open connections (it holds the swarm key)'
 }
 
 /** A handshake in progress. */
@@ -79,6 +86,9 @@ export function refusalLine (source: string, counts: ReadonlyMap<RefusalReason, 
 
 export class InboundGuard {
   readonly #perAddress: number
+  readonly #openPerAddress: number
+  /** Inbound connections open (handshake done), by source. */
+  readonly #open = new Map<string, number>()
   readonly #total: number
   readonly #timeoutMs: number
   readonly #windowMs: number
@@ -92,6 +102,7 @@ export class InboundGuard {
 
   constructor (init: InboundGuardInit = {}) {
     this.#perAddress = init.maxPendingPerAddress ?? 16
+    this.#openPerAddress = init.maxConnectionsPerAddress ?? 32
     this.#total = init.maxPending ?? 64
     this.#timeoutMs = init.handshakeTimeoutMs ?? 5 * secondMs
     this.#windowMs = init.logWindowMs ?? 10 * secondMs
@@ -105,7 +116,7 @@ export class InboundGuard {
       denyInboundConnection: (maConn: MultiaddrConnection) => this.#admit(maConn),
       denyInboundUpgradedConnection: (_peer: PeerId, maConn: MultiaddrConnection) => {
         this.#finishers.get(maConn)?.('upgraded')
-        return false
+        return this.#tooManyOpen(maConn)
       }
     }
   }
@@ -168,6 +179,23 @@ export class InboundGuard {
     let most: Pending[] | undefined
     for (const list of this.#pending.values()) if (list.length > (most?.length ?? mine)) most = list
     return most?.[0]
+  }
+
+  /** Counts an inbound connection whose handshake is done as open from its source, or refuses it over the cap. */
+  #tooManyOpen (maConn: MultiaddrConnection): boolean {
+    const source = sourceOf(maConn.remoteAddr)
+    const n = this.#open.get(source) ?? 0
+    if (n >= this.#openPerAddress) {
+      this.#refused(source, 'too-many-open')
+      return true
+    }
+    this.#open.set(source, n + 1)
+    maConn.addEventListener('close', () => {
+      const left = (this.#open.get(source) ?? 1) - 1
+      if (left <= 0) this.#open.delete(source)
+      else this.#open.set(source, left)
+    }, { once: true })
+    return false
   }
 
   #refused (source: string, reason: RefusalReason): void {

@@ -6,6 +6,15 @@
 import { connect, type Socket } from 'node:net'
 import { join } from 'node:path'
 import test from 'ava'
+import { noise } from '@chainsafe/libp2p-noise'
+import { yamux } from '@chainsafe/libp2p-yamux'
+import { generateKeyPair } from '@libp2p/crypto/keys'
+import { tcp } from '@libp2p/tcp'
+import { multiaddr } from '@multiformats/multiaddr'
+import { createLibp2p } from 'libp2p'
+import { loadOrCreateSwarmKey } from '../../src/config/keys.js'
+import { pnetCipher } from '../../src/p2p/node.js'
+import { privateNetwork } from '../../src/p2p/pnet.js'
 import { device } from '../helpers/peers.js'
 import { tempDir } from '../helpers/tmp.js'
 
@@ -122,4 +131,44 @@ test('silent connections from five addresses, each under the per-address cap, do
   t.log(lines.slice(0, 3).join('\n'))
   t.true(lines.some((l) => /^p2p: refused \d+ inbound connections from 127\.0\.0\.[2-6] in the last 10 s: .*dropped mid-handshake to make room for an address holding fewer/.test(l)), served.output())
   t.false(lines.some((l) => l.includes('127.0.0.1')), 'the honest source is never refused')
+})
+
+test('a swarm-key holder cannot take every connection slot from one address', async (t) => {
+  const dir = tempDir(t)
+  const swarm = join(dir, 'swarm.key')
+  const a = device(t, dir, 'devA', swarm)
+  const b = device(t, dir, 'devB', swarm)
+  const ids = await a.record(3)
+  const served = await a.serve()
+  // A key holder's own libp2p node, dialing from 127.0.0.2, forcing a new connection each time. Before the cap, all
+  // 80 stayed open (and 512 from one address reset every honest dial, with nothing logged).
+  const attacker = await createLibp2p({
+    privateKey: await generateKeyPair('Ed25519'),
+    transports: [tcp({ dialOpts: { localAddress: '127.0.0.2' } })],
+    connectionEncrypters: [noise()],
+    streamMuxers: [yamux()],
+    connectionProtector: privateNetwork({ psk: loadOrCreateSwarmKey(swarm).psk, implementation: pnetCipher() }),
+    connectionManager: { maxConnections: 1000 }
+  })
+  t.teardown(async () => { await attacker.stop() })
+  const target = multiaddr(served.addr)
+  let refused = 0
+  for (let i = 0; i < 80; i++) {
+    try {
+      await attacker.dial(target, { force: true, signal: AbortSignal.timeout(15 * second) })
+    } catch {
+      refused++
+    }
+  }
+  await sleep(second)
+  const held = attacker.getConnections().filter((c) => c.status === 'open').length
+  t.log(`attacker holds ${held} connections; ${refused} dials failed`)
+  t.true(held <= 32, `held ${held}`)
+  t.true(held >= 16, `the attacker's first connections were refused too (${held} held)`)
+  const result = await b.rr(['p2p-sync', '--peers', served.addr], { timeoutMs: 90 * second })
+  t.is(result.code, 0, result.stdout + result.stderr)
+  t.deepEqual(b.entryIds(), [...ids].sort())
+  const deadline = Date.now() + 30 * second
+  while (!/over the per-address limit of open connections/.test(served.output()) && Date.now() < deadline) await sleep(500)
+  t.regex(served.output(), /p2p: refused \d+ inbound connections? from 127\.0\.0\.2 in the last 10 s: .*over the per-address limit of open connections/)
 })
