@@ -21,15 +21,25 @@ export function encodeMessage (message: unknown): Uint8Array {
   return encoder.encode(JSON.stringify(message))
 }
 
-/** Below this size a document is parsed at once: its items cannot be many. */
-const scanFromBytes = 1024 * 1024
+/**
+ * Below this size a document is parsed at once: its items cannot be many, nor its nesting deep enough to cost much
+ * (a deep `[[[…` costs JSON.parse about 110 bytes of memory per byte).
+ */
+const scanFromBytes = 64 * 1024
+
+/**
+ * Nesting no message needs: an envelope, its lists, their objects (3), with room for fields a later release might
+ * nest. 16 MiB of `{"entries":[[[[…` (8 million levels) took a receiver to 961 MB.
+ */
+export const maxMessageDepth = 8
 
 /**
  * The items of the arrays at the top two levels of a JSON document (`[…]`, `{"entries": […], "chunks": […]}`),
  * counted on the bytes without parsing: commas outside strings at those depths, plus one per non-empty array. An
- * approximation for malformed input, exact for valid. Pure.
+ * approximation for malformed input, exact for valid. -1 as soon as arrays and objects nest deeper than maxDepth.
+ * Pure.
  */
-export function topLevelItems (bytes: Uint8Array): number {
+export function topLevelItems (bytes: Uint8Array, maxDepth = Infinity): number {
   let depth = 0
   let inString = false
   let items = 0
@@ -46,7 +56,7 @@ export function topLevelItems (bytes: Uint8Array): number {
     if (fresh && c > 0x20 && c !== 0x5d) { items++; fresh = false }
     if (c === 0x22) inString = true
     else if (c === 0x5b || c === 0x7b) {
-      depth++
+      if (++depth > maxDepth) return -1
       if (depth <= 2) {
         if (c === 0x5b) { arrays |= 1 << (depth - 1); fresh = true } else arrays &= ~(1 << (depth - 1))
       }
@@ -61,34 +71,55 @@ export function topLevelItems (bytes: Uint8Array): number {
 }
 
 /**
- * The commas in the bytes, four at a time (a word whose bytes are compared with ',' all at once): about a tenth of
- * what parsing the same bytes costs. May count a few more than there are (a borrow across bytes), never fewer. Pure.
+ * The commas and the opening brackets (`[` or `{`) in the bytes, four at a time (a word whose bytes are compared all
+ * at once): a small part of what parsing the same bytes costs. May count a few more than there are (a borrow across
+ * bytes), never fewer. Pure.
  */
-export function commaCount (bytes: Uint8Array): number {
-  let n = 0
+export function punctuation (bytes: Uint8Array): { commas: number, opens: number } {
+  let commas = 0
+  let opens = 0
+  const one = (c: number): void => {
+    if (c === 0x2c) commas++
+    else if ((c | 0x20) === 0x7b) opens++
+  }
   let i = 0
   const head = Math.min(bytes.length, (4 - (bytes.byteOffset & 3)) & 3)
-  for (; i < head; i++) if (bytes[i] === 0x2c) n++
+  for (; i < head; i++) one(bytes[i]!)
   const words = new Uint32Array(bytes.buffer, bytes.byteOffset + i, Math.floor((bytes.length - i) / 4))
   for (let w = 0; w < words.length; w++) {
-    const x = words[w]! ^ 0x2c2c2c2c
-    const zero = (x - 0x01010101) & ~x & 0x80808080
-    if (zero !== 0) n += ((zero >>> 7) & 1) + ((zero >>> 15) & 1) + ((zero >>> 23) & 1) + ((zero >>> 31) & 1)
+    const word = words[w]!
+    const x = word ^ 0x2c2c2c2c
+    const comma = (x - 0x01010101) & ~x & 0x80808080
+    if (comma !== 0) commas += ((comma >>> 7) & 1) + ((comma >>> 15) & 1) + ((comma >>> 23) & 1) + ((comma >>> 31) & 1)
+    // `[` is 0x5b and `{` 0x7b: with bit 0x20 set, both are 0x7b, and no other byte is.
+    const y = (word | 0x20202020) ^ 0x7b7b7b7b
+    const open = (y - 0x01010101) & ~y & 0x80808080
+    if (open !== 0) opens += ((open >>> 7) & 1) + ((open >>> 15) & 1) + ((open >>> 23) & 1) + ((open >>> 31) & 1)
   }
-  for (i += words.length * 4; i < bytes.length; i++) if (bytes[i] === 0x2c) n++
-  return n
+  for (i += words.length * 4; i < bytes.length; i++) one(bytes[i]!)
+  return { commas, opens }
+}
+
+/** The commas in the bytes (punctuation). Pure. */
+export function commaCount (bytes: Uint8Array): number {
+  return punctuation(bytes).commas
 }
 
 /**
  * Decodes UTF-8 JSON; invalid UTF-8 or JSON is a ProtocolError naming what was received. A document of more items
- * than two messages' worth (maxItemsPerMessage) is refused before it is parsed: 16 MiB of `0,0,…` parsed into
- * 8 million items took a receiver from 94 to 349 MB (and to 4 GB before items were counted at all). Only a big
- * document dense in commas is counted item by item (real batches have about one comma in 24 bytes).
+ * than two messages' worth (maxItemsPerMessage), or nested deeper than maxMessageDepth, is refused before it is
+ * parsed: 16 MiB of `0,0,…` parsed into 8 million items took a receiver from 94 to 349 MB (and to 4 GB before items
+ * were counted at all), and 16 MiB of `[[[…` to 961 MB. Only a document dense in commas or in brackets is scanned
+ * byte by byte: real batches have about one comma in 24 bytes and one bracket in 300 (an entry is one object).
  */
 export function decodeJson (bytes: Uint8Array, what: string): unknown {
-  if (bytes.length >= scanFromBytes && commaCount(bytes) > bytes.length / 6) {
-    const items = topLevelItems(bytes)
-    if (items > 2 * maxItemsPerMessage) throw new ProtocolError(`${what}: about ${items} items, more than any message holds (at most ${maxItemsPerMessage} entries or tombstones)`)
+  if (bytes.length >= scanFromBytes) {
+    const { commas, opens } = punctuation(bytes)
+    if (commas > bytes.length / 6 || opens > bytes.length / 64) {
+      const items = topLevelItems(bytes, maxMessageDepth)
+      if (items < 0) throw new ProtocolError(`${what}: nested deeper than ${maxMessageDepth} levels, more than any message holds`)
+      if (items > 2 * maxItemsPerMessage) throw new ProtocolError(`${what}: about ${items} items, more than any message holds (at most ${maxItemsPerMessage} entries or tombstones)`)
+    }
   }
   let text: string
   try {

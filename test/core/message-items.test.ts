@@ -4,7 +4,7 @@
  */
 import test from 'ava'
 import { maxItemsPerMessage } from '../../src/protocol/constants.js'
-import { checkItemCount, commaCount, decodeJson, parseEntriesPush, topLevelItems } from '../../src/protocol/messages.js'
+import { checkItemCount, commaCount, decodeJson, maxMessageDepth, parseEntriesPush, punctuation, topLevelItems } from '../../src/protocol/messages.js'
 import { ProtocolError } from '../../src/protocol/errors.js'
 import { maxListedRefusals, unlistedRefusal, validateBatch } from '../../src/core/entry.js'
 import { validateTombstones } from '../../src/core/tombstone.js'
@@ -64,4 +64,37 @@ test('commaCount counts every comma at any alignment, and never fewer than there
   t.is(commaCount(Buffer.from(text)), exact)
   t.is(commaCount(Buffer.from(',,,,,,,,,')), 9)
   t.is(commaCount(new Uint8Array(0)), 0)
+})
+
+test('a document nested deeper than any message is refused before it is parsed, a real batch is not', (t) => {
+  t.is(topLevelItems(Buffer.from('{"entries":[[[1]]]}'), 3), -1)
+  t.is(topLevelItems(Buffer.from('{"entries":[[[1]]]}'), 4), 1)
+  t.is(topLevelItems(Buffer.from('{"entries":[{"cmd":"[[[[[[[[[[{{{{{{{{"}]}'), 3), 1, 'brackets in strings are not nesting')
+  const deep = Buffer.from(`{"entries":[${'['.repeat(200_000)}${']'.repeat(200_000)}]}`)
+  t.throws(() => decodeJson(deep, 'EntriesPush'), { instanceOf: ProtocolError, message: `EntriesPush: nested deeper than ${maxMessageDepth} levels, more than any message holds` })
+  const objects = Buffer.from(`{"entries":[${'{"a":'.repeat(50_000)}1${'}'.repeat(50_000)}]}`)
+  t.throws(() => decodeJson(objects, 'SyncBatch'), { message: /^SyncBatch: nested deeper than 8 levels/ })
+  // Sparse in commas but dense in brackets: scanned, counted, refused.
+  const padded = Buffer.from(`{"entries":[${'{}      ,'.repeat(3 * maxItemsPerMessage)}{}]}`)
+  t.throws(() => decodeJson(padded, 'EntriesPush'), { message: /^EntriesPush: about 600001 items, more than any message holds/ })
+  // A batch as a server sends it (an entry is one object of scalars, ~300 bytes) is parsed whole.
+  const entry = { entry_id: '00000000-0000-4000-8000-000000000000', device_id: 'laptop', user_id: 'u', ts: '2026-01-01T00:00:00.000Z', cmd: 'git commit -m "[wip] {x}, y" && make test', cwd: '/home/u/project', exit_code: 0, duration_ms: 12, shell: 'zsh', hostname: 'laptop', version: '0.1.0', k: 1 }
+  const batch = Buffer.from(JSON.stringify({ chunks: [{ id: 1, origin: 'o', sig: 's', hashes: 'h' }], entries: new Array(5000).fill(entry), next_cursor: 5000 }))
+  t.true(batch.byteLength > 64 * 1024)
+  t.is((decodeJson(batch, 'SyncBatch') as { entries: unknown[] }).entries.length, 5000)
+})
+
+test('punctuation counts commas and opening brackets at any alignment, never fewer than there are', (t) => {
+  const text = '[{a,b},{"[":1}]' + '{,'.repeat(500) + '[x]'
+  const exact = { commas: [...text].filter((c) => c === ',').length, opens: [...text].filter((c) => c === '[' || c === '{').length }
+  t.deepEqual(punctuation(Buffer.from(text)), exact)
+  const bytes = Buffer.from(`....${text}....`)
+  for (let offset = 0; offset < 4; offset++) {
+    const view = bytes.subarray(4 + offset, bytes.length - 4)
+    const counted = punctuation(view)
+    const want = { commas: [...view.toString()].filter((c) => c === ',').length, opens: [...view.toString()].filter((c) => c === '[' || c === '{').length }
+    t.true(counted.commas >= want.commas && counted.commas <= want.commas + 4, `offset ${offset}`)
+    t.true(counted.opens >= want.opens && counted.opens <= want.opens + 4, `offset ${offset}`)
+  }
+  t.deepEqual(punctuation(Buffer.from('{[;{[ [{')), { commas: 0, opens: 6 }, '; is 0x3b: not an opening bracket')
 })

@@ -9,7 +9,7 @@ import test from 'ava'
 import { noise } from '@chainsafe/libp2p-noise'
 import { yamux } from '@chainsafe/libp2p-yamux'
 import { generateKeyPair } from '@libp2p/crypto/keys'
-import { tcp } from '@libp2p/tcp'
+import { tcp, type TCPSocketOptions } from '@libp2p/tcp'
 import { multiaddr } from '@multiformats/multiaddr'
 import { createLibp2p } from 'libp2p'
 import { loadOrCreateSwarmKey } from '../../src/config/keys.js'
@@ -144,7 +144,8 @@ test('a swarm-key holder cannot take every connection slot from one address', as
   // 80 stayed open (and 512 from one address reset every honest dial, with nothing logged).
   const attacker = await createLibp2p({
     privateKey: await generateKeyPair('Ed25519'),
-    transports: [tcp({ dialOpts: { localAddress: '127.0.0.2' } })],
+    // @libp2p/tcp hands dialOpts to net.connect whole; its type lists only some of net.connect's options.
+    transports: [tcp({ dialOpts: { noDelay: true, localAddress: '127.0.0.2' } as TCPSocketOptions })],
     connectionEncrypters: [noise()],
     streamMuxers: [yamux()],
     connectionProtector: privateNetwork({ psk: loadOrCreateSwarmKey(swarm).psk, implementation: pnetCipher() }),
