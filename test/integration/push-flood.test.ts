@@ -41,6 +41,24 @@ async function servedAndWatched (t: ExecutionContext, seed: (a: Device) => Promi
   return { dir, swarm, b, served, before, peak: () => { sample(); return peak } }
 }
 
+/**
+ * `peers` attacker nodes (`name-0`, `name-1`, …), each with one connection to the server and `perPeer` streams of
+ * `protocol` on it; `each` is given every stream as it opens (c: the peer, s: the stream on it). Returns the streams.
+ */
+async function openStreams (t: ExecutionContext, at: { dir: string, swarm: string, addr: string }, name: string, peers: number, perPeer: number, protocol: string, each: (stream: Stream, c: number, s: number) => unknown): Promise<Stream[]> {
+  const streams: Stream[] = []
+  for (let c = 0; c < peers; c++) {
+    const peer = await startPeer(t, { dir: at.dir, swarmKeyPath: at.swarm, name: `${name}-${c}` })
+    const connection = await peer.node.dial(multiaddr(at.addr))
+    for (let s = 0; s < perPeer; s++) {
+      const stream = await connection.newStream(protocol, { signal: AbortSignal.timeout(60_000) })
+      streams.push(stream)
+      await each(stream, c, s)
+    }
+  }
+  return streams
+}
+
 /** Sends `total` bytes of a never-finished document, then holds the stream open. Resolves with the bytes sent. */
 async function sendHalfOpen (stream: Stream, total: number): Promise<number> {
   const chunk = Buffer.alloc(256 * KiB, 0x20)
@@ -58,17 +76,8 @@ test('24 half-open 15 MiB push streams keep p2p-serve under 300 MB, and an hones
   let ids: string[] = []
   const { dir, swarm, b, served, before, peak: peakNow } = await servedAndWatched(t, async (a) => { ids = await a.record(2) })
 
-  const streams: Stream[] = []
   const sending: Array<Promise<number>> = []
-  for (let c = 0; c < 3; c++) {
-    const attacker = await startPeer(t, { dir, swarmKeyPath: swarm, name: `mallory-${c}` })
-    const connection = await attacker.node.dial(multiaddr(served.addr))
-    for (let s = 0; s < 8; s++) {
-      const stream = await connection.newStream(entriesPushProtocol, { signal: AbortSignal.timeout(60_000) })
-      streams.push(stream)
-      sending.push(sendHalfOpen(stream, 15 * MiB))
-    }
-  }
+  const streams = await openStreams(t, { dir, swarm, addr: served.addr }, 'mallory', 3, 8, entriesPushProtocol, (stream) => { sending.push(sendHalfOpen(stream, 15 * MiB)) })
   const sent = await Promise.all(sending)
   // Whatever the server still holds is held now; give it a moment to show in RSS.
   await new Promise((resolve) => setTimeout(resolve, 3000))
@@ -128,17 +137,10 @@ test('a push of 8 million junk items, or nested 8 million deep, is refused whole
 test('48 pull streams that ask for 32 MiB answers and never read them are refused as busy past the budget, p2p-serve under 800 MB', async (t) => {
   // 600 commands of 60 KB: one pull answer is cut at the 32 MiB cap.
   const { dir, swarm, b, served, before, peak: peakNow } = await servedAndWatched(t, async (a) => { seedDb(a.dbPath, 600, { cmdBytes: 60_000, deviceId: 'devA' }) })
-  const streams: Stream[] = []
-  for (let c = 0; c < 6; c++) {
-    const attacker = await startPeer(t, { dir, swarmKeyPath: swarm, name: `reader-${c}` })
-    const connection = await attacker.node.dial(multiaddr(served.addr))
-    for (let s = 0; s < 8; s++) {
-      const stream = await connection.newStream(syncPullProtocol, { signal: AbortSignal.timeout(60_000) })
-      stream.send(Buffer.from(JSON.stringify({ cursor: 0, limit: 100_000 })))
-      await stream.close() // the request is whole; the answer is never read
-      streams.push(stream)
-    }
-  }
+  const streams = await openStreams(t, { dir, swarm, addr: served.addr }, 'reader', 6, 8, syncPullProtocol, async (stream) => {
+    stream.send(Buffer.from(JSON.stringify({ cursor: 0, limit: 100_000 })))
+    await stream.close() // the request is whole; the answer is never read
+  })
   // The server works on every request, holds what fits its budget and refuses the rest as busy.
   const deadline = Date.now() + 60_000
   while (!/the server is holding \d+ MiB of requests/.test(served.output()) && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 200))
@@ -156,14 +158,7 @@ test('48 pull streams that ask for 32 MiB answers and never read them are refuse
 test('30 pulls of 1000 entries at once, as many peers\' rounds may overlap, are all answered: small pages never wait on the budget', async (t) => {
   const { dir, swarm, served } = await servedAndWatched(t, async (a) => { seedDb(a.dbPath, 3000, { deviceId: 'devA' }) })
   const asks: Array<Promise<string>> = []
-  for (let c = 0; c < 5; c++) {
-    const peer = await startPeer(t, { dir, swarmKeyPath: swarm, name: `puller-${c}` })
-    const connection = await peer.node.dial(multiaddr(served.addr))
-    for (let s = 0; s < 6; s++) {
-      const stream = await connection.newStream(syncPullProtocol, { signal: AbortSignal.timeout(60_000) })
-      asks.push(exchange(stream, Buffer.from(JSON.stringify({ cursor: s * 100, limit: 1000 }))))
-    }
-  }
+  await openStreams(t, { dir, swarm, addr: served.addr }, 'puller', 5, 6, syncPullProtocol, (stream, _c, s) => { asks.push(exchange(stream, Buffer.from(JSON.stringify({ cursor: s * 100, limit: 1000 })))) })
   const answers = await Promise.all(asks)
   const pages = answers.map((a) => JSON.parse(a) as { entries?: unknown[], error?: string })
   t.deepEqual(pages.filter((p) => p.error != null).map((p) => p.error), [], 'no pull was refused')
