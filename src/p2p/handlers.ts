@@ -13,6 +13,7 @@ import { decodeJson, parseSyncPull } from '../protocol/messages.js'
 import { servePull, servePush, type ServeComponents } from '../sync/serve.js'
 import type { WorkerPool } from '../../workers/pool.js'
 import { BusyError, ByteBudget, defaultRequestBudgetBytes } from './byte-budget.js'
+import { CountedLog } from './counted-log.js'
 import { startSignAhead } from './sign-ahead.js'
 import { armDeadline, encodeError, readDocument, writeAll, type ErrorDocument } from './stream-io.js'
 import { secondMs, minuteMs } from '../core/units.js'
@@ -22,8 +23,10 @@ export interface ServeSyncInit {
   dbPath: string
   /** Runs export-batch and ingest-push off the network loop. Owned by the caller (closed by it). */
   pool: WorkerPool
-  /** One line per refused request or failure. @default no logging */
+  /** A line per refused request or failure, of each kind per peer (counted: logWindowMs). @default no logging */
   log?: (line: string) => void
+  /** How long refusals of one kind from one peer are counted after the first is logged (CountedLog). @default 10 s */
+  logWindowMs?: number
   /** A request must arrive completely within this time. @default 30 s for a pull, 2 min for a push */
   pullRequestTimeoutMs?: number
   pushRequestTimeoutMs?: number
@@ -74,9 +77,10 @@ export function pullRoomWanted (request: Uint8Array, what: string, bytesPerItem:
 
 /**
  * Builds the stream handler of one exchange: read the request under its cap, deadline and the shared byte budget,
- * answer, half-close; refusals become error documents and one log line. Shared by the entry and tombstone protocols.
+ * answer, half-close; refusals become error documents and a log line, counted per peer and kind (CountedLog: a
+ * peer can open streams as fast as it likes). Shared by the entry and tombstone protocols.
  */
-export function exchangeHandler (log: (line: string) => void, exchangeTimeoutMs: number, budget: ByteBudget) {
+export function exchangeHandler (log: CountedLog, exchangeTimeoutMs: number, budget: ByteBudget) {
   return (what: string, requestCap: number, requestTimeoutMs: number, answer: (request: Uint8Array, peerId: string, replyRoom: number) => Promise<Uint8Array>, replyCap = maxPushResponseBytes, replyWanted: (request: Uint8Array) => number = () => replyCap) =>
     async (stream: Stream, connection: Connection): Promise<void> => {
       const peer = connection.remotePeer.toString()
@@ -106,14 +110,14 @@ export function exchangeHandler (log: (line: string) => void, exchangeTimeoutMs:
           hold.release()
           const refused = refusal(err)
           if (refused == null) throw err
-          log(`p2p: refused ${what} from ${peer}: ${refused.message}`)
+          log.line(`${what} ${peer} ${refused.doc.code ?? 'refused'}`, `p2p: refused ${what} from ${peer}: ${refused.message}`)
           await replyAndClose(stream, encodeError(refused.doc))
           return
         }
         await writeAll(stream, reply)
         await stream.close()
       } catch (err) {
-        log(`p2p: ${what} with ${peer} failed: ${errorMessage(err)}`)
+        log.line(`${what} ${peer} failed`, `p2p: ${what} with ${peer} failed: ${errorMessage(err)}`)
         stream.abort(err instanceof Error ? err : new Error(String(err)))
       } finally {
         hold.release()
@@ -132,7 +136,8 @@ export async function serveSync (node: Libp2p, init: ServeSyncInit): Promise<() 
   const options = { maxInboundStreams: init.maxInboundStreams ?? 8, runOnLimitedConnection: true }
   const budget = init.budget ?? new ByteBudget(init.requestBudgetBytes ?? defaultRequestBudgetBytes)
 
-  const exchange = exchangeHandler(log, exchangeTimeoutMs, budget)
+  const counted = new CountedLog(log, init.logWindowMs != null ? { windowMs: init.logWindowMs } : {})
+  const exchange = exchangeHandler(counted, exchangeTimeoutMs, budget)
 
   const core: ServeComponents = { dbPath: init.dbPath, pool: init.pool, ...(init.signer != null ? { signer: init.signer } : {}) }
 
@@ -152,8 +157,8 @@ export async function serveSync (node: Libp2p, init: ServeSyncInit): Promise<() 
     if (malformed != null) throw new RefusedError({ error: malformed, code: 'malformed' })
     // What a peer's push brought is a change here as much as a pull is: said, and only when something was stored.
     if (result.inserted > 0) log(`received: peer=${peerId} pushed entries inserted=${result.inserted} ignored=${result.ignored}`)
-    if (result.rejected.length > 0) log(`p2p: entries-push: rejected ${result.rejected.length} invalid entries (first: ${result.rejected[0]!.reason})`)
-    if ((result.clamped ?? 0) > 0) log(`p2p: entries-push: ${result.clamped!} entries stamped more than a day ahead stored at the receive time (marked)`)
+    if (result.rejected.length > 0) counted.line(`entries-push ${peerId} rejected`, `p2p: entries-push: rejected ${result.rejected.length} invalid entries from ${peerId} (first: ${result.rejected[0]!.reason})`)
+    if ((result.clamped ?? 0) > 0) counted.line(`entries-push ${peerId} clamped`, `p2p: entries-push: ${result.clamped!} entries from ${peerId} stamped more than a day ahead stored at the receive time (marked)`)
     return ack
   })
 
@@ -169,6 +174,7 @@ export async function serveSync (node: Libp2p, init: ServeSyncInit): Promise<() 
   return async () => {
     stopSigning?.()
     await node.unhandle(protocols)
+    counted.flush()
   }
 }
 

@@ -7,6 +7,7 @@ import { maxPullRequestBytes, maxPullResponseBytes, maxPushRequestBytes, tombsto
 import { decodeJson, parseSyncPull } from '../protocol/messages.js'
 import { encodeTombstoneAck } from '../protocol/tombstones.js'
 import { ByteBudget, defaultRequestBudgetBytes } from './byte-budget.js'
+import { CountedLog } from './counted-log.js'
 import { exchangeHandler, pullRoomWanted, RefusedError, type ServeSyncInit } from './handlers.js'
 import { secondMs, minuteMs } from '../core/units.js'
 
@@ -14,7 +15,8 @@ import { secondMs, minuteMs } from '../core/units.js'
 export async function serveTombstones (node: Libp2p, init: ServeSyncInit): Promise<() => Promise<void>> {
   const log = init.log ?? (() => {})
   const options = { maxInboundStreams: init.maxInboundStreams ?? 8, runOnLimitedConnection: true }
-  const exchange = exchangeHandler(log, init.exchangeTimeoutMs ?? 5 * minuteMs, init.budget ?? new ByteBudget(init.requestBudgetBytes ?? defaultRequestBudgetBytes))
+  const counted = new CountedLog(log, init.logWindowMs != null ? { windowMs: init.logWindowMs } : {})
+  const exchange = exchangeHandler(counted, init.exchangeTimeoutMs ?? 5 * minuteMs, init.budget ?? new ByteBudget(init.requestBudgetBytes ?? defaultRequestBudgetBytes))
 
   const pull = exchange('tombstone-pull', maxPullRequestBytes, init.pullRequestTimeoutMs ?? 30 * secondMs, async (request, _peer, room) => {
     const { cursor, limit } = parseSyncPull(decodeJson(request, 'TombstonePull'))
@@ -22,10 +24,10 @@ export async function serveTombstones (node: Libp2p, init: ServeSyncInit): Promi
     return page.payload
   }, maxPullResponseBytes, (request) => pullRoomWanted(request, 'TombstonePull', 256))
 
-  const push = exchange('tombstone-push', maxPushRequestBytes, init.pushRequestTimeoutMs ?? 2 * minuteMs, async (request) => {
+  const push = exchange('tombstone-push', maxPushRequestBytes, init.pushRequestTimeoutMs ?? 2 * minuteMs, async (request, peer) => {
     const result = await init.pool.run({ tag: 'ingest-tombstones-push', dbPath: init.dbPath, payload: request })
     if (result.error != null) throw new RefusedError({ error: result.error, code: 'malformed' })
-    if (result.rejected.length > 0) log(`p2p: tombstone-push: rejected ${result.rejected.length} invalid tombstones (first: ${result.rejected[0]!.reason})`)
+    if (result.rejected.length > 0) counted.line(`tombstone-push ${peer} rejected`, `p2p: tombstone-push: rejected ${result.rejected.length} invalid tombstones from ${peer} (first: ${result.rejected[0]!.reason})`)
     if (result.deleted > 0) log(`p2p: tombstone-push: deleted ${result.deleted} entries (${result.added} new tombstones)`)
     return encodeTombstoneAck(result)
   })
@@ -34,5 +36,6 @@ export async function serveTombstones (node: Libp2p, init: ServeSyncInit): Promi
   await node.handle(tombstonePushProtocol, push, options)
   return async () => {
     await node.unhandle([tombstonePullProtocol, tombstonePushProtocol])
+    counted.flush()
   }
 }

@@ -75,10 +75,11 @@ export async function startPeer (t: ExecutionContext | undefined, init: { dir: s
   const node = await createPeerNode({ privateKey: identity.privateKey, psk: swarm.psk, listen: init.listen ?? (init.dbPath != null ? ['/ip4/127.0.0.1/tcp/0'] : []), dialTimeoutMs: init.dialTimeoutMs ?? 15_000, ...(init.connectionProtector != null ? { connectionProtector: init.connectionProtector } : {}), ...(init.dialFromListenPort != null ? { dialFromListenPort: init.dialFromListenPort } : {}) })
   const pool = new WorkerPool({ maxThreads: 2 })
   const logs: string[] = []
-  if (init.dbPath != null) await serveSync(node, { log: (line) => logs.push(line), ...init.serve, dbPath: init.dbPath, pool })
+  const unserve = init.dbPath != null ? await serveSync(node, { log: (line) => logs.push(line), ...init.serve, dbPath: init.dbPath, pool }) : undefined
   let stopped: Promise<void> | undefined
   const stop = async (): Promise<void> => {
     stopped ??= (async () => {
+      await unserve?.()
       await node.stop()
       await pool.close()
     })()

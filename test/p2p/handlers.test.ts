@@ -115,8 +115,36 @@ test('malformed JSON or wrong types get an error document and a ProtocolError on
   t.is(pushAnswer.code, 'malformed')
   await t.throwsAsync(transport.push(Buffer.from('{"entries": 5}')), { name: 'ProtocolError', message: /entries must be an array/ })
   await t.throwsAsync(transport.pull({ cursor: -1, limit: 10 }), { name: 'ProtocolError', message: /cursor/ })
-  t.is(server.logs.filter((l) => l.includes('refused')).length, 7)
+  // Seven refusals of two kinds (malformed sync-pull, malformed entries-push) from one peer: a line for each kind.
+  const refusedLines = server.logs.filter((l) => l.includes('refused'))
+  t.is(refusedLines.length, 2, refusedLines.join('\n'))
+  t.truthy(refusedLines.find((l) => l.startsWith('p2p: refused sync-pull from')))
+  t.truthy(refusedLines.find((l) => l.startsWith('p2p: refused entries-push from')))
   t.is(decode(await transport.pull({ cursor: 0, limit: 10 })).entries.length, 3)
+})
+
+test('a key holder refused on stream after stream is logged once per kind, and counted: not a line per stream', async (t) => {
+  // A window no load can end before the test does.
+  const { connection, transport, server, client } = await servingPair(t, 3, { logWindowMs: 10 * 60_000 })
+  const peer = client.node.peerId.toString()
+  const streams = 300
+  const answers: string[] = []
+  for (let sent = 0; sent < streams; sent += 6) {
+    answers.push(...await Promise.all(Array.from({ length: 6 }, async () => await rawExchange(connection, syncPullProtocol, Buffer.from('{"cursor": "zero", "limit": 10}')))))
+  }
+  // Every stream is still answered with its refusal.
+  t.is(answers.filter((a) => (JSON.parse(a) as { code?: string }).code === 'malformed').length, answers.length)
+  const oversized = JSON.parse(await rawExchange(connection, syncPullProtocol, Buffer.from(JSON.stringify({ cursor: 0, limit: 10, pad: 'x'.repeat(maxPullRequestBytes) }))))
+  t.is(oversized.code, 'too_large')
+  // One line for the 300 malformed requests, one for the oversized one (another kind of refusal).
+  const lines = server.logs.filter((l) => l.startsWith(`p2p: refused sync-pull from ${peer}`))
+  t.is(lines.length, 2, lines.slice(0, 5).join('\n'))
+  t.regex(lines[0]!, /SyncPull: cursor/)
+  t.regex(lines[1]!, /too large/)
+  t.is(decode(await transport.pull({ cursor: 0, limit: 10 })).entries.length, 3)
+  // The count is told when the window ends, or when the server stops.
+  await server.stop()
+  t.true(server.logs.some((l) => l.startsWith(`p2p: refused sync-pull from ${peer}`) && l.endsWith(`(and ${streams - 1} more like it within 600 s)`)), server.logs.join('\n'))
 })
 
 test('a peer that trickles its request is cut off at the deadline and does not hold the stream', async (t) => {
