@@ -187,8 +187,10 @@ export function parseChunks (value: unknown, what: string): WireChunk[] {
     if (c.hashes.length > Math.ceil(maxReceivedChunkEntries * hashBytes / 3) * 4) throw new ProtocolError(`${what}: chunk ${k} hashes must be at most ${maxReceivedChunkEntries} hashes in base64`)
     const hashes = Buffer.from(c.hashes, 'base64')
     // Standard base64 with padding, nothing else: the decoder skips any other character, so the length tells (a
-    // regular expression over every manifest cost as much as checking its signature).
-    if (c.hashes.length % 4 !== 0 || hashes.length !== c.hashes.length / 4 * 3 - (c.hashes.endsWith('==') ? 2 : c.hashes.endsWith('=') ? 1 : 0)) throw new ProtocolError(`${what}: chunk ${k} hashes must be standard base64`)
+    // regular expression over every manifest cost as much as checking its signature); it also takes base64url's
+    // `-` and `_`, which two searches refuse (one encoding per manifest, as docs/PROTOCOL.md says).
+    if (c.hashes.length % 4 !== 0 || hashes.length !== c.hashes.length / 4 * 3 - (c.hashes.endsWith('==') ? 2 : c.hashes.endsWith('=') ? 1 : 0) ||
+      c.hashes.includes('-') || c.hashes.includes('_')) throw new ProtocolError(`${what}: chunk ${k} hashes must be standard base64`)
     if (hashes.length === 0 || hashes.length % hashBytes !== 0) throw new ProtocolError(`${what}: chunk ${k} hashes must be a whole number of ${hashBytes}-byte hashes`)
     return { id: c.id, origin: c.origin, sig: Buffer.from(c.sig, 'base64'), hashes }
   })

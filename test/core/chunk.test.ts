@@ -104,7 +104,7 @@ test('chunks on the wire: malformed ones make the message malformed', async (t) 
   const good = { id: 4, origin: a.origin, sig: chunk.sig.toString('base64'), hashes: chunk.hashes.toString('base64') }
   t.deepEqual(parseChunks([good], 'm'), [{ ...chunk, id: 4 }])
   t.deepEqual(parseChunks(undefined, 'm'), [])
-  for (const bad of [{}, [{ ...good, origin: 'x' }], [{ ...good, sig: 'AAAA' }], [{ ...good, hashes: '' }], [{ ...good, hashes: Buffer.alloc(31).toString('base64') }], [{ ...good, hashes: Buffer.alloc(32 * 4097).toString('base64') }], [{ ...good, hashes: 5 }], [good, good], [{ ...good, id: -1 }], [{ ...good, id: undefined }], [{ ...good, hashes: `${good.hashes.slice(0, -4)}!!!!` }]]) {
+  for (const bad of [{}, [{ ...good, origin: 'x' }], [{ ...good, sig: 'AAAA' }], [{ ...good, hashes: '' }], [{ ...good, hashes: Buffer.alloc(31).toString('base64') }], [{ ...good, hashes: Buffer.alloc(32 * 4097).toString('base64') }], [{ ...good, hashes: 5 }], [good, good], [{ ...good, id: -1 }], [{ ...good, id: undefined }], [{ ...good, hashes: `${good.hashes.slice(0, -4)}!!!!` }], [{ ...good, hashes: `${Buffer.alloc(32, 0xff).toString('base64url')}=` }], [{ ...good, hashes: `${Buffer.from('fbefbe'.repeat(10) + 'fbef', 'hex').toString('base64url')}=` }]]) {
     t.throws(() => parseChunks(bad, 'm'), { name: 'ProtocolError' }, JSON.stringify(bad).slice(0, 80))
   }
 })
