@@ -236,6 +236,15 @@ export function knownChunks (db: Database, chunks: readonly Chunk[]): boolean[] 
 /**
  * Stores the chunk manifests that entries of this batch were verified against (the caller checked each signature),
  * once per (origin, sig), and returns their local ids by place in `chunks`. A chunk no entry names is not stored.
+ *
+ * Manifests grow (signPending): the same origin signs a run of entries again with more on the end. Of such a run only
+ * the longest is kept, found by origin and first hash (index chunks_head):
+ * - one held here whose hashes are a prefix of the new one's is replaced by it in place: its rows keep their link,
+ *   and each is still listed;
+ * - when one held here has the new one's hashes as its prefix, the batch's rows link to it, and the new one is not
+ *   stored: it lists nothing that one does not.
+ * Both are signed by the same origin and both were checked, so every linked row stays listed in a manifest its
+ * origin signed. Anything else (another origin, hashes that differ before either ends) is stored beside.
  */
 function storeChunks (db: Database, chunks: readonly Chunk[], entries: readonly StorableEntry[]): number[] {
   if (chunks.length === 0) return []
@@ -243,11 +252,30 @@ function storeChunks (db: Database, chunks: readonly Chunk[], entries: readonly 
   for (const e of entries) if (e.chunk_ref != null) used.add(e.chunk_ref)
   const add = cached(db, 'chunk-add', () => 'INSERT INTO chunks (origin, sig, hashes) VALUES (?, ?, ?) ON CONFLICT (origin, sig) DO NOTHING')
   const find = cached(db, 'chunk-find', () => 'SELECT id FROM chunks WHERE origin = ? AND sig = ?').pluck()
+  const sameHead = cached(db, 'chunk-head', () => 'SELECT id, hashes FROM chunks WHERE origin = ? AND substr(hashes, 1, 32) = ?')
+  const regrow = cached(db, 'chunk-regrow', () => 'UPDATE chunks SET sig = ?, hashes = ? WHERE id = ?')
   return chunks.map((c, k) => {
     if (!used.has(k)) return 0
+    const held = find.get(c.origin, c.sig) as number | undefined
+    if (held != null) return held
+    if (c.hashes.length >= hashBytes) {
+      const run = sameHead.all(c.origin, c.hashes.subarray(0, hashBytes)) as Array<{ id: number, hashes: Buffer }>
+      const longer = run.find((r) => r.hashes.length >= c.hashes.length && isPrefix(c.hashes, r.hashes))
+      if (longer != null) return longer.id
+      const shorter = run.find((r) => isPrefix(r.hashes, c.hashes))
+      if (shorter != null) {
+        regrow.run(c.sig, c.hashes, shorter.id)
+        return shorter.id
+      }
+    }
     add.run(c.origin, c.sig, c.hashes)
     return find.get(c.origin, c.sig) as number
   })
+}
+
+/** True when `a` is `b`'s first a.length bytes (whole hashes: both are runs of 32-byte hashes). */
+function isPrefix (a: Buffer, b: Buffer): boolean {
+  return a.length <= b.length && a.length % hashBytes === 0 && b.compare(a, 0, a.length, 0, a.length) === 0
 }
 
 /** Inserts a batch as one transaction and reports inserted vs ignored (already present). */
@@ -296,11 +324,18 @@ export function stripSeq (row: StoredEntry): Entry {
 /**
  * Signs this device's entries still unsigned (trust 2: recorded or imported here) with its identity key, in one
  * immediate transaction: they become verified rows under `signer.origin`, keeping their ingest_seq (nothing served
- * them yet: every serving path signs first). Each gets its own signature (what the 2.0.0 wire carries), and every
- * maxChunkEntries of them, in ingest_seq order, one chunk manifest (what the 3.0.0 wire carries; src/core/chunk.ts),
- * stored in `chunks` and linked from the rows. A stored copy of one signed by this same key (it came back) is
- * dropped. Returns how many were signed. Called lazily before serving, never on the record path; and ahead of it in
- * chunks of `maxRows` (src/p2p/sign-ahead.ts), so that a pull arriving meanwhile waits for one chunk only.
+ * them yet: every serving path signs first). Each gets its own signature (what the 2.0.0 wire carries), and they go
+ * into chunk manifests of up to maxChunkEntries, in ingest_seq order (what the 3.0.0 wire carries;
+ * src/core/chunk.ts), stored in `chunks` and linked from the rows. A stored copy of one signed by this same key (it
+ * came back) is dropped. Returns how many were signed. Called lazily before serving, never on the record path; and
+ * ahead of it in chunks of `maxRows` (src/p2p/sign-ahead.ts), so that a pull arriving meanwhile waits for one chunk only.
+ *
+ * The last chunk grows: while this key's newest manifest has room, the first entries signed go on the end of it and
+ * the whole manifest is signed again, in place (same id, so its rows stay linked; the old hashes are a prefix of the
+ * new ones, so every row it listed is still listed). A device signs what it recorded every few seconds (sign-ahead,
+ * and every pull); with a new manifest each time, a history recorded live was one manifest per one or two entries,
+ * and a receiver checked an Ed25519 signature per entry or two: 4 times the ingest of the same entries unsigned, and
+ * half again the bytes (npm run bench, "signed a few at a time"). Receivers keep only the longest (storeChunks).
  */
 export function signPending (db: Database, signer: EntrySigner, maxRows = -1): number {
   const probe = cached(db, 'pending-probe', () => `SELECT 1 FROM entries WHERE trust = ${trust.localUnsigned} LIMIT 1`)
@@ -312,17 +347,30 @@ export function signPending (db: Database, signer: EntrySigner, maxRows = -1): n
     const addChunk = cached(db, 'pending-chunk', () => 'INSERT INTO chunks (origin, sig, hashes) VALUES (?, ?, ?)')
     // A copy signed by this key that reached us first is stored as a rival: the row signed here is that entry.
     const dropCopy = cached(db, 'pending-copy', () => 'DELETE FROM entries WHERE entry_id = ? RETURNING entry_id, cmd')
+    const regrow = cached(db, 'pending-regrow', () => 'UPDATE chunks SET sig = ?, hashes = ? WHERE id = ?')
     const gone: Gone = []
-    for (let from = 0; from < rows.length; from += maxChunkEntries) {
-      const group = rows.slice(from, from + maxChunkEntries)
-      const hashes = Buffer.allocUnsafe(hashBytes * group.length)
+    let open = openChunk(db, signer.origin)
+    for (let from = 0; from < rows.length;) {
+      const room = open != null ? maxChunkEntries - open.hashes.length / hashBytes : maxChunkEntries
+      const group = rows.slice(from, from + room)
+      from += group.length
+      const kept = open?.hashes.length ?? 0
+      const hashes = Buffer.allocUnsafe(kept + hashBytes * group.length)
+      open?.hashes.copy(hashes, 0)
       const sigs = group.map((row, i) => {
         const bytes = canonicalEntryBytes(stripSeq(row), signer.origin)
-        sha256(bytes).copy(hashes, hashBytes * i)
+        sha256(bytes).copy(hashes, kept + hashBytes * i)
         return signBytes(bytes, signer.secretKey).toString('base64')
       })
       const chunk = signHashes(hashes, signer)
-      const chunkId = addChunk.run(chunk.origin, chunk.sig, chunk.hashes).lastInsertRowid
+      let chunkId: number | bigint
+      if (open != null) {
+        regrow.run(chunk.sig, chunk.hashes, open.id)
+        chunkId = open.id
+      } else {
+        chunkId = addChunk.run(chunk.origin, chunk.sig, chunk.hashes).lastInsertRowid
+      }
+      open = undefined
       group.forEach((row, i) => {
         update.run(signer.origin, sigs[i], chunkId, row.ingest_seq)
         gone.push(...dropCopy.all(rivalStorageId(row.entry_id, signer.origin)) as Gone)
@@ -331,4 +379,15 @@ export function signPending (db: Database, signer: EntrySigner, maxRows = -1): n
     fixLatest(db, gone)
     return rows.length
   }).immediate()
+}
+
+/**
+ * This key's newest manifest when it has room for more entries (signPending grows it), else undefined. Newest by
+ * id: signPending adds this key's chunks in ingest_seq order and grows them in place.
+ */
+function openChunk (db: Database, origin: string): { id: number, hashes: Buffer } | undefined {
+  const last = cached(db, 'open-chunk', () => 'SELECT id, hashes FROM chunks WHERE origin = ? ORDER BY id DESC LIMIT 1')
+    .get(origin) as { id: number, hashes: Buffer } | undefined
+  if (last == null || last.hashes.length % hashBytes !== 0 || last.hashes.length >= maxChunkEntries * hashBytes) return undefined
+  return last
 }

@@ -245,6 +245,14 @@ const migrations: readonly Migration[] = [
         UNIQUE (origin, sig)
       );
     `
+  },
+  {
+    // Growing chunks: an origin signs new entries into its last chunk while it has room, re-signing the whole
+    // manifest (src/store/entries.ts signPending), and a receiver keeps only the longest manifest of a run
+    // (storeChunks): it finds the one it holds by origin and first hash. An index only: older processes never read
+    // it, and SQLite keeps it up to date for their writes too.
+    version: 12,
+    sql: 'CREATE INDEX IF NOT EXISTS chunks_head ON chunks (origin, substr(hashes, 1, 32));'
   }
 ]
 

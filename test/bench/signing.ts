@@ -10,7 +10,9 @@
  * hits all alike; each round starts one kind later, and each pull starts after `sync` (no writeback of the pull
  * before it). Signed kinds run on 3.0.0 (chunk signatures: one Ed25519 check per manifest of 256 entries, a
  * SHA-256 per relayed entry); the relayed rows are also pulled from a server offering 2.0.0 at most (serve-wire.ts),
- * where every entry's own signature is checked, for comparison. The ingest worker's own work on the same pages is
+ * where every entry's own signature is checked, for comparison. The same rows signed 2 at a time, as a daemon signs
+ * a history while it is recorded (sign-ahead every few seconds), are pulled as a fifth kind: the growing manifests
+ * keep that history at one manifest per 256 entries, like one signed at once. The ingest worker's own work on the same pages is
  * also timed in process, without the network or the serving process (ingestMs). What signing adds in bytes is
  * printed beside: per entry on the wire, and per entry in the syncing device's database after the pull.
  * Run: `BENCH_ONLY=signing npm run bench` (BENCH_SIGNING_ENTRIES, BENCH_SIGNING_ROUNDS to change it;
@@ -187,14 +189,16 @@ export async function benchSigning (entries = Number(process.env.BENCH_SIGNING_E
     const relayed = join(dir, 'relayed.db')
     const firstHand = join(dir, 'first-hand.db')
     const pending = join(dir, 'pending.db')
+    const live = join(dir, 'live.db')
     seed(unsigned, entries)
-    for (const copy of [relayed, firstHand, pending]) copyFileSync(unsigned, copy)
-    const signWith = (path: string, signer: EntrySigner): number => {
+    for (const copy of [relayed, firstHand, pending, live]) copyFileSync(unsigned, copy)
+    /** Signs every row, all at once (as after an import), or `perCall` at a time (as sign-ahead does a live history). */
+    const signWith = (path: string, signer: EntrySigner, perCall = -1): number => {
       const db = openDatabase(path)
       try {
         db.exec('UPDATE entries SET trust = 2')
         const started = performance.now()
-        signPending(db, signer)
+        while (signPending(db, signer, perCall) > 0 && perCall > 0);
         return performance.now() - started
       } finally {
         db.close()
@@ -202,6 +206,16 @@ export async function benchSigning (entries = Number(process.env.BENCH_SIGNING_E
     }
     const key = await generateKeyPair('Ed25519')
     const signMs = signWith(relayed, { origin: peerIdFromPrivateKey(key).toString(), secretKey: key.raw })
+    // A history recorded with the daemon running: sign-ahead signs what is new every few seconds, one or two entries.
+    const liveSignMs = signWith(live, { origin: peerIdFromPrivateKey(key).toString(), secretKey: key.raw }, 2)
+    const chunksPer1k = (path: string): string => {
+      const db = new Database(path, { readonly: true })
+      try {
+        return ((db.prepare('SELECT COUNT(*) FROM chunks').pluck().get() as number) / (entries / 1000)).toFixed(1)
+      } finally {
+        db.close()
+      }
+    }
     const checkMs = chunkCheckMs(relayed, limit)
     // The first-hand server's own identity key, where `rr p2p-serve` will load it from.
     const homeFirstHand = join(dir, 'first-hand-serve')
@@ -210,27 +224,29 @@ export async function benchSigning (entries = Number(process.env.BENCH_SIGNING_E
     const p = openDatabase(pending)
     p.exec('UPDATE entries SET trust = 2')
     p.close()
-    const pages = { unsigned: exportedPages(unsigned, limit), direct: exportedPages(firstHand, limit), relayed: exportedPages(relayed, limit) }
+    const pages = { unsigned: exportedPages(unsigned, limit), direct: exportedPages(firstHand, limit), relayed: exportedPages(relayed, limit), live: exportedPages(live, limit) }
     const wireBytes = Object.fromEntries(Object.entries(pages).map(([k, list]) => [k, list.reduce((sum, p) => sum + p.length, 0)])) as Record<keyof typeof pages, number>
     const inProcess = await ingestMs(dir, {
       unsigned: { pages: pages.unsigned, from: identity.peerId },
       direct: { pages: pages.direct, from: identity.peerId },
-      relayed: { pages: pages.relayed, from: identity.peerId }
+      relayed: { pages: pages.relayed, from: identity.peerId },
+      live: { pages: pages.live, from: identity.peerId }
     })
     const vsUnsigned = (ms: number): string => {
       const percent = (ms / inProcess.unsigned! - 1) * 100
       return `${percent >= 0 ? '+' : ''}${percent.toFixed(1)}%`
     }
 
-    const kinds = ['unsigned', 'direct', 'relayed', 'relayedV2'] as const
-    const runs: Record<typeof kinds[number], Pulled[]> = { unsigned: [], direct: [], relayed: [], relayedV2: [] }
+    const kinds = ['unsigned', 'direct', 'relayed', 'relayedV2', 'live'] as const
+    const runs: Record<typeof kinds[number], Pulled[]> = { unsigned: [], direct: [], relayed: [], relayedV2: [], live: [] }
     const loads: number[] = [loadavg()[0]!]
     const pullOf: Record<typeof kinds[number], (r: number) => Promise<Pulled>> = {
       unsigned: async (r) => await pull(dir, `u${r}`, unsigned, swarm, limit),
       direct: async (r) => await pull(dir, `f${r}`, firstHand, swarm, limit, homeFirstHand),
       relayed: async (r) => await pull(dir, `s${r}`, relayed, swarm, limit),
       // The same relayed rows from a server that offers 2.0.0 at most: one signature verified per entry.
-      relayedV2: async (r) => await pull(dir, `v${r}`, relayed, swarm, limit, undefined, undefined, '1,2')
+      relayedV2: async (r) => await pull(dir, `v${r}`, relayed, swarm, limit, undefined, undefined, '1,2'),
+      live: async (r) => await pull(dir, `l${r}`, live, swarm, limit)
     }
     for (let r = 0; r < rounds; r++) {
       // Each round starts one kind later: no kind always runs first, or always right after the slowest.
@@ -277,21 +293,24 @@ export async function benchSigning (entries = Number(process.env.BENCH_SIGNING_E
       'machine load': load,
       'sign rate (signPending, in process) entries/s': Math.round(entries / (signMs / 1000)),
       'relayed entries checked against their manifests (in process, hashed in one native call per batch | one node:crypto call each, as without the addon) ms': sha256Addon() == null ? `the addon did not load (${sha256AddonPath.pathname}): ${Math.round(checkMs.perEntry)}` : `${Math.round(checkMs.native)} | ${Math.round(checkMs.perEntry)} (${(checkMs.native / checkMs.perEntry).toFixed(2)}x)`,
-      'ingest in process, no network (the ingest worker\'s work on every exported page) ms unsigned | direct | relayed 3.0.0': `${Math.round(inProcess.unsigned!)} | ${Math.round(inProcess.direct!)} | ${Math.round(inProcess.relayed!)} (direct ${vsUnsigned(inProcess.direct!)}, relayed ${vsUnsigned(inProcess.relayed!)})`,
+      'ingest in process, no network (the ingest worker\'s work on every exported page) ms unsigned | direct | relayed 3.0.0 | relayed, signed 2 at a time': `${Math.round(inProcess.unsigned!)} | ${Math.round(inProcess.direct!)} | ${Math.round(inProcess.relayed!)} | ${Math.round(inProcess.live!)} (direct ${vsUnsigned(inProcess.direct!)}, relayed ${vsUnsigned(inProcess.relayed!)}, signed 2 at a time ${vsUnsigned(inProcess.live!)})`,
+      'history signed 2 entries at a time (as a daemon signs a live history): sign time in process ms | chunk manifests per 1k entries, signed at once | 2 at a time': `${Math.round(liveSignMs)} | ${chunksPer1k(relayed)} | ${chunksPer1k(live)}`,
       'sync unsigned entries/s (median of rounds)': Math.round(plain),
       'sync signed direct, 3.0.0 (the serving device\'s own entries, chunk-signed) entries/s (median)': Math.round(med('direct', rate)),
       'sync signed relayed, 3.0.0 (every chunk and entry hash verified) entries/s (median)': Math.round(med('relayed', rate)),
       'sync signed relayed, 2.0.0 (every per-entry signature verified) entries/s (median)': Math.round(med('relayedV2', rate)),
-      'rounds entries/s unsigned | direct 3.0.0 | relayed 3.0.0 | relayed 2.0.0': kinds.map((k) => runs[k].map((x) => Math.round(rate(x))).join(' ')).join(' | '),
+      'sync signed relayed, 3.0.0, history signed 2 at a time entries/s (median)': Math.round(med('live', rate)),
+      'rounds entries/s unsigned | direct 3.0.0 | relayed 3.0.0 | relayed 2.0.0 | relayed, signed 2 at a time': kinds.map((k) => runs[k].map((x) => Math.round(rate(x))).join(' ')).join(' | '),
       'verified rows on the receiver (direct, relayed 3.0.0, relayed 2.0.0)': `${Math.min(...runs.direct.map((x) => x.verified))}, ${Math.min(...runs.relayed.map((x) => x.verified))}, ${Math.min(...runs.relayedV2.map((x) => x.verified))}`,
       'direct 3.0.0 vs unsigned: slower by (target < 10%)': slower('direct'),
       'relayed 3.0.0 vs unsigned: slower by (target < 10%)': slower('relayed'),
       'relayed 2.0.0 vs unsigned: slower by': slower('relayedV2'),
-      'syncing process CPU ms per 1k entries unsigned | direct | relayed | relayed 2.0.0 (median)': kinds.map((k) => perK(med(k, (x) => x.clientCpuMs))).join(' | '),
-      'serving process CPU ms per 1k entries unsigned | direct | relayed | relayed 2.0.0 (median)': kinds.map((k) => perK(med(k, (x) => x.serverCpuMs))).join(' | '),
-      'CPU vs unsigned, syncing side: direct | relayed | relayed 2.0.0': `${cpuRatio('direct', (x) => x.clientCpuMs)} | ${cpuRatio('relayed', (x) => x.clientCpuMs)} | ${cpuRatio('relayedV2', (x) => x.clientCpuMs)}`,
-      'CPU vs unsigned, both sides: direct | relayed | relayed 2.0.0': `${cpuRatio('direct', (x) => x.clientCpuMs + x.serverCpuMs)} | ${cpuRatio('relayed', (x) => x.clientCpuMs + x.serverCpuMs)} | ${cpuRatio('relayedV2', (x) => x.clientCpuMs + x.serverCpuMs)}`,
-      'bytes per entry on the wire (3.0.0 pages as served) unsigned | direct | relayed': `${(wireBytes.unsigned / entries).toFixed(0)} | ${(wireBytes.direct / entries).toFixed(0)} | ${(wireBytes.relayed / entries).toFixed(0)} (direct ${bytesVs(wireBytes.direct, wireBytes.unsigned)}, relayed ${bytesVs(wireBytes.relayed, wireBytes.unsigned)})`,
+      'relayed 3.0.0, history signed 2 at a time, vs unsigned: slower by (target < 10%)': slower('live'),
+      'syncing process CPU ms per 1k entries unsigned | direct | relayed | relayed 2.0.0 | signed 2 at a time (median)': kinds.map((k) => perK(med(k, (x) => x.clientCpuMs))).join(' | '),
+      'serving process CPU ms per 1k entries unsigned | direct | relayed | relayed 2.0.0 | signed 2 at a time (median)': kinds.map((k) => perK(med(k, (x) => x.serverCpuMs))).join(' | '),
+      'CPU vs unsigned, syncing side: direct | relayed | relayed 2.0.0 | signed 2 at a time': ['direct', 'relayed', 'relayedV2', 'live'].map((k) => cpuRatio(k as typeof kinds[number], (x) => x.clientCpuMs)).join(' | '),
+      'CPU vs unsigned, both sides: direct | relayed | relayed 2.0.0 | signed 2 at a time': ['direct', 'relayed', 'relayedV2', 'live'].map((k) => cpuRatio(k as typeof kinds[number], (x) => x.clientCpuMs + x.serverCpuMs)).join(' | '),
+      'bytes per entry on the wire (3.0.0 pages as served) unsigned | direct | relayed | signed 2 at a time': `${(wireBytes.unsigned / entries).toFixed(0)} | ${(wireBytes.direct / entries).toFixed(0)} | ${(wireBytes.relayed / entries).toFixed(0)} | ${(wireBytes.live / entries).toFixed(0)} (direct ${bytesVs(wireBytes.direct, wireBytes.unsigned)}, relayed ${bytesVs(wireBytes.relayed, wireBytes.unsigned)}, signed 2 at a time ${bytesVs(wireBytes.live, wireBytes.unsigned)})`,
       'bytes per entry in the syncing device\'s database after the pull unsigned | direct | relayed (median)': `${(med('unsigned', (x) => x.dbBytes) / entries).toFixed(0)} | ${(med('direct', (x) => x.dbBytes) / entries).toFixed(0)} | ${(med('relayed', (x) => x.dbBytes) / entries).toFixed(0)} (direct ${bytesVs(med('direct', (x) => x.dbBytes), med('unsigned', (x) => x.dbBytes))}, relayed ${bytesVs(med('relayed', (x) => x.dbBytes), med('unsigned', (x) => x.dbBytes))})`,
       'server signs its own unsigned entries ahead (from serving until done) ms': Number.isNaN(signAheadMs) ? 'not signed ahead' : Math.round(signAheadMs),
       'sync of those, pulled after (signed ahead, or in the pull) entries/s': Math.round(rate(ahead))

@@ -2,7 +2,7 @@
  * Schema level 11 (chunk signatures) on a database of the level before it (signed entries, per-entry signatures
  * only), while a process of that level keeps writing and reading the file. The level-10 file is made by this
  * rustory and taken back to level 10 (the chunks table and entries.chunk dropped, schema_level 10): exactly the
- * schema level 10 had, since level 11 only adds those two.
+ * schema level 10 had, since level 11 only adds those two (and level 12 an index on chunks).
  */
 import test from 'ava'
 import { spawn } from 'node:child_process'
@@ -41,7 +41,7 @@ function spawnChild (...args: string[]): { started: Promise<void>, done: Promise
 }
 
 test('a level-10 database migrates to chunk signatures while a level-10 process writes and reads it; old signed rows keep their per-entry signature, new ones get chunks', async (t) => {
-  t.is(schemaVersion, 11)
+  t.true(schemaVersion >= 11)
   const dir = tempDir(t)
   const path = join(dir, 'history.db')
   const a = await signer()
@@ -62,7 +62,7 @@ test('a level-10 database migrates to chunk signatures while a level-10 process 
   // The new rr opens the file (migrating it) in this process while the old one is mid-way, and stores entries.
   const now = openDatabase(path)
   t.teardown(() => now.close())
-  t.is(schemaLevel(now), 11)
+  t.is(schemaLevel(now), schemaVersion)
   t.is(now.pragma('user_version', { simple: true }), 5)
   insertEntries(now, [entry({ cmd: 'recorded here at level 11' })])
   const wrote = await old.done
