@@ -252,7 +252,7 @@ function storeChunks (db: Database, chunks: readonly Chunk[], entries: readonly 
   for (const e of entries) if (e.chunk_ref != null) used.add(e.chunk_ref)
   const add = cached(db, 'chunk-add', () => 'INSERT INTO chunks (origin, sig, hashes) VALUES (?, ?, ?) ON CONFLICT (origin, sig) DO NOTHING')
   const find = cached(db, 'chunk-find', () => 'SELECT id FROM chunks WHERE origin = ? AND sig = ?').pluck()
-  const sameHead = cached(db, 'chunk-head', () => 'SELECT id, hashes FROM chunks WHERE origin = ? AND substr(hashes, 1, 32) = ?')
+  const sameHead = cached(db, 'chunk-head', () => chunkHeadSql)
   const regrow = cached(db, 'chunk-regrow', () => 'UPDATE chunks SET sig = ?, hashes = ? WHERE id = ?')
   return chunks.map((c, k) => {
     if (!used.has(k)) return 0
@@ -272,6 +272,9 @@ function storeChunks (db: Database, chunks: readonly Chunk[], entries: readonly 
     return find.get(c.origin, c.sig) as number
   })
 }
+
+/** The stored manifests of an origin that begin with a given hash (through the index chunks_head, schema 12). */
+export const chunkHeadSql = 'SELECT id, hashes FROM chunks WHERE origin = ? AND substr(hashes, 1, 32) = ?'
 
 /** True when `a` is `b`'s first a.length bytes (whole hashes: both are runs of 32-byte hashes). */
 function isPrefix (a: Buffer, b: Buffer): boolean {

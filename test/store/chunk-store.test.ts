@@ -6,7 +6,7 @@ import { entryHash, maxChunkEntries, signHashes, verifyChunk, type Chunk } from 
 import type { Entry } from '../../src/core/entry.js'
 import type { EntrySigner } from '../../src/core/signature.js'
 import { openDatabase, type Database } from '../../src/store/db.js'
-import { insertEntries, knownChunks, signPending, stripSeq, trust } from '../../src/store/entries.js'
+import { chunkHeadSql, insertEntries, knownChunks, signPending, stripSeq, trust } from '../../src/store/entries.js'
 import { tempDir } from '../helpers/tmp.js'
 import { entry } from './fixtures.js'
 
@@ -143,4 +143,11 @@ test('a manifest that only shares a first hash, or that another key signed over 
   const chunks = db.prepare('SELECT origin, sig FROM chunks ORDER BY id').all()
   t.deepEqual(chunks, [{ origin: a.origin, sig: two.chunk.sig }, { origin: a.origin, sig: skipping.sig }, { origin: b.origin, sig: posing.sig }])
   everyRowListed(t, db)
+})
+
+test('schema 12: the stored manifest a grown one extends is found through the index chunks_head, not by reading every manifest of the origin', (t) => {
+  const db = openDatabase(join(tempDir(t), 'h.db'))
+  t.teardown(() => db.close())
+  const plan = db.prepare(`EXPLAIN QUERY PLAN ${chunkHeadSql}`).all('o', Buffer.alloc(32)) as Array<{ detail: string }>
+  t.regex(plan.map((p) => p.detail).join('; '), /USING INDEX chunks_head \(origin=\? AND <expr>=\?\)/)
 })
