@@ -54,20 +54,20 @@ export interface DaemonOutput {
 /**
  * Keeps the connection open at the end of a round: the same connection also carries the other side's rounds and
  * our serving of them, and an idle libp2p connection costs nothing; the connection manager prunes it if needed.
+ * Everything but `close` is the transport's own, read from it each time (its getters on it, its methods bound to
+ * it): a wrapper that listed what it forwarded lost `wire`, `pullTombstones` and `pushTombstones`, so the daemon
+ * ingested every pull as 1.0.0 (signatures dropped, all unverified), pushed in the 2.0.0 form (no chunks), and never
+ * exchanged tombstones (test/integration/daemon.test.ts).
  */
 function keepOpen (link: Link): Link {
-  const t = link.transport
-  return {
-    ...link,
-    transport: {
-      get peerId () { return t.peerId },
-      get remoteAddr () { return t.remoteAddr },
-      get path () { return t.path },
-      pull: async (request, signal) => await t.pull(request, signal),
-      push: async (payload, signal) => await t.push(payload, signal),
-      close: async () => {}
+  const transport = new Proxy(link.transport, {
+    get (target, property) {
+      if (property === 'close') return async () => {}
+      const value: unknown = Reflect.get(target, property, target)
+      return typeof value === 'function' ? (value as (...args: unknown[]) => unknown).bind(target) : value
     }
-  }
+  })
+  return { ...link, transport }
 }
 
 export async function runDaemon (init: DaemonInit, io: DaemonOutput): Promise<void> {

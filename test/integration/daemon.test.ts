@@ -119,8 +119,13 @@ test('three devices paired by invite/join with different login names sync every 
 
   for (const dev of [...devices, stranger]) startDaemon(t, dev)
   const expected = new Set<string>()
+  const idOf = new Map<string, string>()
   for (const dev of devices) {
-    for (let i = 0; i < 3; i++) expected.add(await record(dev, `echo ${dev.name} ${i}`))
+    for (let i = 0; i < 3; i++) {
+      const id = await record(dev, `echo ${dev.name} ${i}`)
+      expected.add(id)
+      idOf.set(`echo ${dev.name} ${i}`, id)
+    }
   }
   const strangerId = await record(stranger, 'echo from another swarm')
   await until('every record on every device', () => devices.every((d) => ids(d).size === expected.size && [...expected].every((id) => ids(d).has(id))), 180_000, devices)
@@ -128,6 +133,27 @@ test('three devices paired by invite/join with different login names sync every 
   t.deepEqual(sets[1], sets[0])
   t.deepEqual(sets[2], sets[0])
   t.false(sets[0]!.includes(strangerId))
+
+  // Every device holds the others' records as theirs, verified against their chunk manifests: pushed and pulled over
+  // 3.0.0. (A wrapper that hid the connection's wire version from the daemon ingested every pull as 1.0.0, signatures
+  // dropped, and built every push in the 2.0.0 form, one signature per entry and no manifest.)
+  for (const dev of devices) {
+    const db = new Database(dev.dbPath, { readonly: true, fileMustExist: true })
+    try {
+      const others = db.prepare('SELECT cmd, trust, chunk, origin FROM entries WHERE device_id <> ?').all(`dev-${dev.name}`) as Array<{ cmd: string, trust: number, chunk: number | null, origin: string }>
+      t.is(others.length, 6, `${dev.name}: the other devices' records`)
+      for (const row of others) t.like(row, { trust: 1 }, `${dev.name}: ${row.cmd} is verified`)
+      for (const row of others) t.not(row.chunk, null, `${dev.name}: ${row.cmd} is under its origin's chunk manifest`)
+    } finally {
+      db.close()
+    }
+  }
+
+  // A deletion on one device reaches the others through the daemons' tombstone exchange.
+  const deleted = await rr(['delete', '--exact', `echo ${devices[1]!.name} 0`, '--yes'], { env: devices[1]!.env })
+  t.is(deleted.code, 0, deleted.stderr)
+  const goneId = idOf.get(`echo ${devices[1]!.name} 0`)!
+  await until('the deleted record gone from every device', () => devices.every((d) => !ids(d).has(goneId)), 120_000, devices)
 
   // Registered under the swarm's id, not the login names; the stranger's swarm has its own and lists only itself.
   const peerIdOf = (d: Dev): string => /daemon: started peer=(\w+)/.exec(readFileSync(d.log, 'utf8'))![1]!
