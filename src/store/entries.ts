@@ -253,7 +253,6 @@ function storeChunks (db: Database, chunks: readonly Chunk[], entries: readonly 
   const add = cached(db, 'chunk-add', () => 'INSERT INTO chunks (origin, sig, hashes) VALUES (?, ?, ?) ON CONFLICT (origin, sig) DO NOTHING')
   const find = cached(db, 'chunk-find', () => 'SELECT id FROM chunks WHERE origin = ? AND sig = ?').pluck()
   const sameHead = cached(db, 'chunk-head', () => chunkHeadSql)
-  const regrow = cached(db, 'chunk-regrow', () => 'UPDATE chunks SET sig = ?, hashes = ? WHERE id = ?')
   return chunks.map((c, k) => {
     if (!used.has(k)) return 0
     const held = find.get(c.origin, c.sig) as number | undefined
@@ -264,7 +263,7 @@ function storeChunks (db: Database, chunks: readonly Chunk[], entries: readonly 
       if (longer != null) return longer.id
       const shorter = run.find((r) => isPrefix(r.hashes, c.hashes))
       if (shorter != null) {
-        regrow.run(c.sig, c.hashes, shorter.id)
+        regrowChunk(db, shorter.id, c)
         return shorter.id
       }
     }
@@ -275,6 +274,11 @@ function storeChunks (db: Database, chunks: readonly Chunk[], entries: readonly 
 
 /** The stored manifests of an origin that begin with a given hash (through the index chunks_head, schema 12). */
 export const chunkHeadSql = 'SELECT id, hashes FROM chunks WHERE origin = ? AND substr(hashes, 1, 32) = ?'
+
+/** A stored manifest replaced in place by a longer one of the same origin (its rows keep their link to `id`). */
+function regrowChunk (db: Database, id: number, grown: Chunk): void {
+  cached(db, 'chunk-regrow', () => 'UPDATE chunks SET sig = ?, hashes = ? WHERE id = ?').run(grown.sig, grown.hashes, id)
+}
 
 /** True when `a` is `b`'s first a.length bytes (whole hashes: both are runs of 32-byte hashes). */
 function isPrefix (a: Buffer, b: Buffer): boolean {
@@ -350,7 +354,6 @@ export function signPending (db: Database, signer: EntrySigner, maxRows = -1): n
     const addChunk = cached(db, 'pending-chunk', () => 'INSERT INTO chunks (origin, sig, hashes) VALUES (?, ?, ?)')
     // A copy signed by this key that reached us first is stored as a rival: the row signed here is that entry.
     const dropCopy = cached(db, 'pending-copy', () => 'DELETE FROM entries WHERE entry_id = ? RETURNING entry_id, cmd')
-    const regrow = cached(db, 'pending-regrow', () => 'UPDATE chunks SET sig = ?, hashes = ? WHERE id = ?')
     const gone: Gone = []
     let open = openChunk(db, signer.origin)
     for (let from = 0; from < rows.length;) {
@@ -368,7 +371,7 @@ export function signPending (db: Database, signer: EntrySigner, maxRows = -1): n
       const chunk = signHashes(hashes, signer)
       let chunkId: number | bigint
       if (open != null) {
-        regrow.run(chunk.sig, chunk.hashes, open.id)
+        regrowChunk(db, open.id, chunk)
         chunkId = open.id
       } else {
         chunkId = addChunk.run(chunk.origin, chunk.sig, chunk.hashes).lastInsertRowid
