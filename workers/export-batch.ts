@@ -1,7 +1,7 @@
 /** Serializes pages of entries for the wire in a worker thread, trimmed to the response cap. */
 import type { Database, Statement } from 'better-sqlite3'
 import { entryFields, optionalEntryFields } from '../src/core/entry.js'
-import { signPending, wireIdSql } from '../src/store/entries.js'
+import { rowOriginSql, signPending, wireIdSql } from '../src/store/entries.js'
 import { workerDb } from './db-cache.js'
 import type { ExportBatchResult, ExportBatchTask, ExportPushResult, ExportPushTask, SignPendingResult, SignPendingTask } from './tasks.js'
 
@@ -140,7 +140,7 @@ export function exportPush (task: ExportPushTask): ExportPushResult {
   const origin = task.signer?.origin ?? ''
   const v3 = task.wire === 3
   const rows = db
-    .prepare(`SELECT ${v3 ? entryJsonV3Sql : entryJsonV2Sql}, ingest_seq, ${v3 ? 'chunk' : 'NULL'} FROM entries WHERE device_id = @deviceId AND ingest_seq > @afterSeq AND origin IN ('', @batchOrigin) ORDER BY ingest_seq LIMIT @limit`)
+    .prepare(`SELECT ${v3 ? entryJsonV3Sql : entryJsonV2Sql}, ingest_seq, ${v3 ? 'chunk' : 'NULL'} FROM entries WHERE device_id = @deviceId AND ingest_seq > @afterSeq AND ${rowOriginSql()} IN ('', @batchOrigin) ORDER BY ingest_seq LIMIT @limit`)
     .raw().iterate({ deviceId: task.deviceId, afterSeq: task.afterSeq, limit: task.limit, batchOrigin: origin }) as Iterable<[string, number, number | null]>
   const batchOrigin = v3 ? '' : origin
   const page = collect(rows, task.maxBytes - batchOrigin.length - 16, v3 ? db : undefined)

@@ -3,6 +3,7 @@ import type { Database, Statement } from 'better-sqlite3'
 import { entryColumns, withoutNulls, type Entry, type StoredEntry } from '../core/entry.js'
 import { hashBytes, maxChunkEntries, sha256, signHashes, type Chunk } from '../core/chunk.js'
 import { canonicalEntryBytes, signBytes, type EntrySigner } from '../core/signature.js'
+import { rowOriginSql } from './wire-id.js'
 
 export interface InsertResult {
   inserted: number
@@ -72,11 +73,12 @@ function insertStatement (db: Database, rows: number, signed: boolean): Statemen
 function pushRow (params: unknown[], e: StorableEntry, rowTrust: number, signed: boolean, chunkIds: readonly number[]): void {
   params.push(e.entry_id, e.device_id, e.user_id, e.ts, e.cmd, e.cwd, e.exit_code, e.duration_ms, e.shell, e.hostname, e.version,
     e.session_id ?? null)
-  if (signed) params.push(e.origin, e.sig ?? null, e.chunk_ref != null ? chunkIds[e.chunk_ref] : null)
+  // Verified against a chunk, without a signature of its own: its origin is its chunk's (schema 13, rowOriginSql).
+  if (signed) params.push(e.chunk_ref != null && e.sig == null ? '' : e.origin, e.sig ?? null, e.chunk_ref != null ? chunkIds[e.chunk_ref] : null)
   params.push(rowTrust, e.ts_orig ?? null)
 }
 
-export { wireIdSql } from './wire-id.js'
+export { rowOriginSql, wireIdSql } from './wire-id.js'
 
 /** Where a rival copy of `entryId` signed by `origin` is stored. Never a UUID (it has a '/'). */
 export function rivalStorageId (entryId: string, origin: string): string {
@@ -141,7 +143,7 @@ function placeChunk (db: Database, run: readonly StorableEntry[], from: number, 
   const params: unknown[] = []
   for (let k = from; k < from + rowsPerStatement; k++) params.push(run[k]!.entry_id, run[k]!.origin)
   const differ = cached(db, 'held-chunk', () => `SELECT v.column1 FROM (VALUES ${Array.from({ length: rowsPerStatement }, () => '(?, ?)').join(', ')}) v
-      JOIN entries e ON e.entry_id = v.column1 WHERE e.origin <> v.column2`).pluck().all(params) as string[]
+      JOIN entries e ON e.entry_id = v.column1 WHERE ${rowOriginSql('e')} <> v.column2`).pluck().all(params) as string[]
   let inserted = 0
   for (let k = from; k < from + rowsPerStatement && differ.length > 0; k++) {
     if (differ.includes(run[k]!.entry_id)) inserted += placeSigned(db, run[k]!, rowTrust, batch)
@@ -158,7 +160,7 @@ function placeChunk (db: Database, run: readonly StorableEntry[], from: number, 
  */
 function placeSigned (db: Database, e: StorableEntry, rowTrust: number, batch: Batch): number {
   // Without cmd: a known entry (a pull going over rows it has) costs one index probe and the row's first columns.
-  const held = cached(db, 'held', () => 'SELECT origin, trust FROM entries WHERE entry_id = ?').raw()
+  const held = cached(db, 'held', () => `SELECT ${rowOriginSql()}, trust FROM entries WHERE entry_id = ?`).raw()
     .get(e.entry_id) as [origin: string, trust: number] | undefined
   if (held == null || held[0] === e.origin) return 0
   const params: unknown[] = []

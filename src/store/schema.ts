@@ -253,6 +253,15 @@ const migrations: readonly Migration[] = [
     // it, and SQLite keeps it up to date for their writes too.
     version: 12,
     sql: 'CREATE INDEX IF NOT EXISTS chunks_head ON chunks (origin, substr(hashes, 1, 32));'
+  },
+  {
+    // A row verified against a chunk manifest, with no signature of its own, is stored from now on with origin ''
+    // and its chunk's origin is its own (src/store/wire-id.ts rowOriginSql): the 52-character PeerId is kept once
+    // per manifest instead of on every row. Rows stored before keep theirs; both read the same. No statement: the
+    // level says that readers must take a row's origin through its chunk. rustory 0.1.0 never reads origin, and
+    // user_version stays 5.
+    version: 13,
+    sql: ''
   }
 ]
 

@@ -6,7 +6,7 @@
  */
 import type { Database } from 'better-sqlite3'
 import { entryColumns, withoutNulls, type Entry } from '../core/entry.js'
-import { wireIdSql } from './wire-id.js'
+import { rowOriginSql, wireIdSql } from './wire-id.js'
 
 // Opening lives in search-open.ts (only better-sqlite3 loaded); re-exported for the readers that import it from here.
 export { openForSearch, spoolWaiting, tuneForReading, type SearchOpenOptions } from './search-open.js'
@@ -215,8 +215,10 @@ export function collectStats (db: Database, top = 10): HistoryStats {
   const lastTs = (db.prepare('SELECT MAX(ts) FROM entries').pluck().get() as string | null) ?? null
   // One pass: the newest ts per device (not its last inserted row: an import from years ago is inserted last), its
   // signing keys and its unverified entries.
+  // A row verified against a chunk keeps its origin there (schema 13); a file from before chunks has no such row.
+  const originOf = hasColumn(db, 'chunk') ? rowOriginSql() : 'origin'
   const devices = db.prepare(`SELECT device_id AS deviceId, COUNT(*) AS count, MAX(ts) AS lastTs,
-                                     COUNT(DISTINCT NULLIF(origin, '')) AS keys, COALESCE(SUM(trust = 0), 0) AS unverified
+                                     COUNT(DISTINCT NULLIF(${originOf}, '')) AS keys, COALESCE(SUM(trust = 0), 0) AS unverified
                               FROM entries GROUP BY device_id ORDER BY count DESC, device_id`).all() as HistoryStats['devices']
   const topCommands = db.prepare(`SELECT cmd, COUNT(*) AS count FROM entries GROUP BY cmd
                                   ORDER BY count DESC, cmd LIMIT ?`).all(top) as HistoryStats['topCommands']

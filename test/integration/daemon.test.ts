@@ -16,6 +16,7 @@ import { ensureSwarmKey } from '../helpers/keys.js'
 import { seedEntries } from '../helpers/peers.js'
 import { unusedPorts } from '../helpers/ports.js'
 import { tempDir } from '../helpers/tmp.js'
+import { rowOriginSql } from '../../src/store/wire-id.js'
 
 const sleep = async (ms: number): Promise<void> => await new Promise((resolve) => setTimeout(resolve, ms))
 
@@ -140,7 +141,7 @@ test('three devices paired by invite/join with different login names sync every 
   for (const dev of devices) {
     const db = new Database(dev.dbPath, { readonly: true, fileMustExist: true })
     try {
-      const others = db.prepare('SELECT cmd, trust, chunk, origin FROM entries WHERE device_id <> ?').all(`dev-${dev.name}`) as Array<{ cmd: string, trust: number, chunk: number | null, origin: string }>
+      const others = db.prepare(`SELECT cmd, trust, chunk, ${rowOriginSql()} AS origin FROM entries WHERE device_id <> ?`).all(`dev-${dev.name}`) as Array<{ cmd: string, trust: number, chunk: number | null, origin: string }>
       t.is(others.length, 6, `${dev.name}: the other devices' records`)
       for (const row of others) t.like(row, { trust: 1 }, `${dev.name}: ${row.cmd} is verified`)
       for (const row of others) t.not(row.chunk, null, `${dev.name}: ${row.cmd} is under its origin's chunk manifest`)

@@ -14,10 +14,11 @@ import type { Device } from '../helpers/peers.js'
 import { syncPullProtocolV3 } from '../../src/protocol/constants.js'
 import { startPeer } from '../p2p/fixtures.js'
 import { admitAll, answerPulls, claimedOrigin, pullAll, pushAs, v3Message, type Served } from '../helpers/wire.js'
+import { rowOriginSql } from '../../src/store/wire-id.js'
 
 interface Row { entry_id: string, cmd: string, origin: string, trust: number, chunk: number | null }
 
-const rowsOf = (d: Device): Row[] => d.query<Row>('SELECT COALESCE(rival_of, entry_id) AS entry_id, cmd, origin, trust, chunk FROM entries ORDER BY ingest_seq')
+const rowsOf = (d: Device): Row[] => d.query<Row>(`SELECT COALESCE(rival_of, entry_id) AS entry_id, cmd, ${rowOriginSql()} AS origin, trust, chunk FROM entries ORDER BY ingest_seq`)
 
 const content = unsignedCopy
 

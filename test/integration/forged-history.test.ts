@@ -12,11 +12,12 @@ import { admitAll, pullAll as pullServed, pushAs } from '../helpers/wire.js'
 import { forgeryScene, unsignedCopy } from '../helpers/forgery.js'
 import type { Device } from '../helpers/peers.js'
 import type { InProcessPeer } from '../p2p/fixtures.js'
+import { rowOriginSql } from '../../src/store/wire-id.js'
 
 interface Row { entry_id: string, device_id: string, cmd: string, ts: string, ts_orig: string | null, origin: string, trust: number }
 
 /** Rows under their wire entry_id: a copy beside another origin's is stored as `<entry_id>/<origin>` (schema v7). */
-const rowsOf = (d: Device): Row[] => d.query<Row>('SELECT COALESCE(rival_of, entry_id) AS entry_id, device_id, cmd, ts, ts_orig, origin, trust FROM entries ORDER BY ingest_seq')
+const rowsOf = (d: Device): Row[] => d.query<Row>(`SELECT COALESCE(rival_of, entry_id) AS entry_id, device_id, cmd, ts, ts_orig, ${rowOriginSql()} AS origin, trust FROM entries ORDER BY ingest_seq`)
 
 /** Every entry `addr` serves over `wire`, its origin resolved from its chunk on 3.0.0 (see test/helpers/wire.ts). */
 async function pullAll (attacker: InProcessPeer, addr: string, wire: 2 | 3): Promise<Entry[]> {

@@ -12,6 +12,7 @@ import { ensureSwarmKey } from '../helpers/keys.js'
 import { device, queryFile, type Device } from '../helpers/peers.js'
 import { releaseBin } from '../helpers/release.js'
 import { tempDir } from '../helpers/tmp.js'
+import { rowOriginSql } from '../../src/store/wire-id.js'
 
 /** A device running the 0.1.0 release: its own CLI, its own database (never opened by this checkout's code). */
 interface OldDevice {
@@ -56,7 +57,7 @@ async function sync (d: Device | OldDevice, args: string[]): Promise<RunResult> 
 }
 
 interface Row { entry_id: string, cmd: string, origin: string, trust: number }
-const rowsOf = (d: Device): Row[] => d.query<Row>('SELECT COALESCE(rival_of, entry_id) AS entry_id, cmd, origin, trust FROM entries ORDER BY ingest_seq')
+const rowsOf = (d: Device): Row[] => d.query<Row>(`SELECT COALESCE(rival_of, entry_id) AS entry_id, cmd, ${rowOriginSql()} AS origin, trust FROM entries ORDER BY ingest_seq`)
 
 test('a 0.1.0 device and new ones sync both ways: each gets every entry once; what came through 0.1.0 is unverified', async (t) => {
   const dir = tempDir(t)

@@ -12,6 +12,7 @@ import { decodeJson, encodeMessage, parseSyncBatch } from '../../src/protocol/me
 import { device } from '../helpers/peers.js'
 import { tempDir } from '../helpers/tmp.js'
 import { makeEntry, seedDb, startPeer } from '../p2p/fixtures.js'
+import { rowOriginSql } from '../../src/store/wire-id.js'
 
 test('a new device syncs both ways with a peer that speaks only 1.0.0; what it gets from it is unverified', async (t) => {
   const dir = tempDir(t)
@@ -25,7 +26,7 @@ test('a new device syncs both ways with a peer that speaks only 1.0.0; what it g
   const sync = await b.rr(['p2p-sync', '--peers', old.addr, '--push'])
   t.is(sync.code, 0, sync.stderr)
   t.regex(sync.stdout, /pulled=30 inserted=30 pushed=3/)
-  const rows = b.query<{ entry_id: string, origin: string, trust: number }>('SELECT entry_id, origin, trust FROM entries')
+  const rows = b.query<{ entry_id: string, origin: string, trust: number }>(`SELECT entry_id, ${rowOriginSql()} AS origin, trust FROM entries`)
   const fromOld = rows.filter((r) => oldIds.includes(r.entry_id))
   t.is(fromOld.length, 30)
   t.true(fromOld.every((r) => r.origin === '' && r.trust === 0), 'entries received over 1.0.0 are unverified')
@@ -54,7 +55,7 @@ test('a 1.0.0-only client pulls the 1.0.0 fields exactly and pushes into a 2.0.0
   const theirs: Entry[] = [makeEntry(1, { device_id: 'old-device' }), makeEntry(2, { device_id: 'old-device' })]
   const ack = await transport.push(encodeMessage({ entries: theirs }))
   t.deepEqual([ack.ok, ack.inserted, ack.ignored], [true, 2, 0])
-  const rows = a.query<{ origin: string, trust: number }>("SELECT origin, trust FROM entries WHERE device_id = 'old-device'")
+  const rows = a.query<{ origin: string, trust: number }>(`SELECT ${rowOriginSql()} AS origin, trust FROM entries WHERE device_id = 'old-device'`)
   t.deepEqual(rows, [{ origin: '', trust: 0 }, { origin: '', trust: 0 }])
   // A 2.0.0 client on the same server gets 2.0.0 and signed entries.
   const { transport: v2 } = await dialDirect(client.node, served.addr, { newConnection: true, wireVersions: [2, 1], timeoutMs: 30_000 })

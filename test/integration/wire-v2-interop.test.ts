@@ -19,6 +19,7 @@ import { insertEntries } from '../../src/store/entries.js'
 import { device } from '../helpers/peers.js'
 import { tempDir } from '../helpers/tmp.js'
 import { makeEntry, startPeer, type InProcessPeer } from '../p2p/fixtures.js'
+import { rowOriginSql } from '../../src/store/wire-id.js'
 
 async function keyOf (): Promise<EntrySigner> {
   const key = await generateKeyPair('Ed25519')
@@ -30,7 +31,7 @@ interface Row { entry_id: string, cmd: string, origin: string, trust: number }
 function rowsIn (path: string, where = 'true'): Row[] {
   const db = new Database(path, { readonly: true })
   try {
-    return db.prepare(`SELECT COALESCE(rival_of, entry_id) AS entry_id, cmd, origin, trust FROM entries WHERE ${where} ORDER BY ingest_seq`).all() as Row[]
+    return db.prepare(`SELECT COALESCE(rival_of, entry_id) AS entry_id, cmd, ${rowOriginSql()} AS origin, trust FROM entries WHERE ${where} ORDER BY ingest_seq`).all() as Row[]
   } finally {
     db.close()
   }
@@ -81,7 +82,7 @@ test('a 3.0.0 device syncs both ways with a node that offers only 2.0.0 and 1.0.
   const sync = await b.rr(['p2p-sync', '--peers', old.addr, '--push'])
   t.is(sync.code, 0, sync.stderr)
   t.regex(sync.stdout, /pulled=5 inserted=4 pushed=3/)
-  const got = b.query<Row>("SELECT entry_id, cmd, origin, trust FROM entries WHERE device_id <> 'devB' ORDER BY ingest_seq")
+  const got = b.query<Row>(`SELECT entry_id, cmd, ${rowOriginSql()} AS origin, trust FROM entries WHERE device_id <> 'devB' ORDER BY ingest_seq`)
   t.deepEqual(got.map((r) => [r.cmd, r.origin, r.trust]), [
     ['old own 1', oldSigner.origin, 1], ['old own 2', oldSigner.origin, 1], ['old own 3', oldSigner.origin, 1],
     ['third genuine', third.origin, 1]
@@ -102,7 +103,7 @@ test('a 3.0.0 relay serves a 2.0.0 peer: its own entries signed, entries it veri
   const servedA = await a.serve()
   const aId = servedA.addr.split('/p2p/')[1]!
   t.is((await r.rr(['p2p-sync', '--peers', servedA.addr])).code, 0)
-  t.true(r.query<{ chunk: number | null, sig: string | null }>(`SELECT chunk, sig FROM entries WHERE origin = '${aId}'`).every((x) => x.chunk != null && x.sig == null), 'R got A\'s entries over 3.0.0: chunk-verified, no per-entry sig')
+  t.true(r.query<{ chunk: number | null, sig: string | null }>(`SELECT chunk, sig FROM entries WHERE ${rowOriginSql()} = '${aId}'`).every((x) => x.chunk != null && x.sig == null), 'R got A\'s entries over 3.0.0: chunk-verified, no per-entry sig')
   const servedR = await r.serve()
   const rId = servedR.addr.split('/p2p/')[1]!
 

@@ -10,6 +10,7 @@ import { insertEntries, trust } from '../../src/store/entries.js'
 import { WorkerPool } from '../../workers/pool.js'
 import { tempDir } from '../helpers/tmp.js'
 import { entry } from '../store/fixtures.js'
+import { rowOriginSql } from '../../src/store/wire-id.js'
 
 async function signer (): Promise<EntrySigner> {
   const key = await generateKeyPair('Ed25519')
@@ -40,7 +41,7 @@ test('a serving device signs its unsigned entries ahead of any pull, in chunks, 
   await until('the first 250 to be signed', () => pending() === 0)
   insertEntries(db, [entry({ cmd: 'recorded later' })])
   await until('the later one to be signed', () => pending() === 0)
-  const rows = db.prepare('SELECT entry_id, device_id, user_id, ts, cmd, cwd, exit_code, duration_ms, shell, hostname, version, origin, sig, trust FROM entries').all() as Array<Entry & { trust: number }>
+  const rows = db.prepare(`SELECT entry_id, device_id, user_id, ts, cmd, cwd, exit_code, duration_ms, shell, hostname, version, ${rowOriginSql()} AS origin, sig, trust FROM entries`).all() as Array<Entry & { trust: number }>
   t.is(rows.length, 251)
   t.true(rows.every((r) => r.trust === trust.verified && r.origin === me.origin))
   t.true(rows.every((r) => { const { trust: _t, ...e } = r; return verifyEntry(e) }), 'each is signed by this device\'s key over its content')

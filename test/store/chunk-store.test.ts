@@ -9,6 +9,9 @@ import { openDatabase, type Database } from '../../src/store/db.js'
 import { chunkHeadSql, insertEntries, knownChunks, signPending, stripSeq, trust } from '../../src/store/entries.js'
 import { tempDir } from '../helpers/tmp.js'
 import { entry } from './fixtures.js'
+import { rowOriginSql } from '../../src/store/wire-id.js'
+import { exportPush } from '../../workers/export-batch.js'
+import { closeWorkerDb } from '../../workers/db-cache.js'
 
 async function signer (): Promise<EntrySigner> {
   const key = await generateKeyPair('Ed25519')
@@ -24,13 +27,14 @@ test('signing pending entries makes one manifest per 256 of them, in ingest orde
   const chunks = db.prepare('SELECT id, origin, sig, hashes FROM chunks ORDER BY id').all() as Array<Chunk & { id: number }>
   t.deepEqual(chunks.map((c) => c.hashes.length / 32), [256, 44])
   t.true(chunks.every((c) => c.origin === a.origin && verifyChunk(c)))
-  const rows = db.prepare('SELECT ingest_seq, entry_id, device_id, user_id, ts, cmd, cwd, exit_code, duration_ms, shell, hostname, version, chunk, sig, trust FROM entries ORDER BY ingest_seq').all() as Array<Record<string, unknown>>
+  const rows = db.prepare('SELECT ingest_seq, entry_id, device_id, user_id, ts, cmd, cwd, exit_code, duration_ms, shell, hostname, version, chunk, sig, trust, origin FROM entries ORDER BY ingest_seq').all() as Array<Record<string, unknown>>
   rows.forEach((row, i) => {
     const chunk = chunks[i < 256 ? 0 : 1]!
     t.is(row.chunk, chunk.id)
     t.is(row.trust, trust.verified)
     t.is(typeof row.sig, 'string', 'the per-entry signature is kept for 2.0.0 peers')
-    const { chunk: _c, sig: _s, trust: _t, ...content } = row
+    t.is(row.origin, a.origin, 'a row with its own signature keeps its origin beside it')
+    const { chunk: _c, sig: _s, trust: _t, origin: _o, ...content } = row
     t.deepEqual(entryHash(stripSeq(content as never), a.origin), chunk.hashes.subarray(32 * (i % 256), 32 * (i % 256) + 32))
   })
   // Known: stored with the same origin, signature and hashes; the same signature with other hashes is not.
@@ -50,10 +54,51 @@ test('a received chunk is stored once per (origin, sig), and only when an entry 
   insertEntries(db, [e2], 'received', [chunk])
   const chunks = db.prepare('SELECT id, sig FROM chunks').all() as Array<{ id: number, sig: Buffer }>
   t.is(chunks.length, 1)
-  t.deepEqual(db.prepare('SELECT cmd, origin, sig, chunk, trust FROM entries ORDER BY ingest_seq').all(), [
+  t.deepEqual(db.prepare(`SELECT cmd, ${rowOriginSql()} AS origin, sig, chunk, trust FROM entries ORDER BY ingest_seq`).all(), [
     { cmd: 'one', origin: a.origin, sig: null, chunk: chunks[0]!.id, trust: 1 },
     { cmd: 'two', origin: a.origin, sig: null, chunk: chunks[0]!.id, trust: 1 }
   ])
+})
+
+test('a row verified against a chunk is stored without its origin and read through its chunk: the same entry again adds nothing, another key\'s copy goes beside it', async (t) => {
+  const db = openDatabase(join(tempDir(t), 'h.db'))
+  t.teardown(() => db.close())
+  const [a, b] = [await signer(), await signer()]
+  const batch = Array.from({ length: 20 }, (_, i) => entry({ cmd: `c ${i}` }))
+  const chunkA: Chunk = { origin: a.origin, sig: Buffer.alloc(64, 1), hashes: Buffer.alloc(64, 2) }
+  const chunkB: Chunk = { origin: b.origin, sig: Buffer.alloc(64, 3), hashes: Buffer.alloc(64, 4) }
+  const from = (signer: EntrySigner): Array<Entry & { origin: string, chunk_ref: number }> => batch.map((e) => ({ ...e, origin: signer.origin, chunk_ref: 0 }))
+  const raw = (): Array<{ origin: string, via: string }> => db.prepare(`SELECT origin, ${rowOriginSql()} AS via FROM entries ORDER BY ingest_seq`).all() as Array<{ origin: string, via: string }>
+  t.is(insertEntries(db, from(a), 'received', [chunkA]).inserted, 20)
+  t.deepEqual(raw(), batch.map(() => ({ origin: '', via: a.origin })), 'the PeerId is stored once, on the chunk')
+  // Again from A: the first 16 go through placeChunk, the last 4 through placeSigned; both read the row's origin
+  // through its chunk, so neither takes the genuine row for another key's.
+  t.is(insertEntries(db, from(a), 'received', [chunkA]).inserted, 0)
+  t.is(insertEntries(db, from(a).slice(18), 'received', [chunkA]).inserted, 0)
+  // From B, the same entry_ids: every one stays A's, and B's copies are rivals beside them.
+  t.is(insertEntries(db, from(b), 'received', [chunkB]).inserted, 20)
+  const rows = db.prepare(`SELECT COALESCE(rival_of, entry_id) AS id, rival_of IS NOT NULL AS rival, ${rowOriginSql()} AS origin FROM entries ORDER BY ingest_seq`).all() as Array<{ id: string, rival: number, origin: string }>
+  t.deepEqual(rows.filter((r) => r.rival === 0).map((r) => r.origin), batch.map(() => a.origin))
+  t.deepEqual(rows.filter((r) => r.rival === 1).map((r) => [r.id, r.origin]), batch.map((e) => [e.entry_id, b.origin]))
+})
+
+test('a push carries this device\'s own entries only: not another key\'s copy under its device_id, read through the copy\'s chunk', async (t) => {
+  const path = join(tempDir(t), 'h.db')
+  const db = openDatabase(path)
+  t.teardown(() => { closeWorkerDb(path); db.close() })
+  const [me, other] = [await signer(), await signer()]
+  insertEntries(db, [entry({ device_id: 'me', cmd: 'mine' })])
+  signPending(db, me)
+  insertEntries(db, [entry({ device_id: 'me', cmd: 'unsigned yet' })])
+  // Another key's entries claiming this device_id, verified against that key's manifest: stored with origin ''.
+  const forged = { ...entry({ device_id: 'me', cmd: 'not mine' }), origin: other.origin, chunk_ref: 0 }
+  insertEntries(db, [forged], 'received', [{ origin: other.origin, sig: Buffer.alloc(64, 5), hashes: Buffer.alloc(32, 6) }])
+  t.is(db.prepare("SELECT origin FROM entries WHERE cmd = 'not mine'").pluck().get(), '')
+  for (const wire of [2, 3] as const) {
+    const page = exportPush({ tag: 'export-push', dbPath: path, deviceId: 'me', afterSeq: 0, limit: 100, maxBytes: 1 << 20, signer: me, wire })
+    const pushed = (JSON.parse(Buffer.from(page.payload).toString('utf8')) as { entries: Array<{ cmd: string }> }).entries.map((e) => e.cmd)
+    t.deepEqual(pushed, ['mine', 'unsigned yet'], `wire ${wire}`)
+  }
 })
 
 /** Every chunk-linked row is listed (its hash under the chunk's origin) in its chunk, and every chunk verifies. */

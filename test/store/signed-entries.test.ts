@@ -10,6 +10,7 @@ import { openDatabase } from '../../src/store/db.js'
 import { insertEntries, signPending, trust } from '../../src/store/entries.js'
 import { tempDir } from '../helpers/tmp.js'
 import { entry } from './fixtures.js'
+import { rowOriginSql } from '../../src/store/wire-id.js'
 
 async function signer (): Promise<EntrySigner> {
   const key = await generateKeyPair('Ed25519')
@@ -19,7 +20,7 @@ async function signer (): Promise<EntrySigner> {
 interface Row { entry_id: string, cmd: string, origin: string, trust: number, ingest_seq: number }
 
 function rows (db: ReturnType<typeof openDatabase>): Row[] {
-  return db.prepare('SELECT entry_id, cmd, origin, trust, ingest_seq FROM entries ORDER BY ingest_seq').all() as Row[]
+  return db.prepare(`SELECT entry_id, cmd, ${rowOriginSql()} AS origin, trust, ingest_seq FROM entries ORDER BY ingest_seq`).all() as Row[]
 }
 
 function latest (db: ReturnType<typeof openDatabase>): Array<{ cmd: string, entry_id: string }> {
@@ -86,7 +87,7 @@ test('entries recorded here are stored unsigned and signed before serving, keepi
   const seqs = rows(db).map((r) => r.ingest_seq)
   t.is(signPending(db, a), 2)
   t.is(signPending(db, a), 0)
-  const stored = db.prepare('SELECT entry_id, device_id, user_id, ts, cmd, cwd, exit_code, duration_ms, shell, hostname, version, origin, sig, ingest_seq FROM entries ORDER BY ingest_seq').all() as Array<Entry & { ingest_seq: number }>
+  const stored = db.prepare(`SELECT entry_id, device_id, user_id, ts, cmd, cwd, exit_code, duration_ms, shell, hostname, version, ${rowOriginSql()} AS origin, sig, ingest_seq FROM entries ORDER BY ingest_seq`).all() as Array<Entry & { ingest_seq: number }>
   t.deepEqual(stored.map((r) => r.ingest_seq), seqs)
   for (const r of stored) {
     const { ingest_seq: _seq, ...e } = r
