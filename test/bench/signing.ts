@@ -15,8 +15,10 @@
  * keep that history at one manifest per 256 entries, like one signed at once. The ingest worker's own work on the same pages is
  * also timed in process, without the network or the serving process (ingestMs). What signing adds in bytes is
  * printed beside: per entry on the wire, and per entry in the syncing device's database after the pull.
+ * How much slower a signed kind is: each round's pull of it against the same round's unsigned pull (the two run
+ * minutes apart at most, under the same load), the median over rounds; the rates' medians are printed beside.
  * Run: `BENCH_ONLY=signing npm run bench` (BENCH_SIGNING_ENTRIES, BENCH_SIGNING_ROUNDS to change it;
- * BENCH_SIGNING_LIMIT, entries per batch, is 20000 as in the sync bench: `rr daemon` pulls 1000 per batch).
+ * BENCH_SIGNING_LIMIT, entries per batch, is what `rr p2p-sync` and `rr daemon` pull: 1000, defaultPullLimit).
  */
 import { execFileSync, spawn } from 'node:child_process'
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs'
@@ -31,7 +33,7 @@ import type { EntrySigner } from '../../src/core/signature.js'
 import { ChunkHashes } from '../../src/core/chunk.js'
 import { entryDigests, sha256Addon, sha256AddonPath, useSha256Addon } from '../../src/core/entry-digests.js'
 import { entryColumns, withoutNulls, type Entry } from '../../src/core/entry.js'
-import { maxPullResponseBytes } from '../../src/protocol/constants.js'
+import { defaultPullLimit, maxPullResponseBytes } from '../../src/protocol/constants.js'
 import { openDatabase } from '../../src/store/db.js'
 import { signPending } from '../../src/store/entries.js'
 import { ensureSwarmKey } from '../helpers/keys.js'
@@ -180,7 +182,7 @@ async function ingestMs (dir: string, kinds: Record<string, { pages: Uint8Array[
   return Object.fromEntries(names.map((n) => [n, median(times[n]!)]))
 }
 
-export async function benchSigning (entries = Number(process.env.BENCH_SIGNING_ENTRIES ?? 200_000), rounds = Number(process.env.BENCH_SIGNING_ROUNDS ?? 5), limit = Number(process.env.BENCH_SIGNING_LIMIT ?? 20_000)): Promise<Record<string, string | number>> {
+export async function benchSigning (entries = Number(process.env.BENCH_SIGNING_ENTRIES ?? 200_000), rounds = Number(process.env.BENCH_SIGNING_ROUNDS ?? 7), limit = Number(process.env.BENCH_SIGNING_LIMIT ?? defaultPullLimit)): Promise<Record<string, string | number>> {
   const dir = mkdtempSync(join(tmpdir(), 'rustory-bench-signing-'))
   try {
     const swarm = join(dir, 'swarm.key')
@@ -285,7 +287,11 @@ export async function benchSigning (entries = Number(process.env.BENCH_SIGNING_E
     const rate = (x: Pulled): number => entries / (x.ms / 1000)
     const med = (kind: typeof kinds[number], f: (x: Pulled) => number): number => median(runs[kind].map(f))
     const plain = med('unsigned', rate)
-    const slower = (kind: typeof kinds[number]): string => `${((1 - med(kind, rate) / plain) * 100).toFixed(1)}%`
+    /** Each round's pull of `kind` against that round's unsigned pull: the median of the rounds' ratios. */
+    const slower = (kind: typeof kinds[number]): string => {
+      const ratios = runs[kind].map((x, r) => rate(x) / rate(runs.unsigned[r]!))
+      return `${((1 - median(ratios)) * 100).toFixed(1)}% (rounds: ${ratios.map((q) => `${((1 - q) * 100).toFixed(0)}%`).join(' ')}; from the medians of rates: ${((1 - med(kind, rate) / plain) * 100).toFixed(1)}%)`
+    }
     const cpuRatio = (kind: typeof kinds[number], f: (x: Pulled) => number): string => `${(med(kind, f) / med('unsigned', f)).toFixed(2)}x`
     const perK = (ms: number): string => (ms / (entries / 1000)).toFixed(1)
     const bytesVs = (bytes: number, base: number): string => `+${((bytes / base - 1) * 100).toFixed(1)}%`
