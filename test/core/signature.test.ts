@@ -135,7 +135,9 @@ test('canonical bytes are exactly the documented layout, for ASCII, UTF-8, long 
     entry({ cmd: `${'y'.repeat(255)}é${'z'.repeat(40)}` }),
     entry({ cmd: `${'a'.repeat(400)}🦀` }),
     entry({ exit_code: -1, duration_ms: 9_007_199_254_740_991, user_id: '', cwd: '' }),
-    { ...entry({ cmd: 'with a session' }), session_id: 'sess-1' } as Entry
+    { ...entry({ cmd: 'with a session' }), session_id: 'sess-1' } as Entry,
+    // Integers are written digit by digit (no string made): every length of decimal form, both signs, -0.
+    ...[0, -0, 1, 9, 10, 99, 100, 255, -9, -10, -128, 65536, 2 ** 31, -(2 ** 31), 10 ** 15, 10 ** 15 - 1, -9_007_199_254_740_991].map((n, i) => entry({ cmd: `integers ${i}`, exit_code: n, duration_ms: Math.abs(n) }))
   ]
   for (const e of cases) t.deepEqual(canonicalEntryBytes(e, origin), documentedCanonical(e, origin), e.cmd.slice(0, 40))
   const { digests, hashed } = entryDigests(cases, () => origin)
