@@ -7,10 +7,10 @@
  * as it serves; timed until done, then pulled). Each is pulled by `rr p2p-sync` into an empty database; the rate
  * is entries/s from the command's own `--stats wall_ms`, the CPU is the syncing process's `cpu_ms` (all threads)
  * and the serving process's from /proc, which load on the machine barely moves. Rounds alternate the kinds so load
- * hits all alike; each round starts one kind later, and each pull starts after `sync` (no writeback of the pull
- * before it). Signed kinds run on 3.0.0 (chunk signatures: one Ed25519 check per manifest of 256 entries, a
+ * hits all alike; each round starts one kind later, every other one in reverse order, and each pull starts after
+ * `sync` (no writeback of the pull before it). Signed kinds run on 3.0.0 (chunk signatures: one Ed25519 check per manifest of 256 entries, a
  * SHA-256 per relayed entry); the relayed rows are also pulled from a server offering 2.0.0 at most (serve-wire.ts),
- * where every entry's own signature is checked, for comparison. The same rows signed 2 at a time, as a daemon signs
+ * where every entry's own signature is checked, for comparison, after the rounds. The same rows signed 2 at a time, as a daemon signs
  * a history while it is recorded (sign-ahead every few seconds), are pulled as a fifth kind: the growing manifests
  * keep that history at one manifest per 256 entries, like one signed at once. The ingest worker's own work on the same pages is
  * also timed in process, without the network or the serving process (ingestMs). What signing adds in bytes is
@@ -251,15 +251,24 @@ export async function benchSigning (entries = Number(process.env.BENCH_SIGNING_E
       relayedV2: async (r) => await pull(dir, `v${r}`, relayed, swarm, limit, undefined, undefined, '1,2'),
       live: async (r) => await pull(dir, `l${r}`, live, swarm, limit)
     }
+    // The kinds compared with the target. Each round starts one kind later, and every other round runs them in the
+    // reverse order, so each follows two others in turn: rotating one order alone kept every kind behind the same
+    // one, and the pull right after a 2.0.0 pull (4-5 times the CPU of the others) ran slower on this machine (the
+    // history signed 2 at a time, always behind it until 2026-12-03, came out 2-8 points slower than the relayed
+    // rows, whose ingest in process is the same).
+    const compared = ['unsigned', 'direct', 'relayed', 'live'] as const
     for (let r = 0; r < rounds; r++) {
-      // Each round starts one kind later: no kind always runs first, or always right after the slowest.
-      for (let k = 0; k < kinds.length; k++) {
-        const kind = kinds[(r + k) % kinds.length]!
+      for (let k = 0; k < compared.length; k++) {
+        const at = r % 2 === 0 ? r + k : r - k + compared.length * rounds
+        const kind = compared[at % compared.length]!
         runs[kind].push(await pullOf[kind](r))
       }
       loads.push(loadavg()[0]!)
     }
-    const load = `${loads.map((l) => l.toFixed(1)).join(' ')} (1-min load average at the start and after each round)`
+    // The 2.0.0 pulls, for comparison only, after all the others.
+    for (let r = 0; r < rounds; r++) runs.relayedV2.push(await pullOf.relayedV2(r))
+    loads.push(loadavg()[0]!)
+    const load = `${loads.map((l) => l.toFixed(1)).join(' ')} (1-min load average at the start, after each round, and after the 2.0.0 pulls)`
     for (const x of Object.values(runs).flat()) if (x.count !== entries) throw new Error(`pulled ${x.count} of ${entries}`)
     // Signed ahead: the server starts serving its own unsigned entries; the pull starts once they are all signed
     // (or once nothing has been signed for 3 s: a server that signs inside the pull only, as before).
@@ -289,6 +298,7 @@ export async function benchSigning (entries = Number(process.env.BENCH_SIGNING_E
     const plain = med('unsigned', rate)
     /** Each round's pull of `kind` against that round's unsigned pull: the median of the rounds' ratios. */
     const slower = (kind: typeof kinds[number]): string => {
+      if (kind === 'relayedV2') return `${((1 - med(kind, rate) / plain) * 100).toFixed(1)}% (from the medians of rates: its pulls ran after the rounds)`
       const ratios = runs[kind].map((x, r) => rate(x) / rate(runs.unsigned[r]!))
       return `${((1 - median(ratios)) * 100).toFixed(1)}% (rounds: ${ratios.map((q) => `${((1 - q) * 100).toFixed(0)}%`).join(' ')}; from the medians of rates: ${((1 - med(kind, rate) / plain) * 100).toFixed(1)}%)`
     }
