@@ -1,22 +1,22 @@
 /**
- * Signing bench (issue 17): the cost of signed entries on a sync of 200k entries over libp2p on loopback.
- * Servers' databases hold the same rows: unsigned (as before 2.0.0: nothing to verify); signed by the serving
- * device itself (direct, first-hand: its connection's Noise handshake authenticates that key, so signatures are
- * not checked again, only carried and stored); signed by a third device (relayed: the receiver verifies every
- * signature); and recorded on the serving device, not yet signed (it signs them ahead, in the background, as soon
- * as it serves; timed until done, then pulled). Each is pulled by `rr p2p-sync` into an empty database; the rate
- * is entries/s from the command's own `--stats wall_ms`, the CPU is the syncing process's `cpu_ms` (all threads)
- * and the serving process's from /proc, which load on the machine barely moves. Rounds alternate the kinds so load
- * hits all alike; each round starts one kind later, every other one in reverse order, and each pull starts after
- * `sync` (no writeback of the pull before it). Signed kinds run on 3.0.0 (chunk signatures: one Ed25519 check per manifest of 256 entries, a
- * SHA-256 per relayed entry); the relayed rows are also pulled from a server offering 2.0.0 at most (serve-wire.ts),
- * where every entry's own signature is checked, for comparison, after the rounds. The same rows signed 2 at a time, as a daemon signs
- * a history while it is recorded (sign-ahead every few seconds), are pulled as a fifth kind: the growing manifests
- * keep that history at one manifest per 256 entries, like one signed at once. The ingest worker's own work on the same pages is
- * also timed in process, without the network or the serving process (ingestMs). What signing adds in bytes is
+ * Signing bench (issue 17): the cost of signed entries on a sync of 200k entries over libp2p on loopback. Servers'
+ * databases hold the same rows: unsigned (as before 2.0.0: nothing to verify); signed by the serving device itself
+ * (direct, first-hand: its connection's Noise handshake authenticates that key, so signatures are not checked again,
+ * only carried and stored); signed by a third device (relayed: the receiver verifies every signature); and recorded on
+ * the serving device, not yet signed (it signs them ahead, in the background, as soon as it serves; timed until done,
+ * then pulled). Each is pulled by `rr p2p-sync` into an empty database; the rate is entries/s from the command's own
+ * `--stats wall_ms`, the CPU is the syncing process's `cpu_ms` (all threads) and the serving process's from /proc,
+ * which load on the machine barely moves. Rounds alternate the kinds so load hits all alike; each round starts one kind
+ * later, every other one in reverse order, and each pull starts after `sync` (no writeback of the pull before it).
+ * Signed kinds run on 3.0.0 (chunk signatures: one Ed25519 check per manifest of 256 entries, a SHA-256 per relayed
+ * entry); the relayed rows are also pulled from a server offering 2.0.0 at most (serve-wire.ts), where every entry's
+ * own signature is checked, for comparison, after the rounds. The same rows signed 2 at a time, as a daemon signs a
+ * history while it is recorded (sign-ahead every few seconds), are pulled as a fifth kind: the growing manifests keep
+ * that history at one manifest per 256 entries, like one signed at once. The ingest worker's own work on the same pages
+ * is also timed in process, without the network or the serving process (ingestMs). What signing adds in bytes is
  * printed beside: per entry on the wire, and per entry in the syncing device's database after the pull.
- * How much slower a signed kind is: each round's pull of it against the same round's unsigned pull (the two run
- * minutes apart at most, under the same load), the median over rounds; the rates' medians are printed beside.
+ * How much slower a signed kind is: each round's pull of it against the same round's unsigned pull (the two run minutes
+ * apart at most, under the same load), the median over rounds; the rates' medians are printed beside.
  * Run: `BENCH_ONLY=signing npm run bench` (BENCH_SIGNING_ENTRIES, BENCH_SIGNING_ROUNDS to change it;
  * BENCH_SIGNING_LIMIT, entries per batch, is what `rr p2p-sync` and `rr daemon` pull: 1000, defaultPullLimit).
  */
