@@ -253,9 +253,10 @@ export async function benchSigning (entries = Number(process.env.BENCH_SIGNING_E
     }
     // The kinds compared with the target. Each round starts one kind later, and every other round runs them in the
     // reverse order, so each follows two others in turn: rotating one order alone kept every kind behind the same
-    // one, and the pull right after a 2.0.0 pull (4-5 times the CPU of the others) ran slower on this machine (the
-    // history signed 2 at a time, always behind it until 2026-12-03, came out 2-8 points slower than the relayed
-    // rows, whose ingest in process is the same).
+    // one, and the pull right after a 2.0.0 pull (4-5 times the CPU of the others) looked slower on this machine:
+    // the history signed 2 at a time, always behind it until 2026-12-03, came out 11 and 2 points behind the relayed
+    // rows in the last two runs at 1000 per batch (its ingest in process is the same), and 5 points ahead in the
+    // first run after.
     const compared = ['unsigned', 'direct', 'relayed', 'live'] as const
     for (let r = 0; r < rounds; r++) {
       for (let k = 0; k < compared.length; k++) {
