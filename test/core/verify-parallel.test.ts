@@ -113,3 +113,20 @@ for (const native of [true, false]) {
     t.is(db.prepare('SELECT COUNT(*) FROM chunks').pluck().get(), 4, 'the four genuine manifests are kept to serve on')
   })
 }
+
+test('a relayed page naming many manifests (40 of 8 entries) has them checked on the helper thread: a forged one is refused, the rest stored as a\'s', async (t) => {
+  const a = await signer()
+  const signed = Array.from({ length: 320 }, (_, i) => entry({ cmd: `small ${i}` }))
+  const chunks = Array.from({ length: 40 }, (_, c) => ({ id: 100 + c, ...signChunk(signed.slice(8 * c, 8 * c + 8), a) }))
+  chunks[17]!.sig = Buffer.from(chunks[17]!.sig.map((b, i) => i === 9 ? b ^ 0x01 : b))
+  const entries = signed.map((e, i) => ({ ...e, k: 100 + Math.floor(i / 8) }))
+  const wire = chunks.map((c) => ({ id: c.id, origin: c.origin, sig: c.sig.toString('base64'), hashes: c.hashes.toString('base64') }))
+  const dbPath = join(tempDir(t), 'h.db')
+  openDatabase(dbPath).close()
+  const result = await ingestPulled({ tag: 'ingest-pulled', dbPath, peerId: (await signer()).origin, payload: encodeMessage({ entries, chunks: wire, next_cursor: entries.length }), wire: 3 })
+  t.deepEqual(result.rejected.map((r) => r.index), Array.from({ length: 8 }, (_, i) => 17 * 8 + i))
+  t.true(result.rejected.every((r) => r.reason.includes('signature does not verify')))
+  const db = openDatabase(dbPath)
+  t.teardown(() => db.close())
+  t.deepEqual(db.prepare(`SELECT trust, ${rowOriginSql()} AS origin, COUNT(*) AS n FROM entries GROUP BY trust, 2`).all(), [{ trust: 1, origin: a.origin, n: 312 }])
+})
