@@ -14,13 +14,15 @@ interface Received {
   entries: unknown[]
   chunks: Chunk[]
   refs: Array<number | undefined>
+  /** The message's JSON text, as received: relayed entries are hashed from it (receivedDigests). */
+  json: Uint8Array
 }
 
 /** On 3.0.0 the chunks are parsed and each entry's `k` taken off it (before validation); elsewhere both are ignored. */
-function received (message: { entries: unknown[], chunks?: unknown }, wire: WireVersion, what: string): Received {
-  if (wire !== 3) return { entries: message.entries, chunks: [], refs: [] }
+function received (message: { entries: unknown[], chunks?: unknown }, json: Uint8Array, wire: WireVersion, what: string): Received {
+  if (wire !== 3) return { entries: message.entries, chunks: [], refs: [], json }
   const chunks = parseChunks(message.chunks, what)
-  return { chunks, refs: takeChunkRefs(message.entries, chunks), entries: message.entries }
+  return { chunks, refs: takeChunkRefs(message.entries, chunks), entries: message.entries, json }
 }
 
 /** Which of a message's chunk manifests hold (by place in its `chunks`): known here, or checked. */
@@ -86,7 +88,8 @@ async function admit (valid: Entry[], indexes: number[], wire: WireVersion, mess
     ...(peerId != null ? { authenticatedPeer: peerId } : {}),
     verify: (_e, i) => verdicts[i] === true,
     chunks: message.chunks,
-    chunkRef: (i) => message.refs[indexes[i]!]
+    chunkRef: (i) => message.refs[indexes[i]!],
+    received: { json: message.json, raw: message.entries, indexes }
   }
   if (wire !== 3 || manifests == null) return admitReceived(valid, options, indexes)
   for (let i = 0; i < valid.length; i++) {
@@ -102,7 +105,7 @@ async function admit (valid: Entry[], indexes: number[], wire: WireVersion, mess
 
 export async function ingestPulled (task: IngestPulledTask): Promise<IngestPulledResult> {
   const parsed = parseSyncBatch(decodeJson(task.payload, 'SyncBatch'))
-  const batch = { ...parsed, ...received(parsed, task.wire, 'SyncBatch') }
+  const batch = { ...parsed, ...received(parsed, task.payload, task.wire, 'SyncBatch') }
   const manifests = task.wire === 3 && batch.next_cursor != null ? checkManifests(task.dbPath, batch, task.peerId) : undefined
   if (task.parsed != null) {
     task.parsed.postMessage({ received: batch.entries.length, nextCursor: batch.next_cursor })
@@ -119,7 +122,7 @@ export async function ingestPush (task: IngestPushTask): Promise<IngestPushResul
   const wire = task.wire ?? 1
   let message: Received
   try {
-    message = received(parseEntriesPush(decodeJson(task.payload, 'EntriesPush')), wire, 'EntriesPush')
+    message = received(parseEntriesPush(decodeJson(task.payload, 'EntriesPush')), task.payload, wire, 'EntriesPush')
   } catch (err) {
     return { ok: false, inserted: 0, ignored: 0, rejected: [], error: (err as Error).message }
   }

@@ -9,7 +9,7 @@
  */
 import { ChunkHashes, verifyChunk, type Chunk } from './chunk.js'
 import type { Entry } from './entry.js'
-import { entryDigests, type EntryDigests } from './entry-digests.js'
+import { entryDigests, receivedDigests, type EntryDigests, type ReceivedText } from './entry-digests.js'
 import { verifyEntry, withoutSignature } from './signature.js'
 import { hourMs } from './units.js'
 
@@ -53,6 +53,8 @@ export interface AdmitOptions {
   inChunk?: (entry: Entry, i: number, chunk: number) => boolean
   /** The digests of the entries checked against a chunk (chunkDigests). @default made here, on first need */
   digests?: EntryDigests
+  /** The message the entries were validated from: chunkDigests then writes their canonical bytes from its text (receivedDigests). */
+  received?: ReceivedText
 }
 
 /**
@@ -61,11 +63,12 @@ export interface AdmitOptions {
  */
 export function chunkDigests (entries: readonly Entry[], options: AdmitOptions): EntryDigests {
   const chunks = options.wire === 3 ? options.chunks ?? [] : []
-  return entryDigests(entries, (i) => {
+  const originOf = (i: number): string | undefined => {
     const k = options.chunkRef?.(i)
     const origin = k !== undefined ? chunks[k]?.origin : undefined
     return origin !== options.authenticatedPeer ? origin : undefined
-  })
+  }
+  return options.received != null ? receivedDigests(options.received, entries, originOf) : entryDigests(entries, originOf)
 }
 
 export interface Admitted {

@@ -47,6 +47,23 @@ if (canonicalOrder.join() !== [...entryFields, ...optionalEntryFields].join()) {
 }
 const head = Object.fromEntries(canonicalOrder.map((name) => [name, fieldHead(name)])) as Record<typeof canonicalOrder[number], FieldHead>
 
+/**
+ * The layout as native/sha256-each.c's sha256EntriesJson takes it, to write the same bytes from a received message's
+ * JSON text: the domain tag, each field's name in canonicalOrder followed by a NUL, and a byte per field, 1 for an
+ * optional one. The C code holds nothing of the layout itself; test/core/entry-digests.test.ts holds its output to
+ * writeCanonical's.
+ */
+export const canonicalLayout = {
+  tag: Uint8Array.from(domainTag),
+  names: Uint8Array.from(Buffer.from(canonicalOrder.map((name) => `${name}\u0000`).join(''), 'ascii')),
+  optional: Uint8Array.from(canonicalOrder.map((name) => (optionalEntryFields as readonly string[]).includes(name) ? 1 : 0))
+}
+
+/** The closing part of the canonical bytes under origin (name, NUL, `s`, length, value), a copy. */
+export function canonicalTail (origin: string): Buffer {
+  return Buffer.from(originPart(origin))
+}
+
 /** The last origin's closing part (name, NUL, `s`, length, UTF-8 value): entries come in runs of one origin. */
 let lastOrigin: { origin: string, part: Buffer } | undefined
 function originPart (origin: string): Buffer {

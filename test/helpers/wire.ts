@@ -65,11 +65,11 @@ export function v3Message (items: ReadonlyArray<{ entry: Entry, chunk?: Chunk }>
   return { entries, chunks: chunks.map((c, id) => ({ id, origin: c.origin, sig: c.sig.toString('base64'), hashes: c.hashes.toString('base64') })) }
 }
 
-/** Pushes a document over exactly `wire` as `peer` (authenticated as its own PeerId). */
+/** Pushes a document (or its bytes, as they are: a crafted JSON text) over exactly `wire` as `peer` (authenticated as its own PeerId). */
 export async function pushAs (peer: InProcessPeer, addr: string, message: unknown, wire: WireVersion): Promise<{ inserted: number, ignored: number, rejected?: Array<{ reason: string }> }> {
   const { transport } = await dialDirect(peer.node, addr, { newConnection: true, wireVersions: [wire], timeoutMs: 30_000 })
   try {
-    return await transport.push(encodeMessage(message))
+    return await transport.push(message instanceof Uint8Array ? message : encodeMessage(message))
   } finally {
     await transport.close()
   }

@@ -145,3 +145,41 @@ test('3.0.0 pull through a hostile relay: altered entries under A\'s genuine man
     'the genuine entries of both batches are stored as A\'s, verified; no altered one is stored')
   t.false(rows.some((r) => r.cmd.startsWith('curl') || r.origin === x.origin))
 })
+
+test('3.0.0: a page that names a field twice, escapes a key or carries `entries` twice is read as JSON.parse reads it: the altered command is refused, never hashed from the genuine text beside it', async (t) => {
+  // A receiver hashes relayed entries from the message's own text (native/sha256-each.c); JSON.parse keeps the last
+  // of a key named twice, and reads "cm\u0064" as cmd. Were the genuine text hashed while the altered one is stored,
+  // these altered commands would be stored as A's.
+  const { c, servedC, servedA, aId, attacker, genuine } = await setup(t)
+  const chunk = genuine[0]!.chunk!
+  const text = (items: Served[]): string => JSON.stringify(v3Message(items.map((s) => ({ entry: s.entry, chunk }))))
+  const cmdOf = (s: Served): string => `"cmd":${JSON.stringify(s.entry.cmd)}`
+  const forged = (i: number): string => JSON.stringify(alter(genuine[i]!.entry, i).cmd)
+  const pushText = async (json: string): Promise<{ inserted: number, rejected?: Array<{ reason: string }> }> => await pushAs(attacker, servedC.addr, Buffer.from(json), 3)
+
+  // cmd named twice (entry 0), an escaped cmd after the genuine one (entry 1), entry 2 as served.
+  const twice = text(genuine.slice(0, 3))
+    .replace(cmdOf(genuine[0]!), `${cmdOf(genuine[0]!)},"cmd":${forged(0)}`)
+    .replace(cmdOf(genuine[1]!), `${cmdOf(genuine[1]!)},"cm\\u0064":${forged(1)}`)
+  t.is((JSON.parse(twice) as { entries: Entry[] }).entries[1]!.cmd, alter(genuine[1]!.entry, 1).cmd, 'JSON.parse reads the escaped key as cmd')
+  const ack1 = await pushText(twice)
+  t.is(ack1.inserted, 1)
+  t.is(ack1.rejected?.length, 2)
+  t.true(ack1.rejected!.every((r) => /not in chunk 0 of origin/.test(r.reason)))
+
+  // `entries` twice: the genuine entries first, altered copies in the second (the one JSON.parse keeps); then the
+  // second spelled with an escape ("entri\u0065s").
+  const altered = (from: number, to: number): string => JSON.stringify(v3Message(genuine.slice(from, to).map((s, i) => ({ entry: alter(s.entry, from + i), chunk }))).entries)
+  const ack2 = await pushText(text(genuine.slice(3, 5)).replace(/}$/, `,"entries":${altered(3, 5)}}`))
+  t.is(ack2.inserted, 0)
+  t.is(ack2.rejected?.length, 2)
+  const ack3 = await pushText(text(genuine.slice(5, 6)).replace(/}$/, `,"entri\\u0065s":${altered(5, 6)}}`))
+  t.is(ack3.inserted, 0)
+  t.is(ack3.rejected?.length, 1)
+
+  t.deepEqual(rowsOf(c).map((r) => [r.entry_id, r.cmd, r.origin, r.trust]), [[genuine[2]!.entry.entry_id, genuine[2]!.entry.cmd, aId, 1]], 'only the entry sent as served is stored, as A\'s')
+  t.is((await c.rr(['p2p-sync', '--peers', servedA.addr])).code, 0)
+  const rows = rowsOf(c)
+  t.deepEqual(rows.filter((r) => r.origin === aId).map((r) => r.cmd).sort(), genuine.map((s) => s.entry.cmd).sort(), 'A\'s genuine entries, from A')
+  t.false(rows.some((r) => r.cmd.startsWith('curl')), 'no altered command is stored')
+})
