@@ -132,23 +132,18 @@ static bool read_string (cursor *c, const uint8_t **start, const uint8_t **end, 
   if (c->p >= c->end || *c->p != '"') return false;
   *start = ++c->p;
   *escaped = false;
-  c->p = plain_run(c->p, c->end);
-  while (c->p < c->end) {
-    uint8_t b = *c->p;
-    if (b == '"') {
+  for (;;) {
+    c->p = plain_run(c->p, c->end);
+    if (c->p >= c->end || *c->p < 0x20) return false;
+    if (*c->p == '"') {
       *end = c->p++;
       return true;
     }
-    if (b < 0x20) return false;
-    if (b == '\\') {
-      if (c->end - c->p < 2) return false;
-      *escaped = true;
-      c->p += 2;
-    } else {
-      c->p++;
-    }
+    /* A backslash and the byte it escapes (a \u escape's hex digits are plain bytes). */
+    if (c->end - c->p < 2) return false;
+    *escaped = true;
+    c->p += 2;
   }
-  return false;
 }
 
 static bool skip_value (cursor *c, int depth);
@@ -255,7 +250,12 @@ static long decode_string (const uint8_t *p, const uint8_t *end, uint8_t *out) {
   uint8_t *o = out;
   while (p < end) {
     if (*p != '\\') {
-      *o++ = *p++;
+      /* Up to the next backslash in one copy: within a string's content only a backslash ends the plain run. */
+      const uint8_t *run = plain_run(p, end);
+      if (run == p) run = p + 1;
+      memcpy(o, p, (size_t)(run - p));
+      o += run - p;
+      p = run;
       continue;
     }
     if (end - p < 2) return -1;
