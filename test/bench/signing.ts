@@ -31,8 +31,9 @@ import { peerIdFromPrivateKey } from '@libp2p/peer-id'
 import { entrySignerOf, loadOrCreateIdentity } from '../../src/config/keys.js'
 import type { EntrySigner } from '../../src/core/signature.js'
 import { ChunkHashes } from '../../src/core/chunk.js'
-import { entryDigests, sha256Addon, sha256AddonPath, useSha256Addon } from '../../src/core/entry-digests.js'
-import { entryColumns, withoutNulls, type Entry } from '../../src/core/entry.js'
+import { entryDigests, receivedDigests, sha256Addon, sha256AddonPath, useSha256Addon } from '../../src/core/entry-digests.js'
+import { validateBatch } from '../../src/core/entry.js'
+import { decodeJson, parseChunks, parseSyncBatch, takeChunkRefs } from '../../src/protocol/messages.js'
 import { defaultPullLimit, maxPullResponseBytes } from '../../src/protocol/constants.js'
 import { openDatabase } from '../../src/store/db.js'
 import { signPending } from '../../src/store/entries.js'
@@ -103,43 +104,46 @@ const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floo
 
 /**
  * In process, no network: what checking a relayed 3.0.0 batch's entries against their manifests costs (each
- * entry's canonical bytes hashed, found in its chunk), over every row of a database signed by signPending, in
- * batches of `limit` as a pull gets them: hashed in one call per batch by the addon (src/core/entry-digests.ts), and
- * one node:crypto call per entry as without it. Medians of 5, the two alternating.
+ * entry's canonical bytes hashed, found in its chunk), over every page a server exports from a database signed by
+ * signPending, parsed and validated beforehand: hashed from the page's own text in native code, as a receiver does
+ * (receivedDigests); written in JS and hashed in one native call per page (entryDigests); and one node:crypto call
+ * per entry, as without the addon. Medians of 5, the three alternating.
  */
-function chunkCheckMs (path: string, limit: number): { native: number, perEntry: number } {
-  const db = new Database(path, { readonly: true })
-  const rows = db.prepare(`SELECT ${entryColumns.join(', ')}, chunk FROM entries ORDER BY ingest_seq`).all() as Array<Entry & { chunk: number }>
-  const chunks = new Map((db.prepare('SELECT id, origin, sig, hashes FROM chunks').all() as Array<{ id: number, origin: string, sig: Buffer, hashes: Buffer }>).map((c) => [c.id, c]))
-  db.close()
-  const entries = rows.map((r) => { const { chunk: _c, ...e } = r; return withoutNulls(e as Entry) })
-  const check = (): void => {
-    const lists = new Map<number, ChunkHashes>()
-    for (let from = 0; from < entries.length; from += limit) {
-      const batch = entries.slice(from, from + limit)
-      const { digests, hashed } = entryDigests(batch, (i) => chunks.get(rows[from + i]!.chunk)!.origin)
-      for (let i = 0; i < batch.length; i++) {
-        const k = rows[from + i]!.chunk
+function chunkCheckMs (pages: readonly Uint8Array[]): { text: number, native: number, perEntry: number } {
+  const parsed = pages.map((json) => {
+    const batch = parseSyncBatch(decodeJson(json, 'SyncBatch'))
+    const chunks = parseChunks(batch.chunks, 'SyncBatch')
+    const refs = takeChunkRefs(batch.entries, chunks)
+    const { valid, indexes } = validateBatch(batch.entries)
+    return { json, raw: batch.entries, chunks, refs, valid, indexes }
+  })
+  const check = (fromText: boolean): void => {
+    for (const page of parsed) {
+      const originOf = (i: number): string => page.chunks[page.refs[page.indexes[i]!]!]!.origin
+      const { digests, hashed } = fromText ? receivedDigests(page, page.valid, originOf) : entryDigests(page.valid, originOf)
+      const lists = new Map<number, ChunkHashes>()
+      for (let i = 0; i < page.valid.length; i++) {
+        const k = page.refs[page.indexes[i]!]!
         let list = lists.get(k)
-        if (list == null) lists.set(k, list = new ChunkHashes(chunks.get(k)!))
-        if (hashed[i] !== 1 || !list.hasDigest(digests, i)) throw new Error(`entry ${batch[i]!.entry_id} is not in its chunk ${k}`)
+        if (list == null) lists.set(k, list = new ChunkHashes(page.chunks[k]!))
+        if (hashed[i] !== 1 || !list.hasDigest(digests, i)) throw new Error(`entry ${page.valid[i]!.entry_id} is not in its chunk`)
       }
     }
   }
-  const times = { native: [] as number[], perEntry: [] as number[] }
+  const times = { text: [] as number[], native: [] as number[], perEntry: [] as number[] }
   try {
     for (let round = 0; round < 5; round++) {
-      for (const kind of ['native', 'perEntry'] as const) {
-        useSha256Addon(kind === 'native')
+      for (const kind of ['text', 'native', 'perEntry'] as const) {
+        useSha256Addon(kind !== 'perEntry')
         const started = performance.now()
-        check()
+        check(kind === 'text')
         times[kind].push(performance.now() - started)
       }
     }
   } finally {
     useSha256Addon(true)
   }
-  return { native: median(times.native), perEntry: median(times.perEntry) }
+  return { text: median(times.text), native: median(times.native), perEntry: median(times.perEntry) }
 }
 
 /** Every page a server exports from `path` on 3.0.0, `limit` entries each, as the wire carries it. */
@@ -219,7 +223,6 @@ export async function benchSigning (entries = Number(process.env.BENCH_SIGNING_E
         db.close()
       }
     }
-    const checkMs = chunkCheckMs(relayed, limit)
     // The first-hand server's own identity key, where `rr p2p-serve` will load it from.
     const homeFirstHand = join(dir, 'first-hand-serve')
     const identity = await loadOrCreateIdentity(join(homeFirstHand, '.config', 'rustory', 'identity.key'))
@@ -228,6 +231,7 @@ export async function benchSigning (entries = Number(process.env.BENCH_SIGNING_E
     p.exec('UPDATE entries SET trust = 2')
     p.close()
     const pages = { unsigned: exportedPages(unsigned, limit), direct: exportedPages(firstHand, limit), relayed: exportedPages(relayed, limit), live: exportedPages(live, limit) }
+    const checkMs = chunkCheckMs(pages.relayed)
     const wireBytes = Object.fromEntries(Object.entries(pages).map(([k, list]) => [k, list.reduce((sum, p) => sum + p.length, 0)])) as Record<keyof typeof pages, number>
     const inProcess = await ingestMs(dir, {
       unsigned: { pages: pages.unsigned, from: identity.peerId },
@@ -310,7 +314,7 @@ export async function benchSigning (entries = Number(process.env.BENCH_SIGNING_E
       'signing entries': entries,
       'machine load': load,
       'sign rate (signPending, in process) entries/s': Math.round(entries / (signMs / 1000)),
-      'relayed entries checked against their manifests (in process, hashed in one native call per batch | one node:crypto call each, as without the addon) ms': sha256Addon() == null ? `the addon did not load (${sha256AddonPath.pathname}): ${Math.round(checkMs.perEntry)}` : `${Math.round(checkMs.native)} | ${Math.round(checkMs.perEntry)} (${(checkMs.native / checkMs.perEntry).toFixed(2)}x)`,
+      'relayed entries checked against their manifests (in process: hashed from the page text in native code, as a receiver does | written in JS, hashed in one native call per page | one node:crypto call each, as without the addon) ms': sha256Addon() == null ? `the addon did not load (${sha256AddonPath.pathname}): ${Math.round(checkMs.perEntry)}` : `${Math.round(checkMs.text)} | ${Math.round(checkMs.native)} | ${Math.round(checkMs.perEntry)} (${(checkMs.text / checkMs.native).toFixed(2)}x | ${(checkMs.text / checkMs.perEntry).toFixed(2)}x)`,
       'ingest in process, no network (the ingest worker\'s work on every exported page) ms unsigned | direct | relayed 3.0.0 | relayed, signed 2 at a time': `${Math.round(inProcess.unsigned!)} | ${Math.round(inProcess.direct!)} | ${Math.round(inProcess.relayed!)} | ${Math.round(inProcess.live!)} (direct ${vsUnsigned(inProcess.direct!)}, relayed ${vsUnsigned(inProcess.relayed!)}, signed 2 at a time ${vsUnsigned(inProcess.live!)})`,
       'history signed 2 entries at a time (as a daemon signs a live history): sign time in process ms | chunk manifests per 1k entries, signed at once | 2 at a time': `${Math.round(liveSignMs)} | ${chunksPer1k(relayed)} | ${chunksPer1k(live)}`,
       // Growing manifests sign the same hashes, and Ed25519 is deterministic: the two pull the same bytes, and the gap
