@@ -305,9 +305,14 @@ static long decode_string (const uint8_t *p, const uint8_t *end, uint8_t *out) {
   return (long)(o - out);
 }
 
+/* Where an entry's canonical bytes are written: grown to the largest entry met, never to the whole message. */
+typedef struct { uint8_t *bytes; size_t size; } scratch_space;
+
 typedef struct {
   const uint8_t *tag;
   size_t tag_length;
+  size_t heads;
+  size_t longest_tail;
   field fields[MAX_FIELDS];
   size_t count;
   const uint8_t *tails;
@@ -321,7 +326,8 @@ typedef struct {
  * form, its canonical bytes are written to scratch and hashed into digest. Returns 1 hashed, 2 left to JS, 0 not
  * asked, -1 malformed.
  */
-static int hash_entry (cursor *c, const layout *l, long tail, uint8_t *scratch, uint8_t *digest) {
+static int hash_entry (cursor *c, const layout *l, long tail, scratch_space *scratch, uint8_t *digest) {
+  const uint8_t *opening = c->p;
   value values[MAX_FIELDS];
   memset(values, 0, l->count * sizeof(value));
   bool plain = true;
@@ -373,7 +379,15 @@ static int hash_entry (cursor *c, const layout *l, long tail, uint8_t *scratch, 
   }
   if (tail < 0) return 0;
   if (!plain) return 2;
-  uint8_t *o = scratch;
+  /* The canonical bytes are never more than the entry's text (decoding only shrinks) plus tag, heads and tail. */
+  size_t bound = (size_t)(c->p - opening) + l->tag_length + l->heads + l->longest_tail;
+  if (bound > scratch->size) {
+    uint8_t *grown = realloc(scratch->bytes, bound);
+    if (grown == NULL) return -2;
+    scratch->bytes = grown;
+    scratch->size = bound;
+  }
+  uint8_t *o = scratch->bytes;
   memcpy(o, l->tag, l->tag_length);
   o += l->tag_length;
   for (size_t f = 0; f < l->count; f++) {
@@ -406,13 +420,13 @@ static int hash_entry (cursor *c, const layout *l, long tail, uint8_t *scratch, 
   o += l->tail_ends[tail] - from;
   SHA256_CTX ctx;
   SHA256_Init(&ctx);
-  SHA256_Update(&ctx, scratch, (size_t)(o - scratch));
+  SHA256_Update(&ctx, scratch->bytes, (size_t)(o - scratch->bytes));
   SHA256_Final(digest, &ctx);
   return 1;
 }
 
 /* The top-level object's `entries` array, each item hashed or skipped; its item count, or -1. */
-static long hash_entries (cursor *c, const layout *l, const int32_t *which, size_t count, uint8_t *scratch, uint8_t *out, uint8_t *state) {
+static long hash_entries (cursor *c, const layout *l, const int32_t *which, size_t count, scratch_space *scratch, uint8_t *out, uint8_t *state) {
   skip_space(c);
   if (c->p >= c->end || *c->p != '{') return -1;
   c->p++;
@@ -442,7 +456,7 @@ static long hash_entries (cursor *c, const layout *l, const int32_t *which, size
             long tail = (size_t)items < count ? which[items] : -1;
             if (tail >= (long)l->tail_count) tail = -1;
             int done = hash_entry(c, l, tail, scratch, out + 32 * (size_t)items);
-            if (done < 0) return -1;
+            if (done < 0) return done == -2 ? -2 : -1;
             if ((size_t)items < count) state[items] = (uint8_t)done;
           } else if (!skip_value(c, 1)) {
             return -1;
@@ -509,13 +523,14 @@ static napi_value sha256_entries_json (napi_env env, napi_callback_info info) {
     if (end - previous > longest) longest = end - previous;
     previous = end;
   }
-  /* An entry's canonical bytes: never more than its JSON text (decoding only shrinks) plus the heads, tag and tail. */
-  uint8_t *scratch = malloc(json_length + heads + tag_length + longest + 64);
-  if (scratch == NULL) return fail(env, "sha256EntriesJson: out of memory");
+  l.heads = heads;
+  l.longest_tail = longest;
+  scratch_space scratch = { .bytes = NULL, .size = 0 };
   memset(state, 0, count);
   cursor c = { .p = json, .end = (const uint8_t *)json + json_length };
-  long items = hash_entries(&c, &l, which, count, scratch, out, state);
-  free(scratch);
+  long items = hash_entries(&c, &l, which, count, &scratch, out, state);
+  free(scratch.bytes);
+  if (items == -2) return fail(env, "sha256EntriesJson: out of memory");
   napi_value result;
   napi_create_int64(env, items, &result);
   return result;

@@ -81,6 +81,7 @@ const tricky: Array<[what: string, text: string, native: boolean]> = [
   ['session_id null', plain().replace('"k":0', '"session_id":null,"k":0'), true],
   ['negative and large integers', plain({ exit_code: -255, duration_ms: 86_400_000_000 }), true],
   ['UTF-8 as it is', plain({ cmd: 'echo "ü" 😀 \u2028 ß', cwd: '/tmp/ß' }), true],
+  ['a long command (where the entry is written grows)', plain({ cmd: 'ü'.repeat(3000) + 'x\\"'.repeat(40_000) }), true],
   ['every short escape', spelled(String.raw`"cmd":"a\"b\\c\/d\be\ff\ng\rh\ti"`), true],
   ['\\u escapes, a surrogate pair', spelled(String.raw`"cmd":"\u0041\u00e9\u20ac\ud83d\ude00\uFFFF"`), true],
   ['keys in another order, space between tokens', (() => { const e = entry(); return ` { "version" : "1" ,\n"cmd":"ls", "k":0,"hostname":"h","shell":"zsh","duration_ms":1,"exit_code":0,"cwd":"/","ts":"${e.ts}","user_id":"u","device_id":"d","entry_id":"${e.entry_id}" } ` })(), true],
