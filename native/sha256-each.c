@@ -146,16 +146,39 @@ static bool read_string (cursor *c, const uint8_t **start, const uint8_t **end, 
   }
 }
 
-static bool skip_value (cursor *c, int depth);
+/*
+ * After a member or an item: 1 when a comma follows (skipped, and the space after it), 0 when `close` does
+ * (skipped), -1 for anything else.
+ */
+static int after_member (cursor *c, uint8_t close) {
+  skip_space(c);
+  if (c->p >= c->end) return -1;
+  if (*c->p == ',') {
+    c->p++;
+    skip_space(c);
+    return 1;
+  }
+  if (*c->p != close) return -1;
+  c->p++;
+  return 0;
+}
 
-static bool skip_container (cursor *c, int depth, uint8_t close, bool keyed) {
-  if (depth > MAX_DEPTH) return false;
+/* Past a container's opening byte; true when it closes at once (`close` skipped too): {} or []. */
+static bool opens_empty (cursor *c, uint8_t close) {
   c->p++;
   skip_space(c);
   if (c->p < c->end && *c->p == close) {
     c->p++;
     return true;
   }
+  return false;
+}
+
+static bool skip_value (cursor *c, int depth);
+
+static bool skip_container (cursor *c, int depth, uint8_t close, bool keyed) {
+  if (depth > MAX_DEPTH) return false;
+  if (opens_empty(c, close)) return true;
   for (;;) {
     if (keyed) {
       const uint8_t *s, *e;
@@ -166,16 +189,8 @@ static bool skip_container (cursor *c, int depth, uint8_t close, bool keyed) {
       c->p++;
     }
     if (!skip_value(c, depth + 1)) return false;
-    skip_space(c);
-    if (c->p >= c->end) return false;
-    if (*c->p == ',') {
-      c->p++;
-      skip_space(c);
-      continue;
-    }
-    if (*c->p != close) return false;
-    c->p++;
-    return true;
+    int more = after_member(c, close);
+    if (more <= 0) return more == 0;
   }
 }
 
@@ -332,11 +347,7 @@ static int hash_entry (cursor *c, const layout *l, long tail, scratch_space *scr
   memset(values, 0, l->count * sizeof(value));
   bool plain = true;
   size_t next = 0;
-  c->p++;
-  skip_space(c);
-  if (c->p < c->end && *c->p == '}') {
-    c->p++;
-  } else {
+  if (!opens_empty(c, '}')) {
     for (;;) {
       const uint8_t *ks, *ke;
       bool escaped;
@@ -365,16 +376,9 @@ static int hash_entry (cursor *c, const layout *l, long tail, scratch_space *scr
       } else if (!skip_value(c, 1)) {
         return -1;
       }
-      skip_space(c);
-      if (c->p >= c->end) return -1;
-      if (*c->p == ',') {
-        c->p++;
-        skip_space(c);
-        continue;
-      }
-      if (*c->p != '}') return -1;
-      c->p++;
-      break;
+      int more = after_member(c, '}');
+      if (more < 0) return -1;
+      if (more == 0) break;
     }
   }
   if (tail < 0) return 0;
@@ -428,11 +432,8 @@ static int hash_entry (cursor *c, const layout *l, long tail, scratch_space *scr
 /* The top-level object's `entries` array, each item hashed or skipped; its item count, or -1. */
 static long hash_entries (cursor *c, const layout *l, const int32_t *which, size_t count, scratch_space *scratch, uint8_t *out, uint8_t *state) {
   skip_space(c);
-  if (c->p >= c->end || *c->p != '{') return -1;
-  c->p++;
+  if (c->p >= c->end || *c->p != '{' || opens_empty(c, '}')) return -1;
   long items = -1;
-  skip_space(c);
-  if (c->p < c->end && *c->p == '}') return -1;
   for (;;) {
     const uint8_t *ks, *ke;
     bool escaped;
@@ -444,11 +445,7 @@ static long hash_entries (cursor *c, const layout *l, const int32_t *which, size
     if (ke - ks == 7 && memcmp(ks, "entries", 7) == 0) {
       if (items >= 0 || c->p >= c->end || *c->p != '[') return -1;
       items = 0;
-      c->p++;
-      skip_space(c);
-      if (c->p < c->end && *c->p == ']') {
-        c->p++;
-      } else {
+      if (!opens_empty(c, ']')) {
         for (;;) {
           skip_space(c);
           if (c->p >= c->end) return -1;
@@ -462,29 +459,17 @@ static long hash_entries (cursor *c, const layout *l, const int32_t *which, size
             return -1;
           }
           items++;
-          skip_space(c);
-          if (c->p >= c->end) return -1;
-          if (*c->p == ',') {
-            c->p++;
-            continue;
-          }
-          if (*c->p != ']') return -1;
-          c->p++;
-          break;
+          int more = after_member(c, ']');
+          if (more < 0) return -1;
+          if (more == 0) break;
         }
       }
     } else if (!skip_value(c, 1)) {
       return -1;
     }
-    skip_space(c);
-    if (c->p >= c->end) return -1;
-    if (*c->p == ',') {
-      c->p++;
-      skip_space(c);
-      continue;
-    }
-    if (*c->p != '}') return -1;
-    return items;
+    int more = after_member(c, '}');
+    if (more < 0) return -1;
+    if (more == 0) return items;
   }
 }
 
