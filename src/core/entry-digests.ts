@@ -54,6 +54,15 @@ export interface EntryDigests {
 /** Where entries' canonical bytes are laid end to end: kept between calls, grown on need. */
 let laid = Buffer.allocUnsafe(1 << 20)
 
+/** Entry i's hash into out (node:crypto, one call), unless its origin is undefined or it has no canonical bytes. */
+function hashOne (out: EntryDigests, i: number, entry: Entry, origin: string | undefined): void {
+  if (origin === undefined) return
+  try {
+    sha256(canonicalEntryView(entry, origin)).copy(out.digests, 32 * i)
+    out.hashed[i] = 1
+  } catch {}
+}
+
 /**
  * The hash of each entry's canonical bytes under originOf(i) (src/core/signature.ts); an entry whose origin is
  * undefined is not hashed, nor is one that has no canonical bytes (a field neither string nor integer).
@@ -63,14 +72,7 @@ export function entryDigests (entries: readonly Entry[], originOf: (i: number) =
   const out: EntryDigests = { digests: Buffer.allocUnsafe(32 * n), hashed: new Uint8Array(n) }
   const native = sha256Addon()
   if (native == null) {
-    for (let i = 0; i < n; i++) {
-      const origin = originOf(i)
-      if (origin === undefined) continue
-      try {
-        sha256(canonicalEntryView(entries[i]!, origin)).copy(out.digests, 32 * i)
-        out.hashed[i] = 1
-      } catch {}
-    }
+    for (let i = 0; i < n; i++) hashOne(out, i, entries[i]!, originOf(i))
     return out
   }
   const ends = new Uint32Array(n)
@@ -111,8 +113,8 @@ export interface ReceivedText {
  * JSON text in native code (native/sha256-each.c, sha256EntriesJson) instead of in JS from the parsed entries: the
  * same bytes (the same layout, passed from signature.ts), without a JS pass over every field. An entry is taken from
  * the native pass only when validation kept its two normalized fields as received (entry_id in lower case, ts in
- * canonical form), and only in the plain form rustory writes; any other (escaped keys, a field named twice, a lone
- * surrogate…) and every entry when the addon is missing or cannot read the message, are written by writeCanonical.
+ * canonical form), and only in the plain form rustory writes; any other (an escaped key, a lone surrogate…) and every
+ * entry when the addon is missing or cannot read the message, are written by writeCanonical.
  */
 export function receivedDigests (text: ReceivedText, entries: readonly Entry[], originOf: (i: number) => string | undefined): EntryDigests {
   const native = sha256Addon()?.sha256EntriesJson
@@ -141,24 +143,16 @@ export function receivedDigests (text: ReceivedText, entries: readonly Entry[], 
   if (items !== raw.length) return entryDigests(entries, originOf)
   const same = n === raw.length
   const out: EntryDigests = { digests: same ? byPlace : Buffer.allocUnsafe(32 * n), hashed: new Uint8Array(n) }
-  const left: number[] = []
   for (let i = 0; i < n; i++) {
     const m = indexes[i]!
     if (which[m]! < 0) continue
     const received = raw[m] as { entry_id?: unknown, ts?: unknown }
     if (state[m] === 1 && received.entry_id === entries[i]!.entry_id && received.ts === entries[i]!.ts) {
-      if (!same || m !== i) byPlace.copy(out.digests, 32 * i, 32 * m, 32 * m + 32)
+      // With every item valid, entry i is item i and its digest is in place already.
+      if (!same) byPlace.copy(out.digests, 32 * i, 32 * m, 32 * m + 32)
       out.hashed[i] = 1
     } else {
-      left.push(i)
-    }
-  }
-  for (const i of left) {
-    try {
-      sha256(canonicalEntryView(entries[i]!, originOf(i)!)).copy(out.digests, 32 * i)
-      out.hashed[i] = 1
-    } catch {
-      out.hashed[i] = 0
+      hashOne(out, i, entries[i]!, originOf(i))
     }
   }
   return out
