@@ -1,5 +1,6 @@
 /** Serializes pages of entries for the wire in a worker thread, trimmed to the response cap. */
 import type { Database, Statement } from 'better-sqlite3'
+import { hashBytes } from '../src/core/chunk.js'
 import { entryFields, optionalEntryFields } from '../src/core/entry.js'
 import { rowOriginSql, signPending, wireIdSql } from '../src/store/entries.js'
 import { workerDb } from './db-cache.js'
@@ -38,6 +39,15 @@ const entryJsonV3Sql = withOptional(`CASE WHEN chunk IS NOT NULL THEN json_objec
   ELSE json_object(${signedFieldsSql}, 'origin', origin, 'sig', sig) END`)
 
 /**
+ * The 4.0.0 form: as 3.0.0, but a row linked to a chunk whose place in the manifest is known (chunk_pos) goes without
+ * `k` too: a run of its chunk names it (collect), and its hash is left out of the chunk's `hashes`.
+ */
+const entryJsonV4Sql = withOptional(`CASE WHEN chunk IS NOT NULL AND chunk_pos IS NOT NULL THEN json_object(${signedFieldsSql})
+  WHEN chunk IS NOT NULL THEN json_object(${signedFieldsSql}, 'k', chunk)
+  WHEN origin = '' OR sig IS NULL THEN json_object(${signedFieldsSql})
+  ELSE json_object(${signedFieldsSql}, 'origin', origin, 'sig', sig) END`)
+
+/**
  * The batch origin of a page: the signer of its first signed row (runs of one device's entries are the rule), read
  * within the page's rows only so that an unsigned table is never scanned past it. '' when the page has none.
  */
@@ -58,40 +68,83 @@ interface Page {
   parts: string[]
   bytes: number
   lastSeq: number
-  /** 3.0.0: the chunks the page's rows name, encoded, each once. */
-  chunks: string[]
+  /** 3.0.0 and 4.0.0: the chunks the page's rows name, each once, in the order first named. */
+  chunks: Map<number, PageChunk>
   tooLarge?: { entry_id: string, bytes: number }
+}
+
+/** A chunk a page's rows name, as stored, and (4.0.0) the runs of the page's rows at places of it. */
+interface PageChunk {
+  origin: string
+  sig: Buffer
+  hashes: Buffer
+  runs: Array<[entry: number, place: number, count: number]>
+  /** By place in the manifest: 1 where a run covers it. */
+  covered?: Uint8Array
 }
 
 const chunkStatements = new WeakMap<Database, Statement>()
 
-/** A chunk row as the 3.0.0 `chunks` array carries it. */
-function chunkJson (db: Database, id: number): string {
+function storedChunk (db: Database, id: number): PageChunk {
   let stmt = chunkStatements.get(db)
   if (stmt == null) chunkStatements.set(db, stmt = db.prepare('SELECT origin, sig, hashes FROM chunks WHERE id = ?'))
   const c = stmt.get(id) as { origin: string, sig: Buffer, hashes: Buffer }
-  return `{"id":${id},"origin":${JSON.stringify(c.origin)},"sig":"${c.sig.toString('base64')}","hashes":"${c.hashes.toString('base64')}"}`
+  return { origin: c.origin, sig: c.sig, hashes: c.hashes, runs: [] }
 }
 
 /**
- * Rows are [entry JSON, ingest_seq, chunk id or null]; stops before the row that would pass maxBytes (iterate:
- * nothing past it is read). On 3.0.0 (`db` given) the first row naming a chunk brings it into the page (counted in
- * its bytes): each chunk once per answer.
+ * A chunk as the `chunks` array carries it: whole (3.0.0, or 4.0.0 with no run), or with its runs and the hashes of
+ * the places they do not cover (4.0.0; never longer than whole: a run costs less than the hash it leaves out).
  */
-function collect (rows: Iterable<[string, number, number | null]>, maxBytes: number, db?: Database): Page {
-  const page: Page = { parts: [], bytes: envelopeBytes, lastSeq: 0, chunks: [] }
-  const sent = new Set<number>()
-  for (const [json, seq, chunk] of rows) {
-    const chunkPart = db != null && chunk != null && !sent.has(chunk) ? chunkJson(db, chunk) : undefined
+function chunkJson (id: number, c: PageChunk): string {
+  const head = `{"id":${id},"origin":${JSON.stringify(c.origin)},"sig":"${c.sig.toString('base64')}"`
+  if (c.runs.length === 0) return `${head},"hashes":"${c.hashes.toString('base64')}"}`
+  const n = c.hashes.length / hashBytes
+  const rest = Buffer.allocUnsafe((n - c.runs.reduce((sum, r) => sum + r[2], 0)) * hashBytes)
+  let at = 0
+  for (let place = 0; place < n; place++) {
+    if (c.covered![place] !== 1) at += c.hashes.copy(rest, at, place * hashBytes, (place + 1) * hashBytes)
+  }
+  return `${head},"n":${n},"runs":${JSON.stringify(c.runs)},"hashes":"${rest.toString('base64')}"}`
+}
+
+/** A row of a page: its entry JSON, ingest_seq, and its chunk id and place in it (either may be null). */
+type Row = [json: string, seq: number, chunk: number | null, place: number | null]
+
+/**
+ * Stops before the row that would pass maxBytes (iterate: nothing past it is read). On 3.0.0 and 4.0.0 (`wire`) the
+ * first row naming a chunk brings it into the page, counted whole in its bytes: each chunk once per answer. On 4.0.0
+ * a row with a place in its chunk (the query left its `k` out) joins a run of that chunk instead; one whose place
+ * is past the manifest's end, or taken by an earlier row of the page, gets its `k` after all.
+ */
+function collect (rows: Iterable<Row>, maxBytes: number, db?: Database, wire = 3): Page {
+  const page: Page = { parts: [], bytes: envelopeBytes, lastSeq: 0, chunks: new Map() }
+  for (let [json, seq, id, place] of rows) {
+    let chunk = db != null && id != null ? page.chunks.get(id) : undefined
+    const added = db != null && id != null && chunk == null ? (chunk = storedChunk(db, id)) : undefined
+    const addedBytes = added != null ? chunkJson(id!, added).length + 1 : 0
+    let run: [number, number, number] | undefined
+    if (chunk != null && place != null && wire >= 4) {
+      const n = chunk.hashes.length / hashBytes
+      chunk.covered ??= new Uint8Array(n)
+      if (place < n && chunk.covered[place] !== 1) {
+        const last = chunk.runs[chunk.runs.length - 1]
+        run = last != null && last[0] + last[2] === page.parts.length && last[1] + last[2] === place ? last : [page.parts.length, place, 0]
+      } else {
+        json = `${json.slice(0, -1)},"k":${id!}}`
+      }
+    }
     // Counted exactly: a UTF-16 length undercounts non-ASCII text, and the undercount adds up over a page.
-    const size = Buffer.byteLength(json) + 1 + (chunkPart != null ? chunkPart.length + 1 : 0)
+    const size = Buffer.byteLength(json) + 1 + addedBytes
     if (page.bytes + size > maxBytes) {
       if (page.parts.length === 0) page.tooLarge = { entry_id: (JSON.parse(json) as { entry_id: string }).entry_id, bytes: size }
       break
     }
-    if (chunkPart != null) {
-      sent.add(chunk!)
-      page.chunks.push(chunkPart)
+    if (added != null) page.chunks.set(id!, added)
+    if (run != null) {
+      if (run[2] === 0) chunk!.runs.push(run)
+      run[2]++
+      chunk!.covered![place!] = 1
     }
     page.parts.push(json)
     page.bytes += size
@@ -100,22 +153,27 @@ function collect (rows: Iterable<[string, number, number | null]>, maxBytes: num
   return page
 }
 
-/** The 3.0.0 answer's `chunks`, first: next_cursor stays last. */
+/** The answer's `chunks` (3.0.0 and 4.0.0), first: next_cursor stays last. */
 function chunksPart (page: Page): string {
-  return page.chunks.length > 0 ? `"chunks":[${page.chunks.join(',')}],` : ''
+  if (page.chunks.size === 0) return ''
+  return `"chunks":[${[...page.chunks].map(([id, c]) => chunkJson(id, c)).join(',')}],`
 }
 
-function pageRows (db: Database, task: ExportBatchTask, origin: string): Iterable<[string, number, number | null]> {
-  if (task.wire === 3) {
-    return db.prepare(`SELECT ${entryJsonV3Sql}, ingest_seq, chunk FROM entries WHERE ingest_seq > @cursor ORDER BY ingest_seq LIMIT @limit`)
-      .raw().iterate({ cursor: task.cursor, limit: task.limit }) as Iterable<[string, number, number | null]>
+/** The entry JSON of a wire version from 3.0.0 on, with the columns collect reads beside it. */
+const chunkedJsonSql = (wire: number): string => wire >= 4 ? `${entryJsonV4Sql}, ingest_seq, chunk, chunk_pos` : `${entryJsonV3Sql}, ingest_seq, chunk, NULL`
+
+function pageRows (db: Database, task: ExportBatchTask, origin: string): Iterable<Row> {
+  const wire = task.wire ?? 1
+  if (wire >= 3) {
+    return db.prepare(`SELECT ${chunkedJsonSql(wire)} FROM entries WHERE ingest_seq > @cursor ORDER BY ingest_seq LIMIT @limit`)
+      .raw().iterate({ cursor: task.cursor, limit: task.limit }) as Iterable<Row>
   }
   if (task.wire === 2) {
-    return db.prepare(`SELECT ${entryJsonV2Sql}, ingest_seq, NULL FROM entries WHERE ingest_seq > @cursor ORDER BY ingest_seq LIMIT @limit`)
-      .raw().iterate({ cursor: task.cursor, limit: task.limit, batchOrigin: origin }) as Iterable<[string, number, number | null]>
+    return db.prepare(`SELECT ${entryJsonV2Sql}, ingest_seq, NULL, NULL FROM entries WHERE ingest_seq > @cursor ORDER BY ingest_seq LIMIT @limit`)
+      .raw().iterate({ cursor: task.cursor, limit: task.limit, batchOrigin: origin }) as Iterable<Row>
   }
-  return db.prepare(`SELECT ${entryJsonSql}, ingest_seq, NULL FROM entries WHERE ingest_seq > ? ORDER BY ingest_seq LIMIT ?`)
-    .raw().iterate(task.cursor, task.limit) as Iterable<[string, number, number | null]>
+  return db.prepare(`SELECT ${entryJsonSql}, ingest_seq, NULL, NULL FROM entries WHERE ingest_seq > ? ORDER BY ingest_seq LIMIT ?`)
+    .raw().iterate(task.cursor, task.limit) as Iterable<Row>
 }
 
 export function exportBatch (task: ExportBatchTask): ExportBatchResult {
@@ -123,14 +181,14 @@ export function exportBatch (task: ExportBatchTask): ExportBatchResult {
   if (task.signer != null) signPending(db, task.signer)
   // 3.0.0 has no batch origin of its own making: rows signed alone carry theirs (they are the few from before chunks).
   const origin = task.wire === 2 ? pageOrigin(db, task.cursor, task.limit) : ''
-  const page = collect(pageRows(db, task, origin), task.maxBytes - origin.length - 16, task.wire === 3 ? db : undefined)
+  const page = collect(pageRows(db, task, origin), task.maxBytes - origin.length - 16, (task.wire ?? 1) >= 3 ? db : undefined, task.wire)
   const next = page.parts.length > 0 ? page.lastSeq : null
   const payload = Buffer.from(`${opening(origin, chunksPart(page))}${page.parts.join(',')}],"next_cursor":${next === null ? 'null' : next}}`)
   return { payload, count: page.parts.length, ...(page.tooLarge != null ? { tooLarge: page.tooLarge } : {}) }
 }
 
 /**
- * In the 3.0.0 form when the connection runs 3.0.0 (`wire`), else the 2.0.0 form: a 1.0.0 server reads the spec's
+ * In the form of the connection's version from 3.0.0 on (`wire`), else the 2.0.0 form: a 1.0.0 server reads the spec's
  * fields and ignores origin and sig. Only entries this device vouches for go: signed by its key (the batch origin,
  * or a chunk of its own), or unsigned (from before signing); never one signed by another key.
  */
@@ -138,12 +196,12 @@ export function exportPush (task: ExportPushTask): ExportPushResult {
   const db = workerDb(task.dbPath)
   if (task.signer != null) signPending(db, task.signer)
   const origin = task.signer?.origin ?? ''
-  const v3 = task.wire === 3
+  const v3 = (task.wire ?? 1) >= 3
   const rows = db
-    .prepare(`SELECT ${v3 ? entryJsonV3Sql : entryJsonV2Sql}, ingest_seq, ${v3 ? 'chunk' : 'NULL'} FROM entries WHERE device_id = @deviceId AND ingest_seq > @afterSeq AND ${rowOriginSql()} IN ('', @batchOrigin) ORDER BY ingest_seq LIMIT @limit`)
-    .raw().iterate({ deviceId: task.deviceId, afterSeq: task.afterSeq, limit: task.limit, batchOrigin: origin }) as Iterable<[string, number, number | null]>
+    .prepare(`SELECT ${v3 ? chunkedJsonSql(task.wire!) : `${entryJsonV2Sql}, ingest_seq, NULL, NULL`} FROM entries WHERE device_id = @deviceId AND ingest_seq > @afterSeq AND ${rowOriginSql()} IN ('', @batchOrigin) ORDER BY ingest_seq LIMIT @limit`)
+    .raw().iterate({ deviceId: task.deviceId, afterSeq: task.afterSeq, limit: task.limit, batchOrigin: origin }) as Iterable<Row>
   const batchOrigin = v3 ? '' : origin
-  const page = collect(rows, task.maxBytes - batchOrigin.length - 16, v3 ? db : undefined)
+  const page = collect(rows, task.maxBytes - batchOrigin.length - 16, v3 ? db : undefined, task.wire)
   const payload = Buffer.from(`${opening(batchOrigin, chunksPart(page))}${page.parts.join(',')}]}`)
   return { payload, count: page.parts.length, lastSeq: page.lastSeq, ...(page.tooLarge != null ? { tooLarge: page.tooLarge } : {}) }
 }

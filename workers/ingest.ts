@@ -1,7 +1,8 @@
 /** Bulk ingest in a worker thread: JSON parsing, validation, signature checks and the insert transaction stay off the network loop. */
 import { admitReceived, chunkDigests, type AdmitOptions, type Admitted, type WireVersion } from '../src/core/admit.js'
 import { validateBatch, type Entry } from '../src/core/entry.js'
-import { chunkVerificationInput, type Chunk } from '../src/core/chunk.js'
+import { chunkVerificationInput, rebuildChunks, type Chunk } from '../src/core/chunk.js'
+import { receivedDigests, type EntryDigests } from '../src/core/entry-digests.js'
 import { decodeJson, parseChunks, parseEntriesPush, parseSyncBatch, takeChunkRefs } from '../src/protocol/messages.js'
 import { ingestPulledBatch, insertEntries, insertEntriesNoTx, knownChunks } from '../src/store/entries.js'
 import { recordImportBatch } from '../src/store/imports.js'
@@ -12,17 +13,51 @@ import type { IngestEntriesResult, IngestEntriesTask, IngestPulledResult, Ingest
 /** A received message's entries as validateBatch sees them, and (3.0.0) its chunks and each entry's chunk reference. */
 interface Received {
   entries: unknown[]
+  /** On 4.0.0, after rebuild, each chunk with its whole manifest. */
   chunks: Chunk[]
   refs: Array<number | undefined>
+  /** 4.0.0: the place in its chunk's manifest of each entry a run covers (by place in `entries`). */
+  places: Array<number | undefined>
   /** The message's JSON text, as received: relayed entries are hashed from it (receivedDigests). */
   json: Uint8Array
 }
 
-/** On 3.0.0 the chunks are parsed and each entry's `k` taken off it (before validation); elsewhere both are ignored. */
+/**
+ * On 3.0.0 and 4.0.0 the chunks are parsed and each entry's `k` (or, 4.0.0, the run covering it) taken off it
+ * (before validation); elsewhere both are ignored.
+ */
 function received (message: { entries: unknown[], chunks?: unknown }, json: Uint8Array, wire: WireVersion, what: string): Received {
-  if (wire !== 3) return { entries: message.entries, chunks: [], refs: [], json }
-  const chunks = parseChunks(message.chunks, what)
-  return { chunks, refs: takeChunkRefs(message.entries, chunks), entries: message.entries, json }
+  if (wire < 3) return { entries: message.entries, chunks: [], refs: [], places: [], json }
+  const chunks = parseChunks(message.chunks, what, wire)
+  const places: Array<number | undefined> = []
+  return { chunks, refs: takeChunkRefs(message.entries, chunks, places, what), places, entries: message.entries, json }
+}
+
+/** 4.0.0: the message's manifests made whole (rebuildChunks), and the digests that took. */
+interface Rebuilt {
+  digests: EntryDigests
+  unbuilt: Map<number, string>
+}
+
+/**
+ * 4.0.0, after validation, when the message has chunks: every entry a run covers is hashed (first-hand too: its hash is part of the manifest), and
+ * every relayed entry named by `k` (checked against its manifest, as on 3.0.0), in one pass from the message's text;
+ * then each chunk with runs gets its whole manifest back, in `message.chunks`, ready to be checked and stored.
+ */
+function rebuild (message: Received, valid: Entry[], indexes: number[], peerId: string | undefined): Rebuilt {
+  const originOf = (i: number): string | undefined => {
+    const m = indexes[i]!
+    const k = message.refs[m]
+    if (k === undefined || k < 0) return undefined
+    const origin = message.chunks[k]!.origin
+    return message.places[m] !== undefined || origin !== peerId ? origin : undefined
+  }
+  const digests = receivedDigests({ json: message.json, raw: message.entries, indexes }, valid, originOf)
+  const validOf = new Int32Array(message.entries.length).fill(-1)
+  indexes.forEach((m, i) => { if (digests.hashed[i] === 1) validOf[m] = i })
+  const { chunks, unbuilt } = rebuildChunks(message.chunks, digests.digests, (m) => validOf[m]!)
+  message.chunks = chunks
+  return { digests, unbuilt }
 }
 
 /** Which of a message's chunk manifests hold (by place in its `chunks`): known here, or checked. */
@@ -80,7 +115,7 @@ function checkManifests (dbPath: string, message: Received, peerId: string | und
  * admitReceived then checks each entry's hash against its manifest, and any manifest neither known nor passed by the
  * helper here (none is taken as valid unchecked).
  */
-async function admit (valid: Entry[], indexes: number[], wire: WireVersion, message: Received, manifests: ManifestChecks | undefined, peerId?: string): Promise<Admitted> {
+async function admit (valid: Entry[], indexes: number[], wire: WireVersion, message: Received, manifests: ManifestChecks | undefined, peerId?: string, rebuilt?: Rebuilt): Promise<Admitted> {
   const verdicts = wire !== 1 ? await verifyAll(valid, (e) => e.sig != null && e.origin !== peerId) : []
   const options: AdmitOptions = {
     wire,
@@ -91,8 +126,13 @@ async function admit (valid: Entry[], indexes: number[], wire: WireVersion, mess
     chunkRef: (i) => message.refs[indexes[i]!],
     received: { json: message.json, raw: message.entries, indexes }
   }
-  if (wire !== 3 || manifests == null) return admitReceived(valid, options, indexes)
-  for (let i = 0; i < valid.length; i++) {
+  if (rebuilt != null) {
+    options.digests = rebuilt.digests
+    options.chunkPlace = (i) => message.places[indexes[i]!]
+    options.unbuilt = (k) => rebuilt.unbuilt.get(k)
+  }
+  if (wire < 3 || manifests == null) return admitReceived(valid, options, indexes)
+  for (let i = 0; i < valid.length && options.digests == null; i++) {
     const k = options.chunkRef!(i)
     if (k !== undefined && k >= 0 && message.chunks[k]?.origin !== peerId) {
       options.digests = chunkDigests(valid, options)
@@ -106,14 +146,17 @@ async function admit (valid: Entry[], indexes: number[], wire: WireVersion, mess
 export async function ingestPulled (task: IngestPulledTask): Promise<IngestPulledResult> {
   const parsed = parseSyncBatch(decodeJson(task.payload, 'SyncBatch'))
   const batch = { ...parsed, ...received(parsed, task.payload, task.wire, 'SyncBatch') }
-  const manifests = task.wire === 3 && batch.next_cursor != null ? checkManifests(task.dbPath, batch, task.peerId) : undefined
+  let manifests = task.wire === 3 && batch.next_cursor != null ? checkManifests(task.dbPath, batch, task.peerId) : undefined
   if (task.parsed != null) {
     task.parsed.postMessage({ received: batch.entries.length, nextCursor: batch.next_cursor })
     task.parsed.close()
   }
   const { valid, indexes, rejected } = validateBatch(batch.entries)
   if (batch.next_cursor == null) return { received: 0, inserted: 0, ignored: 0, clamped: 0, rejected, nextCursor: null }
-  const admitted = await admit(valid, indexes, task.wire, batch, manifests, task.peerId)
+  // 4.0.0: the manifests are whole only once the entries are hashed, so they are checked after validation.
+  const rebuilt = task.wire === 4 && batch.chunks.length > 0 ? rebuild(batch, valid, indexes, task.peerId) : undefined
+  if (rebuilt != null) manifests = checkManifests(task.dbPath, batch, task.peerId)
+  const admitted = await admit(valid, indexes, task.wire, batch, manifests, task.peerId, rebuilt)
   const result = ingestPulledBatch(workerDb(task.dbPath), task.peerId, admitted.entries, batch.next_cursor, batch.chunks)
   return { received: batch.entries.length, ...result, clamped: admitted.clamped, rejected: [...rejected, ...admitted.rejected], nextCursor: batch.next_cursor }
 }
@@ -126,9 +169,11 @@ export async function ingestPush (task: IngestPushTask): Promise<IngestPushResul
   } catch (err) {
     return { ok: false, inserted: 0, ignored: 0, rejected: [], error: (err as Error).message }
   }
-  const manifests = wire === 3 ? checkManifests(task.dbPath, message, task.peerId) : undefined
+  let manifests = wire === 3 ? checkManifests(task.dbPath, message, task.peerId) : undefined
   const { valid, indexes, rejected } = validateBatch(message.entries)
-  const admitted = await admit(valid, indexes, wire, message, manifests, task.peerId)
+  const rebuilt = wire === 4 && message.chunks.length > 0 ? rebuild(message, valid, indexes, task.peerId) : undefined
+  if (rebuilt != null) manifests = checkManifests(task.dbPath, message, task.peerId)
+  const admitted = await admit(valid, indexes, wire, message, manifests, task.peerId, rebuilt)
   const all = [...rejected, ...admitted.rejected]
   const result = insertEntries(workerDb(task.dbPath), admitted.entries, 'received', message.chunks)
   return { ok: all.length === 0, ...result, clamped: admitted.clamped, rejected: all }

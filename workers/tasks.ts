@@ -113,7 +113,7 @@ export interface ExportPushTask {
   maxBytes: number
   /** This device's key: unsigned entries are signed first, and entries signed by other keys are never pushed. */
   signer?: EntrySigner
-  /** The connection's protocol version when known: 3 pushes in the 3.0.0 form, anything else in the 2.0.0 form. */
+  /** The connection's protocol version when known: 3 or 4 pushes in that form, anything else in the 2.0.0 form. */
   wire?: WireVersion
 }
 export interface ExportPushResult {

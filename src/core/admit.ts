@@ -18,7 +18,7 @@ const dayMs = 24 * hourMs
 /** How far ahead of the receiver's clock a stamp may be. */
 export const maxFutureSkewMs = dayMs
 
-export type WireVersion = 1 | 2 | 3
+export type WireVersion = 1 | 2 | 3 | 4
 
 export interface AdmitOptions {
   /** Which protocol the entries came over. */
@@ -47,10 +47,19 @@ export interface AdmitOptions {
   /** 3.0.0: the chunk (its place in `chunks`) the entry at place i of `entries` named; undefined for none, -1 for a bad `k`. */
   chunkRef?: (i: number) => number | undefined
   /**
-   * Checks that an entry (i: its place in `entries`) is in the chunk it names, under that chunk's origin.
-   * @default its digest (`digests`) found in the chunk (ChunkHashes)
+   * 4.0.0: the place in its chunk's manifest of the entry at place i of `entries`, when a run of the chunk put it
+   * there (rebuildChunks: the manifest was rebuilt with this entry's own hash at that place, so the chunk's signature
+   * vouches for it); undefined otherwise.
    */
-  inChunk?: (entry: Entry, i: number, chunk: number) => boolean
+  chunkPlace?: (i: number) => number | undefined
+  /** 4.0.0: why a chunk (its place in `chunks`) could not be rebuilt from its runs, or undefined when it was. */
+  unbuilt?: (k: number) => string | undefined
+  /**
+   * Where an entry (i: its place in `entries`) is in the chunk it names, under that chunk's origin: the place of its
+   * hash in the manifest, or -1 when it is not there.
+   * @default its digest (`digests`) looked up in the chunk (ChunkHashes)
+   */
+  inChunk?: (entry: Entry, i: number, chunk: number) => number
   /** The digests of the entries checked against a chunk (chunkDigests). @default made here, on first need */
   digests?: EntryDigests
   /** The message the entries were validated from: chunkDigests then writes their canonical bytes from its text (receivedDigests). */
@@ -62,7 +71,7 @@ export interface AdmitOptions {
  * origin is not the connection's authenticated peer), in one pass (src/core/entry-digests.ts).
  */
 export function chunkDigests (entries: readonly Entry[], options: AdmitOptions): EntryDigests {
-  const chunks = options.wire === 3 ? options.chunks ?? [] : []
+  const chunks = options.wire >= 3 ? options.chunks ?? [] : []
   const originOf = (i: number): string | undefined => {
     const k = options.chunkRef?.(i)
     const origin = k !== undefined ? chunks[k]?.origin : undefined
@@ -72,8 +81,11 @@ export function chunkDigests (entries: readonly Entry[], options: AdmitOptions):
 }
 
 export interface Admitted {
-  /** chunk_ref: the place in options.chunks of the manifest an entry was verified against. */
-  entries: Array<Entry & { ts_orig?: string, chunk_ref?: number }>
+  /**
+   * chunk_ref: the place in options.chunks of the manifest an entry was verified against; chunk_pos: the place of its
+   * hash in that manifest, when known (not for a first-hand entry named by `k`: it is not hashed).
+   */
+  entries: Array<Entry & { ts_orig?: string, chunk_ref?: number, chunk_pos?: number | undefined }>
   rejected: Array<{ index: number, entry_id?: string, reason: string }>
   /** Entries whose stamp was clamped. */
   clamped: number
@@ -93,34 +105,42 @@ export function admitReceived (entries: readonly Entry[], options: AdmitOptions,
   const nowTs = new Date(options.now).toISOString()
   const limit = new Date(options.now + maxFutureSkewMs).toISOString()
   const verify = options.verify ?? verifyEntry
-  const chunks = options.wire === 3 ? options.chunks ?? [] : []
+  const chunks = options.wire >= 3 ? options.chunks ?? [] : []
   const chunkValid = new Map<number, boolean>()
   const lists = new Map<number, ChunkHashes>()
   let digests = options.digests
-  const inChunk = options.inChunk ?? ((_e: Entry, i: number, k: number): boolean => {
+  const inChunk = options.inChunk ?? ((_e: Entry, i: number, k: number): number => {
     digests ??= chunkDigests(entries, options)
     let list = lists.get(k)
     if (list == null) lists.set(k, list = new ChunkHashes(chunks[k]!))
-    return digests.hashed[i] === 1 && list.hasDigest(digests.digests, i)
+    return digests.hashed[i] === 1 ? list.positionOf(digests.digests, i) : -1
   })
   entries.forEach((received, i) => {
-    let entry: Entry & { ts_orig?: string, chunk_ref?: number } = received
-    const k = options.wire === 3 ? options.chunkRef?.(i) : undefined
+    let entry: Entry & { ts_orig?: string, chunk_ref?: number, chunk_pos?: number | undefined } = received
+    const k = options.wire >= 3 ? options.chunkRef?.(i) : undefined
     const refuse = (reason: string): void => { out.rejected.push({ index: indexes?.[i] ?? i, entry_id: entry.entry_id, reason: `invalid entry ${entry.entry_id}: ${reason}` }) }
     if (options.wire === 1) {
       entry = withoutSignature(entry)
     } else if (k !== undefined) {
       const chunk = chunks[k]
       if (chunk == null) return refuse(`k ${k} names no chunk of the batch`)
+      const unbuilt = options.unbuilt?.(k)
+      if (unbuilt != null) return refuse(`chunk ${k} could not be rebuilt from its runs: ${unbuilt}`)
       let valid = chunkValid.get(k)
       if (valid == null) chunkValid.set(k, valid = options.chunkKnown?.(k) === true || verifyChunk(chunk))
       if (!valid) return refuse(`chunk ${k} signature does not verify against origin ${chunk.origin}`)
+      // Placed by a run: the manifest that verified was rebuilt with this entry's hash at that place.
+      let place = options.chunkPlace?.(i)
       // First-hand (the chunk's origin is the connection's authenticated peer): as for sig below, the next hop checks.
-      if (chunk.origin !== options.authenticatedPeer && !inChunk(entry, i, k)) return refuse(`not in chunk ${k} of origin ${chunk.origin} (its hash is not listed)`)
+      if (place === undefined && chunk.origin !== options.authenticatedPeer) {
+        place = inChunk(entry, i, k)
+        if (place < 0) return refuse(`not in chunk ${k} of origin ${chunk.origin} (its hash is not listed)`)
+      }
       // In place: `entries` are the receiver's own validated copies, and a copy of each would cost more than the
       // whole first-hand check (measured: 2 µs per entry).
       entry.origin = chunk.origin
       entry.chunk_ref = k
+      entry.chunk_pos = place
     } else if (entry.sig != null && entry.origin !== options.authenticatedPeer && !verify(entry, i)) {
       return refuse(`sig does not verify against origin ${entry.origin ?? ''}`)
     }

@@ -76,12 +76,12 @@ export function verifyChunk (chunk: Chunk): boolean {
 
 /**
  * Checks entries against one chunk's hashes. Entries mostly come in the order they were signed, so each is first
- * compared with the hash after the last one found, in place; only out of order is the whole list looked up (a set
- * of hex digests, built on first need).
+ * compared with the hash after the last one found, in place; only out of order is the whole list looked up (a map
+ * of hex digests to their place, built on first need).
  */
 export class ChunkHashes {
   #next = 0
-  #set: Set<string> | undefined
+  #places: Map<string, number> | undefined
   constructor (readonly chunk: Chunk) {}
 
   /** True when the entry, under the chunk's origin, is one of its hashes. False on a malformed entry. */
@@ -97,6 +97,11 @@ export class ChunkHashes {
 
   /** True when digests[32 i .. 32 i + 32) (an entry's hash, src/core/entry-digests.ts) is one of the chunk's hashes. */
   hasDigest (digests: Uint8Array, i: number): boolean {
+    return this.positionOf(digests, i) >= 0
+  }
+
+  /** The place in the manifest of the hash digests[32 i .. 32 i + 32) (one of them, if listed twice); -1 when absent. */
+  positionOf (digests: Uint8Array, i: number): number {
     const hashes = this.chunk.hashes
     const at = i * hashBytes
     // Aligned on a whole hash: a match there is that hash, all 32 bytes.
@@ -104,15 +109,59 @@ export class ChunkHashes {
     if (next + hashBytes <= hashes.length) {
       let b = 0
       while (b < hashBytes && digests[at + b] === hashes[next + b]) b++
-      if (b === hashBytes) {
-        this.#next++
-        return true
+      if (b === hashBytes) return this.#next++
+    }
+    if (this.#places == null) {
+      this.#places = new Map()
+      for (let p = hashes.length - hashBytes; p >= 0; p -= hashBytes) this.#places.set(hashes.toString('hex', p, p + hashBytes), p / hashBytes)
+    }
+    const place = this.#places.get(Buffer.from(digests.buffer, digests.byteOffset + at, hashBytes).toString('hex'))
+    if (place === undefined) return -1
+    this.#next = place + 1
+    return place
+  }
+}
+
+/** A chunk as a 4.0.0 message may carry it: `runs` put entries of the message at places of its manifest. */
+export interface ChunkWithRuns extends Chunk {
+  /** [first entry (its place in the message's `entries`), first place in the manifest, count], each run. */
+  runs?: ReadonlyArray<readonly [number, number, number]>
+  /** The manifest's length when `runs` is given (`hashes` then holds only the places no run covers). */
+  n?: number
+}
+
+/**
+ * 4.0.0: the manifest of each chunk with runs, whole again: at each place a run covers, the hash of the entry it
+ * covers (as the receiver computed it); at every other place, in order, the chunk's own `hashes`. Only the whole
+ * manifest its origin signed verifies against the signature, so an altered entry in a run fails its whole chunk
+ * (in this message: the entries come again, genuine, from another peer or the origin). A chunk without runs is
+ * returned as it is. `hashOf(m)`: where the digest of the message's entry m is in `digests`, or -1 when it has none
+ * (invalid, or not hashed); then the chunk is not rebuilt, and `unbuilt` says why, by the chunk's place.
+ */
+export function rebuildChunks (chunks: readonly ChunkWithRuns[], digests: Uint8Array, hashOf: (m: number) => number): { chunks: Chunk[], unbuilt: Map<number, string> } {
+  const unbuilt = new Map<number, string>()
+  const rebuilt = chunks.map((c, k): Chunk => {
+    if (c.runs == null || c.n == null) return c
+    const whole = Buffer.allocUnsafe(c.n * hashBytes)
+    const covered = new Uint8Array(c.n)
+    for (const [first, at, count] of c.runs) {
+      for (let j = 0; j < count; j++) {
+        const i = hashOf(first + j)
+        if (i < 0) {
+          unbuilt.set(k, `entry ${first + j}, which a run covers, is not valid`)
+          return { origin: c.origin, sig: c.sig, hashes: Buffer.alloc(0) }
+        }
+        whole.set(digests.subarray(i * hashBytes, (i + 1) * hashBytes), (at + j) * hashBytes)
+        covered[at + j] = 1
       }
     }
-    if (this.#set == null) {
-      this.#set = new Set()
-      for (let p = 0; p + hashBytes <= hashes.length; p += hashBytes) this.#set.add(hashes.toString('hex', p, p + hashBytes))
+    let from = 0
+    for (let place = 0; place < c.n; place++) {
+      if (covered[place] === 1) continue
+      c.hashes.copy(whole, place * hashBytes, from, from + hashBytes)
+      from += hashBytes
     }
-    return this.#set.has(Buffer.from(digests.buffer, digests.byteOffset + at, hashBytes).toString('hex'))
-  }
+    return { origin: c.origin, sig: c.sig, hashes: whole }
+  })
+  return { chunks: rebuilt, unbuilt }
 }

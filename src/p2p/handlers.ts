@@ -7,7 +7,7 @@
 import type { Connection, Libp2p, Stream } from '@libp2p/interface'
 import type { WireVersion } from '../core/admit.js'
 import type { EntrySigner } from '../core/signature.js'
-import { entriesPushProtocol, entriesPushProtocolV2, entriesPushProtocolV3, maxPullRequestBytes, maxPullResponseBytes, maxPushRequestBytes, maxPushResponseBytes, syncPullProtocol, syncPullProtocolV2, syncPullProtocolV3 } from '../protocol/constants.js'
+import { entriesPushProtocol, entriesPushProtocolV2, entriesPushProtocolV3, entriesPushProtocolV4, maxPullRequestBytes, maxPullResponseBytes, maxPushRequestBytes, maxPushResponseBytes, syncPullProtocol, syncPullProtocolV2, syncPullProtocolV3, syncPullProtocolV4 } from '../protocol/constants.js'
 import { errorMessage } from '../protocol/errors.js'
 import { decodeJson, parseSyncPull } from '../protocol/messages.js'
 import { servePull, servePush, type ServeComponents } from '../sync/serve.js'
@@ -43,7 +43,7 @@ export interface ServeSyncInit {
   budget?: ByteBudget
   /** This device's identity key: its own entries are signed ahead (src/p2p/sign-ahead.ts), and before they are served. */
   signer?: EntrySigner
-  /** Protocol versions to serve; [1] makes a server like one from before signed entries, [1, 2] one from before chunk signatures (tests). @default [1, 2, 3] */
+  /** Protocol versions to serve; [1] makes a server like one from before signed entries, [1, 2] one from before chunk signatures, [1, 2, 3] one from before runs (tests). @default [1, 2, 3, 4] */
   wireVersions?: WireVersion[]
 }
 
@@ -163,8 +163,8 @@ export async function serveSync (node: Libp2p, init: ServeSyncInit): Promise<() 
   })
 
   const protocols: string[] = []
-  const ids: Record<WireVersion, [string, string]> = { 1: [syncPullProtocol, entriesPushProtocol], 2: [syncPullProtocolV2, entriesPushProtocolV2], 3: [syncPullProtocolV3, entriesPushProtocolV3] }
-  for (const wire of init.wireVersions ?? [1, 2, 3]) {
+  const ids: Record<WireVersion, [string, string]> = { 1: [syncPullProtocol, entriesPushProtocol], 2: [syncPullProtocolV2, entriesPushProtocolV2], 3: [syncPullProtocolV3, entriesPushProtocolV3], 4: [syncPullProtocolV4, entriesPushProtocolV4] }
+  for (const wire of init.wireVersions ?? [1, 2, 3, 4]) {
     const [pullId, pushId] = ids[wire]
     await node.handle(pullId, pull(wire), options)
     await node.handle(pushId, push(wire), options)

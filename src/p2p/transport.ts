@@ -5,7 +5,7 @@
 import type { Connection, Libp2p, Stream } from '@libp2p/interface'
 import { multiaddr, type Multiaddr } from '@multiformats/multiaddr'
 import type { WireVersion } from '../core/admit.js'
-import { entriesPushProtocol, entriesPushProtocolV2, entriesPushProtocolV3, maxPullResponseBytes, maxPushRequestBytes, maxPushResponseBytes, syncPullProtocol, syncPullProtocolV2, syncPullProtocolV3, tombstonePullProtocol, tombstonePushProtocol } from '../protocol/constants.js'
+import { entriesPushProtocol, entriesPushProtocolV2, entriesPushProtocolV3, entriesPushProtocolV4, maxPullResponseBytes, maxPushRequestBytes, maxPushResponseBytes, syncPullProtocol, syncPullProtocolV2, syncPullProtocolV3, syncPullProtocolV4, tombstonePullProtocol, tombstonePushProtocol } from '../protocol/constants.js'
 import { DialError, errorMessage, MessageTooLargeError, SwarmKeyMismatchError, SyncError, UnsupportedProtocolError } from '../protocol/errors.js'
 import { decodeJson, encodeMessage, parsePushAck, type PushAck, type SyncPull } from '../protocol/messages.js'
 import { parseTombstoneAck, type TombstoneAck } from '../protocol/tombstones.js'
@@ -16,16 +16,17 @@ import { secondMs, minuteMs } from '../core/units.js'
 export interface P2PTransportInit {
   /** How long one exchange (request and answer) may take. @default 5 min */
   exchangeTimeoutMs?: number
-  /** Protocol versions to offer, preferred first; [1] behaves like a client from before signed entries. @default [3, 2, 1] */
+  /** Protocol versions to offer, preferred first; [1] behaves like a client from before signed entries. @default [4, 3, 2, 1] */
   wireVersions?: WireVersion[]
 }
 
-const pullIds: Record<WireVersion, string> = { 1: syncPullProtocol, 2: syncPullProtocolV2, 3: syncPullProtocolV3 }
-const pushIds: Record<WireVersion, string> = { 1: entriesPushProtocol, 2: entriesPushProtocolV2, 3: entriesPushProtocolV3 }
+const pullIds: Record<WireVersion, string> = { 1: syncPullProtocol, 2: syncPullProtocolV2, 3: syncPullProtocolV3, 4: syncPullProtocolV4 }
+const pushIds: Record<WireVersion, string> = { 1: entriesPushProtocol, 2: entriesPushProtocolV2, 3: entriesPushProtocolV3, 4: entriesPushProtocolV4 }
 
 const entryProtocols = new Set([...Object.values(pullIds), ...Object.values(pushIds)])
 
 function wireOf (protocol: string): WireVersion {
+  if (protocol === syncPullProtocolV4 || protocol === entriesPushProtocolV4) return 4
   if (protocol === syncPullProtocolV3 || protocol === entriesPushProtocolV3) return 3
   return protocol === syncPullProtocolV2 || protocol === entriesPushProtocolV2 ? 2 : 1
 }
@@ -43,11 +44,11 @@ export class P2PTransport implements SyncTransport {
     this.peerId = connection.remotePeer.toString()
     this.remoteAddr = connection.remoteAddr.toString()
     this.#exchangeTimeoutMs = init.exchangeTimeoutMs ?? 5 * minuteMs
-    this.#offered = init.wireVersions ?? [3, 2, 1]
+    this.#offered = init.wireVersions ?? [4, 3, 2, 1]
   }
 
   /**
-   * The protocol version the peer answered with (3 when it speaks 3.0.0); undefined before the first exchange.
+   * The protocol version the peer answered with (4 when it speaks 4.0.0); undefined before the first exchange.
    * The first exchange offers every version (multistream-select picks the first the peer knows); later ones ask
    * for that one alone, which negotiates without the extra round trip.
    */
@@ -194,7 +195,7 @@ export interface DialOptions {
    * and closing the returned transport closes it for everyone using it. @default false
    */
   newConnection?: boolean
-  /** Protocol versions to offer (see P2PTransportInit). @default [3, 2, 1] */
+  /** Protocol versions to offer (see P2PTransportInit). @default [4, 3, 2, 1] */
   wireVersions?: WireVersion[]
 }
 

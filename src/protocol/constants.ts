@@ -13,6 +13,13 @@ export const entriesPushProtocolV2 = '/rustory/entries-push/2.0.0'
  */
 export const syncPullProtocolV3 = '/rustory/sync-pull/3.0.0'
 export const entriesPushProtocolV3 = '/rustory/entries-push/3.0.0'
+/**
+ * 4.0.0: as 3.0.0, and a chunk may name by `runs` which entries of the message sit at which places of its manifest:
+ * their hashes are left out of its `hashes` (the receiver hashes those entries anyway) and those entries carry no
+ * `k` (docs/PROTOCOL.md, "Runs (4.0.0)"). About 50 fewer bytes per signed entry.
+ */
+export const syncPullProtocolV4 = '/rustory/sync-pull/4.0.0'
+export const entriesPushProtocolV4 = '/rustory/entries-push/4.0.0'
 
 export const maxPullRequestBytes = 64 * KiB
 export const maxPullResponseBytes = 32 * MiB

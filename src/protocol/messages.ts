@@ -163,18 +163,54 @@ function withBatchOrigin (entries: unknown[], origin: unknown, what: string): un
   return entries
 }
 
-/** A chunk as a 3.0.0 message carries it: `id` is what its entries' `k` name (unique within the message). */
+/**
+ * A chunk as a 3.0.0 or 4.0.0 message carries it: `id` is what its entries' `k` name (unique within the message).
+ * 4.0.0: with `runs`, `hashes` holds only the places of the manifest no run covers, and the manifest is rebuilt
+ * from them and the covered entries' own hashes (rebuildChunks); `n` is its length.
+ */
 export interface WireChunk extends Chunk {
   id: number
+  /** 4.0.0: [first entry (its place in the message's `entries`), first place in the manifest, count], each run. */
+  runs?: Array<[entry: number, place: number, count: number]>
+  n?: number
+}
+
+/** A whole number, at least `min`. */
+function isCount (value: unknown, min: number): value is number {
+  return typeof value === 'number' && Number.isSafeInteger(value) && value >= min
 }
 
 /**
- * The 3.0.0 `chunks` of a SyncBatch or EntriesPush (docs/PROTOCOL.md, "Chunk signatures (3.0.0)"): each
- * `{ id, origin, sig, hashes }`, id a non-negative integer unique in the message, sig 64 bytes and hashes n × 32
- * bytes in base64, n ≤ maxReceivedChunkEntries. Absent is none; a malformed one makes the whole message malformed
- * (its entries could not be checked). Signatures are checked by admitReceived, not here.
+ * The 4.0.0 `runs` and `n` of a chunk (docs/PROTOCOL.md, "Runs (4.0.0)"), checked against each other: n at most
+ * maxReceivedChunkEntries, every run inside it, no place covered twice. Returns how many places the runs cover.
  */
-export function parseChunks (value: unknown, what: string): WireChunk[] {
+function parseRuns (c: Record<string, unknown>, what: string, k: number): { runs: Array<[number, number, number]>, n: number, covered: number } {
+  const { n, runs } = c
+  if (!isCount(n, 1) || n > maxReceivedChunkEntries) throw new ProtocolError(`${what}: chunk ${k} n must be a whole number from 1 to ${maxReceivedChunkEntries}`)
+  if (!Array.isArray(runs) || runs.length === 0 || runs.length > n) throw new ProtocolError(`${what}: chunk ${k} runs must be an array of 1 to n runs`)
+  const parsed = runs.map((r: unknown, j) => {
+    if (!Array.isArray(r) || r.length !== 3 || !isCount(r[0], 0) || !isCount(r[1], 0) || !isCount(r[2], 1) || r[1] + r[2] > n) {
+      throw new ProtocolError(`${what}: chunk ${k} run ${j} must be [entry, place, count], whole numbers, count at least 1, place + count at most n`)
+    }
+    return [r[0], r[1], r[2]] as [number, number, number]
+  })
+  const byPlace = [...parsed].sort((a, b) => a[1] - b[1])
+  let covered = 0
+  for (let j = 0; j < byPlace.length; j++) {
+    if (j > 0 && byPlace[j]![1] < byPlace[j - 1]![1] + byPlace[j - 1]![2]) throw new ProtocolError(`${what}: chunk ${k} runs cover a place twice`)
+    covered += byPlace[j]![2]
+  }
+  return { runs: parsed, n, covered }
+}
+
+/**
+ * The `chunks` of a 3.0.0 or 4.0.0 SyncBatch or EntriesPush (docs/PROTOCOL.md, "Chunk signatures (3.0.0)"): each
+ * `{ id, origin, sig, hashes }`, id a non-negative integer unique in the message, sig 64 bytes and hashes n × 32
+ * bytes in base64, n ≤ maxReceivedChunkEntries; on 4.0.0 also `runs` and `n`, with `hashes` then the places no run
+ * covers (parseRuns). Absent is none; a malformed one makes the whole message malformed (its entries could not be
+ * checked). Signatures are checked by admitReceived, not here.
+ */
+export function parseChunks (value: unknown, what: string, wire = 3): WireChunk[] {
   if (value === undefined) return []
   if (!Array.isArray(value)) throw new ProtocolError(`${what}: chunks must be an array`)
   const ids = new Set<number>()
@@ -191,24 +227,48 @@ export function parseChunks (value: unknown, what: string): WireChunk[] {
     // `-` and `_`, which two searches refuse (one encoding per manifest, as docs/PROTOCOL.md says).
     if (c.hashes.length % 4 !== 0 || hashes.length !== c.hashes.length / 4 * 3 - (c.hashes.endsWith('==') ? 2 : c.hashes.endsWith('=') ? 1 : 0) ||
       c.hashes.includes('-') || c.hashes.includes('_')) throw new ProtocolError(`${what}: chunk ${k} hashes must be standard base64`)
+    const chunk: WireChunk = { id: c.id, origin: c.origin, sig: Buffer.from(c.sig, 'base64'), hashes }
+    if (wire >= 4 && (c.runs !== undefined || c.n !== undefined)) {
+      const { runs, n, covered } = parseRuns(c, what, k)
+      if (hashes.length !== (n - covered) * hashBytes) throw new ProtocolError(`${what}: chunk ${k} hashes must be the ${n - covered} places its runs do not cover`)
+      chunk.runs = runs
+      chunk.n = n
+      return chunk
+    }
     if (hashes.length === 0 || hashes.length % hashBytes !== 0) throw new ProtocolError(`${what}: chunk ${k} hashes must be a whole number of ${hashBytes}-byte hashes`)
-    return { id: c.id, origin: c.origin, sig: Buffer.from(c.sig, 'base64'), hashes }
+    return chunk
   })
 }
 
 /**
- * The 3.0.0 chunk of each raw entry, as its place in `chunks`: its `k` names a chunk's `id`. Left on the entry:
- * validation keeps the entry's own fields only (deleting it would turn every entry object into a slow dictionary).
+ * The chunk of each raw entry, as its place in `chunks`: on 3.0.0 its `k` names a chunk's `id`; on 4.0.0 a run of a
+ * chunk may cover it instead (then `places` gets its place in the manifest). `k` is left on the entry: validation
+ * keeps the entry's own fields only (deleting it would turn every entry object into a slow dictionary).
  * undefined: the entry names no chunk; -1: a `k` naming no chunk of the message, or given together with a per-entry
- * origin or sig (an entry is vouched for one way).
+ * origin or sig (an entry is vouched for one way). A run reaching past the entries, or covering an entry another run
+ * covers or one that carries `k`, origin or sig, makes the message malformed.
  */
-export function takeChunkRefs (entries: readonly unknown[], chunks: readonly WireChunk[]): Array<number | undefined> {
+export function takeChunkRefs (entries: readonly unknown[], chunks: readonly WireChunk[], places?: Array<number | undefined>, what = 'message'): Array<number | undefined> {
   const place = new Map(chunks.map((c, i) => [c.id, i]))
-  return entries.map((item) => {
+  const refs = entries.map((item) => {
     if (!isObject(item) || item.k === undefined) return undefined
     const k = typeof item.k === 'number' ? place.get(item.k) : undefined
     return k !== undefined && item.sig === undefined && item.origin === undefined ? k : -1
   })
+  chunks.forEach((c, k) => {
+    for (const [first, at, count] of c.runs ?? []) {
+      if (first + count > entries.length) throw new ProtocolError(`${what}: chunk ${k} has a run past the last entry`)
+      for (let j = 0; j < count; j++) {
+        const item = entries[first + j]
+        if (refs[first + j] !== undefined || (isObject(item) && (item.sig !== undefined || item.origin !== undefined))) {
+          throw new ProtocolError(`${what}: entry ${first + j} is in a run of chunk ${k} and is vouched for another way too (another run, k, origin or sig)`)
+        }
+        refs[first + j] = k
+        if (places != null) places[first + j] = at + j
+      }
+    }
+  })
+  return refs
 }
 
 /** Refuses a message of more than maxItemsPerMessage items, before any is looked at. */

@@ -21,7 +21,7 @@ const wireColumns = entryColumns.map((c) => c === 'entry_id' ? 'COALESCE(rival_o
  * entry verified against a chunk manifest (wire 3.0.0) names it: `chunk_ref` is its place in the `chunks` given to
  * insertEntriesNoTx (never a wire field: validateEntry drops it).
  */
-export type StorableEntry = Entry & { ts_orig?: string, chunk_ref?: number }
+export type StorableEntry = Entry & { ts_orig?: string, chunk_ref?: number, chunk_pos?: number | undefined }
 
 /**
  * Where a batch comes from. 'local': recorded or imported on this device (stored unsigned, trust 2, and signed
@@ -36,10 +36,20 @@ export const trust = { unverified: 0, verified: 1, localUnsigned: 2 } as const
 /** Rows per multi-row INSERT: one statement step per 16 rows costs about 0.7 of 16 single-row steps (measured). */
 const rowsPerStatement = 16
 
-const unsignedColumns = `${columns}, trust, ts_orig`
-const signedColumns = `${columns}, origin, sig, chunk, trust, ts_orig`
-const unsignedWidth = entryColumns.length + 2
-const signedWidth = entryColumns.length + 5
+/**
+ * How a row is written: unsigned; signed (its origin and sig, or its chunk: the form every conflict path writes); or
+ * chunked, the bulk of a relayed pull (verified against a chunk, no sig of its own: origin '' and sig NULL are the
+ * columns' defaults, so only its chunk and place are bound).
+ */
+type RowKind = 'unsigned' | 'signed' | 'chunked'
+const kindColumns: Record<RowKind, string> = {
+  unsigned: `${columns}, trust, ts_orig`,
+  signed: `${columns}, origin, sig, chunk, chunk_pos, trust, ts_orig`,
+  chunked: `${columns}, chunk, chunk_pos, trust, ts_orig`
+}
+const kindWidth: Record<RowKind, number> = { unsigned: entryColumns.length + 2, signed: entryColumns.length + 6, chunked: entryColumns.length + 4 }
+const signedColumns = kindColumns.signed
+const signedWidth = kindWidth.signed
 
 /**
  * One row per entry_id (schema v7, kept so rustory 0.1.0's `ON CONFLICT(entry_id)` keeps working beside this one).
@@ -61,11 +71,10 @@ function cached (db: Database, key: string, sql: () => string): Statement {
   return stmt
 }
 
-function insertStatement (db: Database, rows: number, signed: boolean): Statement {
-  return cached(db, `${signed ? 's' : 'u'}${rows}`, () => {
-    const width = signed ? signedWidth : unsignedWidth
-    const row = `(${Array.from({ length: width }, () => '?').join(', ')})`
-    return `INSERT INTO entries (${signed ? signedColumns : unsignedColumns}) VALUES ${Array.from({ length: rows }, () => row).join(', ')}
+function insertStatement (db: Database, rows: number, kind: RowKind): Statement {
+  return cached(db, `${kind}${rows}`, () => {
+    const row = `(${Array.from({ length: kindWidth[kind] }, () => '?').join(', ')})`
+    return `INSERT INTO entries (${kindColumns[kind]}) VALUES ${Array.from({ length: rows }, () => row).join(', ')}
               ON CONFLICT(entry_id) DO NOTHING`
   })
 }
@@ -75,7 +84,7 @@ function insertStatement (db: Database, rows: number, signed: boolean): Statemen
  * once per run at their final size: pushed onto an emptied array, every 16-row statement grew it again from nothing
  * (about half of what an ingest allocated, measured with the sampling heap profiler).
  */
-function fillRow (params: unknown[], at: number, e: StorableEntry, rowTrust: number, signed: boolean, chunkIds: readonly number[]): number {
+function fillRow (params: unknown[], at: number, e: StorableEntry, rowTrust: number, kind: RowKind, chunkIds: readonly number[]): number {
   params[at++] = e.entry_id
   params[at++] = e.device_id
   params[at++] = e.user_id
@@ -88,11 +97,14 @@ function fillRow (params: unknown[], at: number, e: StorableEntry, rowTrust: num
   params[at++] = e.hostname
   params[at++] = e.version
   params[at++] = e.session_id ?? null
-  if (signed) {
+  if (kind === 'signed') {
     // Verified against a chunk, without a signature of its own: its origin is its chunk's (schema 13, rowOriginSql).
     params[at++] = e.chunk_ref != null && e.sig == null ? '' : e.origin
     params[at++] = e.sig ?? null
+  }
+  if (kind !== 'unsigned') {
     params[at++] = e.chunk_ref != null ? chunkIds[e.chunk_ref] : null
+    params[at++] = e.chunk_ref != null ? e.chunk_pos ?? null : null
   }
   params[at++] = rowTrust
   params[at++] = e.ts_orig ?? null
@@ -131,26 +143,27 @@ interface Batch { gone: Gone, replaced: number, chunkIds: readonly number[] }
 type Gone = Array<{ entry_id: string, cmd: string }>
 
 /** Inserts one run of same-kind entries in order, 16 rows per statement and the rest one by one. */
-function insertRun (db: Database, run: readonly StorableEntry[], rowTrust: number, signed: boolean, batch: Batch): number {
+function insertRun (db: Database, run: readonly StorableEntry[], rowTrust: number, kind: RowKind, batch: Batch): number {
   let inserted = 0
   let i = 0
-  const width = signed ? signedWidth : unsignedWidth
+  const width = kindWidth[kind]
+  const signed = kind !== 'unsigned'
   if (run.length >= rowsPerStatement) {
-    const multi = insertStatement(db, rowsPerStatement, signed)
+    const multi = insertStatement(db, rowsPerStatement, kind)
     const params = new Array<unknown>(width * rowsPerStatement)
     for (; i + rowsPerStatement <= run.length; i += rowsPerStatement) {
       let at = 0
-      for (let k = i; k < i + rowsPerStatement; k++) at = fillRow(params, at, run[k]!, rowTrust, signed, batch.chunkIds)
+      for (let k = i; k < i + rowsPerStatement; k++) at = fillRow(params, at, run[k]!, rowTrust, kind, batch.chunkIds)
       const n = multi.run(params).changes
       inserted += n
       // Some entry_ids were stored already: the signed ones among them may still belong beside (or instead of) them.
       if (signed && n < rowsPerStatement) inserted += placeChunk(db, run, i, rowTrust, batch)
     }
   }
-  const single = insertStatement(db, 1, signed)
+  const single = insertStatement(db, 1, kind)
   const params = new Array<unknown>(width)
   for (; i < run.length; i++) {
-    fillRow(params, 0, run[i]!, rowTrust, signed, batch.chunkIds)
+    fillRow(params, 0, run[i]!, rowTrust, kind, batch.chunkIds)
     const n = single.run(params).changes
     inserted += n > 0 || !signed ? n : placeSigned(db, run[i]!, rowTrust, batch)
   }
@@ -186,11 +199,11 @@ function placeSigned (db: Database, e: StorableEntry, rowTrust: number, batch: B
     .get(e.entry_id) as [origin: string, trust: number] | undefined
   if (held == null || held[0] === e.origin) return 0
   const params = new Array<unknown>(signedWidth)
-  fillRow(params, 0, e, rowTrust, true, batch.chunkIds)
+  fillRow(params, 0, e, rowTrust, 'signed', batch.chunkIds)
   if (held[0] === '' && held[1] === trust.unverified) {
     const cmd = cached(db, 'delete-id', () => 'DELETE FROM entries WHERE entry_id = ? RETURNING cmd').pluck().get(e.entry_id) as string
     batch.gone.push({ entry_id: e.entry_id, cmd })
-    const n = insertStatement(db, 1, true).run(params).changes
+    const n = insertStatement(db, 1, 'signed').run(params).changes
     batch.replaced += n
     return n
   }
@@ -228,13 +241,15 @@ export function insertEntriesNoTx (db: Database, entries: readonly StorableEntry
   let inserted = 0
   const batch: Batch = { gone: [], replaced: 0, chunkIds: storeChunks(db, chunks, entries) }
   const unsignedTrust = provenance === 'local' ? trust.localUnsigned : trust.unverified
-  const isSigned = (e: StorableEntry): boolean => provenance === 'received' && e.origin != null && (e.sig != null || e.chunk_ref != null)
+  const kindOf = (e: StorableEntry): RowKind => provenance !== 'received' || e.origin == null || (e.sig == null && e.chunk_ref == null)
+    ? 'unsigned'
+    : e.sig == null ? 'chunked' : 'signed'
   let start = 0
   while (start < entries.length) {
-    const signed = isSigned(entries[start]!)
+    const kind = kindOf(entries[start]!)
     let end = start + 1
-    while (end < entries.length && isSigned(entries[end]!) === signed) end++
-    inserted += insertRun(db, entries.slice(start, end), signed ? trust.verified : unsignedTrust, signed, batch)
+    while (end < entries.length && kindOf(entries[end]!) === kind) end++
+    inserted += insertRun(db, entries.slice(start, end), kind === 'unsigned' ? unsignedTrust : trust.verified, kind, batch)
     start = end
   }
   fixLatest(db, batch.gone)
@@ -374,7 +389,7 @@ export function signPending (db: Database, signer: EntrySigner, maxRows = -1): n
   return db.transaction(() => {
     const rows = cached(db, 'pending-rows', () => `SELECT ingest_seq, ${columns} FROM entries WHERE trust = ${trust.localUnsigned} ORDER BY ingest_seq LIMIT ?`)
       .all(maxRows).map((row) => withoutNulls(row as StoredEntry))
-    const update = cached(db, 'pending-sign', () => `UPDATE entries SET origin = ?, sig = ?, chunk = ?, trust = ${trust.verified} WHERE ingest_seq = ?`)
+    const update = cached(db, 'pending-sign', () => `UPDATE entries SET origin = ?, sig = ?, chunk = ?, chunk_pos = ?, trust = ${trust.verified} WHERE ingest_seq = ?`)
     const addChunk = cached(db, 'pending-chunk', () => 'INSERT INTO chunks (origin, sig, hashes) VALUES (?, ?, ?)')
     // A copy signed by this key that reached us first is stored as a rival: the row signed here is that entry.
     const dropCopy = cached(db, 'pending-copy', () => 'DELETE FROM entries WHERE entry_id = ? RETURNING entry_id, cmd')
@@ -402,7 +417,7 @@ export function signPending (db: Database, signer: EntrySigner, maxRows = -1): n
       }
       open = undefined
       group.forEach((row, i) => {
-        update.run(signer.origin, sigs[i], chunkId, row.ingest_seq)
+        update.run(signer.origin, sigs[i], chunkId, kept / hashBytes + i, row.ingest_seq)
         gone.push(...dropCopy.all(rivalStorageId(row.entry_id, signer.origin)) as Gone)
       })
     }

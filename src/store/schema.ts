@@ -262,6 +262,16 @@ const migrations: readonly Migration[] = [
     // user_version stays 5.
     version: 13,
     sql: ''
+  },
+  {
+    // chunk_pos: where a row's hash is in the manifest it is linked to (entries.chunk), when known: set when the row is
+    // signed here, or verified against a manifest by its hash (NULL: not known, as on every row from before, or a
+    // row taken first-hand by `k` without hashing it). A 4.0.0 server names such rows by runs instead of sending
+    // their hashes (docs/PROTOCOL.md, "Runs (4.0.0)"); a row without it goes by `k`, as on 3.0.0. A nullable column
+    // added in the migration's write transaction: safe beside a running reader or writer, which never reads it.
+    version: 14,
+    addColumns: [{ table: 'entries', column: 'chunk_pos', decl: 'INTEGER' }],
+    sql: ''
   }
 ]
 

@@ -5,7 +5,7 @@
  */
 import type { Admitted } from '../../src/core/admit.js'
 import { admitReceived, type WireVersion } from '../../src/core/admit.js'
-import type { Chunk } from '../../src/core/chunk.js'
+import { entryHash, hashBytes, rebuildChunks, type Chunk } from '../../src/core/chunk.js'
 import { validateEntry, type Entry } from '../../src/core/entry.js'
 import { dialDirect } from '../../src/p2p/index.js'
 import type { Stream } from '@libp2p/interface'
@@ -13,10 +13,14 @@ import { readAllCapped } from '../../src/protocol/framing.js'
 import { decodeJson, encodeMessage, parseChunks, parseSyncBatch, takeChunkRefs } from '../../src/protocol/messages.js'
 import type { InProcessPeer } from '../p2p/fixtures.js'
 
-/** An entry as served: its fields (origin and sig when it carried them), and on 3.0.0 the chunk it named. */
+/**
+ * An entry as served: its fields (origin and sig when it carried them), and from 3.0.0 on the chunk it named (on
+ * 4.0.0 rebuilt whole); `place` when a 4.0.0 run covered it (it came without `k`, its hash left out of the chunk).
+ */
 export interface Served {
   entry: Entry
   chunk?: Chunk
+  place?: number
 }
 
 /** Who an entry as served claims to come from: its chunk's origin, else its own. */
@@ -33,11 +37,17 @@ export async function pullAll (peer: InProcessPeer, addr: string, wire: WireVers
     for (;;) {
       const batch = parseSyncBatch(decodeJson(await transport.pull({ cursor, limit: 1000 }), 'SyncBatch'))
       if (batch.entries.length === 0 || batch.next_cursor == null) return out
-      const chunks = wire === 3 ? parseChunks(batch.chunks, 'SyncBatch') : []
-      const refs = wire === 3 ? takeChunkRefs(batch.entries, chunks) : []
-      batch.entries.forEach((raw, i) => {
+      const wireChunks = wire >= 3 ? parseChunks(batch.chunks, 'SyncBatch', wire) : []
+      const places: Array<number | undefined> = []
+      const refs = wire >= 3 ? takeChunkRefs(batch.entries, wireChunks, places) : []
+      const entries = batch.entries.map((raw) => validateEntry(raw))
+      // 4.0.0: each entry a run covers hashed, and its chunk made whole (what a receiver checks the signature of).
+      const digests = Buffer.alloc(entries.length * hashBytes)
+      entries.forEach((e, m) => { if (places[m] !== undefined) entryHash(e, wireChunks[refs[m]!]!.origin).copy(digests, m * hashBytes) })
+      const { chunks } = rebuildChunks(wireChunks, digests, (m) => m)
+      entries.forEach((entry, i) => {
         const k = refs[i]
-        out.push({ entry: validateEntry(raw), ...(k != null ? { chunk: chunks[k]! } : {}) })
+        out.push({ entry, ...(k != null ? { chunk: chunks[k]! } : {}), ...(places[i] !== undefined ? { place: places[i] } : {}) })
       })
       cursor = batch.next_cursor
     }
@@ -63,6 +73,40 @@ export function v3Message (items: ReadonlyArray<{ entry: Entry, chunk?: Chunk }>
     return { ...content, k }
   })
   return { entries, chunks: chunks.map((c, id) => ({ id, origin: c.origin, sig: c.sig.toString('base64'), hashes: c.hashes.toString('base64') })) }
+}
+
+/**
+ * The 4.0.0 form: an item with a `place` joins a run of its chunk (no `k`: consecutive items at consecutive places
+ * share a run) and its hash is left out of the chunk's `hashes`; one without a place names its chunk by `k`.
+ */
+export function v4Message (items: ReadonlyArray<{ entry: Entry, chunk?: Chunk, place?: number }>): { entries: Array<Record<string, unknown>>, chunks: Array<Record<string, unknown>> } {
+  const chunks: Chunk[] = []
+  const runs: Array<Array<[number, number, number]>> = []
+  const entries = items.map(({ entry, chunk, place }, i) => {
+    if (chunk == null) return { ...entry }
+    let k = chunks.indexOf(chunk)
+    if (k < 0) {
+      k = chunks.push(chunk) - 1
+      runs.push([])
+    }
+    const { origin: _o, sig: _s, ...content } = entry
+    if (place === undefined) return { ...content, k }
+    const last = runs[k]!.at(-1)
+    if (last != null && last[0] + last[2] === i && last[1] + last[2] === place) last[2]++
+    else runs[k]!.push([i, place, 1])
+    return content
+  })
+  return {
+    entries,
+    chunks: chunks.map((c, id) => {
+      const head = { id, origin: c.origin, sig: c.sig.toString('base64') }
+      if (runs[id]!.length === 0) return { ...head, hashes: c.hashes.toString('base64') }
+      const n = c.hashes.length / hashBytes
+      const covered = new Set(runs[id]!.flatMap(([, at, count]) => Array.from({ length: count }, (_, j) => at + j)))
+      const rest = Buffer.concat(Array.from({ length: n }, (_, p) => p).filter((p) => !covered.has(p)).map((p) => c.hashes.subarray(p * hashBytes, (p + 1) * hashBytes)))
+      return { ...head, n, runs: runs[id], hashes: rest.toString('base64') }
+    })
+  }
 }
 
 /** Pushes a document (or its bytes, as they are: a crafted JSON text) over exactly `wire` as `peer` (authenticated as its own PeerId). */

@@ -11,9 +11,9 @@ import type { Entry } from '../../src/core/entry.js'
 import { signBytes, signEntry } from '../../src/core/signature.js'
 import { forgeryScene, unsignedCopy, type ForgeryScene } from '../helpers/forgery.js'
 import type { Device } from '../helpers/peers.js'
-import { syncPullProtocolV3 } from '../../src/protocol/constants.js'
+import { syncPullProtocolV3, syncPullProtocolV4 } from '../../src/protocol/constants.js'
 import { startPeer } from '../p2p/fixtures.js'
-import { admitAll, answerPulls, claimedOrigin, pullAll, pushAs, v3Message, type Served } from '../helpers/wire.js'
+import { admitAll, answerPulls, claimedOrigin, pullAll, pushAs, v3Message, v4Message, type Served } from '../helpers/wire.js'
 import { rowOriginSql } from '../../src/store/wire-id.js'
 
 interface Row { entry_id: string, cmd: string, origin: string, trust: number, chunk: number | null }
@@ -182,4 +182,47 @@ test('3.0.0: a page that names a field twice, escapes a key or carries `entries`
   const rows = rowsOf(c)
   t.deepEqual(rows.filter((r) => r.origin === aId).map((r) => r.cmd).sort(), genuine.map((s) => s.entry.cmd).sort(), 'A\'s genuine entries, from A')
   t.false(rows.some((r) => r.cmd.startsWith('curl')), 'no altered command is stored')
+})
+
+test('4.0.0: entries altered, or moved to other places, inside runs of A\'s genuine manifest are refused with their whole chunk; A\'s genuine ones arrive from A', async (t) => {
+  const { c, servedC, servedA, aId, attacker, genuine } = await setup(t)
+  const chunk = genuine[0]!.chunk!
+  // The manifest lists A's six entries in order: genuine[i] is at place i.
+  const acks = [
+    // An altered command in a run, beside a genuine one, and a genuine one by k.
+    await pushAs(attacker, servedC.addr, v4Message([{ entry: alter(genuine[0]!.entry, 0), chunk, place: 0 }, { entry: genuine[1]!.entry, chunk, place: 1 }, { entry: genuine[2]!.entry, chunk }]), 4),
+    // Genuine entries at each other's places.
+    await pushAs(attacker, servedC.addr, v4Message([{ entry: genuine[4]!.entry, chunk, place: 3 }, { entry: genuine[3]!.entry, chunk, place: 4 }]), 4),
+    // A run over genuine entries, with the hash of a place it does not cover altered.
+    await pushAs(attacker, servedC.addr, v4Message([{ entry: genuine[5]!.entry, chunk: { ...chunk, hashes: Buffer.concat([entryHash(alter(genuine[0]!.entry, 0), aId), chunk.hashes.subarray(32)]) }, place: 5 }]), 4)
+  ]
+  t.deepEqual(acks.map((a) => [a.inserted, a.rejected?.length]), [[0, 3], [0, 2], [0, 1]])
+  t.true(acks.flatMap((a) => a.rejected ?? []).every((r) => /chunk 0 signature does not verify against origin/.test(r.reason)))
+  t.deepEqual(rowsOf(c), [], 'nothing of them is stored')
+  const sync = await c.rr(['p2p-sync', '--peers', servedA.addr])
+  t.is(sync.code, 0, sync.stderr)
+  const rows = rowsOf(c)
+  t.deepEqual(rows.map((r) => [r.entry_id, r.cmd, r.origin, r.trust]), genuine.map((g) => [g.entry.entry_id, g.entry.cmd, aId, 1]), 'A\'s genuine entries, from A over 4.0.0')
+  // C serves them onward by runs, and they verify at the next hop.
+  const onward = await pullAll(attacker, servedC.addr, 4)
+  t.deepEqual(onward.map((s) => s.place), [0, 1, 2, 3, 4, 5])
+  t.deepEqual(admitAll(onward).rejected, [])
+})
+
+test('4.0.0 pull through a hostile relay serving runs: a batch with an altered entry in a run is refused whole; the genuine batch is stored as A\'s', async (t) => {
+  const { dir, swarm, c, aId, genuine, x } = await setup(t)
+  const relay = await startPeer(t, { dir, swarmKeyPath: swarm, name: 'relay', listen: ['/ip4/127.0.0.1/tcp/0'] })
+  const chunk = genuine[0]!.chunk!
+  // Three per batch: the first batch genuine, the second with its middle entry altered.
+  const served = genuine.map((s, i) => ({ entry: i === 4 ? alter(s.entry, i) : s.entry, chunk, place: i }))
+  await answerPulls(relay, syncPullProtocolV4, ({ cursor, limit }) => {
+    const page = served.slice(cursor, cursor + limit)
+    return { ...v4Message(page), next_cursor: page.length > 0 ? cursor + page.length : null }
+  })
+  const sync = await c.rr(['p2p-sync', '--peers', relay.addr, '--limit', '3'])
+  t.is(sync.code, 0, sync.stderr)
+  t.regex(sync.stdout + sync.stderr, /refused/)
+  const rows = rowsOf(c)
+  t.deepEqual(rows.map((r) => [r.entry_id, r.cmd, r.origin, r.trust]), genuine.slice(0, 3).map((s) => [s.entry.entry_id, s.entry.cmd, aId, 1]))
+  t.false(rows.some((r) => r.cmd.startsWith('curl') || r.origin === x.origin))
 })

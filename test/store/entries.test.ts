@@ -21,7 +21,7 @@ test('a new database gets the whole schema, WAL, the current schema level and th
   const tables = db.prepare("SELECT name FROM sqlite_master WHERE type = 'table'").pluck().all() as string[]
   for (const name of ['entries', 'peer_state', 'peer_push_state', 'peer_book', 'counters', 'sync_status', 'chunks']) t.true(tables.includes(name), name)
   const columns = (db.prepare('SELECT name FROM pragma_table_info(\'entries\')').pluck().all() as string[]).sort()
-  t.deepEqual(columns, ['chunk', 'cmd', 'cwd', 'device_id', 'duration_ms', 'entry_id', 'exit_code', 'hostname', 'ingest_seq', 'origin', 'rival_of', 'session_id', 'shell', 'sig', 'trust', 'ts', 'ts_orig', 'user_id', 'version'])
+  t.deepEqual(columns, ['chunk', 'chunk_pos', 'cmd', 'cwd', 'device_id', 'duration_ms', 'entry_id', 'exit_code', 'hostname', 'ingest_seq', 'origin', 'rival_of', 'session_id', 'shell', 'sig', 'trust', 'ts', 'ts_orig', 'user_id', 'version'])
   const indexes = db.prepare("SELECT name, sql FROM sqlite_master WHERE type = 'index' AND tbl_name = 'entries' AND sql IS NOT NULL").all() as Array<{ name: string, sql: string }>
   // UNIQUE(entry_id) alone, as rustory 0.1.0's ON CONFLICT(entry_id) needs (rival copies: schema v7, docs/TRUST.md).
   t.true(indexes.some((i) => /UNIQUE/i.test(i.sql) && /\(entry_id\)/.test(i.sql)))
