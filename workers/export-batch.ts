@@ -2,7 +2,7 @@
 import type { Database, Statement } from 'better-sqlite3'
 import { hashBytes } from '../src/core/chunk.js'
 import { entryFields, optionalEntryFields } from '../src/core/entry.js'
-import { rowOriginSql, signPending, wireIdSql } from '../src/store/entries.js'
+import { placeChunkRows, rowOriginSql, signPending, wireIdSql } from '../src/store/entries.js'
 import { workerDb } from './db-cache.js'
 import type { ExportBatchResult, ExportBatchTask, ExportPushResult, ExportPushTask, SignPendingResult, SignPendingTask } from './tasks.js'
 
@@ -115,7 +115,8 @@ type Row = [json: string, seq: number, chunk: number | null, place: number | nul
  * Stops before the row that would pass maxBytes (iterate: nothing past it is read). On 3.0.0 and 4.0.0 (`wire`) the
  * first row naming a chunk brings it into the page, counted whole in its bytes: each chunk once per answer. On 4.0.0
  * a row with a place in its chunk (the query left its `k` out) joins a run of that chunk instead; one whose place
- * is past the manifest's end, or taken by an earlier row of the page, gets its `k` after all.
+ * is -1 (its hash is not in the manifest: placeChunkRows) or past the manifest's end, or taken by an earlier row of the
+ * page, gets its `k` after all.
  */
 function collect (rows: Iterable<Row>, maxBytes: number, db?: Database, wire = 3): Page {
   const page: Page = { parts: [], bytes: envelopeBytes, lastSeq: 0, chunks: new Map() }
@@ -127,7 +128,7 @@ function collect (rows: Iterable<Row>, maxBytes: number, db?: Database, wire = 3
     if (chunk != null && place != null && wire >= 4) {
       const n = chunk.hashes.length / hashBytes
       chunk.covered ??= new Uint8Array(n)
-      if (place < n && chunk.covered[place] !== 1) {
+      if (place >= 0 && place < n && chunk.covered[place] !== 1) {
         const last = chunk.runs[chunk.runs.length - 1]
         run = last != null && last[0] + last[2] === page.parts.length && last[1] + last[2] === place ? last : [page.parts.length, place, 0]
       } else {
@@ -206,10 +207,15 @@ export function exportPush (task: ExportPushTask): ExportPushResult {
   return { payload, count: page.parts.length, lastSeq: page.lastSeq, ...(page.tooLarge != null ? { tooLarge: page.tooLarge } : {}) }
 }
 
-/** Signs every pending entry, one chunk per transaction (a chunk whose rows were all dropped as copies ends it early). */
+/**
+ * Signs every pending entry, one chunk per transaction (a chunk whose rows were all dropped as copies ends it early);
+ * then gives rows linked to a chunk with no place yet their place, as many per transaction (placeChunkRows).
+ */
 export function signAhead (task: SignPendingTask): SignPendingResult {
   const db = workerDb(task.dbPath)
   let signed = 0
   for (let n = signPending(db, task.signer, task.chunkRows); n > 0; n = signPending(db, task.signer, task.chunkRows)) signed += n
-  return { signed }
+  let placed = 0
+  for (let n = placeChunkRows(db, task.chunkRows); n > 0; n = placeChunkRows(db, task.chunkRows)) placed += n
+  return { signed, placed }
 }

@@ -101,6 +101,8 @@ export interface SignPendingTask {
 }
 export interface SignPendingResult {
   signed: number
+  /** Rows linked to a chunk given their place in it (placeChunkRows). */
+  placed: number
 }
 
 /** Own-device entries for a push, serialized as an EntriesPush. */

@@ -3,10 +3,12 @@
  * background, when it starts serving and whenever new ones show up, so that a pull does not wait for it. Signed
  * inside the pull, the first pull after a 200k-entry import ran at a third of the speed (npm run bench, section
  * signing). Serving still signs whatever is left first (signPending in the export), so nothing goes out unsigned.
+ * The same task gives rows linked to a chunk with no place in it yet their place (placeChunkRows), so that 4.0.0
+ * serves them by runs: a history signed before schema 14 is placed once, in the background.
  */
 import Database, { type Statement } from 'better-sqlite3'
 import type { EntrySigner } from '../core/signature.js'
-import { trust } from '../store/entries.js'
+import { trust, unplacedProbeSql } from '../store/entries.js'
 import type { WorkerPool } from '../../workers/pool.js'
 
 export interface SignAheadInit {
@@ -27,10 +29,18 @@ export function startSignAhead (init: SignAheadInit): () => void {
   let running = false
   let stopped = false
   let lastError: string | undefined
+  let unplaced: Statement | undefined
   const pending = (): boolean => {
     db ??= new Database(init.dbPath, { readonly: true, fileMustExist: true })
     probe ??= db.prepare(`SELECT 1 FROM entries WHERE trust = ${trust.localUnsigned} LIMIT 1`)
-    return probe.get() != null
+    if (probe.get() != null) return true
+    // Rows linked to a chunk before schema 14 (or by an older release on this file) still to be given their place.
+    try {
+      unplaced ??= db.prepare(unplacedProbeSql)
+    } catch {
+      return false
+    }
+    return unplaced.get() != null
   }
   const report = (err: unknown): void => {
     const message = err instanceof Error ? err.message : String(err)

@@ -1,7 +1,7 @@
 /** The append-only entries table: batch ingest with dedup, cursor pages, own-device pages. */
 import type { Database, Statement } from 'better-sqlite3'
 import { entryColumns, withoutNulls, type Entry, type StoredEntry } from '../core/entry.js'
-import { hashBytes, maxChunkEntries, sha256, signHashes, type Chunk } from '../core/chunk.js'
+import { ChunkHashes, hashBytes, maxChunkEntries, sha256, signHashes, type Chunk } from '../core/chunk.js'
 import { canonicalEntryBytes, signBytes, type EntrySigner } from '../core/signature.js'
 import { rowOriginSql } from './wire-id.js'
 
@@ -435,4 +435,41 @@ function openChunk (db: Database, origin: string): { id: number, hashes: Buffer 
     .get(origin) as { id: number, hashes: Buffer } | undefined
   if (last == null || last.hashes.length % hashBytes !== 0 || last.hashes.length >= maxChunkEntries * hashBytes) return undefined
   return last
+}
+
+/** Rows linked to a chunk whose place in it is not known yet (the partial index entries_unplaced, schema 14). */
+export const unplacedProbeSql = 'SELECT 1 FROM entries WHERE chunk IS NOT NULL AND chunk_pos IS NULL LIMIT 1'
+
+/**
+ * Gives up to `maxRows` rows linked to a chunk with no place yet (chunk_pos NULL: linked before schema 14, by a
+ * 3.0.0 release writing to this file, or taken first-hand by `k` without hashing) their place in it, in one
+ * immediate transaction: each row's hash under its chunk's origin looked up in the chunk's hashes (-1 when it is not
+ * there: such a row goes by `k`, whole manifest, and its next hop checks it). A 4.0.0 server then sends these rows by
+ * runs (docs/PROTOCOL.md, "Runs (4.0.0)"). Returns how many rows were looked at (0: none left).
+ */
+export function placeChunkRows (db: Database, maxRows: number): number {
+  if (cached(db, 'unplaced-probe', () => unplacedProbeSql).get() == null) return 0
+  return db.transaction(() => {
+    // The entry as its origin signed it: under its wire entry_id (a rival's), with the stamp it came with.
+    const asSigned = entryColumns.map((c) => c === 'entry_id' ? 'COALESCE(rival_of, entry_id) AS entry_id' : c === 'ts' ? 'COALESCE(ts_orig, ts) AS ts' : c).join(', ')
+    const rows = cached(db, 'unplaced-rows', () => `SELECT ingest_seq, ${asSigned}, chunk FROM entries WHERE chunk IS NOT NULL AND chunk_pos IS NULL ORDER BY ingest_seq LIMIT ?`)
+      .all(maxRows) as Array<StoredEntry & { chunk: number }>
+    const chunkOf = cached(db, 'unplaced-chunk', () => 'SELECT origin, sig, hashes FROM chunks WHERE id = ?')
+    const place = cached(db, 'unplaced-place', () => 'UPDATE entries SET chunk_pos = ? WHERE ingest_seq = ?')
+    const lists = new Map<number, ChunkHashes | undefined>()
+    for (const row of rows) {
+      let list = lists.get(row.chunk)
+      if (!lists.has(row.chunk)) {
+        const chunk = chunkOf.get(row.chunk) as Chunk | undefined
+        lists.set(row.chunk, list = chunk != null ? new ChunkHashes(chunk) : undefined)
+      }
+      const { chunk: _c, ...entry } = row
+      let at = -1
+      try {
+        if (list != null) at = list.positionOf(sha256(canonicalEntryBytes(stripSeq(withoutNulls(entry)), list.chunk.origin)), 0)
+      } catch {}
+      place.run(at, row.ingest_seq)
+    }
+    return rows.length
+  }).immediate()
 }

@@ -269,9 +269,11 @@ const migrations: readonly Migration[] = [
     // row taken first-hand by `k` without hashing it). A 4.0.0 server names such rows by runs instead of sending
     // their hashes (docs/PROTOCOL.md, "Runs (4.0.0)"); a row without it goes by `k`, as on 3.0.0. A nullable column
     // added in the migration's write transaction: safe beside a running reader or writer, which never reads it.
+    // Rows linked before it get their place in the background (placeChunkRows, found by the partial index
+    // entries_unplaced; -1 when the row's hash is not in its manifest); SQLite keeps the index for older writers too.
     version: 14,
     addColumns: [{ table: 'entries', column: 'chunk_pos', decl: 'INTEGER' }],
-    sql: ''
+    sql: 'CREATE INDEX IF NOT EXISTS entries_unplaced ON entries (ingest_seq) WHERE chunk IS NOT NULL AND chunk_pos IS NULL;'
   }
 ]
 

@@ -8,9 +8,10 @@
  * `--stats wall_ms`, the CPU is the syncing process's `cpu_ms` (all threads) and the serving process's from /proc,
  * which load on the machine barely moves. Rounds alternate the kinds so load hits all alike; each round starts one kind
  * later, every other one in reverse order, and each pull starts after `sync` (no writeback of the pull before it).
- * Signed kinds run on 3.0.0 (chunk signatures: one Ed25519 check per manifest of 256 entries, a SHA-256 per relayed
- * entry); the relayed rows are also pulled from a server offering 2.0.0 at most (serve-wire.ts), where every entry's
- * own signature is checked, for comparison, after the rounds. The same rows signed 2 at a time, as a daemon signs a
+ * Signed kinds run on 4.0.0 (chunk signatures: one Ed25519 check per manifest of 256 entries, a SHA-256 per relayed
+ * entry, and runs: an entry's hash is not sent when the page holds the entry); the relayed rows are also pulled from a
+ * server offering 3.0.0 at most (whole manifests on every page), and 2.0.0 at most, where every entry's own signature
+ * is checked (serve-wire.ts), for comparison, after the rounds. The same rows signed 2 at a time, as a daemon signs a
  * history while it is recorded (sign-ahead every few seconds), are pulled as a fifth kind: the growing manifests keep
  * that history at one manifest per 256 entries, like one signed at once. The ingest worker's own work on the same pages
  * is also timed in process, without the network or the serving process (ingestMs). What signing adds in bytes is
@@ -38,6 +39,7 @@ import { defaultPullLimit, maxPullResponseBytes } from '../../src/protocol/const
 import { openDatabase } from '../../src/store/db.js'
 import { signPending } from '../../src/store/entries.js'
 import { ensureSwarmKey } from '../helpers/keys.js'
+import type { WireVersion } from '../../src/core/admit.js'
 import { exportBatch } from '../../workers/export-batch.js'
 import { closeWorkerDb } from '../../workers/db-cache.js'
 import { ingestPulled } from '../../workers/ingest.js'
@@ -60,8 +62,8 @@ function cpuMsOf (pid: number | undefined): number {
 const serveWire = fileURLToPath(new URL('./serve-wire.js', import.meta.url))
 
 /**
- * Serves dbA with `rr p2p-serve` (every wire version; a 3.0.0 client gets 3.0.0), or with `versions` only (a server
- * from before 3.0.0: serve-wire.ts), and pulls it all with `rr p2p-sync` into an empty database.
+ * Serves dbA with `rr p2p-serve` (every wire version; `rr p2p-sync` gets 4.0.0), or with `versions` only (a server
+ * from before 4.0.0 or 3.0.0: serve-wire.ts), and pulls it all with `rr p2p-sync` into an empty database.
  */
 async function pull (dir: string, name: string, dbA: string, swarm: string, limit: number, homeA = join(dir, `${name}-serve`), beforePull?: () => Promise<void>, versions?: string): Promise<Pulled> {
   const homeB = join(dir, `${name}-sync`)
@@ -146,11 +148,11 @@ function chunkCheckMs (pages: readonly Uint8Array[]): { text: number, native: nu
   return { text: median(times.text), native: median(times.native), perEntry: median(times.perEntry) }
 }
 
-/** Every page a server exports from `path` on 3.0.0, `limit` entries each, as the wire carries it. */
-function exportedPages (path: string, limit: number): Uint8Array[] {
+/** Every page a server exports from `path` on `wire` (4.0.0 unless said), `limit` entries each, as the wire carries it. */
+function exportedPages (path: string, limit: number, wire: WireVersion = 4): Uint8Array[] {
   const pages: Uint8Array[] = []
   for (let cursor = 0; ;) {
-    const page = exportBatch({ tag: 'export-batch', dbPath: path, cursor, limit, maxBytes: maxPullResponseBytes, wire: 3 })
+    const page = exportBatch({ tag: 'export-batch', dbPath: path, cursor, limit, maxBytes: maxPullResponseBytes, wire })
     if (page.count === 0) break
     pages.push(page.payload)
     cursor = (JSON.parse(Buffer.from(page.payload).toString('utf8')) as { next_cursor: number }).next_cursor
@@ -165,7 +167,7 @@ function exportedPages (path: string, limit: number): Uint8Array[] {
  * PeerId the connection would authenticate). Medians of 5, the kinds alternating. What the syncing process spends
  * apart from the network and the other process on the same cores.
  */
-async function ingestMs (dir: string, kinds: Record<string, { pages: Uint8Array[], from: string }>): Promise<Record<string, number>> {
+async function ingestMs (dir: string, kinds: Record<string, { pages: Uint8Array[], from: string, wire: WireVersion }>): Promise<Record<string, number>> {
   const times: Record<string, number[]> = Object.fromEntries(Object.keys(kinds).map((k) => [k, []]))
   const names = Object.keys(kinds)
   for (let round = 0; round < 5; round++) {
@@ -175,7 +177,7 @@ async function ingestMs (dir: string, kinds: Record<string, { pages: Uint8Array[
       openDatabase(path).close()
       const started = performance.now()
       for (const page of kinds[name]!.pages) {
-        const result = await ingestPulled({ tag: 'ingest-pulled', dbPath: path, peerId: kinds[name]!.from, payload: page.slice(), wire: 3 })
+        const result = await ingestPulled({ tag: 'ingest-pulled', dbPath: path, peerId: kinds[name]!.from, payload: page.slice(), wire: kinds[name]!.wire })
         if (result.rejected.length > 0) throw new Error(`ingest ${name}: ${result.rejected[0]!.reason}`)
       }
       times[name]!.push(performance.now() - started)
@@ -230,28 +232,31 @@ export async function benchSigning (entries = Number(process.env.BENCH_SIGNING_E
     const p = openDatabase(pending)
     p.exec('UPDATE entries SET trust = 2')
     p.close()
-    const pages = { unsigned: exportedPages(unsigned, limit), direct: exportedPages(firstHand, limit), relayed: exportedPages(relayed, limit), live: exportedPages(live, limit) }
-    const checkMs = chunkCheckMs(pages.relayed)
+    const pages = { unsigned: exportedPages(unsigned, limit), direct: exportedPages(firstHand, limit), relayed: exportedPages(relayed, limit), live: exportedPages(live, limit), relayedV3: exportedPages(relayed, limit, 3) }
+    const checkMs = chunkCheckMs(pages.relayedV3)
     const wireBytes = Object.fromEntries(Object.entries(pages).map(([k, list]) => [k, list.reduce((sum, p) => sum + p.length, 0)])) as Record<keyof typeof pages, number>
     const inProcess = await ingestMs(dir, {
-      unsigned: { pages: pages.unsigned, from: identity.peerId },
-      direct: { pages: pages.direct, from: identity.peerId },
-      relayed: { pages: pages.relayed, from: identity.peerId },
-      live: { pages: pages.live, from: identity.peerId }
+      unsigned: { pages: pages.unsigned, from: identity.peerId, wire: 4 },
+      direct: { pages: pages.direct, from: identity.peerId, wire: 4 },
+      relayed: { pages: pages.relayed, from: identity.peerId, wire: 4 },
+      live: { pages: pages.live, from: identity.peerId, wire: 4 },
+      relayedV3: { pages: pages.relayedV3, from: identity.peerId, wire: 3 }
     })
     const vsUnsigned = (ms: number): string => {
       const percent = (ms / inProcess.unsigned! - 1) * 100
       return `${percent >= 0 ? '+' : ''}${percent.toFixed(1)}%`
     }
 
-    const kinds = ['unsigned', 'direct', 'relayed', 'relayedV2', 'live'] as const
-    const runs: Record<typeof kinds[number], Pulled[]> = { unsigned: [], direct: [], relayed: [], relayedV2: [], live: [] }
+    const kinds = ['unsigned', 'direct', 'relayed', 'relayedV3', 'relayedV2', 'live'] as const
+    const runs: Record<typeof kinds[number], Pulled[]> = { unsigned: [], direct: [], relayed: [], relayedV3: [], relayedV2: [], live: [] }
     const loads: number[] = [loadavg()[0]!]
     const pullOf: Record<typeof kinds[number], (r: number) => Promise<Pulled>> = {
       unsigned: async (r) => await pull(dir, `u${r}`, unsigned, swarm, limit),
       direct: async (r) => await pull(dir, `f${r}`, firstHand, swarm, limit, homeFirstHand),
       relayed: async (r) => await pull(dir, `s${r}`, relayed, swarm, limit),
-      // The same relayed rows from a server that offers 2.0.0 at most: one signature verified per entry.
+      // The same relayed rows from a server that offers 3.0.0 at most (whole manifests, each entry by k), and 2.0.0
+      // at most (one signature verified per entry).
+      relayedV3: async (r) => await pull(dir, `w${r}`, relayed, swarm, limit, undefined, undefined, '1,2,3'),
       relayedV2: async (r) => await pull(dir, `v${r}`, relayed, swarm, limit, undefined, undefined, '1,2'),
       live: async (r) => await pull(dir, `l${r}`, live, swarm, limit)
     }
@@ -270,7 +275,14 @@ export async function benchSigning (entries = Number(process.env.BENCH_SIGNING_E
       }
       loads.push(loadavg()[0]!)
     }
-    // The 2.0.0 pulls, for comparison only, after all the others.
+    // The 3.0.0 and 2.0.0 pulls, for comparison only, after all the others (each 3.0.0 pull with an unsigned one
+    // beside it, in turn first and second, for a ratio of its own).
+    const unsignedBeside: Pulled[] = []
+    for (let r = 0; r < rounds; r++) {
+      if (r % 2 === 0) unsignedBeside.push(await pullOf.unsigned(r))
+      runs.relayedV3.push(await pullOf.relayedV3(r))
+      if (r % 2 === 1) unsignedBeside.push(await pullOf.unsigned(r))
+    }
     for (let r = 0; r < rounds; r++) runs.relayedV2.push(await pullOf.relayedV2(r))
     loads.push(loadavg()[0]!)
     const load = `${loads.map((l) => l.toFixed(1)).join(' ')} (1-min load average at the start, after each round, and after the 2.0.0 pulls)`
@@ -304,7 +316,7 @@ export async function benchSigning (entries = Number(process.env.BENCH_SIGNING_E
     /** Each round's pull of `kind` against that round's unsigned pull: the median of the rounds' ratios. */
     const slower = (kind: typeof kinds[number]): string => {
       if (kind === 'relayedV2') return `${((1 - med(kind, rate) / plain) * 100).toFixed(1)}% (from the medians of rates: its pulls ran after the rounds)`
-      const ratios = runs[kind].map((x, r) => rate(x) / rate(runs.unsigned[r]!))
+      const ratios = runs[kind].map((x, r) => rate(x) / rate((kind === 'relayedV3' ? unsignedBeside : runs.unsigned)[r]!))
       return `${((1 - median(ratios)) * 100).toFixed(1)}% (rounds: ${ratios.map((q) => `${((1 - q) * 100).toFixed(0)}%`).join(' ')}; from the medians of rates: ${((1 - med(kind, rate) / plain) * 100).toFixed(1)}%)`
     }
     const cpuRatio = (kind: typeof kinds[number], f: (x: Pulled) => number): string => `${(med(kind, f) / med('unsigned', f)).toFixed(2)}x`
@@ -315,28 +327,30 @@ export async function benchSigning (entries = Number(process.env.BENCH_SIGNING_E
       'machine load': load,
       'sign rate (signPending, in process) entries/s': Math.round(entries / (signMs / 1000)),
       'relayed entries checked against their manifests (in process: hashed from the page text in native code, as a receiver does | written in JS, hashed in one native call per page | one node:crypto call each, as without the addon) ms': sha256Addon() == null ? `the addon did not load (${sha256AddonPath.pathname}): ${Math.round(checkMs.perEntry)}` : `${Math.round(checkMs.text)} | ${Math.round(checkMs.native)} | ${Math.round(checkMs.perEntry)} (${(checkMs.text / checkMs.native).toFixed(2)}x | ${(checkMs.text / checkMs.perEntry).toFixed(2)}x)`,
-      'ingest in process, no network (the ingest worker\'s work on every exported page) ms unsigned | direct | relayed 3.0.0 | relayed, signed 2 at a time': `${Math.round(inProcess.unsigned!)} | ${Math.round(inProcess.direct!)} | ${Math.round(inProcess.relayed!)} | ${Math.round(inProcess.live!)} (direct ${vsUnsigned(inProcess.direct!)}, relayed ${vsUnsigned(inProcess.relayed!)}, signed 2 at a time ${vsUnsigned(inProcess.live!)})`,
+      'ingest in process, no network (the ingest worker\'s work on every exported page) ms unsigned | direct | relayed | relayed, signed 2 at a time (4.0.0) | relayed on 3.0.0': `${Math.round(inProcess.unsigned!)} | ${Math.round(inProcess.direct!)} | ${Math.round(inProcess.relayed!)} | ${Math.round(inProcess.live!)} | ${Math.round(inProcess.relayedV3!)} (direct ${vsUnsigned(inProcess.direct!)}, relayed ${vsUnsigned(inProcess.relayed!)}, signed 2 at a time ${vsUnsigned(inProcess.live!)}, relayed on 3.0.0 ${vsUnsigned(inProcess.relayedV3!)})`,
       'history signed 2 entries at a time (as a daemon signs a live history): sign time in process ms | chunk manifests per 1k entries, signed at once | 2 at a time': `${Math.round(liveSignMs)} | ${chunksPer1k(relayed)} | ${chunksPer1k(live)}`,
       // Growing manifests sign the same hashes, and Ed25519 is deterministic: the two pull the same bytes, and the gap
       // between their figures below is the run's noise.
       'pages served for the history signed 2 at a time byte-identical to those of the same rows signed at once': pages.live.length === pages.relayed.length && pages.live.every((p, i) => Buffer.from(p).equals(Buffer.from(pages.relayed[i]!))) ? 'yes' : 'no',
       'sync unsigned entries/s (median of rounds)': Math.round(plain),
-      'sync signed direct, 3.0.0 (the serving device\'s own entries, chunk-signed) entries/s (median)': Math.round(med('direct', rate)),
-      'sync signed relayed, 3.0.0 (every chunk and entry hash verified) entries/s (median)': Math.round(med('relayed', rate)),
+      'sync signed direct, 4.0.0 (the serving device\'s own entries, chunk-signed) entries/s (median)': Math.round(med('direct', rate)),
+      'sync signed relayed, 4.0.0 (every chunk and entry hash verified) entries/s (median)': Math.round(med('relayed', rate)),
+      'sync signed relayed, 3.0.0 (from a server offering 3.0.0 at most) entries/s (median)': Math.round(med('relayedV3', rate)),
       'sync signed relayed, 2.0.0 (every per-entry signature verified) entries/s (median)': Math.round(med('relayedV2', rate)),
-      'sync signed relayed, 3.0.0, history signed 2 at a time entries/s (median)': Math.round(med('live', rate)),
-      'rounds entries/s unsigned | direct 3.0.0 | relayed 3.0.0 | relayed 2.0.0 | relayed, signed 2 at a time': kinds.map((k) => runs[k].map((x) => Math.round(rate(x))).join(' ')).join(' | '),
-      'verified rows on the receiver (direct, relayed 3.0.0, relayed 2.0.0)': `${Math.min(...runs.direct.map((x) => x.verified))}, ${Math.min(...runs.relayed.map((x) => x.verified))}, ${Math.min(...runs.relayedV2.map((x) => x.verified))}`,
-      'direct 3.0.0 vs unsigned: slower by (target < 10%)': slower('direct'),
-      'relayed 3.0.0 vs unsigned: slower by (target < 10%)': slower('relayed'),
+      'sync signed relayed, 4.0.0, history signed 2 at a time entries/s (median)': Math.round(med('live', rate)),
+      'rounds entries/s unsigned | direct | relayed | relayed 3.0.0 | relayed 2.0.0 | relayed, signed 2 at a time': kinds.map((k) => runs[k].map((x) => Math.round(rate(x))).join(' ')).join(' | '),
+      'verified rows on the receiver (direct, relayed, relayed 3.0.0, relayed 2.0.0)': `${Math.min(...runs.direct.map((x) => x.verified))}, ${Math.min(...runs.relayed.map((x) => x.verified))}, ${Math.min(...runs.relayedV3.map((x) => x.verified))}, ${Math.min(...runs.relayedV2.map((x) => x.verified))}`,
+      'direct 4.0.0 vs unsigned: slower by (target < 10%)': slower('direct'),
+      'relayed 4.0.0 vs unsigned: slower by (target < 10%)': slower('relayed'),
+      'relayed 3.0.0 vs unsigned (pulled after the rounds, each beside an unsigned pull of its own): slower by': slower('relayedV3'),
       'relayed 2.0.0 vs unsigned: slower by': slower('relayedV2'),
-      'relayed 3.0.0, history signed 2 at a time, vs unsigned: slower by (target < 10%)': slower('live'),
-      'syncing process CPU ms per 1k entries unsigned | direct | relayed | relayed 2.0.0 | signed 2 at a time (median)': kinds.map((k) => perK(med(k, (x) => x.clientCpuMs))).join(' | '),
-      'serving process CPU ms per 1k entries unsigned | direct | relayed | relayed 2.0.0 | signed 2 at a time (median)': kinds.map((k) => perK(med(k, (x) => x.serverCpuMs))).join(' | '),
-      'CPU vs unsigned, syncing side: direct | relayed | relayed 2.0.0 | signed 2 at a time': ['direct', 'relayed', 'relayedV2', 'live'].map((k) => cpuRatio(k as typeof kinds[number], (x) => x.clientCpuMs)).join(' | '),
-      'CPU vs unsigned, both sides: direct | relayed | relayed 2.0.0 | signed 2 at a time': ['direct', 'relayed', 'relayedV2', 'live'].map((k) => cpuRatio(k as typeof kinds[number], (x) => x.clientCpuMs + x.serverCpuMs)).join(' | '),
-      'bytes per entry on the wire (3.0.0 pages as served) unsigned | direct | relayed | signed 2 at a time': `${(wireBytes.unsigned / entries).toFixed(0)} | ${(wireBytes.direct / entries).toFixed(0)} | ${(wireBytes.relayed / entries).toFixed(0)} | ${(wireBytes.live / entries).toFixed(0)} (direct ${bytesVs(wireBytes.direct, wireBytes.unsigned)}, relayed ${bytesVs(wireBytes.relayed, wireBytes.unsigned)}, signed 2 at a time ${bytesVs(wireBytes.live, wireBytes.unsigned)})`,
-      'bytes per entry in the syncing device\'s database after the pull unsigned | direct | relayed (median)': `${(med('unsigned', (x) => x.dbBytes) / entries).toFixed(0)} | ${(med('direct', (x) => x.dbBytes) / entries).toFixed(0)} | ${(med('relayed', (x) => x.dbBytes) / entries).toFixed(0)} (direct ${bytesVs(med('direct', (x) => x.dbBytes), med('unsigned', (x) => x.dbBytes))}, relayed ${bytesVs(med('relayed', (x) => x.dbBytes), med('unsigned', (x) => x.dbBytes))})`,
+      'relayed 4.0.0, history signed 2 at a time, vs unsigned: slower by (target < 10%)': slower('live'),
+      'syncing process CPU ms per 1k entries unsigned | direct | relayed | relayed 3.0.0 | relayed 2.0.0 | signed 2 at a time (median)': kinds.map((k) => perK(med(k, (x) => x.clientCpuMs))).join(' | '),
+      'serving process CPU ms per 1k entries unsigned | direct | relayed | relayed 3.0.0 | relayed 2.0.0 | signed 2 at a time (median)': kinds.map((k) => perK(med(k, (x) => x.serverCpuMs))).join(' | '),
+      'CPU vs unsigned, syncing side: direct | relayed | relayed 3.0.0 | relayed 2.0.0 | signed 2 at a time': ['direct', 'relayed', 'relayedV3', 'relayedV2', 'live'].map((k) => cpuRatio(k as typeof kinds[number], (x) => x.clientCpuMs)).join(' | '),
+      'CPU vs unsigned, both sides: direct | relayed | relayed 3.0.0 | relayed 2.0.0 | signed 2 at a time': ['direct', 'relayed', 'relayedV3', 'relayedV2', 'live'].map((k) => cpuRatio(k as typeof kinds[number], (x) => x.clientCpuMs + x.serverCpuMs)).join(' | '),
+      'bytes per entry on the wire (4.0.0 pages as served) unsigned | direct | relayed | signed 2 at a time | relayed on 3.0.0': `${(wireBytes.unsigned / entries).toFixed(1)} | ${(wireBytes.direct / entries).toFixed(1)} | ${(wireBytes.relayed / entries).toFixed(1)} | ${(wireBytes.live / entries).toFixed(1)} | ${(wireBytes.relayedV3 / entries).toFixed(1)} (direct ${bytesVs(wireBytes.direct, wireBytes.unsigned)}, relayed ${bytesVs(wireBytes.relayed, wireBytes.unsigned)}, signed 2 at a time ${bytesVs(wireBytes.live, wireBytes.unsigned)}, relayed on 3.0.0 ${bytesVs(wireBytes.relayedV3, wireBytes.unsigned)})`,
+      'bytes per entry in the syncing device\'s database after the pull unsigned | direct | relayed (4.0.0, median)': `${(med('unsigned', (x) => x.dbBytes) / entries).toFixed(0)} | ${(med('direct', (x) => x.dbBytes) / entries).toFixed(0)} | ${(med('relayed', (x) => x.dbBytes) / entries).toFixed(0)} (direct ${bytesVs(med('direct', (x) => x.dbBytes), med('unsigned', (x) => x.dbBytes))}, relayed ${bytesVs(med('relayed', (x) => x.dbBytes), med('unsigned', (x) => x.dbBytes))})`,
       'server signs its own unsigned entries ahead (from serving until done) ms': Number.isNaN(signAheadMs) ? 'not signed ahead' : Math.round(signAheadMs),
       'sync of those, pulled after (signed ahead, or in the pull) entries/s': Math.round(rate(ahead))
     }

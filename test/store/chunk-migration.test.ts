@@ -1,8 +1,9 @@
 /**
  * Schema level 11 (chunk signatures) on a database of the level before it (signed entries, per-entry signatures
  * only), while a process of that level keeps writing and reading the file. The level-10 file is made by this
- * rustory and taken back to level 10 (the chunks table and entries.chunk dropped, schema_level 10): exactly the
- * schema level 10 had, since level 11 only adds those two (and level 12 an index on chunks).
+ * rustory and taken back to level 10 (the chunks table, entries.chunk and entries.chunk_pos dropped, schema_level
+ * 10): exactly the schema level 10 had, since level 11 only adds the first two (level 12 an index on chunks, level 14
+ * chunk_pos and its index).
  */
 import test from 'ava'
 import { spawn } from 'node:child_process'
@@ -52,7 +53,7 @@ test('a level-10 database migrates to chunk signatures while a level-10 process 
   const db = openDatabase(path)
   insertEntries(db, signedBefore, 'received')
   insertEntries(db, [entry({ cmd: 'recorded here at level 10' })])
-  db.exec('DROP TABLE chunks; ALTER TABLE entries DROP COLUMN chunk; UPDATE schema_level SET version = 10')
+  db.exec('DROP INDEX entries_unplaced; ALTER TABLE entries DROP COLUMN chunk_pos; DROP TABLE chunks; ALTER TABLE entries DROP COLUMN chunk; UPDATE schema_level SET version = 10')
   t.is(schemaLevel(db), 10)
   db.close()
 
