@@ -203,7 +203,10 @@ test('4.0.0: entries altered, or moved to other places, inside runs of A\'s genu
   t.is(sync.code, 0, sync.stderr)
   const rows = rowsOf(c)
   t.deepEqual(rows.map((r) => [r.entry_id, r.cmd, r.origin, r.trust]), genuine.map((g) => [g.entry.entry_id, g.entry.cmd, aId, 1]), 'A\'s genuine entries, from A over 4.0.0')
-  // C serves them onward by runs, and they verify at the next hop.
+  // C took them first-hand (A sends its own by k); C's serving process places them in the background, then serves
+  // them onward by runs, and they verify at the next hop.
+  const deadline = Date.now() + 30_000
+  while (c.query<{ n: number }>('SELECT COUNT(*) AS n FROM entries WHERE chunk_pos IS NULL')[0]!.n > 0 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 100))
   const onward = await pullAll(attacker, servedC.addr, 4)
   t.deepEqual(onward.map((s) => s.place), [0, 1, 2, 3, 4, 5])
   t.deepEqual(admitAll(onward).rejected, [])

@@ -55,6 +55,12 @@ test('4.0.0 export: runs for placed rows, k for the rest; placeChunkRows places 
   const whole = page(path, 4).json
   t.deepEqual(whole.chunks.map((c) => [c.n, c.runs, c.hashes]), [[5, [[0, 0, 5]], '']])
   t.true(whole.entries.every((e) => e.k === undefined && e.sig === undefined && e.origin === undefined))
+  // Served by the device that signed them (its PeerId is their origin): by k, the manifest whole, as on 3.0.0.
+  const { payload: own } = exportBatch({ tag: 'export-batch', dbPath: path, cursor: 0, limit: 1000, maxBytes: 1 << 24, wire: 4, signer: a })
+  closeWorkerDb(path)
+  const ownPage = JSON.parse(Buffer.from(own).toString()) as Page
+  t.true(ownPage.entries.every((e) => typeof e.k === 'number'))
+  t.deepEqual(ownPage.chunks.map((c) => [c.n, c.runs, Buffer.from(c.hashes, 'base64').length]), [[undefined, undefined, 5 * hashBytes]])
   const v3 = page(path, 3).json
   t.true(v3.entries.every((e) => typeof e.k === 'number'))
   t.is(Buffer.from(v3.chunks[0]!.hashes, 'base64').length, 5 * hashBytes)
