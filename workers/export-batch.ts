@@ -44,7 +44,7 @@ const entryJsonV3Sql = withOptional(`CASE WHEN chunk IS NOT NULL THEN json_objec
  * device signed (its origin is @own): those go by `k` under their whole manifest, as on 3.0.0. Their receiver has
  * them first-hand and need not hash them to check them; it places them in the background, off the sync
  * (placeChunkRows), where a run would have made it hash every one inside the pull (a direct pull's cost on 4.0.0
- * was 12-20 % over unsigned in process, against 12 % for this form).
+ * was 15-20 % over unsigned in process, in the bench's two runs, against 12 % on 3.0.0).
  */
 const placedSql = 'chunk IS NOT NULL AND chunk_pos IS NOT NULL AND origin <> @own'
 const entryJsonV4Sql = withOptional(`CASE WHEN ${placedSql} THEN json_object(${signedFieldsSql})
