@@ -9,7 +9,7 @@ import { entryHash, hashBytes, rebuildChunks, type Chunk } from '../../src/core/
 import { validateEntry, type Entry } from '../../src/core/entry.js'
 import { dialDirect } from '../../src/p2p/index.js'
 import type { Stream } from '@libp2p/interface'
-import { readAllCapped } from '../../src/protocol/framing.js'
+import { ownedBuffer, readAllCapped } from '../../src/protocol/framing.js'
 import { decodeJson, encodeMessage, parseChunks, parseSyncBatch, takeChunkRefs } from '../../src/protocol/messages.js'
 import type { InProcessPeer } from '../p2p/fixtures.js'
 
@@ -132,4 +132,28 @@ export async function answerPulls (peer: InProcessPeer, protocol: string, answer
     }
     await stream.close()
   }, { runOnLimitedConnection: true })
+}
+
+/**
+ * Pulls everything `addr` serves into `dbPath` on exactly `wire`, through the real ingest worker (`peer`'s pool): what a
+ * release that speaks `wire` at most stores.
+ */
+export async function pullInto (peer: InProcessPeer, addr: string, dbPath: string, wire: WireVersion): Promise<{ inserted: number, rejected: number }> {
+  const { transport } = await dialDirect(peer.node, addr, { newConnection: true, wireVersions: [wire], timeoutMs: 30_000 })
+  try {
+    let cursor = 0
+    let inserted = 0
+    let rejected = 0
+    for (;;) {
+      const payload = ownedBuffer(await transport.pull({ cursor, limit: 1000 }))
+      if (transport.wire !== wire) throw new Error(`negotiated ${String(transport.wire)}`)
+      const r = await peer.pool.run({ tag: 'ingest-pulled', dbPath, peerId: transport.peerId, payload, wire }, [payload.buffer as ArrayBuffer])
+      inserted += r.inserted
+      rejected += r.rejected.length
+      if (r.nextCursor == null || r.received === 0) return { inserted, rejected }
+      cursor = r.nextCursor
+    }
+  } finally {
+    await transport.close()
+  }
 }

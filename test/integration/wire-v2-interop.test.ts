@@ -11,14 +11,13 @@ import { generateKeyPair } from '@libp2p/crypto/keys'
 import { peerIdFromPrivateKey } from '@libp2p/peer-id'
 import { entrySignerOf, loadOrCreateIdentity } from '../../src/config/keys.js'
 import { signEntry, type EntrySigner } from '../../src/core/signature.js'
-import { dialDirect } from '../../src/p2p/index.js'
 import { entriesPushProtocol, entriesPushProtocolV2, syncPullProtocol, syncPullProtocolV2 } from '../../src/protocol/constants.js'
-import { ownedBuffer } from '../../src/protocol/framing.js'
 import { openDatabase } from '../../src/store/db.js'
 import { insertEntries } from '../../src/store/entries.js'
 import { device } from '../helpers/peers.js'
 import { tempDir } from '../helpers/tmp.js'
-import { makeEntry, startPeer, type InProcessPeer } from '../p2p/fixtures.js'
+import { pullInto } from '../helpers/wire.js'
+import { makeEntry, startPeer } from '../p2p/fixtures.js'
 import { rowOriginSql } from '../../src/store/wire-id.js'
 
 async function keyOf (): Promise<EntrySigner> {
@@ -34,27 +33,6 @@ function rowsIn (path: string, where = 'true'): Row[] {
     return db.prepare(`SELECT COALESCE(rival_of, entry_id) AS entry_id, cmd, ${rowOriginSql()} AS origin, trust FROM entries WHERE ${where} ORDER BY ingest_seq`).all() as Row[]
   } finally {
     db.close()
-  }
-}
-
-/** Pulls everything `addr` serves into `dbPath` on the 2.0.0 wire, through the real ingest worker, as a 2.0.0 release would. */
-async function pullOn2 (peer: InProcessPeer, addr: string, dbPath: string): Promise<{ inserted: number, rejected: number }> {
-  const { transport } = await dialDirect(peer.node, addr, { newConnection: true, wireVersions: [2, 1], timeoutMs: 30_000 })
-  try {
-    let cursor = 0
-    let inserted = 0
-    let rejected = 0
-    for (;;) {
-      const payload = ownedBuffer(await transport.pull({ cursor, limit: 1000 }))
-      if (transport.wire !== 2) throw new Error(`negotiated ${String(transport.wire)}`)
-      const r = await peer.pool.run({ tag: 'ingest-pulled', dbPath, peerId: transport.peerId, payload, wire: 2 }, [payload.buffer as ArrayBuffer])
-      inserted += r.inserted
-      rejected += r.rejected.length
-      if (r.nextCursor == null || r.received === 0) return { inserted, rejected }
-      cursor = r.nextCursor
-    }
-  } finally {
-    await transport.close()
   }
 }
 
@@ -110,12 +88,12 @@ test('a 3.0.0 relay serves a 2.0.0 peer: its own entries signed, entries it veri
   const oldDb = join(dir, 'old.db')
   openDatabase(oldDb).close()
   const old = await startPeer(t, { dir, swarmKeyPath: swarm, name: 'old' })
-  t.deepEqual(await pullOn2(old, servedR.addr, oldDb), { inserted: 6, rejected: 0 })
+  t.deepEqual(await pullInto(old, servedR.addr, oldDb, 2), { inserted: 6, rejected: 0 })
   const fromR = rowsIn(oldDb)
   t.deepEqual(fromR.filter((x) => x.cmd.startsWith('r cmd')).map((x) => [x.origin, x.trust]), [[rId, 1], [rId, 1]], 'R\'s own entries carry their per-entry signature on 2.0.0')
   t.deepEqual(fromR.filter((x) => x.cmd.startsWith('a cmd')).map((x) => [x.origin, x.trust]), Array.from({ length: 4 }, () => ['', 0]), 'A\'s, which R holds by chunk only, arrive unsigned and stay unverified')
   // From A itself, on 2.0.0, A's signed entries take the place of the unverified copies.
-  t.deepEqual(await pullOn2(old, servedA.addr, oldDb), { inserted: 4, rejected: 0 })
+  t.deepEqual(await pullInto(old, servedA.addr, oldDb, 2), { inserted: 4, rejected: 0 })
   const after = rowsIn(oldDb)
   t.deepEqual(after.filter((x) => x.cmd.startsWith('a cmd')).map((x) => [x.origin, x.trust]), Array.from({ length: 4 }, () => [aId, 1]))
   t.is(after.length, 6)

@@ -8,17 +8,14 @@ import { join } from 'node:path'
 import test from 'ava'
 import Database from 'better-sqlite3'
 import { entrySignerOf, loadOrCreateIdentity } from '../../src/config/keys.js'
-import type { WireVersion } from '../../src/core/admit.js'
-import { dialDirect } from '../../src/p2p/index.js'
 import { entriesPushProtocolV3, entriesPushProtocolV4, syncPullProtocolV3, syncPullProtocolV4 } from '../../src/protocol/constants.js'
-import { ownedBuffer } from '../../src/protocol/framing.js'
 import { openDatabase } from '../../src/store/db.js'
 import { insertEntries } from '../../src/store/entries.js'
 import { rowOriginSql } from '../../src/store/wire-id.js'
 import { device } from '../helpers/peers.js'
 import { tempDir } from '../helpers/tmp.js'
-import { admitAll, pullAll } from '../helpers/wire.js'
-import { makeEntry, startPeer, type InProcessPeer } from '../p2p/fixtures.js'
+import { admitAll, pullAll, pullInto } from '../helpers/wire.js'
+import { makeEntry, startPeer } from '../p2p/fixtures.js'
 
 interface Row { cmd: string, origin: string, trust: number, chunk: number | null, chunk_pos: number | null }
 
@@ -28,27 +25,6 @@ function rowsIn (path: string, where = 'true'): Row[] {
     return db.prepare(`SELECT cmd, ${rowOriginSql()} AS origin, trust, chunk, chunk_pos FROM entries WHERE ${where} ORDER BY ingest_seq`).all() as Row[]
   } finally {
     db.close()
-  }
-}
-
-/** Pulls everything `addr` serves into `dbPath` on exactly `wire`, through the real ingest worker. */
-async function pullOn (peer: InProcessPeer, addr: string, dbPath: string, wire: WireVersion): Promise<{ inserted: number, rejected: number }> {
-  const { transport } = await dialDirect(peer.node, addr, { newConnection: true, wireVersions: [wire], timeoutMs: 30_000 })
-  try {
-    let cursor = 0
-    let inserted = 0
-    let rejected = 0
-    for (;;) {
-      const payload = ownedBuffer(await transport.pull({ cursor, limit: 1000 }))
-      if (transport.wire !== wire) throw new Error(`negotiated ${String(transport.wire)}`)
-      const r = await peer.pool.run({ tag: 'ingest-pulled', dbPath, peerId: transport.peerId, payload, wire }, [payload.buffer as ArrayBuffer])
-      inserted += r.inserted
-      rejected += r.rejected.length
-      if (r.nextCursor == null || r.received === 0) return { inserted, rejected }
-      cursor = r.nextCursor
-    }
-  } finally {
-    await transport.close()
   }
 }
 
@@ -108,7 +84,7 @@ test('a 4.0.0 relay serves by runs on 4.0.0 and whole manifests on 3.0.0; rows i
   for (const wire of [3, 4] as const) {
     const path = join(dir, `receiver-${wire}.db`)
     openDatabase(path).close()
-    t.deepEqual(await pullOn(mallory, servedR.addr, path, wire), { inserted: 5, rejected: 0 })
+    t.deepEqual(await pullInto(mallory, servedR.addr, path, wire), { inserted: 5, rejected: 0 })
     const rows = rowsIn(path)
     t.deepEqual(rows.map((x) => [x.origin, x.trust]), Array.from({ length: 5 }, () => [aId, 1]))
     t.deepEqual(rows.map((x) => x.chunk_pos), [0, 1, 2, 3, 4], `wire ${wire}: relayed entries are hashed, so their places are known`)
