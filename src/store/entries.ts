@@ -1,7 +1,7 @@
 /** The append-only entries table: batch ingest with dedup, cursor pages, own-device pages. */
 import type { Database, Statement } from 'better-sqlite3'
 import { entryColumns, withoutNulls, type Entry, type StoredEntry } from '../core/entry.js'
-import { ChunkHashes, hashBytes, maxChunkEntries, sha256, signHashes, type Chunk } from '../core/chunk.js'
+import { ChunkHashes, entryHash, hashBytes, maxChunkEntries, sha256, signHashes, type Chunk } from '../core/chunk.js'
 import { canonicalEntryBytes, signBytes, type EntrySigner } from '../core/signature.js'
 import { rowOriginSql } from './wire-id.js'
 
@@ -466,7 +466,7 @@ export function placeChunkRows (db: Database, maxRows: number): number {
       const { chunk: _c, ...entry } = row
       let at = -1
       try {
-        if (list != null) at = list.positionOf(sha256(canonicalEntryBytes(stripSeq(withoutNulls(entry)), list.chunk.origin)), 0)
+        if (list != null) at = list.positionOf(entryHash(stripSeq(withoutNulls(entry)), list.chunk.origin), 0)
       } catch {}
       place.run(at, row.ingest_seq)
     }
