@@ -216,13 +216,18 @@ export function exportPush (task: ExportPushTask): ExportPushResult {
 
 /**
  * Signs every pending entry, one chunk per transaction (a chunk whose rows were all dropped as copies ends it early);
- * then gives rows linked to a chunk with no place yet their place, as many per transaction (placeChunkRows).
+ * then gives rows linked to a chunk with no place yet their place, as many per transaction (placeChunkRows), from
+ * the ingest_seq the last task got to (`placedUpTo`) to the newest row.
  */
 export function signAhead (task: SignPendingTask): SignPendingResult {
   const db = workerDb(task.dbPath)
   let signed = 0
   for (let n = signPending(db, task.signer, task.chunkRows); n > 0; n = signPending(db, task.signer, task.chunkRows)) signed += n
   let placed = 0
-  for (let n = placeChunkRows(db, task.chunkRows); n > 0; n = placeChunkRows(db, task.chunkRows)) placed += n
-  return { signed, placed }
+  let upTo = task.placedUpTo ?? 0
+  for (let step = placeChunkRows(db, task.chunkRows, upTo); step.upTo > upTo; step = placeChunkRows(db, task.chunkRows, upTo)) {
+    placed += step.placed
+    upTo = step.upTo
+  }
+  return { signed, placed, placedUpTo: upTo }
 }

@@ -1,7 +1,7 @@
 /** Bulk ingest in a worker thread: JSON parsing, validation, signature checks and the insert transaction stay off the network loop. */
 import { admitReceived, chunkDigests, type AdmitOptions, type Admitted, type WireVersion } from '../src/core/admit.js'
 import { validateBatch, type Entry } from '../src/core/entry.js'
-import { chunkVerificationInput, rebuildChunks, type Chunk } from '../src/core/chunk.js'
+import { chunkVerificationInput, rebuildChunks, type ChunkWithRuns } from '../src/core/chunk.js'
 import { receivedDigests, type EntryDigests } from '../src/core/entry-digests.js'
 import { decodeJson, parseChunks, parseEntriesPush, parseSyncBatch, takeChunkRefs } from '../src/protocol/messages.js'
 import { ingestPulledBatch, insertEntries, insertEntriesNoTx, knownChunks } from '../src/store/entries.js'
@@ -13,8 +13,8 @@ import type { IngestEntriesResult, IngestEntriesTask, IngestPulledResult, Ingest
 /** A received message's entries as validateBatch sees them, and (3.0.0) its chunks and each entry's chunk reference. */
 interface Received {
   entries: unknown[]
-  /** On 4.0.0, after rebuild, each chunk with its whole manifest. */
-  chunks: Chunk[]
+  /** As received (4.0.0: with runs); after rebuild, each chunk with its whole manifest. */
+  chunks: ChunkWithRuns[]
   refs: Array<number | undefined>
   /** 4.0.0: the place in its chunk's manifest of each entry a run covers (by place in `entries`). */
   places: Array<number | undefined>
@@ -31,6 +31,14 @@ function received (message: { entries: unknown[], chunks?: unknown }, json: Uint
   const chunks = parseChunks(message.chunks, what, wire)
   const places: Array<number | undefined> = []
   return { chunks, refs: takeChunkRefs(message.entries, chunks, places, what), places, entries: message.entries, json }
+}
+
+/**
+ * 4.0.0: true when a chunk of the message has runs. A message without (a device's own entries, each by `k` under its
+ * whole manifest) is taken as on 3.0.0: nothing to rebuild, and only relayed entries are hashed.
+ */
+function hasRuns (message: Received): boolean {
+  return message.chunks.some((c) => c.runs != null)
 }
 
 /** 4.0.0: the message's manifests made whole (rebuildChunks), and the digests that took. */
@@ -146,15 +154,16 @@ async function admit (valid: Entry[], indexes: number[], wire: WireVersion, mess
 export async function ingestPulled (task: IngestPulledTask): Promise<IngestPulledResult> {
   const parsed = parseSyncBatch(decodeJson(task.payload, 'SyncBatch'))
   const batch = { ...parsed, ...received(parsed, task.payload, task.wire, 'SyncBatch') }
-  let manifests = task.wire === 3 && batch.next_cursor != null ? checkManifests(task.dbPath, batch, task.peerId) : undefined
+  const runs = hasRuns(batch)
+  let manifests = task.wire >= 3 && !runs && batch.next_cursor != null ? checkManifests(task.dbPath, batch, task.peerId) : undefined
   if (task.parsed != null) {
     task.parsed.postMessage({ received: batch.entries.length, nextCursor: batch.next_cursor })
     task.parsed.close()
   }
   const { valid, indexes, rejected } = validateBatch(batch.entries)
   if (batch.next_cursor == null) return { received: 0, inserted: 0, ignored: 0, clamped: 0, rejected, nextCursor: null }
-  // 4.0.0: the manifests are whole only once the entries are hashed, so they are checked after validation.
-  const rebuilt = task.wire === 4 && batch.chunks.length > 0 ? rebuild(batch, valid, indexes, task.peerId) : undefined
+  // 4.0.0 with runs: the manifests are whole only once the entries are hashed, so they are checked after validation.
+  const rebuilt = runs ? rebuild(batch, valid, indexes, task.peerId) : undefined
   if (rebuilt != null) manifests = checkManifests(task.dbPath, batch, task.peerId)
   const admitted = await admit(valid, indexes, task.wire, batch, manifests, task.peerId, rebuilt)
   const result = ingestPulledBatch(workerDb(task.dbPath), task.peerId, admitted.entries, batch.next_cursor, batch.chunks)
@@ -169,9 +178,10 @@ export async function ingestPush (task: IngestPushTask): Promise<IngestPushResul
   } catch (err) {
     return { ok: false, inserted: 0, ignored: 0, rejected: [], error: (err as Error).message }
   }
-  let manifests = wire === 3 ? checkManifests(task.dbPath, message, task.peerId) : undefined
+  const runs = hasRuns(message)
+  let manifests = wire >= 3 && !runs ? checkManifests(task.dbPath, message, task.peerId) : undefined
   const { valid, indexes, rejected } = validateBatch(message.entries)
-  const rebuilt = wire === 4 && message.chunks.length > 0 ? rebuild(message, valid, indexes, task.peerId) : undefined
+  const rebuilt = runs ? rebuild(message, valid, indexes, task.peerId) : undefined
   if (rebuilt != null) manifests = checkManifests(task.dbPath, message, task.peerId)
   const admitted = await admit(valid, indexes, wire, message, manifests, task.peerId, rebuilt)
   const all = [...rejected, ...admitted.rejected]

@@ -98,11 +98,15 @@ export interface SignPendingTask {
   dbPath: string
   signer: EntrySigner
   chunkRows: number
+  /** Rows up to this ingest_seq were looked at by an earlier task (its result's `placedUpTo`). @default 0 */
+  placedUpTo?: number
 }
 export interface SignPendingResult {
   signed: number
   /** Rows linked to a chunk given their place in it (placeChunkRows). */
   placed: number
+  /** The ingest_seq up to which every row has been looked at for a place (the next task's `placedUpTo`). */
+  placedUpTo: number
 }
 
 /** Own-device entries for a push, serialized as an EntriesPush. */

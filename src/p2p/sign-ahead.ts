@@ -4,11 +4,12 @@
  * inside the pull, the first pull after a 200k-entry import ran at a third of the speed (npm run bench, section
  * signing). Serving still signs whatever is left first (signPending in the export), so nothing goes out unsigned.
  * The same task gives rows linked to a chunk with no place in it yet their place (placeChunkRows), so that 4.0.0
- * serves them by runs: a history signed before schema 14 is placed once, in the background.
+ * serves them by runs: a history signed before schema 14 is placed once, in the background, and rows taken
+ * first-hand since the last task after it.
  */
 import Database, { type Statement } from 'better-sqlite3'
 import type { EntrySigner } from '../core/signature.js'
-import { trust, unplacedProbeSql } from '../store/entries.js'
+import { trust } from '../store/entries.js'
 import type { WorkerPool } from '../../workers/pool.js'
 
 export interface SignAheadInit {
@@ -29,18 +30,17 @@ export function startSignAhead (init: SignAheadInit): () => void {
   let running = false
   let stopped = false
   let lastError: string | undefined
-  let unplaced: Statement | undefined
+  let newest: Statement | undefined
+  /** Every row up to this ingest_seq has been looked at for a place in its chunk (placeChunkRows). */
+  let placedUpTo = 0
   const pending = (): boolean => {
     db ??= new Database(init.dbPath, { readonly: true, fileMustExist: true })
     probe ??= db.prepare(`SELECT 1 FROM entries WHERE trust = ${trust.localUnsigned} LIMIT 1`)
     if (probe.get() != null) return true
-    // Rows linked to a chunk before schema 14 (or by an older release on this file) still to be given their place.
-    try {
-      unplaced ??= db.prepare(unplacedProbeSql)
-    } catch {
-      return false
-    }
-    return unplaced.get() != null
+    // Rows stored since the last task (pulled, pushed, or written by an older release on this file) may be linked to
+    // a chunk with no place in it yet; the first task after start looks at every row once.
+    newest ??= db.prepare('SELECT COALESCE(MAX(ingest_seq), 0) FROM entries').pluck()
+    return (newest.get() as number) > placedUpTo
   }
   const report = (err: unknown): void => {
     const message = err instanceof Error ? err.message : String(err)
@@ -56,8 +56,11 @@ export function startSignAhead (init: SignAheadInit): () => void {
       return
     }
     running = true
-    init.pool.run({ tag: 'sign-pending', dbPath: init.dbPath, signer: init.signer, chunkRows: init.chunkRows ?? 2000 })
-      .then(() => { lastError = undefined }, report)
+    init.pool.run({ tag: 'sign-pending', dbPath: init.dbPath, signer: init.signer, chunkRows: init.chunkRows ?? 2000, placedUpTo })
+      .then((result) => {
+        placedUpTo = result.placedUpTo
+        lastError = undefined
+      }, report)
       .finally(() => { running = false })
   }
   tick()

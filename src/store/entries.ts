@@ -437,39 +437,50 @@ function openChunk (db: Database, origin: string): { id: number, hashes: Buffer 
   return last
 }
 
-/** Rows linked to a chunk whose place in it is not known yet (the partial index entries_unplaced, schema 14). */
-export const unplacedProbeSql = 'SELECT 1 FROM entries WHERE chunk IS NOT NULL AND chunk_pos IS NULL LIMIT 1'
+/** What placeChunkRows did: rows given their place, and the ingest_seq it has looked up to. */
+export interface PlacedRows {
+  placed: number
+  upTo: number
+}
+
+/** Rows placeChunkRows reads by ingest_seq per row it may place: a history mostly placed already is walked in steps. */
+const scannedPerPlaced = 16
 
 /**
- * Gives up to `maxRows` rows linked to a chunk with no place yet (chunk_pos NULL: linked before schema 14, by a
- * 3.0.0 release writing to this file, or taken first-hand by `k` without hashing) their place in it, in one
- * immediate transaction: each row's hash under its chunk's origin looked up in the chunk's hashes (-1 when it is not
- * there: such a row goes by `k`, whole manifest, and its next hop checks it). A 4.0.0 server then sends these rows by
- * runs (docs/PROTOCOL.md, "Runs (4.0.0)"). Returns how many rows were looked at (0: none left).
+ * Gives rows linked to a chunk with no place yet (chunk_pos NULL: linked before schema 14, by an older release
+ * writing to this file, or taken first-hand by `k` without hashing) their place in it: each row's hash under its
+ * chunk's origin looked up in the chunk's hashes (-1 when it is not there: such a row goes by `k`, whole manifest,
+ * and its next hop checks it). A 4.0.0 server then sends these rows by runs (docs/PROTOCOL.md, "Runs (4.0.0)").
+ * Walks the table by ingest_seq from `after`, at most `maxRows * scannedPerPlaced` of it per call, and places up to
+ * `maxRows` rows in one immediate transaction; no index finds them (schema 15): the caller keeps where it got to
+ * (`upTo`), and a new row always has a higher ingest_seq. `upTo` equal to `after`: nothing left to look at.
  */
-export function placeChunkRows (db: Database, maxRows: number): number {
-  if (cached(db, 'unplaced-probe', () => unplacedProbeSql).get() == null) return 0
-  return db.transaction(() => {
-    // The entry as its origin signed it: under its wire entry_id (a rival's), with the stamp it came with.
-    const asSigned = entryColumns.map((c) => c === 'entry_id' ? 'COALESCE(rival_of, entry_id) AS entry_id' : c === 'ts' ? 'COALESCE(ts_orig, ts) AS ts' : c).join(', ')
-    const rows = cached(db, 'unplaced-rows', () => `SELECT ingest_seq, ${asSigned}, chunk FROM entries WHERE chunk IS NOT NULL AND chunk_pos IS NULL ORDER BY ingest_seq LIMIT ?`)
-      .all(maxRows) as Array<StoredEntry & { chunk: number }>
-    const chunkOf = cached(db, 'unplaced-chunk', () => 'SELECT origin, sig, hashes FROM chunks WHERE id = ?')
-    const place = cached(db, 'unplaced-place', () => 'UPDATE entries SET chunk_pos = ? WHERE ingest_seq = ?')
-    const lists = new Map<number, ChunkHashes | undefined>()
-    for (const row of rows) {
-      let list = lists.get(row.chunk)
-      if (!lists.has(row.chunk)) {
-        const chunk = chunkOf.get(row.chunk) as Chunk | undefined
-        lists.set(row.chunk, list = chunk != null ? new ChunkHashes(chunk) : undefined)
-      }
-      const { chunk: _c, ...entry } = row
-      let at = -1
-      try {
-        if (list != null) at = list.positionOf(entryHash(stripSeq(withoutNulls(entry)), list.chunk.origin), 0)
-      } catch {}
-      place.run(at, row.ingest_seq)
+export function placeChunkRows (db: Database, maxRows: number, after = 0): PlacedRows {
+  const end = Math.min(maxIngestSeq(db), after + maxRows * scannedPerPlaced)
+  if (end <= after) return { placed: 0, upTo: after }
+  // The entry as its origin signed it: under its wire entry_id (a rival's), with the stamp it came with.
+  const asSigned = entryColumns.map((c) => c === 'entry_id' ? 'COALESCE(rival_of, entry_id) AS entry_id' : c === 'ts' ? 'COALESCE(ts_orig, ts) AS ts' : c).join(', ')
+  const rows = cached(db, 'unplaced-rows', () => `SELECT ingest_seq, ${asSigned}, chunk FROM entries
+      WHERE ingest_seq > ? AND ingest_seq <= ? AND chunk IS NOT NULL AND chunk_pos IS NULL ORDER BY ingest_seq LIMIT ?`)
+    .all(after, end, maxRows) as Array<StoredEntry & { chunk: number }>
+  const upTo = rows.length === maxRows ? rows[rows.length - 1]!.ingest_seq : end
+  if (rows.length === 0) return { placed: 0, upTo }
+  // Hashed before the write lock is taken; a row changed meanwhile (deleted, or its chunk set anew) is left as it is.
+  const chunkOf = cached(db, 'unplaced-chunk', () => 'SELECT origin, sig, hashes FROM chunks WHERE id = ?')
+  const lists = new Map<number, ChunkHashes | undefined>()
+  const places = rows.map((row) => {
+    let list = lists.get(row.chunk)
+    if (!lists.has(row.chunk)) {
+      const chunk = chunkOf.get(row.chunk) as Chunk | undefined
+      lists.set(row.chunk, list = chunk != null ? new ChunkHashes(chunk) : undefined)
     }
-    return rows.length
-  }).immediate()
+    const { chunk: _c, ...entry } = row
+    try {
+      if (list != null) return list.positionOf(entryHash(stripSeq(withoutNulls(entry)), list.chunk.origin), 0)
+    } catch {}
+    return -1
+  })
+  const place = cached(db, 'unplaced-place', () => 'UPDATE entries SET chunk_pos = ? WHERE ingest_seq = ? AND chunk = ? AND chunk_pos IS NULL')
+  const placed = db.transaction(() => rows.reduce((n, row, i) => n + place.run(places[i], row.ingest_seq, row.chunk).changes, 0)).immediate()
+  return { placed, upTo }
 }

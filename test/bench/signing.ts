@@ -148,11 +148,14 @@ function chunkCheckMs (pages: readonly Uint8Array[]): { text: number, native: nu
   return { text: median(times.text), native: median(times.native), perEntry: median(times.perEntry) }
 }
 
-/** Every page a server exports from `path` on `wire` (4.0.0 unless said), `limit` entries each, as the wire carries it. */
-function exportedPages (path: string, limit: number, wire: WireVersion = 4): Uint8Array[] {
+/**
+ * Every page a server exports from `path` on `wire` (4.0.0 unless said), `limit` entries each, as the wire carries it;
+ * served by the device whose key is `signer` (its own entries go by `k`, the rest by runs).
+ */
+function exportedPages (path: string, limit: number, wire: WireVersion = 4, signer?: EntrySigner): Uint8Array[] {
   const pages: Uint8Array[] = []
   for (let cursor = 0; ;) {
-    const page = exportBatch({ tag: 'export-batch', dbPath: path, cursor, limit, maxBytes: maxPullResponseBytes, wire })
+    const page = exportBatch({ tag: 'export-batch', dbPath: path, cursor, limit, maxBytes: maxPullResponseBytes, wire, ...(signer != null ? { signer } : {}) })
     if (page.count === 0) break
     pages.push(page.payload)
     cursor = (JSON.parse(Buffer.from(page.payload).toString('utf8')) as { next_cursor: number }).next_cursor
@@ -232,7 +235,7 @@ export async function benchSigning (entries = Number(process.env.BENCH_SIGNING_E
     const p = openDatabase(pending)
     p.exec('UPDATE entries SET trust = 2')
     p.close()
-    const pages = { unsigned: exportedPages(unsigned, limit), direct: exportedPages(firstHand, limit), relayed: exportedPages(relayed, limit), live: exportedPages(live, limit), relayedV3: exportedPages(relayed, limit, 3) }
+    const pages = { unsigned: exportedPages(unsigned, limit), direct: exportedPages(firstHand, limit, 4, entrySignerOf(identity)), relayed: exportedPages(relayed, limit), live: exportedPages(live, limit), relayedV3: exportedPages(relayed, limit, 3) }
     const checkMs = chunkCheckMs(pages.relayedV3)
     const wireBytes = Object.fromEntries(Object.entries(pages).map(([k, list]) => [k, list.reduce((sum, p) => sum + p.length, 0)])) as Record<keyof typeof pages, number>
     const inProcess = await ingestMs(dir, {

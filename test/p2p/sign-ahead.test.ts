@@ -6,7 +6,11 @@ import type { Entry } from '../../src/core/entry.js'
 import { verifyEntry, type EntrySigner } from '../../src/core/signature.js'
 import { startSignAhead } from '../../src/p2p/sign-ahead.js'
 import { openDatabase } from '../../src/store/db.js'
-import { insertEntries, trust } from '../../src/store/entries.js'
+import { insertEntries, signPending, trust } from '../../src/store/entries.js'
+import { maxPullResponseBytes } from '../../src/protocol/constants.js'
+import { closeWorkerDb } from '../../workers/db-cache.js'
+import { exportBatch } from '../../workers/export-batch.js'
+import { ingestPulled } from '../../workers/ingest.js'
 import { WorkerPool } from '../../workers/pool.js'
 import { tempDir } from '../helpers/tmp.js'
 import { entry } from '../store/fixtures.js'
@@ -46,4 +50,43 @@ test('a serving device signs its unsigned entries ahead of any pull, in chunks, 
   t.true(rows.every((r) => r.trust === trust.verified && r.origin === me.origin))
   t.true(rows.every((r) => { const { trust: _t, ...e } = r; return verifyEntry(e) }), 'each is signed by this device\'s key over its content')
   t.deepEqual(lines, [])
+})
+
+test('rows taken first-hand by k, without their place in the manifest, get it in the background, those of later pulls too', async (t) => {
+  const dir = tempDir(t)
+  // Device A's history, signed by A; A serves its own entries by `k` under their whole manifest.
+  const aPath = join(dir, 'a.db')
+  const a = await signer()
+  const aDb = openDatabase(aPath)
+  insertEntries(aDb, Array.from({ length: 300 }, (_, i) => entry({ cmd: `make ${i}` })))
+  signPending(aDb, a)
+  const aPlaces = new Map(aDb.prepare('SELECT entry_id, chunk_pos FROM entries').raw().all() as Array<[string, number]>)
+  aDb.close()
+  const pages: Uint8Array[] = []
+  for (let cursor = 0; ;) {
+    const page = exportBatch({ tag: 'export-batch', dbPath: aPath, cursor, limit: 150, maxBytes: maxPullResponseBytes, wire: 4, signer: a })
+    if (page.count === 0) break
+    pages.push(page.payload)
+    cursor = (JSON.parse(Buffer.from(page.payload).toString('utf8')) as { next_cursor: number }).next_cursor
+  }
+  closeWorkerDb(aPath)
+  t.is(pages.length, 2)
+  t.false(Buffer.from(pages[0]!).toString('utf8').includes('"runs"'), 'A\'s own entries go by k')
+
+  const bPath = join(dir, 'b.db')
+  const db = openDatabase(bPath)
+  t.teardown(() => db.close())
+  const pool = new WorkerPool()
+  t.teardown(async () => await pool.close())
+  const stop = startSignAhead({ dbPath: bPath, pool, signer: await signer(), intervalMs: 50, chunkRows: 100 })
+  t.teardown(stop)
+  const places = (): Array<[string, number | null]> => db.prepare('SELECT entry_id, chunk_pos FROM entries ORDER BY ingest_seq').raw().all() as Array<[string, number | null]>
+  for (const [n, page] of pages.entries()) {
+    const got = await ingestPulled({ tag: 'ingest-pulled', dbPath: bPath, peerId: a.origin, payload: page, wire: 4 })
+    t.deepEqual([got.inserted, got.rejected], [150, []])
+    await until(`the rows of pull ${n + 1} to be placed`, () => places().every(([, at]) => at != null))
+  }
+  closeWorkerDb(bPath)
+  t.is(places().length, 300)
+  t.true(places().every(([id, at]) => at === aPlaces.get(id)), 'each at the place A signed it at')
 })

@@ -53,7 +53,7 @@ test('a level-10 database migrates to chunk signatures while a level-10 process 
   const db = openDatabase(path)
   insertEntries(db, signedBefore, 'received')
   insertEntries(db, [entry({ cmd: 'recorded here at level 10' })])
-  db.exec('DROP INDEX entries_unplaced; ALTER TABLE entries DROP COLUMN chunk_pos; DROP TABLE chunks; ALTER TABLE entries DROP COLUMN chunk; UPDATE schema_level SET version = 10')
+  db.exec('DROP INDEX IF EXISTS entries_unplaced; ALTER TABLE entries DROP COLUMN chunk_pos; DROP TABLE chunks; ALTER TABLE entries DROP COLUMN chunk; UPDATE schema_level SET version = 10')
   t.is(schemaLevel(db), 10)
   db.close()
 

@@ -81,18 +81,37 @@ test('4.0.0 export: runs for placed rows, k for the rest; placeChunkRows places 
   t.deepEqual([got.inserted, got.rejected], [5, []])
   t.deepEqual(places(receiver), [0, 1, 2, 3, 4], 'relayed entries hashed: every place known')
 
-  // placeChunkRows: two rows per call, then nothing left; a row its manifest does not list gets -1.
+  // placeChunkRows: two rows per call, each call going on from where the last got to, then nothing left; a row its
+  // manifest does not list gets -1.
   db.prepare('UPDATE entries SET chunk_pos = NULL').run()
+  const linkToChunk = (id: string): void => { db.prepare('UPDATE entries SET chunk = (SELECT id FROM chunks), origin = \'\', trust = 1 WHERE entry_id = ?').run(id) }
   const stranger = entry({ cmd: 'not in the manifest' })
   insertEntries(db, [stranger])
-  db.prepare('UPDATE entries SET chunk = (SELECT id FROM chunks), origin = \'\', trust = 1 WHERE entry_id = ?').run(stranger.entry_id)
-  t.is(placeChunkRows(db, 2), 2)
-  t.is(placeChunkRows(db, 2), 2)
-  t.is(placeChunkRows(db, 2), 2)
-  t.is(placeChunkRows(db, 2), 0)
+  linkToChunk(stranger.entry_id)
+  let at = 0
+  const steps: number[] = []
+  for (let step = placeChunkRows(db, 2, at); step.upTo > at; step = placeChunkRows(db, 2, at)) {
+    steps.push(step.placed)
+    at = step.upTo
+  }
+  t.deepEqual(steps, [2, 2, 2])
+  t.deepEqual(placeChunkRows(db, 2, at), { placed: 0, upTo: at }, 'nothing past the newest row')
   t.deepEqual(places(path), [0, 1, 2, 3, 4, -1])
   const placed = page(path, 4).json
   t.deepEqual(placed.chunks[0]!.runs, [[0, 0, 5]])
   t.deepEqual(placed.entries.map((e) => e.k === undefined), [true, true, true, true, true, false], 'the row its manifest does not list goes by k')
+  // Rows stored later are found from there; a call walks at most 16 rows per row it may place, so 40 rows with no
+  // chunk before the next linked one take three calls of one, the first two placing nothing.
+  insertEntries(db, Array.from({ length: 40 }, (_, i) => entry({ cmd: `unlinked ${i}` })))
+  const late = entry({ cmd: 'late' })
+  insertEntries(db, [late])
+  linkToChunk(late.entry_id)
+  const walked: Array<[number, number]> = []
+  for (let step = placeChunkRows(db, 1, at); step.upTo > at; step = placeChunkRows(db, 1, at)) {
+    walked.push([step.placed, step.upTo - at])
+    at = step.upTo
+  }
+  t.deepEqual(walked, [[0, 16], [0, 16], [1, 9]])
+  t.deepEqual(places(path).filter((p) => p !== null), [0, 1, 2, 3, 4, -1, -1])
   db.close()
 })
