@@ -45,6 +45,8 @@ function hasRuns (message: Received): boolean {
 interface Rebuilt {
   digests: EntryDigests
   unbuilt: Map<number, string>
+  /** By place: the chunk came with runs (its manifest is the one rebuilt here, not one its origin sent whole). */
+  withRuns: boolean[]
 }
 
 /**
@@ -63,9 +65,10 @@ function rebuild (message: Received, valid: Entry[], indexes: number[], peerId: 
   const digests = receivedDigests({ json: message.json, raw: message.entries, indexes }, valid, originOf)
   const validOf = new Int32Array(message.entries.length).fill(-1)
   indexes.forEach((m, i) => { if (digests.hashed[i] === 1) validOf[m] = i })
+  const withRuns = message.chunks.map((c) => c.runs != null)
   const { chunks, unbuilt } = rebuildChunks(message.chunks, digests.digests, (m) => validOf[m]!)
   message.chunks = chunks
-  return { digests, unbuilt }
+  return { digests, unbuilt, withRuns }
 }
 
 /** Which of a message's chunk manifests hold (by place in its `chunks`): known here, or checked. */
@@ -85,21 +88,22 @@ interface ManifestChecks {
 const minManifestsForHelper = 32
 
 /**
- * 3.0.0: when the message holds relayed entries (named by a chunk whose origin is not the connection's peer) and
- * names at least minManifestsForHelper manifests this database does not hold with the very same origin, signature
- * and hashes, starts checking their signatures on a helper thread (workers/verify-parallel.ts), while this thread
+ * 3.0.0 and 4.0.0: when the message holds relayed entries (named by a chunk whose origin is not the connection's
+ * peer, or rebuilt from runs) and names at least minManifestsForHelper such manifests this database does not hold
+ * with the very same origin, signature and hashes, starts checking their signatures on a helper thread (workers/verify-parallel.ts), while this thread
  * validates and hashes the entries. Named by any item, valid or not: at most one check per item; a chunk nothing
  * names is never checked. Otherwise there is nothing worth overlapping: admitReceived checks the manifests on this
  * thread, and no helper thread is started for them (in a whole `rr p2p-sync`, starting one cost more than it saved).
  */
-function checkManifests (dbPath: string, message: Received, peerId: string | undefined): ManifestChecks {
+function checkManifests (dbPath: string, message: Received, peerId: string | undefined, rebuilt?: Rebuilt): ManifestChecks {
   const known = knownChunks(workerDb(dbPath), message.chunks)
   const named = new Set<number>()
   let relayed = false
   for (const k of message.refs) {
     if (k === undefined || k < 0) continue
+    if (firstHand(message, k, peerId, rebuilt)) continue
     if (known[k] !== true) named.add(k)
-    if (message.chunks[k]!.origin !== peerId) relayed = true
+    relayed = true
   }
   if (!relayed || named.size < minManifestsForHelper) return { known, checked: Promise.resolve([]) }
   const toCheck = [...named].flatMap((k) => {
@@ -116,12 +120,23 @@ function checkManifests (dbPath: string, message: Received, peerId: string | und
 }
 
 /**
+ * A manifest sent whole by its own origin, over the connection that origin's key authenticated: taken unchecked, as
+ * that peer's own signed entries are (AdmitOptions.authenticatedPeer): it proves as much as the signature, and the
+ * next hop checks the signature. A bad one only makes the next hop refuse that origin's own entries (docs/TRUST.md).
+ * Not a manifest rebuilt here from runs: what is stored then is this device's reading of the entries, so its
+ * signature is what vouches for them.
+ */
+function firstHand (message: Received, k: number, peerId: string | undefined, rebuilt: Rebuilt | undefined): boolean {
+  return peerId != null && message.chunks[k]?.origin === peerId && rebuilt?.withRuns[k] !== true
+}
+
+/**
  * admitReceived with the batch's signatures checked first, on several threads (workers/verify-parallel.ts): the
  * same entries need a check as admitReceived would check itself (2.0.0 or 3.0.0, signed, not by the connection's
  * own peer). On 3.0.0, with relayed entries (their chunk's origin is not that peer), the manifests were set checking
  * before validation (checkManifests), and the relayed entries are hashed here to find in them (chunkDigests).
- * admitReceived then checks each entry's hash against its manifest, and any manifest neither known nor passed by the
- * helper here (none is taken as valid unchecked).
+ * admitReceived then checks each entry's hash against its manifest, and any manifest neither known, nor passed by
+ * the helper here, nor sent whole by its own origin (firstHand).
  */
 async function admit (valid: Entry[], indexes: number[], wire: WireVersion, message: Received, manifests: ManifestChecks | undefined, peerId?: string, rebuilt?: Rebuilt): Promise<Admitted> {
   const verdicts = wire !== 1 ? await verifyAll(valid, (e) => e.sig != null && e.origin !== peerId) : []
@@ -148,7 +163,7 @@ async function admit (valid: Entry[], indexes: number[], wire: WireVersion, mess
     }
   }
   const passed = await manifests.checked
-  return admitReceived(valid, { ...options, chunkKnown: (k) => manifests.known[k] === true || passed[k] === true }, indexes)
+  return admitReceived(valid, { ...options, chunkKnown: (k) => manifests.known[k] === true || passed[k] === true || firstHand(message, k, peerId, rebuilt) }, indexes)
 }
 
 export async function ingestPulled (task: IngestPulledTask): Promise<IngestPulledResult> {
@@ -164,7 +179,7 @@ export async function ingestPulled (task: IngestPulledTask): Promise<IngestPulle
   if (batch.next_cursor == null) return { received: 0, inserted: 0, ignored: 0, clamped: 0, rejected, nextCursor: null }
   // 4.0.0 with runs: the manifests are whole only once the entries are hashed, so they are checked after validation.
   const rebuilt = runs ? rebuild(batch, valid, indexes, task.peerId) : undefined
-  if (rebuilt != null) manifests = checkManifests(task.dbPath, batch, task.peerId)
+  if (rebuilt != null) manifests = checkManifests(task.dbPath, batch, task.peerId, rebuilt)
   const admitted = await admit(valid, indexes, task.wire, batch, manifests, task.peerId, rebuilt)
   const result = ingestPulledBatch(workerDb(task.dbPath), task.peerId, admitted.entries, batch.next_cursor, batch.chunks)
   return { received: batch.entries.length, ...result, clamped: admitted.clamped, rejected: [...rejected, ...admitted.rejected], nextCursor: batch.next_cursor }
@@ -182,7 +197,7 @@ export async function ingestPush (task: IngestPushTask): Promise<IngestPushResul
   let manifests = wire >= 3 && !runs ? checkManifests(task.dbPath, message, task.peerId) : undefined
   const { valid, indexes, rejected } = validateBatch(message.entries)
   const rebuilt = runs ? rebuild(message, valid, indexes, task.peerId) : undefined
-  if (rebuilt != null) manifests = checkManifests(task.dbPath, message, task.peerId)
+  if (rebuilt != null) manifests = checkManifests(task.dbPath, message, task.peerId, rebuilt)
   const admitted = await admit(valid, indexes, wire, message, manifests, task.peerId, rebuilt)
   const all = [...rejected, ...admitted.rejected]
   const result = insertEntries(workerDb(task.dbPath), admitted.entries, 'received', message.chunks)
