@@ -270,10 +270,11 @@ const migrations: readonly Migration[] = [
     // their hashes (docs/PROTOCOL.md, "Runs (4.0.0)"); a row without it goes by `k`, as on 3.0.0. A nullable column
     // added in the migration's write transaction: safe beside a running reader or writer, which never reads it.
     // Rows linked before it get their place in the background (placeChunkRows; -1 when the row's hash is not in its
-    // manifest). Schema 14 found them by a partial index, entries_unplaced, that 15 drops.
+    // manifest). A file migrated to 14 by the release before this one also has a partial index, entries_unplaced,
+    // that 15 drops; from 13, it is not built only to be dropped.
     version: 14,
     addColumns: [{ table: 'entries', column: 'chunk_pos', decl: 'INTEGER' }],
-    sql: 'CREATE INDEX IF NOT EXISTS entries_unplaced ON entries (ingest_seq) WHERE chunk IS NOT NULL AND chunk_pos IS NULL;'
+    sql: ''
   },
   {
     // entries_unplaced held every row taken first-hand (by `k`, not hashed): one more index entry per row of a direct

@@ -3,10 +3,11 @@
  * only), while a process of that level keeps writing and reading the file. The level-10 file is made by this
  * rustory and taken back to level 10 (the chunks table, entries.chunk and entries.chunk_pos dropped, schema_level
  * 10): exactly the schema level 10 had, since level 11 only adds the first two (level 12 an index on chunks, level 14
- * chunk_pos and its index).
+ * chunk_pos).
  */
 import test from 'ava'
 import { spawn } from 'node:child_process'
+import Database from 'better-sqlite3'
 import { writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -93,4 +94,28 @@ test('a level-10 database migrates to chunk signatures while a level-10 process 
   }
   t.deepEqual(chunks.map((c) => c.origin), [me.origin])
   t.is(count('SELECT COUNT(*) FROM entries WHERE trust = 2'), 0)
+})
+
+test('a level-14 file (with the partial index entries_unplaced) migrates to 15 while another connection uses it; its level-14 probe keeps working without the index', (t) => {
+  const dir = tempDir(t)
+  const path = join(dir, 'history.db')
+  const db = openDatabase(path)
+  insertEntries(db, [entry({ cmd: 'one' }), entry({ cmd: 'two' })])
+  db.exec("CREATE INDEX entries_unplaced ON entries (ingest_seq) WHERE chunk IS NOT NULL AND chunk_pos IS NULL; UPDATE entries SET chunk = 7 WHERE cmd = 'two'; UPDATE schema_level SET version = 14")
+  db.close()
+  // A level-14 process's connection, with its background probe prepared, open across the migration.
+  const old = new Database(path)
+  t.teardown(() => old.close())
+  const probe = old.prepare('SELECT 1 FROM entries WHERE chunk IS NOT NULL AND chunk_pos IS NULL LIMIT 1').pluck()
+  t.is(probe.get(), 1)
+  old.prepare('BEGIN').run()
+  t.is(probe.get(), 1, 'a read under way in the old connection')
+  old.prepare('COMMIT').run()
+  const now = openDatabase(path)
+  t.teardown(() => now.close())
+  t.is(schemaLevel(now), schemaVersion)
+  t.is(now.prepare("SELECT COUNT(*) FROM sqlite_schema WHERE name = 'entries_unplaced'").pluck().get(), 0)
+  t.is(probe.get(), 1, 'the old probe still answers, by a scan')
+  old.prepare("INSERT INTO entries (entry_id, device_id, user_id, ts, cmd, cwd, exit_code, duration_ms, shell, hostname, version) VALUES ('00000000-0000-4000-8000-000000000099', 'd', 'u', '2026-01-01T00:00:00.000Z', 'written by the old connection', '/', 0, 1, 'zsh', 'h', '0.1.0')").run()
+  t.is(now.prepare('SELECT COUNT(*) FROM entries').pluck().get(), 3)
 })
