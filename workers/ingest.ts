@@ -91,9 +91,10 @@ const minManifestsForHelper = 32
  * 3.0.0 and 4.0.0: when the message holds relayed entries (named by a chunk whose origin is not the connection's
  * peer, or rebuilt from runs) and names at least minManifestsForHelper such manifests this database does not hold
  * with the very same origin, signature and hashes, starts checking their signatures on a helper thread
- * (workers/verify-parallel.ts), while this thread validates and hashes the entries. Named by any item, valid or not: at most one check per item; a chunk nothing
- * names is never checked. Otherwise there is nothing worth overlapping: admitReceived checks the manifests on this
- * thread, and no helper thread is started for them (in a whole `rr p2p-sync`, starting one cost more than it saved).
+ * (workers/verify-parallel.ts), while this thread validates and hashes the entries. Named by any item, valid or
+ * not: at most one check per item; a chunk nothing names is never checked. Otherwise there is nothing worth
+ * overlapping: admitReceived checks the manifests on this thread, and no helper thread is started for them (in a
+ * whole `rr p2p-sync`, starting one cost more than it saved).
  */
 function checkManifests (dbPath: string, message: Received, peerId: string | undefined, rebuilt?: Rebuilt): ManifestChecks {
   const known = knownChunks(workerDb(dbPath), message.chunks)

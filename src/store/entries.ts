@@ -443,6 +443,9 @@ export interface PlacedRows {
   upTo: number
 }
 
+/** A row's columns as its origin signed it: under its wire entry_id (a rival's), with the stamp it came with. */
+const asSignedColumns = entryColumns.map((c) => c === 'entry_id' ? 'COALESCE(rival_of, entry_id) AS entry_id' : c === 'ts' ? 'COALESCE(ts_orig, ts) AS ts' : c).join(', ')
+
 /** Rows placeChunkRows reads by ingest_seq per row it may place: a history mostly placed already is walked in steps. */
 const scannedPerPlaced = 16
 
@@ -458,9 +461,7 @@ const scannedPerPlaced = 16
 export function placeChunkRows (db: Database, maxRows: number, after = 0): PlacedRows {
   const end = Math.min(maxIngestSeq(db), after + maxRows * scannedPerPlaced)
   if (end <= after) return { placed: 0, upTo: after }
-  // The entry as its origin signed it: under its wire entry_id (a rival's), with the stamp it came with.
-  const asSigned = entryColumns.map((c) => c === 'entry_id' ? 'COALESCE(rival_of, entry_id) AS entry_id' : c === 'ts' ? 'COALESCE(ts_orig, ts) AS ts' : c).join(', ')
-  const rows = cached(db, 'unplaced-rows', () => `SELECT ingest_seq, ${asSigned}, chunk FROM entries
+  const rows = cached(db, 'unplaced-rows', () => `SELECT ingest_seq, ${asSignedColumns}, chunk FROM entries
       WHERE ingest_seq > ? AND ingest_seq <= ? AND chunk IS NOT NULL AND chunk_pos IS NULL ORDER BY ingest_seq LIMIT ?`)
     .all(after, end, maxRows) as Array<StoredEntry & { chunk: number }>
   const upTo = rows.length === maxRows ? rows[rows.length - 1]!.ingest_seq : end

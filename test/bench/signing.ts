@@ -35,12 +35,12 @@ import { ChunkHashes } from '../../src/core/chunk.js'
 import { entryDigests, receivedDigests, sha256Addon, sha256AddonPath, useSha256Addon } from '../../src/core/entry-digests.js'
 import { validateBatch } from '../../src/core/entry.js'
 import { decodeJson, parseChunks, parseSyncBatch, takeChunkRefs } from '../../src/protocol/messages.js'
-import { defaultPullLimit, maxPullResponseBytes } from '../../src/protocol/constants.js'
+import { defaultPullLimit } from '../../src/protocol/constants.js'
 import { openDatabase } from '../../src/store/db.js'
 import { signPending } from '../../src/store/entries.js'
 import { ensureSwarmKey } from '../helpers/keys.js'
+import { exportedPages } from '../helpers/wire.js'
 import type { WireVersion } from '../../src/core/admit.js'
-import { exportBatch } from '../../workers/export-batch.js'
 import { closeWorkerDb } from '../../workers/db-cache.js'
 import { ingestPulled } from '../../workers/ingest.js'
 import { env, seed, waitForLine } from './sync.js'
@@ -149,22 +149,6 @@ function chunkCheckMs (pages: readonly Uint8Array[]): { text: number, native: nu
 }
 
 /**
- * Every page a server exports from `path` on `wire` (4.0.0 unless said), `limit` entries each, as the wire carries it;
- * served by the device whose key is `signer` (its own entries go by `k`, the rest by runs).
- */
-function exportedPages (path: string, limit: number, wire: WireVersion = 4, signer?: EntrySigner): Uint8Array[] {
-  const pages: Uint8Array[] = []
-  for (let cursor = 0; ;) {
-    const page = exportBatch({ tag: 'export-batch', dbPath: path, cursor, limit, maxBytes: maxPullResponseBytes, wire, ...(signer != null ? { signer } : {}) })
-    if (page.count === 0) break
-    pages.push(page.payload)
-    cursor = (JSON.parse(Buffer.from(page.payload).toString('utf8')) as { next_cursor: number }).next_cursor
-  }
-  closeWorkerDb(path)
-  return pages
-}
-
-/**
  * In process, no network: the ingest worker's own work (workers/ingest.ts ingestPulled: decode, validate, check,
  * store) over every page a real server exports, into an empty database, each kind's pages as sent by `from` (the
  * PeerId the connection would authenticate). Medians of 5, the kinds alternating. What the syncing process spends
@@ -235,7 +219,7 @@ export async function benchSigning (entries = Number(process.env.BENCH_SIGNING_E
     const p = openDatabase(pending)
     p.exec('UPDATE entries SET trust = 2')
     p.close()
-    const pages = { unsigned: exportedPages(unsigned, limit), direct: exportedPages(firstHand, limit, 4, entrySignerOf(identity)), relayed: exportedPages(relayed, limit), live: exportedPages(live, limit), relayedV3: exportedPages(relayed, limit, 3) }
+    const pages = { unsigned: exportedPages(unsigned, limit, 4), direct: exportedPages(firstHand, limit, 4, entrySignerOf(identity)), relayed: exportedPages(relayed, limit, 4), live: exportedPages(live, limit, 4), relayedV3: exportedPages(relayed, limit, 3) }
     const checkMs = chunkCheckMs(pages.relayedV3)
     const wireBytes = Object.fromEntries(Object.entries(pages).map(([k, list]) => [k, list.reduce((sum, p) => sum + p.length, 0)])) as Record<keyof typeof pages, number>
     const inProcess = await ingestMs(dir, {

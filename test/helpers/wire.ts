@@ -9,6 +9,10 @@ import { entryHash, hashBytes, rebuildChunks, type Chunk } from '../../src/core/
 import { validateEntry, type Entry } from '../../src/core/entry.js'
 import { dialDirect } from '../../src/p2p/index.js'
 import type { Stream } from '@libp2p/interface'
+import type { EntrySigner } from '../../src/core/signature.js'
+import { maxPullResponseBytes } from '../../src/protocol/constants.js'
+import { closeWorkerDb } from '../../workers/db-cache.js'
+import { exportBatch } from '../../workers/export-batch.js'
 import { ownedBuffer, readAllCapped } from '../../src/protocol/framing.js'
 import { decodeJson, encodeMessage, parseChunks, parseSyncBatch, takeChunkRefs } from '../../src/protocol/messages.js'
 import type { InProcessPeer } from '../p2p/fixtures.js'
@@ -156,4 +160,20 @@ export async function pullInto (peer: InProcessPeer, addr: string, dbPath: strin
   } finally {
     await transport.close()
   }
+}
+
+/**
+ * Every page the database at `path` serves on `wire`, `limit` entries each, as the serving worker writes them
+ * (exportBatch, in process), served by the device whose key is `signer` (its own entries go by `k`, the rest by runs).
+ */
+export function exportedPages (path: string, limit: number, wire: WireVersion, signer?: EntrySigner): Uint8Array[] {
+  const pages: Uint8Array[] = []
+  for (let cursor = 0; ;) {
+    const page = exportBatch({ tag: 'export-batch', dbPath: path, cursor, limit, maxBytes: maxPullResponseBytes, wire, ...(signer != null ? { signer } : {}) })
+    if (page.count === 0) break
+    pages.push(page.payload)
+    cursor = (JSON.parse(Buffer.from(page.payload).toString('utf8')) as { next_cursor: number }).next_cursor
+  }
+  closeWorkerDb(path)
+  return pages
 }

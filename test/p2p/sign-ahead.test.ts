@@ -7,12 +7,11 @@ import { verifyEntry, type EntrySigner } from '../../src/core/signature.js'
 import { startSignAhead } from '../../src/p2p/sign-ahead.js'
 import { openDatabase } from '../../src/store/db.js'
 import { insertEntries, signPending, trust } from '../../src/store/entries.js'
-import { maxPullResponseBytes } from '../../src/protocol/constants.js'
 import { closeWorkerDb } from '../../workers/db-cache.js'
-import { exportBatch } from '../../workers/export-batch.js'
 import { ingestPulled } from '../../workers/ingest.js'
 import { WorkerPool } from '../../workers/pool.js'
 import { tempDir } from '../helpers/tmp.js'
+import { exportedPages } from '../helpers/wire.js'
 import { entry } from '../store/fixtures.js'
 import { rowOriginSql } from '../../src/store/wire-id.js'
 
@@ -62,14 +61,7 @@ test('rows taken first-hand by k, without their place in the manifest, get it in
   signPending(aDb, a)
   const aPlaces = new Map(aDb.prepare('SELECT entry_id, chunk_pos FROM entries').raw().all() as Array<[string, number]>)
   aDb.close()
-  const pages: Uint8Array[] = []
-  for (let cursor = 0; ;) {
-    const page = exportBatch({ tag: 'export-batch', dbPath: aPath, cursor, limit: 150, maxBytes: maxPullResponseBytes, wire: 4, signer: a })
-    if (page.count === 0) break
-    pages.push(page.payload)
-    cursor = (JSON.parse(Buffer.from(page.payload).toString('utf8')) as { next_cursor: number }).next_cursor
-  }
-  closeWorkerDb(aPath)
+  const pages = exportedPages(aPath, 150, 4, a)
   t.is(pages.length, 2)
   t.false(Buffer.from(pages[0]!).toString('utf8').includes('"runs"'), 'A\'s own entries go by k')
 
