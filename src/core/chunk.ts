@@ -158,16 +158,20 @@ export function rebuildChunks (chunks: readonly ChunkWithRuns[], digests: Uint8A
     next += c.n
     covered.fill(0, 0, c.n)
     for (const [first, at, count] of c.runs) {
-      for (let j = 0; j < count; j++) {
+      for (let j = 0; j < count;) {
         const i = hashOf(first + j)
         if (i < 0) {
           unbuilt.set(k, `entry ${first + j}, which a run covers, is not valid`)
           return { origin: c.origin, sig: c.sig, hashes: Buffer.alloc(0) }
         }
-        // Byte by byte: a subarray per entry to copy from was an object per entry.
-        for (let b = 0, from = i * hashBytes, to = (at + j) * hashBytes; b < hashBytes; b++) whole[to + b] = digests[from + b]!
-        covered[at + j] = 1
+        // The longest stretch from here whose digests lie end to end (the whole run when every entry of the message
+        // is valid), copied at once: a copy per entry was an object per entry, and byte by byte 20 ms per 200k.
+        let length = 1
+        while (j + length < count && hashOf(first + j + length) === i + length) length++
+        whole.set(digests.subarray(i * hashBytes, (i + length) * hashBytes), (at + j) * hashBytes)
+        j += length
       }
+      covered.fill(1, at, at + count)
     }
     let from = 0
     for (let place = 0; place < c.n; place++) {
