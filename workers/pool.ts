@@ -7,7 +7,8 @@ import type { MessagePort } from 'node:worker_threads'
 import { Piscina } from 'piscina'
 import { fromWorkerFailure, type Task, type TaskResult } from './tasks.js'
 
-const youngGenerationMb = 8
+/** The ingest worker's young generation (MB): also what the signing bench measures its GC in (test/bench/ingest-gc.ts). */
+export const youngGenerationMb = 8
 
 export interface WorkerPoolInit {
   /** @default 2 */

@@ -40,6 +40,7 @@ import { openDatabase } from '../../src/store/db.js'
 import { signPending } from '../../src/store/entries.js'
 import { ensureSwarmKey } from '../helpers/keys.js'
 import { exportedPages } from '../helpers/wire.js'
+import { ingestGc } from './ingest-gc.js'
 import type { WireVersion } from '../../src/core/admit.js'
 import { closeWorkerDb } from '../../workers/db-cache.js'
 import { ingestPulled } from '../../workers/ingest.js'
@@ -229,6 +230,12 @@ export async function benchSigning (entries = Number(process.env.BENCH_SIGNING_E
       live: { pages: pages.live, from: identity.peerId, wire: 4 },
       relayedV3: { pages: pages.relayedV3, from: identity.peerId, wire: 3 }
     })
+    const gc = await ingestGc(dir, {
+      unsigned: { pages: pages.unsigned, from: identity.peerId, wire: 4 },
+      direct: { pages: pages.direct, from: identity.peerId, wire: 4 },
+      relayed: { pages: pages.relayed, from: identity.peerId, wire: 4 },
+      relayedV3: { pages: pages.relayedV3, from: identity.peerId, wire: 3 }
+    })
     const vsUnsigned = (ms: number): string => {
       const percent = (ms / inProcess.unsigned! - 1) * 100
       return `${percent >= 0 ? '+' : ''}${percent.toFixed(1)}%`
@@ -315,6 +322,7 @@ export async function benchSigning (entries = Number(process.env.BENCH_SIGNING_E
       'sign rate (signPending, in process) entries/s': Math.round(entries / (signMs / 1000)),
       'relayed entries checked against their manifests (in process: hashed from the page text in native code, as a receiver does | written in JS, hashed in one native call per page | one node:crypto call each, as without the addon) ms': sha256Addon() == null ? `the addon did not load (${sha256AddonPath.pathname}): ${Math.round(checkMs.perEntry)}` : `${Math.round(checkMs.text)} | ${Math.round(checkMs.native)} | ${Math.round(checkMs.perEntry)} (${(checkMs.text / checkMs.native).toFixed(2)}x | ${(checkMs.text / checkMs.perEntry).toFixed(2)}x)`,
       'ingest in process, no network (the ingest worker\'s work on every exported page) ms unsigned | direct | relayed | relayed, signed 2 at a time (4.0.0) | relayed on 3.0.0': `${Math.round(inProcess.unsigned!)} | ${Math.round(inProcess.direct!)} | ${Math.round(inProcess.relayed!)} | ${Math.round(inProcess.live!)} | ${Math.round(inProcess.relayedV3!)} (direct ${vsUnsigned(inProcess.direct!)}, relayed ${vsUnsigned(inProcess.relayed!)}, signed 2 at a time ${vsUnsigned(inProcess.live!)}, relayed on 3.0.0 ${vsUnsigned(inProcess.relayedV3!)})`,
+      'ingest worker GC (each kind\'s pages once, in a worker with the pool\'s young generation) ms, scavenges, mark-compacts: unsigned | direct | relayed | relayed on 3.0.0': ['unsigned', 'direct', 'relayed', 'relayedV3'].map((k) => `${gc[k]!.ms}, ${gc[k]!.scavenges}, ${gc[k]!.full}`).join(' | '),
       'history signed 2 entries at a time (as a daemon signs a live history): sign time in process ms | chunk manifests per 1k entries, signed at once | 2 at a time': `${Math.round(liveSignMs)} | ${chunksPer1k(relayed)} | ${chunksPer1k(live)}`,
       // Growing manifests sign the same hashes, and Ed25519 is deterministic: the two pull the same bytes, and the gap
       // between their figures below is the run's noise.
