@@ -142,7 +142,7 @@ function firstHand (message: Received, k: number, peerId: string | undefined, re
 async function admit (valid: Entry[], indexes: number[], wire: WireVersion, message: Received, manifests: ManifestChecks | undefined, peerId?: string, rebuilt?: Rebuilt): Promise<Admitted> {
   const verdicts = wire !== 1 ? await verifyAll(valid, (e) => e.sig != null && e.origin !== peerId) : []
   // Every function in the literal, none added after: a closure stored in a property added to an object after its
-  // creation kept the whole page alive through two scavenges on V8 (promoted, then freed by a mark-compact): 67 MB
+  // creation kept the whole page alive through two scavenges on V8 (promoted, then freed by a mark-compact): ~70 MB
   // per 200k relayed entries, and 3 times the ingest worker's GC time (measured; docs/PROTOCOL.md, session 19).
   const options: AdmitOptions = {
     wire,
